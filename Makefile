@@ -1,0 +1,101 @@
+# accent — build, test, install.
+#
+# One core library (lib/ -> $(BUILD)/libaccent.a) and thin binaries: every
+# directory holding a main.c (prep/, align/, train/, db/, tools/*) becomes
+# bin/<dirname>.  Tests are tests/test_*.c, one executable each, run by
+# tests/run.sh, which prints the final "N passed, N failed" line.
+#
+# BUILD selects the object directory so that several builds (asan, parallel
+# developers) never share objects: `make BUILD=build-asan ...`.
+
+VERSION  := 0.1.0
+BUILD    ?= build
+BINDIR   ?= bin
+PREFIX   ?= /usr/local
+CC       ?= cc
+PKGS     := libcrypto sqlite3 sndfile soxr icu-uc icu-i18n libpcre2-8 jansson espeak-ng
+DNNL_LIBS ?= -ldnnl
+OPT      ?= -O2 -march=x86-64-v3 -mtune=native
+WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-sign-compare -Wformat=2
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS   ?= $(OPT) -g
+CFLAGS   += -std=gnu11 $(WARN) -fopenmp -Ilib -I$(BUILD) $(PKG_CFLAGS) \
+            -DACCENT_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
+LDLIBS   += $(PKG_LIBS) $(DNNL_LIBS) -fopenmp -lm -lpthread
+LDFLAGS  += $(EXTRA_LDFLAGS)
+
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
+LIB      := $(BUILD)/libaccent.a
+
+BIN_DIRS := $(patsubst %/main.c,%,$(wildcard prep/main.c align/main.c train/main.c db/main.c tools/*/main.c))
+BIN_NAMES := $(notdir $(BIN_DIRS))
+BINS     := $(addprefix $(BINDIR)/,$(BIN_NAMES))
+
+TEST_SRC := $(wildcard tests/test_*.c)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test asan install clean demo bench fuzz check-deps
+all: $(BINS)
+
+# Debian packages the project builds and runs with.  Skipped when all are
+# present so `make test` stays fast on a prepared machine.
+DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libsndfile1-dev \
+            libsoxr-dev libssl-dev libicu-dev libpcre2-dev libjansson-dev libdnnl-dev \
+            espeak-ng libespeak-ng-dev sox libsox-fmt-mp3 wamerican
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	else echo "deps: all Debian packages present"; fi
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) $(BUILD)/schemas.h | $(BUILD)/lib
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# schemas/*.sql are compiled into the library (installed binaries need no
+# data files to create or migrate a manifest): schemas/foo.sql -> schema_foo.
+$(BUILD)/schemas.h: $(wildcard schemas/*.sql) tools/embed.sh | $(BUILD)/lib
+	sh tools/embed.sh $(wildcard schemas/*.sql) > $@.tmp && mv $@.tmp $@
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/lib $(BUILD)/tests $(BINDIR):
+	mkdir -p $@
+
+# A binary is every .c file of its directory linked with the library.
+define bin_rule
+$(BINDIR)/$(notdir $(1)): $(wildcard $(1)/*.c) $(LIB) | $(BINDIR)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $(wildcard $(1)/*.c) $(LIB) $$(LDLIBS)
+endef
+$(foreach d,$(BIN_DIRS),$(eval $(call bin_rule,$(d))))
+
+$(BUILD)/tests/%: tests/%.c tests/check.h $(LIB) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+test: deps
+	@$(MAKE) --no-print-directory all-tests
+	@BUILD=$(BUILD) BINDIR=$(BINDIR) sh tests/run.sh $(TESTS)
+
+all-tests: $(BINS) $(TESTS)
+
+# AddressSanitizer + UBSan build of everything, then the whole suite.
+asan:
+	$(MAKE) BUILD=build-asan BINDIR=build-asan/bin OPT="-O1" \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/accent/schemas $(DESTDIR)$(PREFIX)/share/doc/accent
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 schemas/* $(DESTDIR)$(PREFIX)/share/accent/schemas/
+	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/accent/
+
+clean:
+	rm -rf build build-asan $(BINDIR)
+
+-include mk/*.mk

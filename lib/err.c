@@ -1,0 +1,90 @@
+/*
+ * err.c — per-thread error detail messages (see err.h).
+ *
+ * Thread-local storage because ingest and training run library code on
+ * several OpenMP/pthreads workers, each of which may fail independently.
+ */
+#include "err.h"
+#include <stdio.h>
+#include <string.h>
+
+#define ERR_MAX 1024
+static _Thread_local char err_buf[ERR_MAX];
+static _Thread_local char hint_buf[ERR_MAX];
+static _Thread_local int  has_hint;
+
+int err_set(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+	va_end(ap);
+	has_hint = 0;
+	return code;
+}
+
+int err_wrap(int code, const char *fmt, ...)
+{
+	char prefix[ERR_MAX], old[ERR_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof prefix, fmt, ap);
+	va_end(ap);
+	memcpy(old, err_buf, sizeof old);
+	snprintf(err_buf, sizeof err_buf, "%s: %s", prefix, old);
+	return code;
+}
+
+void err_hint(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(hint_buf, sizeof hint_buf, fmt, ap);
+	va_end(ap);
+	has_hint = 1;
+}
+
+const char *err_msg(void) { return err_buf; }
+const char *err_hint_msg(void) { return has_hint ? hint_buf : NULL; }
+
+void err_clear(void)
+{
+	err_buf[0] = 0;
+	has_hint = 0;
+}
+
+const char *err_name(int code)
+{
+	switch (code) {
+	case ACC_OK: return "OK";
+	case ACC_EINVAL: return "EINVAL";
+	case ACC_EIO: return "EIO";
+	case ACC_ENOMEM: return "ENOMEM";
+	case ACC_EFORMAT: return "EFORMAT";
+	case ACC_EDB: return "EDB";
+	case ACC_ENOTFOUND: return "ENOTFOUND";
+	case ACC_EUNSUPPORTED: return "EUNSUPPORTED";
+	case ACC_EINTERNAL: return "EINTERNAL";
+	case ACC_EINTR: return "EINTR";
+	}
+	return "E?";
+}
+
+void err_print(void)
+{
+	fprintf(stderr, "error: %s\n", err_buf[0] ? err_buf : "unknown failure");
+	if (has_hint)
+		fprintf(stderr, "hint: %s\n", hint_buf);
+}
+
+int err_exit_code(int code)
+{
+	switch (code) {
+	case ACC_OK: return 0;
+	case ACC_EINVAL: return 2;
+	case ACC_EFORMAT: return 3;
+	case ACC_EIO: case ACC_EDB: return 4;
+	case ACC_EINTR: return 130;
+	}
+	return 1;
+}

@@ -1,0 +1,39 @@
+/*
+ * fsutil.h — file helpers every stage shares: atomic writes (temporary name
+ * + fsync + rename, so a killed process never leaves a half-written file),
+ * whole-file reads, content hashing, path joins.
+ */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+/* Write len bytes to path atomically: path.tmp.<pid> is written, fsync'ed and
+ * renamed over path.  Returns 0 or ACC_EIO with the errno cause. */
+int fs_write_atomic(const char *path, const void *data, size_t len);
+
+/* Open "<path>.tmp.<pid>" for writing; fs_commit_tmp() fsyncs, closes and
+ * renames it over path; fs_abort_tmp() closes and unlinks it.  For writers
+ * that stream (safetensors, exports).  tmp_path must hold 4096 bytes. */
+#include <stdio.h>
+int fs_open_tmp(const char *path, char *tmp_path, FILE **fp);
+int fs_commit_tmp(FILE *fp, const char *tmp_path, const char *path);
+void fs_abort_tmp(FILE *fp, const char *tmp_path);
+
+/* Read a whole file into a malloc'ed, NUL-terminated buffer (len excludes
+ * the NUL).  max_len guards against hostile sizes (0 = 1 GiB). */
+int fs_read_all(const char *path, char **data, size_t *len, size_t max_len);
+
+/* SHA-256 of a file's bytes as 64 lowercase hex chars + NUL. */
+int fs_sha256_file(const char *path, char hex[65]);
+/* SHA-256 of a buffer. */
+void fs_sha256_buf(const void *data, size_t len, char hex[65]);
+
+/* dst = dir + "/" + rel (rel returned as is when absolute).  Returns
+ * ACC_EINVAL when it does not fit in cap. */
+int fs_join(char *dst, size_t cap, const char *dir, const char *rel);
+
+/* mkdir -p.  Returns 0 when the directory exists afterwards. */
+int fs_mkdir_p(const char *path);
+
+/* 1 when path exists (any type), 0 otherwise. */
+int fs_exists(const char *path);
