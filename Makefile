@@ -89,10 +89,21 @@ asan:
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
 
+# The whole pipeline end to end on a synthesized corpus (tools/demo.sh);
+# re-runnable: a second run reuses what is done.  DEMO_DIR=demo by default.
+DEMO_DIR ?= demo
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BINDIR=$(BINDIR) DEMO_DIR=$(DEMO_DIR) sh tools/demo.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/accent/schemas $(DESTDIR)$(PREFIX)/share/doc/accent
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 schemas/* $(DESTDIR)$(PREFIX)/share/accent/schemas/
+	install -d $(DESTDIR)$(PREFIX)/share/accent/rules
+	install -m 644 rules/*.rules $(DESTDIR)$(PREFIX)/share/accent/rules/
+	install -d $(DESTDIR)$(PREFIX)/share/accent/text
+	install -m 644 data/text/*.txt $(DESTDIR)$(PREFIX)/share/accent/text/
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/accent/
 
 clean:

@@ -42,8 +42,11 @@ int audio_decode(const char *path, float **samples, int64_t *n, audio_info *info
 
 /* Decode [start_s, end_s) of a file (end_s < 0 = to the end) at 16 kHz mono.
  * Sample-exact: the span covers samples round(start_s*16000) ..
- * round(end_s*16000) of the 16 kHz signal audio_decode() returns.
- * Streams: memory is proportional to the span, not the file. */
+ * round(end_s*16000) of the 16 kHz signal audio_decode() returns, and the
+ * values are bit-identical to it (both compute the signal in the same 10 s
+ * blocks: seek, decode, resample with a margin; see audio.c).
+ * Streams: memory is proportional to the span, not the file.  ACC_EINVAL for
+ * a span that starts after the end; a span running past the end is cut. */
 int audio_read_span(const char *path, double start_s, double end_s, float **samples, int64_t *n);
 
 /* Statistics of a 16 kHz mono buffer (clip_ratio from this buffer). */
@@ -51,3 +54,31 @@ void audio_compute_stats(const float *x, int64_t n, audio_stats *stats);
 
 /* Write 16-bit PCM WAV (used by tests, exports and the synthesizer). */
 int audio_write_wav(const char *path, const float *x, int64_t n, int sample_rate);
+
+/* ---- streaming decode and fault classification (prep ingest) ---- */
+
+/* Why a file could not be decoded, for reject reason codes. */
+enum {
+	AUDIO_FAULT_NONE = 0,
+	AUDIO_FAULT_MISSING,      /* file does not exist */
+	AUDIO_FAULT_UNREADABLE,   /* exists but cannot be read (permissions, not a file) */
+	AUDIO_FAULT_ZERO_LENGTH,  /* 0 bytes */
+	AUDIO_FAULT_UNSUPPORTED,  /* a format libsndfile does not decode (m4a, aac, wma, ...) */
+	AUDIO_FAULT_CORRUPT,      /* unrecognised header or decoder error */
+	AUDIO_FAULT_HEADER_ONLY,  /* valid header, no audio frames */
+	AUDIO_FAULT_TRUNCATED,    /* fewer frames than the header declares */
+};
+/* Reason code for a fault: "missing_file", "corrupt_audio", "truncated", ... */
+const char *audio_fault_name(int fault);
+
+/* Receives consecutive pieces of the 16 kHz mono signal in order; offset is
+ * the index of x[0] in the whole signal.  A non-zero return stops decoding
+ * and is returned by audio_decode_stream(). */
+typedef int (*audio_block_fn)(void *ctx, const float *x, int64_t n, int64_t offset);
+
+/* Decode a whole file in 10 s pieces (memory independent of the file's
+ * length), calling fn (may be NULL) for each; fills info and stats (both
+ * optional) and *fault (optional) on failure.  The samples are exactly those
+ * audio_decode() returns. */
+int audio_decode_stream(const char *path, audio_block_fn fn, void *ctx, audio_info *info,
+			audio_stats *stats, int *fault);

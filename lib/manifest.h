@@ -1,19 +1,34 @@
 /*
  * manifest.h — the SQLite manifest (data.db) every stage shares.
  *
- * Schema: schemas/manifest.sql (compiled in), version in PRAGMA user_version,
- * forward migrations applied on open; WAL mode, foreign keys on.  Writes are
- * transactional: callers group work in manifest_begin()/manifest_commit().
- * All SQL uses bound parameters.  One connection per thread.
+ * Schema: schemas/<component>.sql (compiled in), each a sequence of
+ * '-- version N' blocks (format in the header of schemas/manifest.sql);
+ * versions in the table schema_components, the core's also in PRAGMA
+ * user_version; forward migrations applied on open in one transaction; WAL
+ * mode, foreign keys on, 30 s busy timeout.  Writes are transactional:
+ * callers group work in manifest_begin()/manifest_commit().  All SQL uses
+ * bound parameters.  One connection per thread.  Needs SQLite >= 3.35.
  */
 #pragma once
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/* Prepared statements kept for the connection's life (hot insert paths). */
+enum { MANIFEST_NSTMT = 16 };
 
 typedef struct manifest {
 	sqlite3 *db;
 	char     path[4096];
+	sqlite3_stmt *stmt[MANIFEST_NSTMT];  /* private: manifest.c's statement cache */
 } manifest;
+
+/* One schema component: a schemas/<name>.sql file (see the format in the
+ * header comment of schemas/manifest.sql). */
+typedef struct mf_schema {
+	const char *name;
+	const char *sql;
+} mf_schema;
 
 /* Open (creating when create != 0) and migrate a manifest.  ACC_ENOTFOUND
  * when it does not exist and create == 0; ACC_EDB with SQLite's message. */
@@ -51,6 +66,8 @@ typedef struct mf_recording {
 int manifest_recording_by_hash(manifest *m, const char *sha256, int64_t *id);
 /* Look a recording up by corpus + relative path; *id = 0 when absent. */
 int manifest_recording_by_path(manifest *m, int64_t corpus_id, const char *path, int64_t *id);
+/* NaN measurements are stored as NULL, as are sample_rate/channels <= 0 and
+ * duration_declared <= 0.  ACC_EINVAL when (corpus_id, path) exists. */
 int manifest_recording_insert(manifest *m, const mf_recording *r, int64_t *id);
 
 typedef struct mf_speaker {
@@ -73,7 +90,9 @@ typedef struct mf_utterance {
 	const char *status;       /* "ok", "needs_align" (long recording pieces), ... */
 	const char *source;       /* file/row it came from, e.g. "train.tsv:17" */
 } mf_utterance;
-/* Insert; ACC_EINVAL (with message) when (corpus_id, utt_key) exists. */
+/* Insert; ACC_EINVAL (with message) when (corpus_id, utt_key) exists or the
+ * span is invalid (start < 0, end < start); status NULL = "ok"; speaker_id
+ * <= 0 = unknown (NULL). */
 int manifest_utterance_insert(manifest *m, const mf_utterance *u, int64_t *id);
 /* 1 when (corpus_id, utt_key) already exists. */
 int manifest_utterance_exists(manifest *m, int64_t corpus_id, const char *utt_key, int *exists);
@@ -82,3 +101,42 @@ int manifest_utterance_exists(manifest *m, int64_t corpus_id, const char *utt_ke
  * ("decode_error", "missing_file", "empty_text", ...). */
 int manifest_reject(manifest *m, int64_t run_id, int64_t corpus_id, const char *source,
 		    const char *reason, const char *message);
+
+/* ---- schema components and migrations ---- */
+
+/* Apply, in one transaction, every pending '-- version N' block of the n
+ * components (in array order) and record the versions in schema_components
+ * (the "manifest" component also in PRAGMA user_version).  manifest_open()
+ * calls it with the compiled-in schemas; exposed for tests and tools.
+ * ACC_EUNSUPPORTED when the database has a component at a higher version than
+ * given (written by a newer accent); ACC_EINTERNAL when a component's blocks
+ * are malformed (missing, out of order); ACC_EDB when a block fails (nothing
+ * of the migration is kept). */
+int manifest_migrate(manifest *m, const mf_schema *components, int n);
+
+/* The compiled-in components ("manifest" first) and their count. */
+const mf_schema *manifest_schemas(int *n);
+
+/* Version of a component recorded in this manifest (0 = never applied). */
+int manifest_component_version(manifest *m, const char *name, int *version);
+
+/* Highest '-- version N' block of a component's SQL text (0 when none,
+ * negative ACC_EINTERNAL when the blocks are not numbered 1, 2, ...). */
+int manifest_schema_latest(const char *sql);
+
+/* ---- helpers for the stages ---- */
+
+/* Prepare sql on the manifest's connection; ACC_EDB with SQLite's message
+ * (and the SQL) on failure.  The caller finalizes *stmt. */
+int manifest_prepare(manifest *m, const char *sql, sqlite3_stmt **stmt);
+
+/* Set ACC_EDB with the connection's current SQLite message, prefixed by what
+ * was being done; returns ACC_EDB. */
+int manifest_db_error(manifest *m, const char *what);
+
+/* Absolute path of a recording: corpora.root + '/' + recordings.path.
+ * ACC_ENOTFOUND when the recording does not exist. */
+int manifest_recording_abspath(manifest *m, int64_t recording_id, char *dst, size_t cap);
+
+/* Update a run's counts without ending it (progress for long stages). */
+int manifest_run_counts(manifest *m, int64_t run_id, const char *counts_json);

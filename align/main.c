@@ -1,0 +1,352 @@
+/*
+ * align — CTC forced alignment of the manifest's transcripts.
+ *
+ *   align run --lang CODE --model DIR     align utterances without a current alignment
+ *   align export --format F --out DIR     write CTM / TextGrid / SRT / WebVTT / JSON
+ *   align show UTTERANCE                  print an utterance's word timeline
+ *
+ * Thin: parses arguments and calls lib/align_stage.c; prints the summary.
+ */
+#include "align_stage.h"
+#include "err.h"
+#include "manifest.h"
+#include "vocab.h"
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage_main(FILE *f)
+{
+	fprintf(f,
+		"usage: align <command> [options]\n"
+		"\n"
+		"commands:\n"
+		"  run      align every utterance of a language that has no current alignment\n"
+		"  export   write alignments as CTM, Praat TextGrid, SRT, WebVTT or JSON\n"
+		"  show     print the word timeline of one utterance with its scores\n"
+		"\n"
+		"`align <command> --help` describes each.  options: --help, --version\n");
+}
+
+static void usage_run(FILE *f)
+{
+	fprintf(f,
+		"usage: align run --lang CODE --model DIR [options]\n"
+		"\n"
+		"Align the transcripts (text_norm) of every utterance of language CODE to their\n"
+		"audio with the model's CTC emissions (Viterbi, exactly torchaudio's\n"
+		"forced_align), store word and character timings and quality, and flag doubtful\n"
+		"transcripts.  Long recordings ingested as pieces awaiting alignment are aligned\n"
+		"as a whole and cut into utterances at the middle of the pauses between lines.\n"
+		"An alignment is current until the transcript, the model or the options below\n"
+		"change; a run only aligns the rest, so an interrupted run just resumes.\n"
+		"\n"
+		"  --lang CODE         language: selects vocab.json[CODE] and adapter.CODE.safetensors\n"
+		"  --model DIR         model directory in Hugging Face layout\n"
+		"  --manifest PATH     manifest database (default: data.db)\n"
+		"text:\n"
+		"  --oov POLICY        characters missing from the vocabulary: unk (map to <unk>),\n"
+		"                      star (map to the <star> wildcard), romanize (ICU\n"
+		"                      Any-Latin, then <unk>), error (flag, do not align)\n"
+		"                      (default unk; missing characters are always reported)\n"
+		"  --star-edges        a <star> wildcard before and after each transcript, to\n"
+		"                      absorb untranscribed speech (default off for clips; always\n"
+		"                      on for long recordings)\n"
+		"  --star-between      long recordings: a <star> between lines instead of a space\n"
+		"quality flags (stored in alignments.flags):\n"
+		"  --low-conf X        flag when the minimum 0.6 s-window mean log-prob < X (default -4)\n"
+		"  --window N          frames of that window (default 30 = 0.6 s)\n"
+		"  --rate-min R        flag below R characters per second (default 2)\n"
+		"  --rate-max R        flag above R characters per second (default 30)\n"
+		"  --edge-max S        flag more than S seconds of unaligned audio at an edge (default 2)\n"
+		"segmentation of long recordings:\n"
+		"  --seg-min S         merge pieces shorter than S seconds (default 1)\n"
+		"  --seg-max S         split pieces longer than S seconds at word pauses (default 30)\n"
+		"run:\n"
+		"  --batch N           utterances per database transaction (default 32)\n"
+		"  --limit N           align at most N utterances\n"
+		"  --redo              re-align even current alignments\n"
+		"  --bf16              bf16 matrix products (faster on CPUs with AVX512_BF16)\n"
+		"  --mem-budget MB     Viterbi backpointer memory before checkpointing (default 256)\n"
+		"  --json              print the summary as JSON\n"
+		"  --quiet             no summary\n"
+		"\n"
+		"exit status: 0 ok, 1 failure, 2 bad usage, 4 I/O or database failure,\n"
+		"130 interrupted (finished batches are kept; run again to continue).\n");
+}
+
+static void usage_export(FILE *f)
+{
+	fprintf(f,
+		"usage: align export --format FORMAT --out DIR [--lang CODE] [--manifest PATH]\n"
+		"\n"
+		"  ctm       DIR/alignments.ctm: \"<utt> 1 <start> <dur> <word> <conf>\", times\n"
+		"            relative to the utterance\n"
+		"  textgrid  DIR/<utt>.TextGrid: Praat TextGrid with \"words\" and \"chars\" tiers\n"
+		"  srt, vtt  DIR/<recording>.srt|.vtt: one cue per utterance, recording time\n"
+		"  json      DIR/alignments.json: utterances with word and character timings\n");
+}
+
+static void usage_show(FILE *f)
+{
+	fprintf(f, "usage: align show UTTERANCE [--manifest PATH]\n\n"
+		   "UTTERANCE is an utterance key (utt_key) or a numeric utterance id.\n");
+}
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	align_stage_stop = 1;
+}
+
+static int fail(int rc)
+{
+	err_print();
+	return err_exit_code(rc);
+}
+
+static int bad_usage(const char *msg, void (*usage)(FILE *))
+{
+	fprintf(stderr, "error: %s\n", msg);
+	usage(stderr);
+	return 2;
+}
+
+static int parse_double(const char *s, double *out)
+{
+	char *end;
+	*out = strtod(s, &end);
+	return *s && !*end;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	enum { O_MANIFEST = 256, O_OOV, O_STAR_EDGES, O_STAR_BETWEEN, O_LOW_CONF, O_WINDOW, O_RATE_MIN, O_RATE_MAX,
+	       O_EDGE_MAX, O_SEG_MIN, O_SEG_MAX, O_BATCH, O_LIMIT, O_REDO, O_BF16, O_MEM, O_JSON, O_QUIET, O_HELP, O_VERSION };
+	static const struct option opts[] = {
+		{ "lang", 1, 0, 'l' }, { "model", 1, 0, 'm' }, { "manifest", 1, 0, O_MANIFEST }, { "oov", 1, 0, O_OOV },
+		{ "star-edges", 0, 0, O_STAR_EDGES }, { "star-between", 0, 0, O_STAR_BETWEEN },
+		{ "low-conf", 1, 0, O_LOW_CONF }, { "window", 1, 0, O_WINDOW }, { "rate-min", 1, 0, O_RATE_MIN },
+		{ "rate-max", 1, 0, O_RATE_MAX }, { "edge-max", 1, 0, O_EDGE_MAX }, { "seg-min", 1, 0, O_SEG_MIN },
+		{ "seg-max", 1, 0, O_SEG_MAX }, { "batch", 1, 0, O_BATCH }, { "limit", 1, 0, O_LIMIT },
+		{ "redo", 0, 0, O_REDO }, { "bf16", 0, 0, O_BF16 }, { "mem-budget", 1, 0, O_MEM }, { "json", 0, 0, O_JSON },
+		{ "quiet", 0, 0, O_QUIET }, { "help", 0, 0, O_HELP }, { "version", 0, 0, O_VERSION }, { 0, 0, 0, 0 }
+	};
+	align_run_opts o = { 0 };
+	align_params_default(&o.p);
+	const char *db = "data.db";
+	int json = 0, quiet = 0, c;
+	double d;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "l:m:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': o.lang = optarg; break;
+		case 'm': o.model_dir = optarg; break;
+		case O_MANIFEST: db = optarg; break;
+		case O_OOV:
+			if (align_oov_parse(optarg, &o.p.oov))
+				return fail(ACC_EINVAL);
+			break;
+		case O_STAR_EDGES: o.p.star_edges = 1; break;
+		case O_STAR_BETWEEN: o.p.star_between = 1; break;
+		case O_LOW_CONF:
+			if (!parse_double(optarg, &o.p.low_conf))
+				return bad_usage("--low-conf needs a number", usage_run);
+			break;
+		case O_WINDOW:
+			if (!parse_double(optarg, &d) || d < 1 || d > 100000)
+				return bad_usage("--window needs a frame count >= 1", usage_run);
+			o.p.window = (int)d;
+			break;
+		case O_RATE_MIN:
+		case O_RATE_MAX:
+		case O_EDGE_MAX:
+		case O_SEG_MIN:
+		case O_SEG_MAX:
+			if (!parse_double(optarg, &d) || d < 0)
+				return bad_usage("rates, durations and bounds must be numbers >= 0", usage_run);
+			if (c == O_RATE_MIN) o.p.rate_min = d;
+			else if (c == O_RATE_MAX) o.p.rate_max = d;
+			else if (c == O_EDGE_MAX) o.p.edge_max_s = d;
+			else if (c == O_SEG_MIN) o.p.seg_min_s = d;
+			else o.p.seg_max_s = d;
+			break;
+		case O_BATCH:
+			if (!parse_double(optarg, &d) || d < 1 || d > 1e6)
+				return bad_usage("--batch needs a count >= 1", usage_run);
+			o.batch = (int)d;
+			break;
+		case O_LIMIT:
+			if (!parse_double(optarg, &d) || d < 0)
+				return bad_usage("--limit needs a count", usage_run);
+			o.limit = (int64_t)d;
+			break;
+		case O_REDO: o.redo = 1; break;
+		case O_BF16: o.bf16 = 1; break;
+		case O_MEM:
+			if (!parse_double(optarg, &d) || d < 1)
+				return bad_usage("--mem-budget needs megabytes >= 1", usage_run);
+			o.p.mem_budget = (size_t)(d * 1048576.0);
+			break;
+		case O_JSON: json = 1; break;
+		case O_QUIET: quiet = 1; break;
+		case O_HELP: usage_run(stdout); return 0;
+		case O_VERSION: printf("align %s\n", ACCENT_VERSION); return 0;
+		default: usage_run(stderr); return 2;
+		}
+	}
+	if (optind < argc)
+		return bad_usage("unexpected argument", usage_run);
+	if (!o.lang || !o.model_dir)
+		return bad_usage("--lang and --model are required", usage_run);
+	if (o.p.seg_min_s > o.p.seg_max_s || o.p.rate_min > o.p.rate_max)
+		return bad_usage("a minimum is above its maximum", usage_run);
+
+	manifest *m = NULL;
+	vocab *v = NULL;
+	align_emitter em = { 0 };
+	align_summary sum = { 0 };
+	int64_t run_id = 0;
+	char vpath[4200];
+	int rc;
+	snprintf(vpath, sizeof vpath, "%s/vocab.json", o.model_dir);
+	if ((rc = vocab_load(&v, vpath, o.lang))) {
+		err_wrap(rc, "vocabulary");
+		goto out;
+	}
+	if ((rc = align_emitter_open(&em, o.model_dir, o.lang, o.bf16)))
+		goto out;
+	if ((rc = manifest_open(&m, db, 0)))
+		goto out;
+	signal(SIGINT, on_sigint);
+	signal(SIGTERM, on_sigint);
+	if ((rc = manifest_run_begin(m, "align", argc, argv, &run_id)))
+		goto out;
+	rc = align_stage_run(m, &o, &em, v, run_id, &sum);
+	int erc = rc;
+	char counts[1024];
+	snprintf(counts, sizeof counts,
+		 "{\"candidates\":%lld,\"current\":%lld,\"aligned\":%lld,\"failed\":%lld,\"flagged\":%lld,"
+		 "\"recordings_segmented\":%lld,\"segments_created\":%lld,\"audio_s\":%.2f,\"emit_s\":%.2f,"
+		 "\"viterbi_s\":%.3f,\"wall_s\":%.2f,\"oov_chars\":%lld}",
+		 (long long)sum.candidates, (long long)sum.current, (long long)sum.aligned, (long long)sum.failed,
+		 (long long)sum.flagged, (long long)sum.recordings_segmented, (long long)sum.segments_created, sum.audio_s,
+		 sum.emit_s, sum.viterbi_s, sum.wall_s, (long long)sum.oov_total);
+	if (rc)
+		err_print();
+	manifest_run_end(m, run_id, err_exit_code(erc), counts);
+	if (json)
+		printf("%s\n", counts);
+	else if (!quiet) {
+		printf("align %s: %lld utterances, %lld already current, %lld aligned, %lld failed, %lld flagged\n", o.lang,
+		       (long long)sum.candidates, (long long)sum.current, (long long)sum.aligned, (long long)sum.failed,
+		       (long long)sum.flagged);
+		if (sum.recordings_segmented)
+			printf("long recordings: %lld segmented into %lld utterances\n", (long long)sum.recordings_segmented,
+			       (long long)sum.segments_created);
+		if (sum.oov_total)
+			printf("characters missing from the vocabulary (%s policy): %lld, e.g. %s\n", align_oov_name(o.p.oov),
+			       (long long)sum.oov_total, sum.oov_desc);
+		if (sum.audio_s > 0)
+			printf("%.1f s of audio in %.1f s (%.1f audio s/s; emissions %.1f s, Viterbi %.2f s)\n", sum.audio_s,
+			       sum.wall_s, sum.audio_s / (sum.wall_s > 0 ? sum.wall_s : 1), sum.emit_s, sum.viterbi_s);
+		if (sum.flagged)
+			printf("see the worst: sqlite3 %s \"SELECT utt_key, min_window_logp, flag_names FROM align_quality "
+			       "WHERE flags != 0 ORDER BY min_window_logp LIMIT 20\"\n", db);
+	}
+	align_emitter_close(&em);
+	vocab_free(v);
+	manifest_close(m);
+	return erc ? err_exit_code(erc) : 0;
+out:
+	align_emitter_close(&em);
+	vocab_free(v);
+	manifest_close(m);
+	return fail(rc);
+}
+
+static int cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = { { "format", 1, 0, 'f' }, { "out", 1, 0, 'o' }, { "lang", 1, 0, 'l' },
+					      { "manifest", 1, 0, 'M' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
+					      { 0, 0, 0, 0 } };
+	const char *fmt = NULL, *out = NULL, *lang = NULL, *db = "data.db";
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:o:l:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': fmt = optarg; break;
+		case 'o': out = optarg; break;
+		case 'l': lang = optarg; break;
+		case 'M': db = optarg; break;
+		case 'h': usage_export(stdout); return 0;
+		case 'V': printf("align %s\n", ACCENT_VERSION); return 0;
+		default: usage_export(stderr); return 2;
+		}
+	}
+	if (!fmt || !out || optind < argc)
+		return bad_usage("--format and --out are required", usage_export);
+	manifest *m = NULL;
+	int64_t n = 0;
+	int rc = manifest_open(&m, db, 0);
+	if (!rc)
+		rc = align_stage_export(m, lang, fmt, out, &n);
+	manifest_close(m);
+	if (rc)
+		return fail(rc);
+	printf("exported %lld utterances as %s to %s\n", (long long)n, fmt, out);
+	return 0;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	static const struct option opts[] = { { "manifest", 1, 0, 'M' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
+					      { 0, 0, 0, 0 } };
+	const char *db = "data.db";
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'M': db = optarg; break;
+		case 'h': usage_show(stdout); return 0;
+		case 'V': printf("align %s\n", ACCENT_VERSION); return 0;
+		default: usage_show(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc)
+		return bad_usage("one utterance key or id is required", usage_show);
+	manifest *m = NULL;
+	int rc = manifest_open(&m, db, 0);
+	if (!rc)
+		rc = align_stage_show(m, argv[optind], stdout);
+	manifest_close(m);
+	return rc ? fail(rc) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage_main(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage_main(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("align %s\n", ACCENT_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "export"))
+		return cmd_export(argc - 1, argv + 1);
+	if (!strcmp(cmd, "show"))
+		return cmd_show(argc - 1, argv + 1);
+	fprintf(stderr, "error: unknown command '%s'\n", cmd);
+	usage_main(stderr);
+	return 2;
+}

@@ -1,0 +1,91 @@
+#!/bin/sh
+# bench/bench_infer.sh — emission throughput of accent's model forward next to
+# the PyTorch reference (../shared/bench/torch_ref), same machine, same run,
+# mms-300m shape, batch 4 x 5 s, fp32 and bf16; the 2048^3 oneDNN matmul
+# ceiling; peak memory of the mms-1b shape.  Appends a section to
+# bench/RESULTS.md.  Not a test (minutes of work; needs python3-torch,
+# libopenblas0-openmp and libtcmalloc-minimal4 for the PyTorch side).
+#
+#   make bench-infer            (builds $BINDIR/bench_infer, then runs this)
+#   BINDIR=bin sh bench/bench_infer.sh [--no-torch] [--no-1b]
+set -u
+BINDIR=${BINDIR:-bin}
+B=$BINDIR/bench_infer
+TORCH=${TORCH_REF:-../shared/bench/torch_ref}
+OUT=${RESULTS:-bench/RESULTS.md}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+do_torch=1
+do_1b=1
+for a in "$@"; do
+	case $a in
+	--no-torch) do_torch=0 ;;
+	--no-1b) do_1b=0 ;;
+	*) echo "usage: bench_infer.sh [--no-torch] [--no-1b]" >&2; exit 2 ;;
+	esac
+done
+[ -x "$B" ] || { echo "error: $B not built (make bench-infer)" >&2; exit 1; }
+
+echo "== oneDNN 2048^3 matmul ceiling" >&2
+$B --matmul | tee "$TMP/matmul.txt" >&2
+echo "== accent mms-300m fp32 / bf16" >&2
+$B --config mms-300m --precision fp32 --reps 5 | tee "$TMP/fp32.txt" >&2
+$B --config mms-300m --precision bf16 --reps 5 | tee "$TMP/bf16.txt" >&2
+$B --config mms-300m --precision fp32 --reps 3 --no-pack | tee "$TMP/fp32np.txt" >&2
+$B --config mms-300m --accuracy | tee "$TMP/acc.txt" >&2
+if [ $do_torch = 1 ]; then
+	echo "== PyTorch reference (mms-300m infer fp32, bf16-autocast)" >&2
+	(cd "$TORCH" && /usr/bin/python3 bench.py --configs mms-300m --modes infer \
+		--precisions fp32,bf16-autocast --target-timed 30 --json "$TMP/torch.json") >&2 || true
+	# accent again after PyTorch: the machine is shared, report both runs
+	$B --config mms-300m --precision fp32 --reps 3 | tee "$TMP/fp32b.txt" >&2
+	$B --config mms-300m --precision bf16 --reps 3 | tee "$TMP/bf16b.txt" >&2
+fi
+if [ $do_1b = 1 ]; then
+	echo "== mms-1b peak memory (fp32 unpacked weights, fp32 packed, bf16)" >&2
+	$B --config mms-1b --precision fp32 --reps 1 --no-pack | tee "$TMP/1b_np.txt" >&2
+	$B --config mms-1b --precision bf16 --reps 1 | tee "$TMP/1b_bf16.txt" >&2
+fi
+
+torch_row() {  # precision -> "audio_s_per_s gflops" or "n/a"
+	[ -f "$TMP/torch.json" ] || { echo "n/a n/a"; return; }
+	/usr/bin/python3 - "$TMP/torch.json" "$1" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for r in d.get("results", []):
+    if r.get("config") == "mms-300m" and r.get("mode") == "infer" and r.get("precision") == sys.argv[2] and r.get("status") == "ok":
+        print("%.2f %.0f" % (r["audio_s_per_s"], r["gflops"])); break
+else:
+    print("n/a n/a")
+EOF
+}
+field() {  # file regex -> first match group
+	sed -n "s/.*$2.*/\1/p" "$1" | head -1
+}
+{
+	echo
+	echo "## modelrun: model forward (emissions), $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores," \
+	     "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg). oneDNN $(grep -m1 DNNL_VERSION_PATCH /usr/include/oneapi/dnnl/dnnl_config.h >/dev/null 2>&1 && echo 2.6.3)."
+	echo "The machine is shared: other work running at the same time makes every number noisy."
+	echo
+	echo '```'
+	cat "$TMP/matmul.txt" "$TMP/fp32.txt" "$TMP/bf16.txt" "$TMP/fp32np.txt" "$TMP/acc.txt"
+	[ -f "$TMP/fp32b.txt" ] && cat "$TMP/fp32b.txt" "$TMP/bf16b.txt"
+	[ -f "$TMP/1b_np.txt" ] && cat "$TMP/1b_np.txt" "$TMP/1b_bf16.txt"
+	echo '```'
+	echo
+	set -- $(torch_row fp32); tf=$1
+	set -- $(torch_row bf16-autocast); tb=$1
+	af=$(field "$TMP/fp32.txt" ' \([0-9.]*\) audio s\/s')
+	ab=$(field "$TMP/bf16.txt" ' \([0-9.]*\) audio s\/s')
+	echo "| mms-300m infer, B=4 x 5 s | accent audio s/s | PyTorch audio s/s (same run) | ratio |"
+	echo "|---|---|---|---|"
+	for p in fp32 bf16; do
+		if [ $p = fp32 ]; then a=$af; t=$tf; else a=$ab; t=$tb; fi
+		r=$(awk -v a="$a" -v t="$t" 'BEGIN { if (t + 0 > 0) printf "%.2fx", a / t; else print "n/a" }')
+		echo "| $p | $a | $t | $r |"
+	done
+} >> "$OUT"
+echo "appended to $OUT" >&2

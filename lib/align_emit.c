@@ -1,0 +1,119 @@
+/*
+ * align_emit.c — the align stage's emitter on the model core: load a model
+ * directory (with the language's adapter when the model has them) and turn
+ * 16 kHz audio into log-probabilities, whole-utterance for ordinary clips
+ * (exactly HF's single-utterance forward) and windowed beyond that, so
+ * recordings of any length work in bounded memory.
+ */
+#include "align_stage.h"
+#include "err.h"
+#include "fsutil.h"
+#include "w2v.h"
+#include "w2v_infer.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* Clips up to this long run as one forward pass; longer audio is windowed. */
+#define EMIT_WHOLE_MAX_S 40.0
+
+typedef struct emit_ctx {
+	w2v_model *m;
+	w2v_infer *wi;
+} emit_ctx;
+
+static int emit_fn(void *arg, const float *x, int64_t n, float **lp, int64_t *T)
+{
+	emit_ctx *c = arg;
+	int V = c->m->cfg.vocab_size, rc;
+	*lp = NULL;
+	*T = 0;
+	if (w2v_config_frames(&c->m->cfg, n) <= 0)
+		return 0;
+	if ((double)n / 16000.0 > EMIT_WHOLE_MAX_S)
+		return w2v_infer_long_buf(c->wi, x, n, 0, -1, lp, T);
+	const float *wav[1] = { x };
+	int64_t len[1] = { n };
+	if ((rc = w2v_infer_batch(c->wi, wav, len, 1)))
+		return rc;
+	int t = 0;
+	const float *e = w2v_infer_emissions(c->wi, 0, &t);
+	if (t <= 0)
+		return 0;
+	if (!(*lp = malloc(sizeof(float) * (size_t)t * V)))
+		return err_set(ACC_ENOMEM, "align: out of memory for emissions");
+	memcpy(*lp, e, sizeof(float) * (size_t)t * V);
+	*T = t;
+	return 0;
+}
+
+static void emit_close(void *arg)
+{
+	emit_ctx *c = arg;
+	if (!c)
+		return;
+	w2v_infer_free(c->wi);
+	w2v_free(c->m);
+	free(c);
+}
+
+int align_emitter_open(align_emitter *e, const char *dir, const char *lang, int bf16)
+{
+	char p[4096], name[300];
+	int rc;
+	memset(e, 0, sizeof *e);
+	emit_ctx *c = calloc(1, sizeof *c);
+	if (!c)
+		return err_set(ACC_ENOMEM, "out of memory");
+	snprintf(name, sizeof name, "adapter.%s.safetensors", lang ? lang : "");
+	int have_adapter = lang && !fs_join(p, sizeof p, dir, name) && fs_exists(p);
+	if (!have_adapter && lang) {
+		/* An MMS model (nested vocabulary) needs the language's adapter; a
+		 * single-language model (flat vocabulary) is used as it is. */
+		char **langs = NULL;
+		int nl = 0;
+		if (!fs_join(p, sizeof p, dir, "vocab.json") && fs_exists(p) && !vocab_languages(p, &langs, &nl) && nl > 0) {
+			char list[512] = "";
+			size_t used = 0;
+			for (int i = 0; i < nl; i++) {
+				snprintf(name, sizeof name, "adapter.%s.safetensors", langs[i]);
+				char q[4096];
+				if (!fs_join(q, sizeof q, dir, name) && fs_exists(q) && used + strlen(langs[i]) + 3 < sizeof list)
+					used += snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", langs[i]);
+				free(langs[i]);
+			}
+			free(langs);
+			rc = err_set(ACC_ENOTFOUND, "model directory '%s' has no adapter for language '%s' (adapter.%s.safetensors)",
+				     dir, lang, lang);
+			if (used)
+				err_hint("adapters present: %s; train one with `train --lang %s`", list, lang);
+			else
+				err_hint("train one with `train --lang %s`", lang);
+			free(c);
+			return rc;
+		}
+		for (int i = 0; i < nl; i++)
+			free(langs[i]);
+		free(langs);
+	}
+	if ((rc = w2v_load(&c->m, dir, have_adapter ? lang : NULL)))
+		goto fail;
+	if ((rc = w2v_infer_create(&c->wi, c->m, bf16 ? W2V_FWD_BF16 : 0)))
+		goto fail;
+	e->V = c->m->cfg.vocab_size;
+	e->blank = c->m->cfg.pad_token_id;
+	e->emit = emit_fn;
+	e->close = emit_close;
+	e->ctx = c;
+	return 0;
+fail:
+	emit_close(c);
+	return rc;
+}
+
+void align_emitter_close(align_emitter *e)
+{
+	if (e && e->close)
+		e->close(e->ctx);
+	if (e)
+		memset(e, 0, sizeof *e);
+}

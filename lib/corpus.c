@@ -1,0 +1,497 @@
+/*
+ * corpus.c — layout detection, the item stream and helpers shared by the
+ * layout readers (see corpus.h).
+ */
+#include "corpus.h"
+#include "err.h"
+#include "fsutil.h"
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+static const corpus_layout *const layouts[] = {
+	&corpus_commonvoice, &corpus_librispeech, &corpus_kaldi, &corpus_nemo,
+	&corpus_ljspeech, &corpus_longform, &corpus_folder, NULL
+};
+const char *const corpus_layout_names[] = {
+	"commonvoice", "librispeech", "kaldi", "nemo", "ljspeech", "longform", "folder", NULL
+};
+
+int corpus_detect(const char *root, const char **name)
+{
+	struct stat st;
+	int best = 0;
+	*name = NULL;
+	if (stat(root, &st) != 0)
+		return err_set(errno == ENOENT ? ACC_ENOTFOUND : ACC_EIO, "cannot open corpus '%s': %s", root,
+			       strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return err_set(ACC_EIO, "corpus '%s' is not a directory", root);
+	for (int i = 0; layouts[i]; i++) {
+		int s = layouts[i]->detect(root);
+		if (s > best) {
+			best = s;
+			*name = layouts[i]->name;
+		}
+	}
+	if (!*name) {
+		err_set(ACC_ENOTFOUND, "cannot tell the layout of '%s': no *.tsv with client_id/path/sentence, "
+			"*.trans.txt, wav.scp+text, NeMo *.json(l), metadata.csv+wavs/, or audio files with .txt transcripts",
+			root);
+		err_hint("name it with --layout (commonvoice, librispeech, kaldi, nemo, ljspeech, folder, longform)");
+		return ACC_ENOTFOUND;
+	}
+	return 0;
+}
+
+int corpus_open(corpus **out, const char *root, const char *layout)
+{
+	const corpus_layout *L = NULL;
+	corpus *c;
+	int rc;
+	*out = NULL;
+	if (!layout) {
+		if ((rc = corpus_detect(root, &layout)) != 0)
+			return rc;
+	}
+	for (int i = 0; layouts[i]; i++)
+		if (!strcmp(layouts[i]->name, layout))
+			L = layouts[i];
+	if (!L) {
+		err_set(ACC_EINVAL, "unknown layout '%s'", layout);
+		err_hint("layouts: commonvoice, librispeech, kaldi, nemo, ljspeech, folder, longform");
+		return ACC_EINVAL;
+	}
+	c = calloc(1, sizeof *c);
+	if (!c)
+		return err_set(ACC_ENOMEM, "out of memory");
+	{
+		/* strip trailing slashes so relative paths join cleanly */
+		size_t n = strlen(root);
+		while (n > 1 && root[n - 1] == '/')
+			n--;
+		if (n >= sizeof c->root) {
+			free(c);
+			return err_set(ACC_EINVAL, "corpus path too long");
+		}
+		memcpy(c->root, root, n);
+		c->root[n] = 0;
+	}
+	c->L = L;
+	if ((rc = L->open(c)) != 0) {
+		free(c);
+		return err_wrap(rc, "%s corpus '%s'", L->name, root);
+	}
+	*out = c;
+	return 0;
+}
+
+int corpus_next(corpus *c, corpus_item *it)
+{
+	memset(it, 0, sizeof *it);
+	return c->L->next(c, it);
+}
+
+const char *corpus_layout_name(const corpus *c) { return c->L->name; }
+const char *corpus_root(const corpus *c) { return c->root; }
+
+void corpus_close(corpus *c)
+{
+	if (!c)
+		return;
+	c->L->close(c);
+	free(c);
+}
+
+void corpus_item_clear(corpus_item *it)
+{
+	for (int i = 0; i < it->nutt; i++) {
+		corpus_utt *u = &it->utt[i];
+		free(u->key);
+		free(u->text);
+		free(u->speaker);
+		free(u->gender);
+		free(u->age);
+		free(u->accent);
+		free(u->lang);
+		free(u->source);
+	}
+	free(it->utt);
+	for (int i = 0; i < it->nlines; i++)
+		free(it->lines[i]);
+	free(it->lines);
+	free(it->audio);
+	free(it->source);
+	free(it->reject_msg);
+	free(it->long_speaker);
+	memset(it, 0, sizeof *it);
+}
+
+int corpus_item_init(corpus_item *it, const char *audio, const char *source)
+{
+	memset(it, 0, sizeof *it);
+	it->duration_declared = -1;
+	it->audio = audio ? strdup(audio) : NULL;
+	it->source = strdup(source ? source : "");
+	if ((audio && !it->audio) || !it->source)
+		return err_set(ACC_ENOMEM, "out of memory");
+	return 0;
+}
+
+corpus_utt *corpus_item_add_utt(corpus_item *it, const char *key, const char *text, const char *source)
+{
+	if (it->nutt == it->capu) {
+		int cap = it->capu ? it->capu * 2 : 1;
+		corpus_utt *p = realloc(it->utt, sizeof *p * cap);
+		if (!p)
+			return NULL;
+		it->utt = p;
+		it->capu = cap;
+	}
+	corpus_utt *u = &it->utt[it->nutt];
+	memset(u, 0, sizeof *u);
+	u->key = strdup(key);
+	u->text = text ? strdup(text) : NULL;
+	u->source = strdup(source ? source : "");
+	u->start_s = 0;
+	u->end_s = -1;
+	if (!u->key || (text && !u->text) || !u->source) {
+		free(u->key);
+		free(u->text);
+		free(u->source);
+		return NULL;
+	}
+	it->nutt++;
+	return u;
+}
+
+int corpus_item_add_line(corpus_item *it, const char *line)
+{
+	if (it->nlines == it->capl) {
+		int cap = it->capl ? it->capl * 2 : 8;
+		char **p = realloc(it->lines, sizeof *p * cap);
+		if (!p)
+			return ACC_ENOMEM;
+		it->lines = p;
+		it->capl = cap;
+	}
+	if (!(it->lines[it->nlines] = strdup(line)))
+		return ACC_ENOMEM;
+	it->nlines++;
+	return 0;
+}
+
+int corpus_item_reject(corpus_item *it, const char *source, const char *reason, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	free(it->source);
+	free(it->reject_msg);
+	it->source = strdup(source);
+	it->reject_reason = reason;
+	it->reject_msg = strdup(buf);
+	return it->source && it->reject_msg ? 0 : ACC_ENOMEM;
+}
+
+char *corpus_strdup_opt(const char *s)
+{
+	if (!s)
+		return NULL;
+	while (*s == ' ')
+		s++;
+	return *s ? strdup(s) : NULL;
+}
+
+int corpus_is_audio_name(const char *name)
+{
+	static const char *ext[] = { "wav", "flac", "mp3", "ogg", "oga", "opus", "aiff", "aif", "au", "w64",
+				     "rf64", "caf", "sph", "nist", "m4a", "aac", "mp4", "wma", "webm", "amr", 0 };
+	const char *dot = strrchr(name, '.');
+	if (!dot || strchr(dot, '/'))
+		return 0;
+	for (int i = 0; ext[i]; i++)
+		if (!strcasecmp(dot + 1, ext[i]))
+			return 1;
+	return 0;
+}
+
+/* ---- directory walk ---- */
+
+typedef struct walk_dir {
+	char **names;   /* sorted entries */
+	int n, i;
+	size_t prefix;  /* length of rel path of this directory in w->rel */
+} walk_dir;
+
+struct corpus_walk {
+	char root[4096];
+	char rel[8192];
+	walk_dir *stack;
+	int depth, cap;
+};
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int walk_push(corpus_walk *w, size_t prefix)
+{
+	char path[12300];
+	DIR *d;
+	struct dirent *e;
+	walk_dir wd = { 0 };
+	int cap = 0;
+	if (w->depth >= 64)
+		return 0;   /* symlink loops or absurd nesting: stop descending */
+	snprintf(path, sizeof path, "%s%s%s", w->root, prefix ? "/" : "", w->rel);
+	d = opendir(path);
+	if (!d)
+		return err_set(ACC_EIO, "cannot list '%s': %s", path, strerror(errno));
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;   /* ., .., hidden files */
+		if (wd.n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **p = realloc(wd.names, sizeof(char *) * cap);
+			if (!p)
+				goto oom;
+			wd.names = p;
+		}
+		if (!(wd.names[wd.n] = strdup(e->d_name)))
+			goto oom;
+		wd.n++;
+	}
+	closedir(d);
+	if (wd.n)
+		qsort(wd.names, wd.n, sizeof(char *), cmp_str);
+	wd.prefix = prefix;
+	if (w->depth == w->cap) {
+		int c2 = w->cap ? w->cap * 2 : 8;
+		walk_dir *p = realloc(w->stack, sizeof(walk_dir) * c2);
+		if (!p)
+			goto oom2;
+		w->stack = p;
+		w->cap = c2;
+	}
+	w->stack[w->depth++] = wd;
+	return 0;
+oom:
+	closedir(d);
+oom2:
+	for (int i = 0; i < wd.n; i++)
+		free(wd.names[i]);
+	free(wd.names);
+	return err_set(ACC_ENOMEM, "out of memory listing '%s'", path);
+}
+
+int corpus_walk_open(corpus_walk **out, const char *root)
+{
+	corpus_walk *w = calloc(1, sizeof *w);
+	int rc;
+	*out = NULL;
+	if (!w)
+		return err_set(ACC_ENOMEM, "out of memory");
+	snprintf(w->root, sizeof w->root, "%s", root);
+	if ((rc = walk_push(w, 0)) != 0) {
+		free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+static void walk_pop(corpus_walk *w)
+{
+	walk_dir *d = &w->stack[--w->depth];
+	for (int i = 0; i < d->n; i++)
+		free(d->names[i]);
+	free(d->names);
+}
+
+int corpus_walk_next(corpus_walk *w, const char **rel)
+{
+	while (w->depth > 0) {
+		walk_dir *d = &w->stack[w->depth - 1];
+		if (d->i >= d->n) {
+			walk_pop(w);
+			continue;
+		}
+		const char *name = d->names[d->i++];
+		size_t pre = d->prefix;
+		int n = snprintf(w->rel + pre, sizeof w->rel - pre, "%s%s", pre ? "/" : "", name);
+		if (n < 0 || (size_t)n >= sizeof w->rel - pre)
+			continue;   /* path too long: skipped */
+		char path[12300];
+		struct stat st;
+		snprintf(path, sizeof path, "%s/%s", w->root, w->rel);
+		if (stat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			int rc = walk_push(w, pre + n);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		*rel = w->rel;
+		return 1;
+	}
+	return 0;
+}
+
+void corpus_walk_close(corpus_walk *w)
+{
+	if (!w)
+		return;
+	while (w->depth > 0)
+		walk_pop(w);
+	free(w->stack);
+	free(w);
+}
+
+/* ---- string map: open addressing, FNV-1a ---- */
+
+struct strmap {
+	char **k, **v;
+	size_t cap, n;
+};
+
+static uint64_t fnv(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+strmap *strmap_new(void)
+{
+	strmap *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	m->cap = 64;
+	m->k = calloc(m->cap, sizeof(char *));
+	m->v = calloc(m->cap, sizeof(char *));
+	if (!m->k || !m->v) {
+		free(m->k);
+		free(m->v);
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static int strmap_grow(strmap *m)
+{
+	size_t cap = m->cap * 2;
+	char **k = calloc(cap, sizeof(char *)), **v = calloc(cap, sizeof(char *));
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return ACC_ENOMEM;
+	}
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->k[i]) {
+			size_t j = fnv(m->k[i]) & (cap - 1);
+			while (k[j])
+				j = (j + 1) & (cap - 1);
+			k[j] = m->k[i];
+			v[j] = m->v[i];
+		}
+	free(m->k);
+	free(m->v);
+	m->k = k;
+	m->v = v;
+	m->cap = cap;
+	return 0;
+}
+
+int strmap_put(strmap *m, const char *key, const char *val)
+{
+	if ((m->n + 1) * 2 > m->cap && strmap_grow(m))
+		return err_set(ACC_ENOMEM, "out of memory");
+	size_t j = fnv(key) & (m->cap - 1);
+	while (m->k[j] && strcmp(m->k[j], key))
+		j = (j + 1) & (m->cap - 1);
+	char *nv = strdup(val ? val : "");
+	if (!nv)
+		return err_set(ACC_ENOMEM, "out of memory");
+	if (m->k[j]) {
+		free(m->v[j]);
+		m->v[j] = nv;
+		return 0;
+	}
+	if (!(m->k[j] = strdup(key))) {
+		free(nv);
+		return err_set(ACC_ENOMEM, "out of memory");
+	}
+	m->v[j] = nv;
+	m->n++;
+	return 0;
+}
+
+const char *strmap_get(const strmap *m, const char *key)
+{
+	if (!m)
+		return NULL;
+	size_t j = fnv(key) & (m->cap - 1);
+	while (m->k[j]) {
+		if (!strcmp(m->k[j], key))
+			return m->v[j];
+		j = (j + 1) & (m->cap - 1);
+	}
+	return NULL;
+}
+
+void strmap_free(strmap *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->cap; i++) {
+		free(m->k[i]);
+		free(m->v[i]);
+	}
+	free(m->k);
+	free(m->v);
+	free(m);
+}
+
+char *corpus_read_text(const char *path, int *nlines_nonempty)
+{
+	char *data;
+	size_t len;
+	if (nlines_nonempty)
+		*nlines_nonempty = 0;
+	if (fs_read_all(path, &data, &len, 16 << 20) != 0)
+		return NULL;
+	if (nlines_nonempty) {
+		int n = 0, nonblank = 0;
+		for (size_t i = 0; i <= len; i++) {
+			if (i == len || data[i] == '\n') {
+				n += nonblank;
+				nonblank = 0;
+			} else if (data[i] != ' ' && data[i] != '\t' && data[i] != '\r') {
+				nonblank = 1;
+			}
+		}
+		*nlines_nonempty = n;
+	}
+	/* trim */
+	size_t a = 0, b = len;
+	if (len >= 3 && (unsigned char)data[0] == 0xEF && (unsigned char)data[1] == 0xBB && (unsigned char)data[2] == 0xBF)
+		a = 3;
+	while (a < b && (data[a] == ' ' || data[a] == '\n' || data[a] == '\r' || data[a] == '\t'))
+		a++;
+	while (b > a && (data[b - 1] == ' ' || data[b - 1] == '\n' || data[b - 1] == '\r' || data[b - 1] == '\t'))
+		b--;
+	memmove(data, data + a, b - a);
+	data[b - a] = 0;
+	return data;
+}

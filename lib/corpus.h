@@ -1,0 +1,122 @@
+/*
+ * corpus.h — reading a speech corpus in any supported layout as a stream of
+ * items: one audio file with the utterances (spans + transcripts + speaker
+ * attributes) the layout assigns to it.  The readers never touch audio
+ * content (prep's ingest decodes it) and never write into the corpus.
+ *
+ * Layouts (names as stored in corpora.layout):
+ *   commonvoice  *.tsv with client_id, path, sentence, ..., gender, age,
+ *                accents|accent, locale; clips/<path>.  validated.tsv when
+ *                present, else every such TSV except invalidated/other/
+ *                reported.  No quote handling.
+ *   librispeech  <spk>/<chapter>/<spk>-<chapter>.trans.txt ("UTT TEXT") +
+ *                UTT.flac; SPEAKERS.TXT for gender when present.
+ *   kaldi        wav.scp, text, utt2spk, optional segments, spk2gender,
+ *                utt2lang.  Piped commands ("... |") and ark offsets in
+ *                wav.scp become rejects; they are never executed.
+ *   nemo         *.json / *.jsonl lines with audio_filepath|audio_filename,
+ *                duration, text, optional offset, speaker, lang.
+ *   ljspeech     metadata.csv "id|text|normalized text" + wavs/<id>.wav.
+ *   folder       audio files with same-stem .txt transcripts; speaker =
+ *                first-level subfolder when there is one.
+ *   longform     MMS style: a long audio file + same-stem .txt with one line
+ *                per segment; ingest splits the audio with the VAD and keeps
+ *                the lines for the align stage.
+ */
+#pragma once
+#include <stdint.h>
+
+typedef struct corpus_utt {
+	char  *key;          /* utterance id, unique within the corpus */
+	char  *text;         /* transcript as in the corpus; NULL = none given */
+	char  *speaker, *gender, *age, *accent, *lang;  /* NULL = unknown */
+	double start_s, end_s;  /* span in the recording; end_s < 0 = to the end */
+	char  *source;       /* where it was read, e.g. "train.tsv:17" */
+} corpus_utt;
+
+typedef struct corpus_item {
+	char   *audio;        /* audio path relative to the root (absolute when the corpus says so) */
+	char   *source;       /* where the item was read */
+	double  duration_declared;  /* metadata's duration of the file (s), -1 = none */
+	corpus_utt *utt;      /* utterances in this audio file */
+	int     nutt, capu;
+	int     long_form;    /* 1: whole-file transcript lines to align later (lines[]) */
+	char  **lines;
+	int     nlines, capl;
+	char   *long_speaker; /* long form: speaker label (NULL = unknown) */
+	/* A row rejected while parsing (no audio work): reason code + message. */
+	const char *reject_reason;
+	char   *reject_msg;
+} corpus_item;
+
+typedef struct corpus corpus;
+
+/* Guess the layout of root: fills name (e.g. "librispeech").  ACC_ENOTFOUND
+ * (with what was looked for) when nothing matches; ACC_EIO when root is not
+ * a readable directory. */
+int corpus_detect(const char *root, const char **name);
+
+/* Open root with layout (NULL = detect).  ACC_EINVAL for an unknown layout
+ * name; ACC_EFORMAT when required metadata is missing or malformed. */
+int corpus_open(corpus **c, const char *root, const char *layout);
+/* Next item: 1 with *it filled (release with corpus_item_clear), 0 at the
+ * end, <0 on a failure that stops reading (I/O).  Malformed rows are
+ * returned as items with reject_reason set, not as errors. */
+int corpus_next(corpus *c, corpus_item *it);
+const char *corpus_layout_name(const corpus *c);
+const char *corpus_root(const corpus *c);
+void corpus_close(corpus *c);
+void corpus_item_clear(corpus_item *it);
+
+/* Names of all layouts, NULL-terminated. */
+extern const char *const corpus_layout_names[];
+
+/* ---- for the layout implementations (lib/corpus_<layout>.c) ---- */
+
+typedef struct corpus_layout {
+	const char *name;
+	int  (*detect)(const char *root);        /* confidence 0..100 */
+	int  (*open)(corpus *c);
+	int  (*next)(corpus *c, corpus_item *it);
+	void (*close)(corpus *c);
+} corpus_layout;
+
+struct corpus {
+	char root[4096];
+	const corpus_layout *L;
+	void *st;            /* layout state */
+};
+
+extern const corpus_layout corpus_commonvoice, corpus_librispeech, corpus_kaldi, corpus_nemo,
+	corpus_ljspeech, corpus_folder, corpus_longform;
+
+/* Item building helpers; all return 0 or ACC_ENOMEM. */
+int corpus_item_init(corpus_item *it, const char *audio, const char *source);
+corpus_utt *corpus_item_add_utt(corpus_item *it, const char *key, const char *text, const char *source);
+int corpus_item_add_line(corpus_item *it, const char *line);
+int corpus_item_reject(corpus_item *it, const char *source, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* strdup that maps "" to NULL (unknown attribute). */
+char *corpus_strdup_opt(const char *s);
+
+/* 1 when name ends with an audio extension (including ones libsndfile
+ * cannot read: they are listed so that they get rejected, not ignored). */
+int corpus_is_audio_name(const char *name);
+
+/* Depth-first walk of regular files under root in sorted order, one path
+ * (relative to root) at a time.  Memory: the open directory listings. */
+typedef struct corpus_walk corpus_walk;
+int corpus_walk_open(corpus_walk **w, const char *root);
+/* 1 with *rel (valid until the next call), 0 at the end, <0 on error. */
+int corpus_walk_next(corpus_walk *w, const char **rel);
+void corpus_walk_close(corpus_walk *w);
+
+/* A string -> string hash map (for Kaldi's keyed files and speaker tables). */
+typedef struct strmap strmap;
+strmap *strmap_new(void);
+int strmap_put(strmap *m, const char *key, const char *val);  /* replaces; ACC_ENOMEM */
+const char *strmap_get(const strmap *m, const char *key);
+void strmap_free(strmap *m);
+
+/* Read a whole small text file, trimmed; NULL when unreadable. */
+char *corpus_read_text(const char *path, int *nlines_nonempty);

@@ -1,0 +1,21 @@
+/*
+ * dbquery.h — run SQL typed by a user against the manifest and write the
+ * result as an aligned text table, CSV (RFC 4180) or JSON (an array of
+ * objects per statement, numbers as numbers, NULL as null).
+ */
+#pragma once
+#include "manifest.h"
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum dbquery_format { DBQUERY_TABLE, DBQUERY_CSV, DBQUERY_JSON } dbquery_format;
+
+/* "table", "csv", "json" -> format; ACC_EINVAL otherwise. */
+int dbquery_parse_format(const char *name, dbquery_format *f);
+
+/* Run every statement of sql in turn; each one that returns columns is
+ * written to out in format f (table: header, rule, rows, "(N rows)").
+ * *nrows (may be NULL) receives the number of result rows over all
+ * statements.  ACC_EDB with SQLite's message (and the failing statement)
+ * when one fails; earlier statements' effects are kept, as in sqlite3. */
+int dbquery_print(manifest *m, const char *sql, dbquery_format f, FILE *out, int64_t *nrows);

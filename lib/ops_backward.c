@@ -1,0 +1,493 @@
+/*
+ * ops_backward.c — backward passes of the ops of ops.h (contracts in
+ * ops_backward.h): plain-C references (double accumulation, single thread)
+ * and fast versions (oneDNN matmuls for linear; OpenMP loops elsewhere, each
+ * thread owning disjoint output rows so no atomics are needed and results do
+ * not depend on the thread count).
+ */
+#include "ops_backward.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+static inline double gelu_grad1(double x)
+{
+	/* d/dx [x Phi(x)] = Phi(x) + x phi(x) */
+	return 0.5 * (1.0 + erf(x * M_SQRT1_2)) + x * exp(-0.5 * x * x) * (0.5 * M_2_SQRTPI * M_SQRT1_2);
+}
+
+/* ======================================================================
+ * references
+ */
+
+void linear_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
+                         const float *w, int M, int K, int N)
+{
+	if (dx)
+		for (int m = 0; m < M; m++)
+			for (int k = 0; k < K; k++) {
+				double s = 0;
+				for (int n = 0; n < N; n++)
+					s += (double)dy[(size_t)m * N + n] * w[(size_t)n * K + k];
+				dx[(size_t)m * K + k] += (float)s;
+			}
+	if (dw)
+		for (int n = 0; n < N; n++)
+			for (int k = 0; k < K; k++) {
+				double s = 0;
+				for (int m = 0; m < M; m++)
+					s += (double)dy[(size_t)m * N + n] * x[(size_t)m * K + k];
+				dw[(size_t)n * K + k] += (float)s;
+			}
+	if (db)
+		for (int n = 0; n < N; n++) {
+			double s = 0;
+			for (int m = 0; m < M; m++)
+				s += dy[(size_t)m * N + n];
+			db[n] += (float)s;
+		}
+}
+
+/* One normalized vector of n elements spaced by `step`: the shared core of
+ * layer and group norm backward.  gs = per-element gain (gstep 1) or one
+ * scalar (gstep 0). */
+static void norm_vec_backward(float *dx, double *dg, double *db, const float *dy, const float *x,
+                              double mean, double rstd, const float *g, int gstep,
+                              int n, size_t step)
+{
+	double s1 = 0, s2 = 0;
+	for (int i = 0; i < n; i++) {
+		size_t o = (size_t)i * step;
+		double xh = (x[o] - mean) * rstd;
+		double gi = g ? g[gstep ? i : 0] : 1.0;
+		double d = dy[o] * gi;
+		s1 += d;
+		s2 += d * xh;
+		if (dg)
+			dg[gstep ? i : 0] += dy[o] * xh;
+		if (db)
+			db[gstep ? i : 0] += dy[o];
+	}
+	if (!dx)
+		return;
+	s1 /= n;
+	s2 /= n;
+	for (int i = 0; i < n; i++) {
+		size_t o = (size_t)i * step;
+		double xh = (x[o] - mean) * rstd;
+		double gi = g ? g[gstep ? i : 0] : 1.0;
+		dx[o] += (float)(rstd * (dy[o] * gi - s1 - xh * s2));
+	}
+}
+
+void layernorm_backward_ref(float *dx, float *dg, float *db, const float *dy, const float *x,
+                            const float *mean, const float *rstd, const float *g, int N, int C)
+{
+	double *ag = calloc((size_t)C * 2, sizeof(double));
+	if (!ag)
+		return;
+	for (int r = 0; r < N; r++)
+		norm_vec_backward(dx ? dx + (size_t)r * C : NULL, dg ? ag : NULL, db ? ag + C : NULL,
+		                  dy + (size_t)r * C, x + (size_t)r * C, mean[r], rstd[r], g, 1, C, 1);
+	for (int c = 0; c < C; c++) {
+		if (dg) dg[c] += (float)ag[c];
+		if (db) db[c] += (float)ag[C + c];
+	}
+	free(ag);
+}
+
+void groupnorm_backward_ref(float *dx, float *dg, float *db, const float *dy, const float *x,
+                            const float *mean, const float *rstd, const float *g,
+                            int B, int T, int C)
+{
+	for (int b = 0; b < B; b++)
+		for (int c = 0; c < C; c++) {
+			size_t o = (size_t)b * T * C + c;
+			double sg = 0, sb = 0;
+			norm_vec_backward(dx ? dx + o : NULL, dg ? &sg : NULL, db ? &sb : NULL, dy + o, x + o,
+			                  mean[(size_t)b * C + c], rstd[(size_t)b * C + c], g ? g + c : NULL, 0,
+			                  T, (size_t)C);
+			if (dg) dg[c] += (float)sg;
+			if (db) db[c] += (float)sb;
+		}
+}
+
+void gelu_backward_ref(float *dx, const float *dy, const float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dx[i] += (float)(dy[i] * gelu_grad1(x[i]));
+}
+
+void relu_backward_ref(float *dx, const float *dy, const float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (x[i] > 0)
+			dx[i] += dy[i];
+}
+
+void logsoftmax_backward_ref(float *dx, const float *dy, const float *y, int N, int V)
+{
+	for (int r = 0; r < N; r++) {
+		const float *dyr = dy + (size_t)r * V, *yr = y + (size_t)r * V;
+		double s = 0;
+		for (int v = 0; v < V; v++)
+			s += dyr[v];
+		for (int v = 0; v < V; v++)
+			dx[(size_t)r * V + v] += (float)(dyr[v] - exp((double)yr[v]) * s);
+	}
+}
+
+/* Attention backward of one (utterance, head); dp is scratch [T] (double). */
+static void attn_bh_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                             const float *k, const float *v, const float *probs, int ld,
+                             int L, int b, int h, int T, int C, int NH, double *dp)
+{
+	int D = C / NH;
+	double scale = 1.0 / sqrt((double)D);
+	size_t base = (size_t)b * T;
+	for (int i = 0; i < T; i++) {
+		const float *pr = probs + (((size_t)b * NH + h) * T + i) * T;
+		const float *doi = dout + (base + i) * C + h * D;
+		/* dv_j += p_ij dout_i;  dp_ij = dout_i . v_j */
+		double sum = 0;
+		for (int j = 0; j < L; j++) {
+			const float *vj = v + (base + j) * ld + h * D;
+			double s = 0;
+			for (int d = 0; d < D; d++)
+				s += (double)doi[d] * vj[d];
+			dp[j] = s;
+			sum += s * pr[j];
+			if (dv && pr[j] != 0.0f) {
+				float *dvj = dv + (base + j) * ld + h * D;
+				for (int d = 0; d < D; d++)
+					dvj[d] += pr[j] * doi[d];
+			}
+		}
+		/* softmax: ds_ij = p_ij (dp_ij - sum_j p_ij dp_ij), then the scaled dot product */
+		const float *qi = q + (base + i) * ld + h * D;
+		float *dqi = dq ? dq + (base + i) * ld + h * D : NULL;
+		for (int j = 0; j < L; j++) {
+			double ds = pr[j] * (dp[j] - sum) * scale;
+			if (ds == 0)
+				continue;
+			const float *kj = k + (base + j) * ld + h * D;
+			if (dqi)
+				for (int d = 0; d < D; d++)
+					dqi[d] += (float)(ds * kj[d]);
+			if (dk) {
+				float *dkj = dk + (base + j) * ld + h * D;
+				for (int d = 0; d < D; d++)
+					dkj[d] += (float)(ds * qi[d]);
+			}
+		}
+	}
+}
+
+void attention_backward_ref(float *dq, float *dk, float *dv, const float *dout,
+                            const float *q, const float *k, const float *v, const float *probs,
+                            int ld, const int *kv_len, int B, int T, int C, int NH)
+{
+	double *dp = malloc(sizeof(double) * (T > 0 ? T : 1));
+	if (!dp)
+		return;
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++)
+			attn_bh_backward(dq, dk, dv, dout, q, k, v, probs, ld, kv_len ? kv_len[b] : T,
+			                 b, h, T, C, NH, dp);
+	free(dp);
+}
+
+void conv1d_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
+                         const float *w, int B, int T, int Cin, int Cout, int K, int stride,
+                         int groups, int pad_l, int pad_r)
+{
+	int To = conv1d_out_len(T, K, stride, pad_l, pad_r);
+	int cig = Cin / groups, cog = Cout / groups;
+	for (int b = 0; b < B; b++)
+		for (int t = 0; t < To; t++)
+			for (int o = 0; o < Cout; o++) {
+				float g = dy[((size_t)b * To + t) * Cout + o];
+				if (db)
+					db[o] += g;
+				int gi = o / cog;
+				for (int kk = 0; kk < K; kk++) {
+					int ti = t * stride + kk - pad_l;
+					if (ti < 0 || ti >= T)
+						continue;
+					for (int c = 0; c < cig; c++) {
+						int ci = gi * cig + c;
+						size_t wi = ((size_t)o * cig + c) * K + kk;
+						size_t xi = ((size_t)b * T + ti) * Cin + ci;
+						if (dw)
+							dw[wi] += g * x[xi];
+						if (dx)
+							dx[xi] += g * w[wi];
+					}
+				}
+			}
+}
+
+void posconv_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
+                          const float *pre, const float *w, int B, int T, int C, int K, int G)
+{
+	size_t n = (size_t)B * T * C;
+	float *dpre = calloc(n ? n : 1, sizeof(float));
+	if (!dpre)
+		return;
+	gelu_backward_ref(dpre, dy, pre, n);
+	if (dx)
+		for (size_t i = 0; i < n; i++)
+			dx[i] += dy[i];
+	int pad_r = (K % 2 == 0) ? K / 2 - 1 : K / 2;
+	conv1d_backward_ref(dx, dw, db, dpre, x, w, B, T, C, C, K, 1, G, K / 2, pad_r);
+	free(dpre);
+}
+
+/* ======================================================================
+ * fast versions
+ */
+
+int linear_backward(ops_ctx *ctx, float *dx, float *dw, float *db, const float *dy,
+                    const float *x, const float *w, int M, int K, int N)
+{
+	int rc = 0;
+	if (M <= 0)
+		return 0;
+	/* dx[M,K] += dy[M,N] w[N,K] */
+	if (dx && (rc = matmul_forward(ctx, dx, OPS_F32, dy, 0, w, 0, OPS_F32, M, K, N, 1)))
+		return err_wrap(rc, "linear backward (input gradient)");
+	/* dw[N,K] += dy^T x */
+	if (dw && (rc = matmul_forward(ctx, dw, OPS_F32, dy, 1, x, 0, OPS_F32, N, K, M, 1)))
+		return err_wrap(rc, "linear backward (weight gradient)");
+	if (db) {
+		#pragma omp parallel for schedule(static)
+		for (int n = 0; n < N; n++) {
+			double s = 0;
+			for (int m = 0; m < M; m++)
+				s += dy[(size_t)m * N + n];
+			db[n] += (float)s;
+		}
+	}
+	return 0;
+}
+
+void layernorm_backward(float *dx, float *dg, float *db, const float *dy, const float *x,
+                        const float *mean, const float *rstd, const float *g, int N, int C)
+{
+	if (dx) {
+		#pragma omp parallel for schedule(static)
+		for (int r = 0; r < N; r++) {
+			const float *dyr = dy + (size_t)r * C, *xr = x + (size_t)r * C;
+			float m = mean[r], rs = rstd[r];
+			double s1 = 0, s2 = 0;
+			for (int c = 0; c < C; c++) {
+				double d = (double)dyr[c] * (g ? g[c] : 1.0f);
+				s1 += d;
+				s2 += d * ((xr[c] - m) * rs);
+			}
+			float a1 = (float)(s1 / C), a2 = (float)(s2 / C);
+			float *dxr = dx + (size_t)r * C;
+			for (int c = 0; c < C; c++) {
+				float xh = (xr[c] - m) * rs;
+				dxr[c] += rs * (dyr[c] * (g ? g[c] : 1.0f) - a1 - xh * a2);
+			}
+		}
+	}
+	if (dg || db) {
+		/* column reductions: each thread owns a block of channels */
+		#pragma omp parallel for schedule(static)
+		for (int c = 0; c < C; c++) {
+			double sg = 0, sb = 0;
+			for (int r = 0; r < N; r++) {
+				float d = dy[(size_t)r * C + c];
+				sg += (double)d * ((x[(size_t)r * C + c] - mean[r]) * rstd[r]);
+				sb += d;
+			}
+			if (dg) dg[c] += (float)sg;
+			if (db) db[c] += (float)sb;
+		}
+	}
+}
+
+void groupnorm_backward(float *dx, float *dg, float *db, const float *dy, const float *x,
+                        const float *mean, const float *rstd, const float *g, int B, int T, int C)
+{
+	/* every (b, c) vector is independent; parameter sums over b stay in
+	 * per-channel order (b outer loop inside one thread) */
+	#pragma omp parallel for schedule(static)
+	for (int c = 0; c < C; c++) {
+		double sgt = 0, sbt = 0;
+		for (int b = 0; b < B; b++) {
+			size_t o = (size_t)b * T * C + c;
+			double sg = 0, sb = 0;
+			norm_vec_backward(dx ? dx + o : NULL, dg ? &sg : NULL, db ? &sb : NULL, dy + o, x + o,
+			                  mean[(size_t)b * C + c], rstd[(size_t)b * C + c], g ? g + c : NULL, 0,
+			                  T, (size_t)C);
+			sgt += sg;
+			sbt += sb;
+		}
+		if (dg) dg[c] += (float)sgt;
+		if (db) db[c] += (float)sbt;
+	}
+}
+
+void gelu_backward(float *dx, const float *dy, const float *x, size_t n)
+{
+	#pragma omp parallel for schedule(static)
+	for (size_t i = 0; i < n; i++) {
+		float xi = x[i];
+		float phi = 0.5f * (1.0f + erff(xi * (float)M_SQRT1_2));
+		float pdf = expf(-0.5f * xi * xi) * (float)(0.5 * M_2_SQRTPI * M_SQRT1_2);
+		dx[i] += dy[i] * (phi + xi * pdf);
+	}
+}
+
+void relu_backward(float *dx, const float *dy, const float *x, size_t n)
+{
+	#pragma omp parallel for schedule(static)
+	for (size_t i = 0; i < n; i++)
+		dx[i] += x[i] > 0 ? dy[i] : 0.0f;
+}
+
+void logsoftmax_backward(float *dx, const float *dy, const float *y, int N, int V)
+{
+	#pragma omp parallel for schedule(static)
+	for (int r = 0; r < N; r++) {
+		const float *dyr = dy + (size_t)r * V, *yr = y + (size_t)r * V;
+		double s = 0;
+		for (int v = 0; v < V; v++)
+			s += dyr[v];
+		for (int v = 0; v < V; v++)
+			dx[(size_t)r * V + v] += dyr[v] - expf(yr[v]) * (float)s;
+	}
+}
+
+int attention_backward(float *dq, float *dk, float *dv, const float *dout,
+                       const float *q, const float *k, const float *v, const float *probs,
+                       int ld, const int *kv_len, int B, int T, int C, int NH)
+{
+	int fail = 0;
+	/* (b, h) pairs write disjoint column blocks of dq/dk/dv */
+	#pragma omp parallel reduction(|:fail)
+	{
+		double *dp = malloc(sizeof(double) * (T > 0 ? T : 1));
+		if (!dp) {
+			fail = 1;
+		} else {
+			#pragma omp for schedule(dynamic, 1)
+			for (int bh = 0; bh < B * NH; bh++) {
+				int b = bh / NH, h = bh % NH;
+				attn_bh_backward(dq, dk, dv, dout, q, k, v, probs, ld, kv_len ? kv_len[b] : T,
+				                 b, h, T, C, NH, dp);
+			}
+		}
+		free(dp);
+	}
+	return fail ? err_set(ACC_ENOMEM, "out of memory: attention backward") : 0;
+}
+
+int conv1d_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                    const float *w, int B, int T, int Cin, int Cout, int K, int stride,
+                    int groups, int pad_l, int pad_r)
+{
+	int To = conv1d_out_len(T, K, stride, pad_l, pad_r);
+	int cig = Cin / groups, cog = Cout / groups;
+	if (To <= 0)
+		return 0;
+	if (dx) {
+		/* input gradient: each (b, input frame) row is owned by one thread;
+		 * frame ti receives from outputs t with t*stride + kk - pad_l == ti */
+		#pragma omp parallel for collapse(2) schedule(static)
+		for (int b = 0; b < B; b++)
+			for (int ti = 0; ti < T; ti++) {
+				float *dxr = dx + ((size_t)b * T + ti) * Cin;
+				for (int kk = 0; kk < K; kk++) {
+					int num = ti + pad_l - kk;
+					if (num < 0 || num % stride)
+						continue;
+					int t = num / stride;
+					if (t >= To)
+						continue;
+					const float *dyr = dy + ((size_t)b * To + t) * Cout;
+					for (int o = 0; o < Cout; o++) {
+						float g = dyr[o];
+						if (g == 0.0f)
+							continue;
+						const float *wo = w + (size_t)o * cig * K + kk;
+						float *dxg = dxr + (o / cog) * cig;
+						for (int c = 0; c < cig; c++)
+							dxg[c] += g * wo[(size_t)c * K];
+					}
+				}
+			}
+	}
+	if (dw || db) {
+		/* parameter gradients: each output channel owned by one thread */
+		#pragma omp parallel for schedule(dynamic, 1)
+		for (int o = 0; o < Cout; o++) {
+			int gi = o / cog;
+			double sb = 0;
+			double *acc = dw ? calloc((size_t)cig * K, sizeof(double)) : NULL;
+			for (int b = 0; b < B; b++)
+				for (int t = 0; t < To; t++) {
+					float g = dy[((size_t)b * To + t) * Cout + o];
+					sb += g;
+					if (!acc || g == 0.0f)
+						continue;
+					for (int kk = 0; kk < K; kk++) {
+						int ti = t * stride + kk - pad_l;
+						if (ti < 0 || ti >= T)
+							continue;
+						const float *xr = x + ((size_t)b * T + ti) * Cin + gi * cig;
+						for (int c = 0; c < cig; c++)
+							acc[(size_t)c * K + kk] += (double)g * xr[c];
+					}
+				}
+			if (db)
+				db[o] += (float)sb;
+			if (acc) {
+				float *dwo = dw + (size_t)o * cig * K;
+				for (size_t i = 0; i < (size_t)cig * K; i++)
+					dwo[i] += (float)acc[i];
+				free(acc);
+			} else if (dw) {
+				/* calloc failed: fall back to direct float accumulation */
+				for (int b = 0; b < B; b++)
+					for (int t = 0; t < To; t++) {
+						float g = dy[((size_t)b * To + t) * Cout + o];
+						for (int kk = 0; kk < K; kk++) {
+							int ti = t * stride + kk - pad_l;
+							if (ti < 0 || ti >= T)
+								continue;
+							const float *xr = x + ((size_t)b * T + ti) * Cin + gi * cig;
+							for (int c = 0; c < cig; c++)
+								dw[((size_t)o * cig + c) * K + kk] += g * xr[c];
+						}
+					}
+			}
+		}
+	}
+	return 0;
+}
+
+int posconv_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                     const float *pre, const float *w, int B, int T, int C, int K, int G)
+{
+	size_t n = (size_t)B * T * C;
+	float *dpre = calloc(n ? n : 1, sizeof(float));
+	if (!dpre)
+		return err_set(ACC_ENOMEM, "out of memory: positional conv backward");
+	gelu_backward(dpre, dy, pre, n);
+	if (dx) {
+		#pragma omp parallel for schedule(static)
+		for (size_t i = 0; i < n; i++)
+			dx[i] += dy[i];
+	}
+	int pad_r = (K % 2 == 0) ? K / 2 - 1 : K / 2;
+	int rc = conv1d_backward(dx, dw, db, dpre, x, w, B, T, C, C, K, 1, G, K / 2, pad_r);
+	free(dpre);
+	return rc;
+}

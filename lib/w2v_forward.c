@@ -1,0 +1,521 @@
+/*
+ * w2v_forward.c — Wav2Vec2ForCTC forward (eval mode) for both layouts, on
+ * the ops of ops.h.  See w2v_forward.h for the semantics and the saved
+ * activations.
+ *
+ * Data flow for a batch x [B, n]:
+ *   conv encoder (time-major [B, T_i, C_i]; conv -> norm -> GELU)
+ *   -> extract_features -> feature_projection (LN -> linear) -> zero padded
+ *   frames -> + GELU(pos conv) -> [base: encoder.layer_norm] -> layers
+ *   -> [stable: encoder.layer_norm] -> lm_head -> log_softmax.
+ * Residual adds are fused into the matmul that produces the branch (sum
+ * post-op writing onto the residual stream); in inference the stream is
+ * one buffer updated in place.  In bf16 mode every matmul input is produced
+ * directly in bf16 by the op before it (layer norm, GELU, attention), the
+ * residual stream, norms and logits stay fp32.
+ *
+ * Buffers: every buffer request of a forward goes through buf(), which
+ * hands out slot k of a list grown on demand; a forward makes the same
+ * sequence of requests, so steady state allocates nothing.
+ */
+#include "w2v_forward.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+static void *buf(w2v_fwd *f, size_t bytes)
+{
+	int i = f->nbuf_used;
+	if (i == f->nbufs) {
+		int cap = f->nbufs ? f->nbufs * 2 : 64;
+		void **nb = realloc(f->bufs, sizeof *nb * cap);
+		size_t *ns = nb ? realloc(f->buf_sz, sizeof *ns * cap) : NULL;
+		if (nb) f->bufs = nb;
+		if (!nb || !ns) {
+			err_set(ACC_ENOMEM, "out of memory: activation table");
+			return NULL;
+		}
+		f->buf_sz = ns;
+		for (int j = f->nbufs; j < cap; j++) {
+			f->bufs[j] = NULL;
+			f->buf_sz[j] = 0;
+		}
+		f->nbufs = cap;
+	}
+	if (f->buf_sz[i] < bytes) {
+		free(f->bufs[i]);
+		f->bufs[i] = NULL;
+		f->buf_sz[i] = 0;
+		size_t sz = (bytes + 63) / 64 * 64;
+		if (posix_memalign(&f->bufs[i], 64, sz ? sz : 64)) {
+			f->bufs[i] = NULL;
+			err_set(ACC_ENOMEM, "out of memory: activation buffer of %zu bytes", bytes);
+			return NULL;
+		}
+		f->buf_sz[i] = bytes;
+	}
+	f->nbuf_used++;
+	return f->bufs[i];
+}
+
+int w2v_fwd_create(w2v_fwd **out, const w2v_model *m, int flags)
+{
+	int rc;
+	w2v_fwd *f = calloc(1, sizeof *f);
+	*out = NULL;
+	if (!f)
+		return err_set(ACC_ENOMEM, "out of memory");
+	f->m = m;
+	f->flags = flags;
+	if ((rc = ops_ctx_create(&f->ops))) {
+		free(f);
+		return rc;
+	}
+	int L = m->cfg.num_hidden_layers;
+	f->layer = calloc((flags & W2V_FWD_TRAIN) ? L : 1, sizeof *f->layer);
+	if ((flags & (W2V_FWD_HIDDEN | W2V_FWD_TRAIN)))
+		f->hidden = calloc(L + 1, sizeof *f->hidden);
+	if (!f->layer || ((flags & (W2V_FWD_HIDDEN | W2V_FWD_TRAIN)) && !f->hidden)) {
+		w2v_fwd_free(f);
+		return err_set(ACC_ENOMEM, "out of memory");
+	}
+	*out = f;
+	return 0;
+}
+
+void w2v_fwd_free(w2v_fwd *f)
+{
+	if (!f)
+		return;
+	for (int i = 0; i < f->nbufs; i++)
+		free(f->bufs[i]);
+	free(f->bufs);
+	free(f->buf_sz);
+	free(f->flen);
+	free(f->layer);
+	free(f->hidden);
+	ops_ctx_free(f->ops);
+	free(f);
+}
+
+ops_ctx *w2v_fwd_ops(w2v_fwd *f) { return f->ops; }
+
+void w2v_fwd_adapters_changed(w2v_fwd *f)
+{
+	const w2v_params *p = &f->m->p;
+	for (int l = 0; l < f->m->cfg.num_hidden_layers && f->m->cfg.adapter_attn_dim > 0; l++) {
+		ops_ctx_weights_changed(f->ops, p->adapter[l].l1_w);
+		ops_ctx_weights_changed(f->ops, p->adapter[l].l2_w);
+	}
+	ops_ctx_weights_changed(f->ops, p->lm_w);
+}
+
+#define NEED(p, bytes) do { if (!((p) = buf(f, (bytes)))) { rc = ACC_ENOMEM; goto out; } } while (0)
+#define TRY(call) do { if ((rc = (call))) goto out; } while (0)
+
+/* The matmul-input copy of an fp32 tensor: itself in fp32 mode, a bf16
+ * conversion into `tmp` in bf16 mode. */
+static const void *mm_in(const float *x, void *tmp, ops_dtype mt, size_t n)
+{
+	if (mt == OPS_F32)
+		return x;
+	uint16_t *t = tmp;
+	#pragma omp parallel for schedule(static)
+	for (size_t i = 0; i < n; i++)
+		t[i] = ops_f32_to_bf16(x[i]);
+	return tmp;
+}
+
+static void copy_if(float *dst, const float *src, size_t n)
+{
+	if (dst != src)
+		memcpy(dst, src, n * sizeof(float));
+}
+
+/* ---- conv feature encoder ---- */
+static int feature_encoder(w2v_fwd *f, const float *x, int B, int n, ops_dtype mt)
+{
+	int rc = 0;
+	const w2v_config *c = &f->m->cfg;
+	const w2v_params *p = &f->m->p;
+	int train = (f->flags & W2V_FWD_TRAIN_FEAT) != 0;
+	int nl = c->num_feat_extract_layers;
+	int T = n, Cin = 1;
+	const void *in = x;
+	ops_dtype in_t = OPS_F32;   /* raw audio stays fp32 (C_in = 1: no gain from bf16) */
+	float *pre = NULL;
+	void *pp[2] = { NULL, NULL };   /* inference: ping-pong matmul-input buffers */
+	size_t maxsz[2] = { 0, 0 }, maxpre = 0;
+	for (int i = 0, t = n; i < nl; i++) {
+		t = conv1d_out_len(t, c->conv_kernel[i], c->conv_stride[i], 0, 0);
+		size_t sz = (size_t)B * t * c->conv_dim[i];
+		maxpre = sz > maxpre ? sz : maxpre;
+		if (i < nl - 1 && sz > maxsz[i & 1])
+			maxsz[i & 1] = sz;
+	}
+	if (!train) {
+		NEED(pre, maxpre * sizeof(float));
+		NEED(pp[0], maxsz[0] * ops_dtype_size(mt));
+		NEED(pp[1], maxsz[1] * ops_dtype_size(mt));
+	}
+	for (int i = 0; i < nl; i++) {
+		const w2v_conv_params *cp = &p->conv[i];
+		int K = c->conv_kernel[i], S = c->conv_stride[i], Co = c->conv_dim[i];
+		int To = conv1d_out_len(T, K, S, 0, 0);
+		size_t sz = (size_t)B * To * Co;
+		int last = i == nl - 1;
+		int lnorm = c->feat_extract_norm == W2V_NORM_LAYER;
+		int has_norm = lnorm || i == 0;
+		w2v_conv_acts *ca = &f->conv[i];
+		memset(ca, 0, sizeof *ca);
+		f->conv_T[i] = To;
+		if (train) {
+			NEED(ca->pre, sz * sizeof(float));
+			NEED(ca->out, sz * sizeof(float));
+			if (has_norm) {
+				size_t ns = lnorm ? (size_t)B * To : (size_t)B * Co;
+				NEED(ca->norm, sz * sizeof(float));
+				NEED(ca->mean, ns * sizeof(float));
+				NEED(ca->rstd, ns * sizeof(float));
+			}
+			TRY(conv1d_forward(f->ops, ca->pre, OPS_F32, in, in_t, cp->conv_w, cp->conv_b,
+			                   B, T, Cin, Co, K, S, 1, 0, 0, 0));
+			const float *g = ca->pre;
+			if (has_norm) {
+				if (lnorm)
+					layernorm_forward(ca->norm, OPS_F32, ca->mean, ca->rstd, ca->pre, cp->norm_w,
+					                  cp->norm_b, B * To, Co, c->layer_norm_eps);
+				else
+					groupnorm_forward(ca->norm, ca->mean, ca->rstd, ca->pre, cp->norm_w, cp->norm_b,
+					                  B, To, Co, c->layer_norm_eps);
+				g = ca->norm;
+			}
+			gelu_forward(ca->out, OPS_F32, g, sz);
+			in = ca->out;
+			if (mt == OPS_BF16 && !last) {
+				void *cb;
+				NEED(cb, sz * 2);
+				in = mm_in(ca->out, cb, mt, sz);
+			}
+		} else {
+			float *outf = NULL;
+			void *dst;
+			ops_dtype ot = last ? OPS_F32 : mt;   /* extract_features are fp32 */
+			if (last) {
+				NEED(outf, sz * sizeof(float));
+				dst = outf;
+			} else {
+				dst = pp[i & 1];
+			}
+			if (!has_norm) {   /* base layout, layers > 0: conv + GELU fused */
+				TRY(conv1d_forward(f->ops, dst, ot, in, in_t, cp->conv_w, cp->conv_b,
+				                   B, T, Cin, Co, K, S, 1, 0, 0, OPS_POST_GELU));
+			} else {
+				TRY(conv1d_forward(f->ops, pre, OPS_F32, in, in_t, cp->conv_w, cp->conv_b,
+				                   B, T, Cin, Co, K, S, 1, 0, 0, 0));
+				if (lnorm)
+					layernorm_forward(pre, OPS_F32, NULL, NULL, pre, cp->norm_w, cp->norm_b,
+					                  B * To, Co, c->layer_norm_eps);
+				else
+					groupnorm_forward(pre, NULL, NULL, pre, cp->norm_w, cp->norm_b, B, To, Co,
+					                  c->layer_norm_eps);
+				gelu_forward(dst, ot, pre, sz);
+			}
+			in = dst;
+			if (last)
+				ca->out = outf;
+		}
+		in_t = mt;
+		T = To;
+		Cin = Co;
+	}
+	f->extract_features = f->conv[nl - 1].out;
+out:
+	return rc;
+}
+
+/* ---- one encoder layer ---- */
+static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
+                         void *mmH, void *mmF, void *mmA, void *qb, void *kb, void *vb, void *ab)
+{
+	int rc = 0;
+	const w2v_config *c = &f->m->cfg;
+	const w2v_layer_params *P = &f->m->p.layer[l];
+	const w2v_adapter_params *AP = &f->m->p.adapter[l];
+	int train = (f->flags & W2V_FWD_TRAIN) != 0;
+	w2v_layer_acts *a = &f->layer[train ? l : 0];
+	int H = c->hidden_size, F = c->intermediate_size, A = c->adapter_attn_dim, NH = c->num_attention_heads;
+	int B = f->B, T = f->T, M = B * T;
+	size_t nH = (size_t)M * H, nF = (size_t)M * F, nA = (size_t)M * A;
+	float eps = c->layer_norm_eps;
+	const int *kv = f->masked ? f->flen : NULL;
+	int stable = c->do_stable_layer_norm;
+
+	if (train) {
+		/* allocated per layer, in a fixed order */
+		NEED(a->q, nH * 4); NEED(a->k, nH * 4); NEED(a->v, nH * 4);
+		NEED(a->probs, (size_t)B * NH * T * T * 4);
+		NEED(a->attn, nH * 4);
+		NEED(a->h1, nH * 4);
+		NEED(a->ln1_mean, M * 4); NEED(a->ln1_rstd, M * 4);
+		NEED(a->ln2_mean, M * 4); NEED(a->ln2_rstd, M * 4);
+		if (stable) {
+			NEED(a->ln1, nH * 4);
+			NEED(a->ln2, nH * 4);
+		} else {
+			NEED(a->h1n, nH * 4);
+			a->ln2 = a->h1n;
+		}
+		NEED(a->ff_pre, nF * 4); NEED(a->ff_act, nF * 4);
+		NEED(a->h2, nH * 4);
+		if (A > 0 && stable) {
+			NEED(a->ad_ln, nH * 4); NEED(a->ad_mean, M * 4); NEED(a->ad_rstd, M * 4);
+			NEED(a->ad_pre, nA * 4); NEED(a->ad_act, nA * 4);
+		}
+	}
+	a->x = x;
+	a->out = out;
+	if (!train) {
+		/* inference: the stream is updated in place in out (x stays intact
+		 * when it is a kept hidden state) */
+		copy_if(out, x, nH);
+		x = out;
+	}
+	/* ---- attention block ---- */
+	const void *qkv_in;
+	if (stable) {
+		if (train) {
+			layernorm_forward(a->ln1, OPS_F32, a->ln1_mean, a->ln1_rstd, x, P->ln1_w, P->ln1_b, M, H, eps);
+			qkv_in = mm_in(a->ln1, mmH, mt, nH);
+		} else {
+			layernorm_forward(mmH, mt, NULL, NULL, x, P->ln1_w, P->ln1_b, M, H, eps);
+			qkv_in = mmH;
+		}
+	} else {
+		qkv_in = mm_in(x, mmH, mt, nH);
+	}
+	void *q = qb, *k = kb, *v = vb;
+	ops_dtype qt = mt;
+	if (train) {
+		q = a->q; k = a->k; v = a->v;
+		qt = OPS_F32;
+	}
+	TRY(linear_forward(f->ops, q, qt, qkv_in, mt, P->q_w, P->q_b, M, H, H, 0));
+	TRY(linear_forward(f->ops, k, qt, qkv_in, mt, P->k_w, P->k_b, M, H, H, 0));
+	TRY(linear_forward(f->ops, v, qt, qkv_in, mt, P->v_w, P->v_b, M, H, H, 0));
+	if (train && mt == OPS_BF16) {
+		q = (void *)mm_in(a->q, qb, mt, nH);
+		k = (void *)mm_in(a->k, kb, mt, nH);
+		v = (void *)mm_in(a->v, vb, mt, nH);
+		qt = mt;
+	}
+	const void *att_in;
+	if (train) {
+		TRY(attention_forward(f->ops, a->attn, OPS_F32, a->probs, q, k, v, qt, H, kv, B, T, H, NH));
+		att_in = mm_in(a->attn, ab, mt, nH);
+	} else {
+		TRY(attention_forward(f->ops, ab, mt, NULL, q, k, v, qt, H, kv, B, T, H, NH));
+		att_in = ab;
+	}
+	float *h1 = train ? a->h1 : x;
+	copy_if(h1, x, nH);
+	TRY(linear_forward(f->ops, h1, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, OPS_POST_ADD));
+	a->h1 = h1;
+	/* ---- feed-forward block ---- */
+	const void *ff_in;
+	float *resid;                         /* the stream the FFN output is added to */
+	if (stable) {
+		resid = h1;
+		if (train) {
+			layernorm_forward(a->ln2, OPS_F32, a->ln2_mean, a->ln2_rstd, h1, P->ln2_w, P->ln2_b, M, H, eps);
+			ff_in = mm_in(a->ln2, mmH, mt, nH);
+		} else {
+			layernorm_forward(mmH, mt, NULL, NULL, h1, P->ln2_w, P->ln2_b, M, H, eps);
+			ff_in = mmH;
+		}
+	} else {
+		float *h1n = train ? a->h1n : h1;   /* in place in inference */
+		layernorm_forward(h1n, OPS_F32, train ? a->ln1_mean : NULL, train ? a->ln1_rstd : NULL,
+		                  h1, P->ln1_w, P->ln1_b, M, H, eps);
+		a->h1n = h1n;
+		resid = h1n;
+		ff_in = mm_in(h1n, mmH, mt, nH);
+	}
+	if (train) {
+		TRY(linear_forward(f->ops, a->ff_pre, OPS_F32, ff_in, mt, P->ff1_w, P->ff1_b, M, H, F, 0));
+		gelu_forward(a->ff_act, OPS_F32, a->ff_pre, nF);
+		ff_in = mm_in(a->ff_act, mmF, mt, nF);
+	} else {
+		TRY(linear_forward(f->ops, mmF, mt, ff_in, mt, P->ff1_w, P->ff1_b, M, H, F, OPS_POST_GELU));
+		ff_in = mmF;
+	}
+	float *h2 = train ? a->h2 : resid;
+	copy_if(h2, resid, nH);
+	TRY(linear_forward(f->ops, h2, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, OPS_POST_ADD));
+	a->h2 = h2;
+	if (!stable) {
+		/* post-norm: out = final_layer_norm(h2) */
+		layernorm_forward(out, OPS_F32, train ? a->ln2_mean : NULL, train ? a->ln2_rstd : NULL,
+		                  h2, P->ln2_w, P->ln2_b, M, H, eps);
+		return 0;
+	}
+	/* ---- adapter (stable layout only, as HF) ---- */
+	copy_if(out, h2, nH);
+	if (A > 0) {
+		const void *ad_in;
+		if (train) {
+			layernorm_forward(a->ad_ln, OPS_F32, a->ad_mean, a->ad_rstd, h2, AP->norm_w, AP->norm_b, M, H, eps);
+			ad_in = mm_in(a->ad_ln, mmH, mt, nH);
+			TRY(linear_forward(f->ops, a->ad_pre, OPS_F32, ad_in, mt, AP->l1_w, AP->l1_b, M, H, A, 0));
+			relu_forward(a->ad_act, a->ad_pre, nA);
+			ad_in = mm_in(a->ad_act, mmA, mt, nA);
+		} else {
+			layernorm_forward(mmH, mt, NULL, NULL, h2, AP->norm_w, AP->norm_b, M, H, eps);
+			TRY(linear_forward(f->ops, mmA, mt, mmH, mt, AP->l1_w, AP->l1_b, M, H, A, OPS_POST_RELU));
+			ad_in = mmA;
+		}
+		TRY(linear_forward(f->ops, out, OPS_F32, ad_in, mt, AP->l2_w, AP->l2_b, M, A, H, OPS_POST_ADD));
+	}
+out:
+	if (rc)
+		err_wrap(rc, "encoder layer %d", l);
+	return rc;
+}
+
+int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
+{
+	int rc = 0;
+	const w2v_config *c = &f->m->cfg;
+	const w2v_params *p = &f->m->p;
+	ops_dtype mt = (f->flags & W2V_FWD_BF16) ? OPS_BF16 : OPS_F32;
+	int train = (f->flags & W2V_FWD_TRAIN) != 0;
+	int keep_hidden = (f->flags & (W2V_FWD_HIDDEN | W2V_FWD_TRAIN)) != 0;
+	int H = c->hidden_size, L = c->num_hidden_layers, V = c->vocab_size;
+	int nl = c->num_feat_extract_layers, Cl = c->conv_dim[nl - 1];
+	float eps = c->layer_norm_eps;
+
+	if (B <= 0 || n <= 0)
+		return err_set(ACC_EINVAL, "w2v_forward: empty batch (%d x %d)", B, n);
+	f->nbuf_used = 0;
+	f->B = B;
+	f->n = n;
+	f->T = (int)w2v_config_frames(c, n);
+	int *fl = realloc(f->flen, sizeof(int) * B);
+	if (!fl)
+		return err_set(ACC_ENOMEM, "out of memory");
+	f->flen = fl;
+	f->masked = len != NULL;
+	for (int b = 0; b < B; b++) {
+		int64_t lb = len ? len[b] : n;
+		if (lb < 0 || lb > n)
+			return err_set(ACC_EINVAL, "w2v_forward: utterance %d has %lld samples, batch width %d",
+			               b, (long long)lb, n);
+		f->flen[b] = (int)w2v_config_frames(c, lb);
+	}
+	if (f->T == 0)
+		return 0;
+	/* the trainable group changes between training steps, and when another
+	 * adapter is loaded: re-pack its weights */
+	if (train || f->seen_train != f->m->train || f->seen_vocab != V || strcmp(f->seen_lang, f->m->lang)) {
+		w2v_fwd_adapters_changed(f);
+		f->seen_train = f->m->train;
+		f->seen_vocab = V;
+		snprintf(f->seen_lang, sizeof f->seen_lang, "%s", f->m->lang);
+	}
+	int T = f->T, M = B * T;
+	size_t nH = (size_t)M * H;
+	TRY(feature_encoder(f, x, B, n, mt));
+
+	/* shared matmul-input buffers (bf16 or fp32) */
+	size_t es = ops_dtype_size(mt);
+	int A = c->adapter_attn_dim > 0 ? c->adapter_attn_dim : 1;
+	void *mmH, *mmF, *mmA, *qb, *kb, *vb, *ab;
+	NEED(mmH, nH * es);
+	NEED(mmF, (size_t)M * c->intermediate_size * es);
+	NEED(mmA, (size_t)M * A * es);
+	NEED(qb, nH * es); NEED(kb, nH * es); NEED(vb, nH * es); NEED(ab, nH * es);
+
+	/* feature projection */
+	size_t nC = (size_t)M * Cl;
+	if (train) {
+		NEED(f->fp_ln, nC * 4); NEED(f->fp_mean, M * 4); NEED(f->fp_rstd, M * 4);
+	} else {
+		f->fp_ln = f->fp_mean = f->fp_rstd = NULL;
+	}
+	void *fpin;
+	NEED(fpin, nC * es);
+	if (train) {
+		layernorm_forward(f->fp_ln, OPS_F32, f->fp_mean, f->fp_rstd, f->extract_features, p->fp_ln_w, p->fp_ln_b, M, Cl, eps);
+		mm_in(f->fp_ln, fpin, mt, nC);
+		if (mt == OPS_F32)
+			fpin = f->fp_ln;
+	} else {
+		layernorm_forward(fpin, mt, NULL, NULL, f->extract_features, p->fp_ln_w, p->fp_ln_b, M, Cl, eps);
+	}
+	NEED(f->proj, nH * 4);
+	TRY(linear_forward(f->ops, f->proj, OPS_F32, fpin, mt, p->fp_w, p->fp_b, M, Cl, H, 0));
+	if (f->masked)
+		for (int b = 0; b < B; b++)
+			memset(f->proj + ((size_t)b * T + f->flen[b]) * H, 0, sizeof(float) * (size_t)(T - f->flen[b]) * H);
+
+	/* positional conv embedding */
+	f->pos_pre = NULL;
+	if (train)
+		NEED(f->pos_pre, nH * 4);
+	NEED(f->enc_in, nH * 4);
+	TRY(posconv_forward(f->ops, f->enc_in, f->pos_pre, f->proj, mm_in(f->proj, mmH, mt, nH), mt,
+	                    p->pos_conv_w, p->pos_conv_b, B, T, H, c->num_conv_pos_embeddings,
+	                    c->num_conv_pos_embedding_groups));
+
+	/* residual stream buffers: every hidden state kept, or one in place */
+	float *cur = f->enc_in;
+	f->enc_ln_mean = f->enc_ln_rstd = NULL;
+	if (train) {
+		NEED(f->enc_ln_mean, M * 4);
+		NEED(f->enc_ln_rstd, M * 4);
+	}
+	if (!c->do_stable_layer_norm) {
+		float *h0;
+		if (keep_hidden)
+			NEED(h0, nH * 4);
+		else
+			h0 = cur;
+		layernorm_forward(h0, OPS_F32, f->enc_ln_mean, f->enc_ln_rstd, cur, p->enc_ln_w, p->enc_ln_b, M, H, eps);
+		cur = h0;
+	}
+	if (keep_hidden)
+		f->hidden[0] = cur;
+	for (int l = 0; l < L; l++) {
+		float *nx = cur;
+		if (keep_hidden)
+			NEED(nx, nH * 4);
+		TRY(layer_forward(f, l, cur, nx, mt, mmH, mmF, mmA, qb, kb, vb, ab));
+		cur = nx;
+		if (keep_hidden && l < L - 1)
+			f->hidden[l + 1] = cur;
+	}
+	/* hidden[L] is the last layer's output (transformers 5.x records layer
+	 * outputs; the final encoder.layer_norm of the stable layout is not in
+	 * it, as the golden fixture shows) */
+	if (keep_hidden)
+		f->hidden[L] = cur;
+	if (c->do_stable_layer_norm) {
+		float *fin = cur;
+		if (keep_hidden)
+			NEED(fin, nH * 4);
+		layernorm_forward(fin, OPS_F32, f->enc_ln_mean, f->enc_ln_rstd, cur, p->enc_ln_w, p->enc_ln_b, M, H, eps);
+		cur = fin;
+	}
+	f->final = cur;
+
+	/* lm_head + log-softmax */
+	NEED(f->logits, (size_t)M * V * 4);
+	NEED(f->logprobs, (size_t)M * V * 4);
+	TRY(linear_forward(f->ops, f->logits, OPS_F32, mm_in(cur, mmH, mt, nH), mt, p->lm_w, p->lm_b, M, H, V, 0));
+	logsoftmax_forward(f->logprobs, f->logits, M, V);
+out:
+	return rc;
+}

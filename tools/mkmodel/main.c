@@ -1,0 +1,227 @@
+/*
+ * tools/mkmodel/main.c — the `mkmodel` binary: write a random-weight
+ * wav2vec2/MMS checkpoint in exact Hugging Face layout (config.json,
+ * preprocessor_config.json, model.safetensors, vocab.json, optional
+ * adapter.<lang>.safetensors) for tests and benchmarks.  Argument parsing
+ * only; the work is in lib/w2v_config.c (presets), w2v_init.c, w2v_save.c.
+ */
+#include "err.h"
+#include "fsutil.h"
+#include "vocab.h"
+#include "w2v.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: mkmodel --out DIR [--preset NAME] [options]\n"
+		"\n"
+		"Write a random-weight wav2vec2 checkpoint in Hugging Face layout (loads with\n"
+		"transformers' Wav2Vec2ForCTC.from_pretrained and with accent).\n"
+		"\n"
+		"  --out DIR          model directory to create (required)\n"
+		"  --preset NAME      tiny (default; the shape of the mms-tiny test fixture),\n"
+		"                     base-tiny (wav2vec2-base layout), mms-300m (1024 hidden,\n"
+		"                     24 layers, 16 heads, FFN 4096), mms-1b (1280, 48, 16, 5120)\n"
+		"  --layers N         encoder layers\n"
+		"  --hidden N         hidden size (must stay divisible by heads and pos-conv groups)\n"
+		"  --heads N          attention heads\n"
+		"  --ffn N            feed-forward (intermediate) size\n"
+		"  --vocab-size N     lm_head rows / vocabulary size\n"
+		"  --adapter-dim N    adapter bottleneck (0 = no adapter layers)\n"
+		"  --langs a,b,...    also write adapter.<lang>.safetensors for each language and a\n"
+		"                     nested MMS vocab.json {lang: {token: id}} (flat otherwise)\n"
+		"  --seed N           random seed (default 1); same seed, same bytes\n"
+		"  --dtype f32|bf16   storage type of model.safetensors (default f32; adapters f32)\n"
+		"  --help, --version\n");
+}
+
+static int usage_error(const char *what, const char *arg)
+{
+	fprintf(stderr, "error: %s%s%s%s\nhint: see 'mkmodel --help'\n", what, arg ? " '" : "", arg ? arg : "",
+	        arg ? "'" : "");
+	return 2;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	if (!s || !*s)
+		return -1;
+	long long v = strtoll(s, &end, 10);
+	if (*end || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* Vocabulary tokens of a random model: the MMS specials, then letters. */
+static char **make_tokens(int n)
+{
+	static const char *const specials[] = {"<pad>", "<s>", "</s>", "<unk>", "|"};
+	char **t = calloc(n, sizeof *t);
+	if (!t)
+		return NULL;
+	unsigned cp = 'a';
+	for (int i = 0; i < n; i++) {
+		if (i < 5) {
+			t[i] = strdup(specials[i]);
+			continue;
+		}
+		char buf[8];
+		/* a..z, then Latin-1 letters and onwards (2- or 3-byte UTF-8) */
+		if (cp == 'z' + 1)
+			cp = 0xe0;
+		if (cp < 0x80) {
+			buf[0] = (char)cp;
+			buf[1] = 0;
+		} else if (cp < 0x800) {
+			buf[0] = (char)(0xc0 | (cp >> 6));
+			buf[1] = (char)(0x80 | (cp & 0x3f));
+			buf[2] = 0;
+		} else {
+			buf[0] = (char)(0xe0 | (cp >> 12));
+			buf[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			buf[2] = (char)(0x80 | (cp & 0x3f));
+			buf[3] = 0;
+		}
+		cp++;
+		if (cp >= 0xd800 && cp < 0xe000)
+			cp = 0xe000;
+		t[i] = strdup(buf);
+	}
+	return t;
+}
+
+static int write_vocab(const char *dir, int n, char **langs, int nlangs)
+{
+	char path[4096];
+	int rc = fs_join(path, sizeof path, dir, "vocab.json");
+	char **tok = make_tokens(n);
+	if (rc || !tok)
+		return rc ? rc : err_set(ACC_ENOMEM, "out of memory");
+	if (nlangs) {
+		vocab *v = NULL;
+		if (!(rc = vocab_from_tokens(&v, (const char *const *)tok, n)))
+			for (int i = 0; i < nlangs && !rc; i++)
+				rc = vocab_save_merged(v, path, langs[i]);
+		vocab_free(v);
+	} else {
+		json_t *o = json_object();
+		for (int i = 0; i < n; i++)
+			json_object_set_new(o, tok[i], json_integer(i));
+		char *s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+		json_decref(o);
+		rc = s ? fs_write_atomic(path, s, strlen(s)) : err_set(ACC_ENOMEM, "out of memory");
+		free(s);
+	}
+	for (int i = 0; i < n; i++)
+		free(tok[i]);
+	free(tok);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_LAYERS = 256, O_HIDDEN, O_HEADS, O_FFN, O_VOCAB, O_ADAPTER, O_LANGS, O_SEED, O_DTYPE, O_PRESET, O_OUT };
+	static const struct option opts[] = {
+		{"preset", 1, 0, O_PRESET}, {"out", 1, 0, O_OUT}, {"layers", 1, 0, O_LAYERS},
+		{"hidden", 1, 0, O_HIDDEN}, {"heads", 1, 0, O_HEADS}, {"ffn", 1, 0, O_FFN},
+		{"vocab-size", 1, 0, O_VOCAB}, {"adapter-dim", 1, 0, O_ADAPTER}, {"langs", 1, 0, O_LANGS},
+		{"seed", 1, 0, O_SEED}, {"dtype", 1, 0, O_DTYPE}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'},
+		{0, 0, 0, 0}};
+	const char *preset = "tiny", *out = NULL, *langs_arg = NULL;
+	int layers = -1, hidden = -1, heads = -1, ffn = -1, vsize = -1, adim = -1, dtype = W2V_SAVE_F32;
+	unsigned long long seed = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("mkmodel (accent) %s\n", ACCENT_VERSION); return 0;
+		case O_PRESET: preset = optarg; break;
+		case O_OUT: out = optarg; break;
+		case O_LANGS: langs_arg = optarg; break;
+		case O_LAYERS: if (parse_int(optarg, 1, W2V_MAX_LAYERS, &layers)) return usage_error("bad --layers", optarg); break;
+		case O_HIDDEN: if (parse_int(optarg, 1, 16384, &hidden)) return usage_error("bad --hidden", optarg); break;
+		case O_HEADS: if (parse_int(optarg, 1, 1024, &heads)) return usage_error("bad --heads", optarg); break;
+		case O_FFN: if (parse_int(optarg, 1, 262144, &ffn)) return usage_error("bad --ffn", optarg); break;
+		case O_VOCAB: if (parse_int(optarg, 1, 1000000, &vsize)) return usage_error("bad --vocab-size", optarg); break;
+		case O_ADAPTER: if (parse_int(optarg, 0, 16384, &adim)) return usage_error("bad --adapter-dim", optarg); break;
+		case O_SEED: {
+			char *end;
+			seed = strtoull(optarg, &end, 10);
+			if (!*optarg || *end)
+				return usage_error("bad --seed", optarg);
+			break;
+		}
+		case O_DTYPE:
+			if (!strcmp(optarg, "f32")) dtype = W2V_SAVE_F32;
+			else if (!strcmp(optarg, "bf16")) dtype = W2V_SAVE_BF16;
+			else return usage_error("bad --dtype (f32 or bf16)", optarg);
+			break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument", argv[optind]);
+	if (!out)
+		return usage_error("--out DIR is required", NULL);
+
+	w2v_config cfg;
+	w2v_model *m = NULL;
+	char *langbuf = NULL, *langs[256];
+	int nlangs = 0, rc;
+	if ((rc = w2v_config_preset(&cfg, preset)))
+		goto fail;
+	if (layers > 0) cfg.num_hidden_layers = layers;
+	if (hidden > 0) cfg.hidden_size = hidden;
+	if (heads > 0) cfg.num_attention_heads = heads;
+	if (ffn > 0) cfg.intermediate_size = ffn;
+	if (vsize > 0) cfg.vocab_size = vsize;
+	if (adim >= 0) cfg.adapter_attn_dim = adim;
+	if (langs_arg) {
+		langbuf = strdup(langs_arg);
+		for (char *save = NULL, *tok = strtok_r(langbuf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			if (nlangs == 256 || strchr(tok, '/') || tok[0] == '.') {
+				free(langbuf);
+				return usage_error("bad language list", langs_arg);
+			}
+			langs[nlangs++] = tok;
+		}
+		if (nlangs && !cfg.adapter_attn_dim) {
+			free(langbuf);
+			return usage_error("--langs needs adapter layers (--adapter-dim > 0)", NULL);
+		}
+	}
+	if ((rc = w2v_model_alloc(&m, &cfg)) || (rc = w2v_init_random(m, seed)))
+		goto fail;
+	if ((rc = w2v_save(m, out, dtype)) || (rc = write_vocab(out, cfg.vocab_size, langs, nlangs)))
+		goto fail;
+	/* each language's adapter and head: the trainable group drawn again
+	 * from a per-language seed (after the base file is written) */
+	for (int i = 0; i < nlangs; i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/adapter.%s.safetensors", out, langs[i]);
+		if ((rc = w2v_init_random_train(m, seed * 1000003u + 7919u * (i + 1))) ||
+		    (rc = w2v_save_adapter(m, path)))
+			goto fail;
+	}
+	size_t nparam = 0;
+	for (int i = 0; i < m->n_tensors; i++)
+		nparam += m->tensors[i].present ? m->tensors[i].numel : 0;
+	printf("mkmodel: %s preset, %d layers, hidden %d, %zu parameters, %d adapter file(s) -> %s\n", preset,
+	       cfg.num_hidden_layers, cfg.hidden_size, nparam, nlangs, out);
+	w2v_free(m);
+	free(langbuf);
+	return 0;
+fail:
+	err_print();
+	w2v_free(m);
+	free(langbuf);
+	return err_exit_code(rc);
+}

@@ -1,0 +1,138 @@
+/*
+ * train/cmd_lm.c — `train lm`: estimate a word n-gram language model
+ * (interpolated modified Kneser-Ney) from the manifest's normalized
+ * train-split transcripts of one language and write it as ARPA.  Dev and
+ * test text never enter the model; --ppl scores the dev transcripts.
+ */
+#include "arpa.h"
+#include "err.h"
+#include "lm_build.h"
+#include "manifest.h"
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void lm_usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: train lm --lang CODE --out FILE.arpa [options]\n"
+		"\n"
+		"Build an n-gram language model (modified Kneser-Ney, ARPA format) from the\n"
+		"normalized transcripts of the train split of one language.\n"
+		"\n"
+		"options:\n"
+		"  --lang CODE        language of the utterances to use (required)\n"
+		"  --out FILE         ARPA file to write (default lm.<lang>.arpa)\n"
+		"  --order N          n-gram order, 1..%d (default 4)\n"
+		"  --manifest PATH    manifest database (default data.db)\n"
+		"  --ppl              also report the perplexity on the dev split's transcripts\n"
+		"  --help, --version\n", ARPA_MAX_ORDER);
+}
+
+int cmd_lm(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "lang", required_argument, 0, 'l' }, { "out", required_argument, 0, 'o' },
+		{ "order", required_argument, 0, 'n' }, { "manifest", required_argument, 0, 'm' },
+		{ "ppl", no_argument, 0, 'p' }, { "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 }
+	};
+	const char *lang = NULL, *out = NULL, *mpath = "data.db";
+	char outbuf[PATH_MAX];
+	int order = 4, ppl = 0, c, rc = 0;
+	manifest *m = NULL;
+	lm_build *b = NULL;
+	arpa *lm = NULL;
+	int64_t run_id = 0;
+	lm_build_stats st;
+	arpa_ppl dev = { 0 };
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': lang = optarg; break;
+		case 'o': out = optarg; break;
+		case 'm': mpath = optarg; break;
+		case 'p': ppl = 1; break;
+		case 'n': {
+			char *e;
+			long v = strtol(optarg, &e, 10);
+			if (*e || v < 1 || v > ARPA_MAX_ORDER) {
+				fprintf(stderr, "error: --order must be an integer 1..%d, not '%s'\n", ARPA_MAX_ORDER, optarg);
+				return 2;
+			}
+			order = (int)v;
+			break;
+		}
+		case 'h': lm_usage(stdout); return 0;
+		case 'V': printf("train lm (accent) %s\n", ACCENT_VERSION); return 0;
+		default: lm_usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "error: unexpected argument '%s'\nhint: run 'train lm --help'\n", argv[optind]);
+		return 2;
+	}
+	if (!lang) {
+		fprintf(stderr, "error: --lang is required\nhint: run 'train lm --help'\n");
+		return 2;
+	}
+	if (!out) {
+		snprintf(outbuf, sizeof outbuf, "lm.%s.arpa", lang);
+		out = outbuf;
+	}
+	if ((rc = manifest_open(&m, mpath, 0)))
+		goto out;
+	if ((rc = manifest_run_begin(m, "train lm", argc, argv, &run_id)))
+		goto out;
+	if ((rc = lm_build_new(&b, order)))
+		goto out;
+	uint64_t n = 0;
+	if ((rc = lm_build_add_manifest(b, m, lang, "train", &n)))
+		goto out;
+	if (!n) {
+		rc = err_set(ACC_ENOTFOUND, "no train-split transcripts for language '%s' in %s", lang, mpath);
+		err_hint("assign splits with 'db split' and check the language code with 'db stats'");
+		goto out;
+	}
+	if ((rc = lm_build_estimate(b, &lm, &st)))
+		goto out;
+	if ((rc = arpa_write(lm, out)))
+		goto out;
+	printf("language model: %s (order %d, %s)\n", out, order, lang);
+	printf("  train sentences %llu, words %llu, vocabulary %d\n", (unsigned long long)st.sentences,
+	       (unsigned long long)st.tokens, arpa_vocab_size(lm));
+	for (int k = 1; k <= order; k++)
+		printf("  %d-grams %10llu   D1 %.4f  D2 %.4f  D3+ %.4f%s\n", k, (unsigned long long)arpa_count(lm, k),
+		       st.discount[k - 1][0], st.discount[k - 1][1], st.discount[k - 1][2],
+		       st.fallback[k - 1] ? "  (fallback: too few n-grams to estimate)" : "");
+	if (ppl) {
+		if ((rc = lm_ppl_manifest(lm, m, lang, "dev", &dev)))
+			goto out;
+		if (dev.sentences)
+			printf("  dev perplexity %.2f (unknown words excluded; %.2f%% of %llu words unknown), %.2f including them\n",
+			       arpa_ppl_value(&dev), dev.words ? 100.0 * dev.oov / dev.words : 0.0,
+			       (unsigned long long)dev.words, arpa_ppl_value_with_oov(&dev));
+		else
+			printf("  dev perplexity: no dev-split transcripts for '%s'\n", lang);
+	}
+	char abspath[PATH_MAX];
+	if (!realpath(out, abspath))
+		snprintf(abspath, sizeof abspath, "%s", out);
+	if ((rc = lm_record(m, run_id, abspath, lang, lm, &st, ppl ? &dev : NULL, NULL)))
+		goto out;
+out:
+	if (m && run_id) {
+		char counts[256];
+		snprintf(counts, sizeof counts, "{\"sentences\":%llu,\"order\":%d}", lm ? (unsigned long long)st.sentences : 0ULL, order);
+		manifest_run_end(m, run_id, err_exit_code(rc), counts);
+	}
+	if (rc)
+		err_print();
+	arpa_free(lm);
+	lm_build_free(b);
+	manifest_close(m);
+	return err_exit_code(rc);
+}

@@ -1,0 +1,47 @@
+/*
+ * train/main.c — the `train` binary: dispatches subcommands to the cmd_*.c
+ * files of this directory (each a thin layer over the library).
+ */
+#include "err.h"
+#include <stdio.h>
+#include <string.h>
+
+int cmd_lm(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: train [--manifest data.db] --model DIR --lang CODE [options]   train adapters\n"
+		"       train <command> [options]\n"
+		"\n"
+		"commands:\n"
+		"  run     train adapters / head / layers (the default when the first argument is an option)\n"
+		"  lm      build an n-gram language model (modified Kneser-Ney, ARPA) from train transcripts\n"
+		"  eval    decode a split (greedy or LM beam search) and report CER/WER\n"
+		"\n"
+		"Run 'train <command> --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("train (accent) %s\n", ACCENT_VERSION);
+		return 0;
+	}
+	if (argv[1][0] == '-')
+		return cmd_train(argc, argv);
+	if (!strcmp(argv[1], "run"))
+		return cmd_train(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "lm"))
+		return cmd_lm(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "eval"))
+		return cmd_eval(argc - 1, argv + 1);
+	fprintf(stderr, "error: unknown command '%s'\nhint: run 'train --help'\n", argv[1]);
+	return 2;
+}
