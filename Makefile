@@ -43,7 +43,7 @@ all: $(BINS)
 # present so `make test` stays fast on a prepared machine.
 DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libsndfile1-dev \
             libsoxr-dev libssl-dev libicu-dev libpcre2-dev libjansson-dev libdnnl-dev \
-            espeak-ng libespeak-ng-dev sox libsox-fmt-mp3 wamerican
+            espeak-ng libespeak-ng-dev sox libsox-fmt-mp3 wamerican bc time
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \

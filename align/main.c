@@ -95,6 +95,10 @@ static void usage_show(FILE *f)
 		   "UTTERANCE is an utterance key (utt_key) or a numeric utterance id.\n");
 }
 
+/* The whole command line, for the runs table. */
+static int g_argc;
+static char **g_argv;
+
 static void on_sigint(int sig)
 {
 	(void)sig;
@@ -222,7 +226,7 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	signal(SIGINT, on_sigint);
 	signal(SIGTERM, on_sigint);
-	if ((rc = manifest_run_begin(m, "align", argc, argv, &run_id)))
+	if ((rc = manifest_run_begin(m, "align", g_argc, g_argv, &run_id)))
 		goto out;
 	rc = align_stage_run(m, &o, &em, v, run_id, &sum);
 	int erc = rc;
@@ -332,6 +336,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	g_argc = argc;
+	g_argv = argv;
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage_main(stdout);
 		return 0;

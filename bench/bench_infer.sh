@@ -31,7 +31,7 @@ $B --matmul | tee "$TMP/matmul.txt" >&2
 echo "== accent mms-300m fp32 / bf16" >&2
 $B --config mms-300m --precision fp32 --reps 5 | tee "$TMP/fp32.txt" >&2
 $B --config mms-300m --precision bf16 --reps 5 | tee "$TMP/bf16.txt" >&2
-$B --config mms-300m --precision fp32 --reps 3 --no-pack | tee "$TMP/fp32np.txt" >&2
+$B --config mms-300m --precision fp32 --reps 3 --pack | tee "$TMP/fp32np.txt" >&2
 $B --config mms-300m --accuracy | tee "$TMP/acc.txt" >&2
 if [ $do_torch = 1 ]; then
 	echo "== PyTorch reference (mms-300m infer fp32, bf16-autocast)" >&2
@@ -42,8 +42,8 @@ if [ $do_torch = 1 ]; then
 	$B --config mms-300m --precision bf16 --reps 3 | tee "$TMP/bf16b.txt" >&2
 fi
 if [ $do_1b = 1 ]; then
-	echo "== mms-1b peak memory (fp32 unpacked weights, fp32 packed, bf16)" >&2
-	$B --config mms-1b --precision fp32 --reps 1 --no-pack | tee "$TMP/1b_np.txt" >&2
+	echo "== mms-1b peak memory (fp32, bf16)" >&2
+	$B --config mms-1b --precision fp32 --reps 1 | tee "$TMP/1b_np.txt" >&2
 	$B --config mms-1b --precision bf16 --reps 1 | tee "$TMP/1b_bf16.txt" >&2
 fi
 

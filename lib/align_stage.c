@@ -4,6 +4,7 @@
  * run over a manifest, `show` and `export` (see align_stage.h).
  */
 #include "align_stage.h"
+#include "balance.h"
 #include "align_export.h"
 #include "audio.h"
 #include "ctc.h"
@@ -763,7 +764,7 @@ out:
  * itself (decode error, impossible) become flags in d->r; only resource or
  * emitter failures return < 0. */
 static int align_item(manifest *m, const work_item *w, const align_run_opts *o, align_emitter *em, const vocab *v,
-		      done_item *d, align_summary *sum, char *path_cache, int64_t *path_rec)
+		      done_item *d, align_summary *sum, char *path_cache, int64_t *path_rec, vocab_oov *run_oov)
 {
 	float *x = NULL, *lp = NULL;
 	int64_t n = 0, T = 0, nid = 0;
@@ -787,8 +788,8 @@ static int align_item(manifest *m, const work_item *w, const align_run_opts *o, 
 		vocab_oov_describe(&oov, desc, sizeof desc);
 		d->oov_json = oov_to_json(&oov);
 		sum->oov_total += oov.total;
-		if (!sum->oov_desc[0])
-			snprintf(sum->oov_desc, sizeof sum->oov_desc, "%s", desc);
+		if (run_oov && (rc = vocab_oov_merge(run_oov, &oov)))
+			goto out;
 		if (o->p.oov == ALIGN_OOV_ERROR) {
 			d->r.flags |= ALIGN_FLAG_OOV;
 			snprintf(d->r.message, sizeof d->r.message, "characters missing from the vocabulary: %s", desc);
@@ -805,6 +806,12 @@ static int align_item(manifest *m, const work_item *w, const align_run_opts *o, 
 				 (long long)oov.total, (long long)letters, desc);
 			goto out;
 		}
+	}
+	if (nid == 0) {
+		/* nothing to align: no need to decode or run the model */
+		d->r.flags |= ALIGN_FLAG_EMPTY_TEXT;
+		snprintf(d->r.message, sizeof d->r.message, "nothing to align: empty transcript");
+		goto out;
 	}
 	if (*path_rec != w->rec) {
 		if ((rc = manifest_recording_abspath(m, w->rec, path_cache, 4096)))
@@ -1043,7 +1050,7 @@ static int seg_write(manifest *m, const long_rec *lr, const long_line *ln, const
 		     const int64_t *line_w0, const align_segment *sg, int ns, const char *lang, int64_t run_id,
 		     double t_first, align_summary *sum)
 {
-	sqlite3_stmt *seg = NULL, *upd = NULL;
+	sqlite3_stmt *seg = NULL, *upd = NULL, *inh = NULL;
 	int rc = manifest_begin(m);
 	if (rc)
 		return rc;
@@ -1108,9 +1115,25 @@ static int seg_write(manifest *m, const long_rec *lr, const long_line *ln, const
 	}
 	(void)line_of;
 	sqlite3_bind_int64(upd, 1, lr->rec);
-	if (sqlite3_step(upd) != SQLITE_DONE)
+	if (sqlite3_step(upd) != SQLITE_DONE) {
 		rc = manifest_db_error(m, "cannot retire the pieces of a segmented recording");
+		goto out;
+	}
+	/* The new utterances inherit the split of the pieces they replace (same
+	 * speaker, so splits stay speaker-disjoint) and a weight from the
+	 * speaker's per-second balance factor, so that train can use them without
+	 * re-running `db split` / `db weights`. */
+	if ((rc = manifest_prepare(m, "UPDATE utterances SET "
+				   "split = (SELECT p.split FROM utterances p WHERE p.recording_id = ?1 "
+				   "AND p.status = 'segmented' AND p.split IS NOT NULL LIMIT 1), "
+				   "weight = (end_s - start_s) * (SELECT s.weight FROM speakers s WHERE s.id = utterances.speaker_id) "
+				   "WHERE recording_id = ?1 AND status = 'ok' AND split IS NULL", &inh)))
+		goto out;
+	sqlite3_bind_int64(inh, 1, lr->rec);
+	if (sqlite3_step(inh) != SQLITE_DONE)
+		rc = manifest_db_error(m, "cannot set the split of the new utterances");
 out:
+	sqlite3_finalize(inh);
 	sqlite3_finalize(seg);
 	sqlite3_finalize(upd);
 	if (rc) {
@@ -1281,6 +1304,7 @@ int align_stage_run(manifest *m, const align_run_opts *o, align_emitter *em, con
 	int batch = o->batch > 0 ? o->batch : 32, nd = 0, rc;
 	done_item *d = NULL;
 	progress pg;
+	vocab_oov run_oov = { 0 };
 	memset(sum, 0, sizeof *sum);
 	double t0 = progress_now();
 	if (vocab_size(v) != em->V)
@@ -1289,6 +1313,8 @@ int align_stage_run(manifest *m, const align_run_opts *o, align_emitter *em, con
 		return rc;
 	/* long recordings first: their new utterances are aligned below */
 	if ((rc = segment_all(m, o, em, v, model_id, run_id, sum)))
+		return rc;
+	if (sum->segments_created && (rc = balance_speaker_totals(m)))
 		return rc;
 	if ((rc = load_work(m, o, model_id, &w, &nw, sum)))
 		return rc;
@@ -1304,7 +1330,7 @@ int align_stage_run(manifest *m, const align_run_opts *o, align_emitter *em, con
 				     (long long)sum->aligned + sum->failed);
 			break;
 		}
-		if ((rc = align_item(m, &w[i], o, em, v, &d[nd], sum, path, &path_rec))) {
+		if ((rc = align_item(m, &w[i], o, em, v, &d[nd], sum, path, &path_rec, &run_oov))) {
 			align_result_free(&d[nd].r);
 			free(d[nd].oov_json);
 			err_wrap(rc, "utterance '%s'", w[i].key);
@@ -1342,6 +1368,9 @@ int align_stage_run(manifest *m, const align_run_opts *o, align_emitter *em, con
 	}
 	progress_done(&pg);
 	sum->wall_s = progress_now() - t0;
+	vocab_oov_sort(&run_oov);
+	vocab_oov_describe(&run_oov, sum->oov_desc, sizeof sum->oov_desc);
+	vocab_oov_free(&run_oov);
 	free(d);
 	work_free(w, nw);
 	return rc;

@@ -172,7 +172,8 @@ int balance_weights(manifest *m, const balance_opts *o, balance_stats *stout)
 
 	/* Mass per speaker: T_A^alpha spread over the accent's speakers in
 	 * proportion to T_s^alpha; no accent = a group of one (T_s^alpha). */
-	qsort(s, n, sizeof *s, cmp_group);
+	if (n)
+		qsort(s, n, sizeof *s, cmp_group);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 		if (s[i].group)
@@ -505,7 +506,8 @@ int balance_split(manifest *m, const split_opts *o, split_stats *stout)
 	sqlite3_finalize(q);
 	q = NULL;
 
-	qsort(u, n, sizeof *u, cmp_lang_hash);
+	if (n)
+		qsort(u, n, sizeof *u, cmp_lang_hash);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 		while (j < n && !strcmp(u[j].lang, u[i].lang))

@@ -31,7 +31,13 @@ int err_wrap(int code, const char *fmt, ...)
 	vsnprintf(prefix, sizeof prefix, fmt, ap);
 	va_end(ap);
 	memcpy(old, err_buf, sizeof old);
-	snprintf(err_buf, sizeof err_buf, "%s: %s", prefix, old);
+	/* prefix + ": " + old, truncated to the buffer (no -Wformat-truncation) */
+	size_t np = strnlen(prefix, ERR_MAX - 3);
+	memcpy(err_buf, prefix, np);
+	memcpy(err_buf + np, ": ", 2);
+	size_t room = ERR_MAX - np - 3, no = strnlen(old, room);
+	memcpy(err_buf + np + 2, old, no);
+	err_buf[np + 2 + no] = 0;
 	return code;
 }
 

@@ -280,20 +280,39 @@ out:
 	return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* Code point of the valid UTF-8 sequence of length l at p. */
+static uint32_t utf8_cp(const unsigned char *p, int l)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	static const unsigned char lead_mask[5] = { 0, 0x7F, 0x1F, 0x0F, 0x07 };
+	uint32_t cp = p[0] & lead_mask[l];
+	for (int i = 1; i < l; i++)
+		cp = (cp << 6) | (p[i] & 0x3F);
+	return cp;
+}
+
+static int utf8_put(uint32_t cp, char *o)
+{
+	if (cp < 0x80) { o[0] = (char)cp; o[1] = 0; return 1; }
+	if (cp < 0x800) { o[0] = (char)(0xC0 | cp >> 6); o[1] = (char)(0x80 | (cp & 0x3F)); o[2] = 0; return 2; }
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | cp >> 12); o[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[2] = (char)(0x80 | (cp & 0x3F)); o[3] = 0;
+		return 3;
+	}
+	o[0] = (char)(0xF0 | cp >> 18); o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F)); o[4] = 0;
+	return 4;
 }
 
 int vocab_build_from_texts(vocab **v, const char *const *texts, int ntexts)
 {
-	/* Distinct code points, collected as strings; UTF-8 byte order equals
-	 * code point order, so strcmp sorting gives code point order. */
-	int rc = 0, n = 0, cap = 64;
-	char **set = malloc(sizeof(char *) * cap);
+	/* A bitmap over all code points: linear in the text, and the set bits
+	 * come out in code point order. */
+	int rc = 0, n = 0;
+	uint8_t *seen = calloc(0x110000 / 8, 1);
+	char (*chars)[8] = NULL;
 	const char **all = NULL;
 	*v = NULL;
-	if (!set)
+	if (!seen)
 		return err_set(ACC_ENOMEM, "vocab: out of memory");
 	for (int t = 0; t < ntexts; t++) {
 		const unsigned char *p = (const unsigned char *)texts[t];
@@ -303,39 +322,33 @@ int vocab_build_from_texts(vocab **v, const char *const *texts, int ntexts)
 				rc = err_set(ACC_EFORMAT, "vocab: text %d is not valid UTF-8", t);
 				goto out;
 			}
-			if (!(l == 1 && *p == ' ')) {
-				int found = 0;
-				for (int i = 0; i < n && !found; i++)
-					found = (int)strlen(set[i]) == l && !memcmp(set[i], p, l);
-				if (!found) {
-					if (n == cap) {
-						char **ns = realloc(set, sizeof(char *) * cap * 2);
-						if (!ns) { rc = err_set(ACC_ENOMEM, "vocab: out of memory"); goto out; }
-						set = ns;
-						cap *= 2;
-					}
-					if (!(set[n] = strndup((const char *)p, l))) { rc = err_set(ACC_ENOMEM, "vocab: out of memory"); goto out; }
-					n++;
-				}
+			uint32_t cp = utf8_cp(p, l);
+			if (cp != ' ' && cp != '|' && !(seen[cp >> 3] & (1u << (cp & 7)))) {
+				seen[cp >> 3] |= (uint8_t)(1u << (cp & 7));
+				n++;
 			}
 			p += l;
 		}
 	}
-	qsort(set, n, sizeof(char *), cmp_str);
-	static const char *const specials[] = { "<pad>", "<s>", "</s>", "<unk>", "|" };
+	chars = malloc(sizeof *chars * (n ? n : 1));
 	all = malloc(sizeof(char *) * (n + 5));
-	if (!all) { rc = err_set(ACC_ENOMEM, "vocab: out of memory"); goto out; }
-	int k = 0;
+	if (!chars || !all) {
+		rc = err_set(ACC_ENOMEM, "vocab: out of memory");
+		goto out;
+	}
+	static const char *const specials[] = { "<pad>", "<s>", "</s>", "<unk>", "|" };
+	int k = 0, c = 0;
 	for (int i = 0; i < 5; i++)
 		all[k++] = specials[i];
-	for (int i = 0; i < n; i++)
-		if (strcmp(set[i], "|"))
-			all[k++] = set[i];
+	for (uint32_t cp = 0; cp < 0x110000; cp++)
+		if (seen[cp >> 3] & (1u << (cp & 7))) {
+			utf8_put(cp, chars[c]);
+			all[k++] = chars[c++];
+		}
 	rc = vocab_from_tokens(v, all, k);
 out:
-	for (int i = 0; i < n; i++)
-		free(set[i]);
-	free(set);
+	free(seen);
+	free(chars);
 	free(all);
 	return rc;
 }
@@ -380,6 +393,37 @@ static int oov_add(vocab_oov *o, const char *s, int len)
 	o->chars[o->n].count = 1;
 	o->n++;
 	return 0;
+}
+
+int vocab_oov_merge(vocab_oov *dst, const vocab_oov *src)
+{
+	for (int i = 0; i < src->n; i++) {
+		int len = (int)strlen(src->chars[i].ch), rc = oov_add(dst, src->chars[i].ch, len);
+		if (rc)
+			return rc;
+		/* oov_add counted one occurrence */
+		for (int k = 0; k < dst->n; k++)
+			if (!strcmp(dst->chars[k].ch, src->chars[i].ch)) {
+				dst->chars[k].count += src->chars[i].count - 1;
+				break;
+			}
+		dst->total += src->chars[i].count - 1;
+	}
+	return 0;
+}
+
+void vocab_oov_sort(vocab_oov *o)
+{
+	/* insertion sort: stable, and the lists are short */
+	for (int i = 1; i < o->n; i++) {
+		vocab_oov_char x = o->chars[i];
+		int j = i;
+		while (j > 0 && o->chars[j - 1].count < x.count) {
+			o->chars[j] = o->chars[j - 1];
+			j--;
+		}
+		o->chars[j] = x;
+	}
 }
 
 void vocab_oov_free(vocab_oov *o)

@@ -76,6 +76,10 @@ int vocab_encode_ex(const vocab *v, const char *text, int **ids, int64_t *n, voc
 int vocab_decode(const vocab *v, const int *ids, int64_t n, int group, char **out);
 
 void vocab_oov_free(vocab_oov *o);
+/* Add src's characters and counts into dst. */
+int vocab_oov_merge(vocab_oov *dst, const vocab_oov *src);
+/* Order by count, most frequent first (ties: first seen first). */
+void vocab_oov_sort(vocab_oov *o);
 /* Short "x×3, ü×1" description of oov into buf (truncated with "..."). */
 void vocab_oov_describe(const vocab_oov *o, char *buf, size_t cap);
 

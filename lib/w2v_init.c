@@ -18,6 +18,7 @@
 #include "err.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static uint64_t splitmix(uint64_t *s)
@@ -91,7 +92,10 @@ static void init_groups(w2v_model *m, uint64_t seed, int train_only)
 		if (strstr(n, "norm.") || strstr(n, "layer_norm.")) {
 			dist = ends_with(n, ".weight") ? DIST_ONE : DIST_ZERO;
 		} else if (strstr(n, "conv_layers.")) {
-			double fan_in = (double)t->shape[1] * t->shape[2];
+			/* fan_in of the layer's weight [C_i, C_{i-1}, K_i]; the bias is
+			 * 1-D, so it cannot come from the bias tensor's own shape */
+			int li = atoi(strstr(n, "conv_layers.") + strlen("conv_layers."));
+			double fan_in = (double)(li == 0 ? 1 : c->conv_dim[li - 1]) * c->conv_kernel[li];
 			if (ends_with(n, ".weight")) {
 				b = sqrt(2.0 / fan_in);
 			} else {

@@ -7,6 +7,8 @@
 --   FROM align_quality WHERE speaker = 'client_42' ORDER BY min_window_logp LIMIT 20;
 --   -- flagged utterances per reason
 --   SELECT * FROM align_flag_counts;
+--   -- utterances spoken much faster or slower than their speaker usually does
+--   SELECT utt_key, speaker, chars_per_s, speaker_mean_rate, text_norm FROM align_rate_outliers ORDER BY ratio DESC;
 --   -- the word timeline of one utterance
 --   SELECT word, start_s, end_s, round(score, 3) FROM align_words WHERE utterance_id = 17 ORDER BY idx;
 
@@ -105,3 +107,22 @@ CREATE VIEW align_by_speaker AS
   JOIN utterances AS u ON u.id = a.utterance_id
   LEFT JOIN speakers AS s ON s.id = u.speaker_id
   GROUP BY u.speaker_id, u.lang;
+
+-- version 2
+
+CREATE VIEW align_rate_outliers AS
+  -- Aligned utterances whose speaking rate is far from their speaker's usual
+  -- rate (below 2/3 or above 3/2 of the speaker's mean over at least 5
+  -- aligned utterances): often a transcript that misses or adds words.
+  SELECT a.utterance_id, u.utt_key, s.label AS speaker, u.lang,
+         round(a.chars_per_s, 2) AS chars_per_s, round(r.mean_rate, 2) AS speaker_mean_rate,
+         round(a.chars_per_s / r.mean_rate, 2) AS ratio, u.text_norm
+  FROM alignments AS a
+  JOIN utterances AS u ON u.id = a.utterance_id
+  JOIN (SELECT u2.speaker_id, avg(a2.chars_per_s) AS mean_rate, count(*) AS n
+        FROM alignments AS a2 JOIN utterances AS u2 ON u2.id = a2.utterance_id
+        WHERE a2.status = 'ok' AND u2.speaker_id IS NOT NULL
+        GROUP BY u2.speaker_id) AS r ON r.speaker_id = u.speaker_id
+  LEFT JOIN speakers AS s ON s.id = u.speaker_id
+  WHERE a.status = 'ok' AND r.n >= 5 AND r.mean_rate > 0
+    AND (a.chars_per_s > 1.5 * r.mean_rate OR a.chars_per_s < r.mean_rate / 1.5);

@@ -83,7 +83,7 @@ CREATE TABLE recordings (
   peak              REAL,                 -- largest absolute sample value (full scale = 1.0) of the mono 16 kHz signal
   rms               REAL,                 -- root-mean-square level of the mono 16 kHz signal (full scale = 1.0)
   clip_ratio        REAL,                 -- fraction of samples at or near full scale (clipping), 0..1
-  silence_ratio     REAL,                 -- fraction of 10 ms frames below the silence threshold, 0..1
+  silence_ratio     REAL,                 -- fraction of 20 ms frames quieter than -50 dBFS, 0..1
   added_run_id      INTEGER REFERENCES runs(id),  -- run that added it
   UNIQUE (corpus_id, path)
 );
@@ -142,7 +142,7 @@ CREATE TABLE rejects (
   run_id     INTEGER REFERENCES runs(id),     -- run that rejected it
   corpus_id  INTEGER REFERENCES corpora(id),  -- corpus it belongs to
   source     TEXT NOT NULL,        -- the file or row it came from, e.g. 'clips/x.mp3' or 'train.tsv:17'
-  reason     TEXT NOT NULL,        -- short code: decode_error, missing_file, empty_text, bad_utf8, duplicate_id, duplicate_audio, too_short, too_long, silent, clipped, ...
+  reason     TEXT NOT NULL,        -- short code: missing_file, unreadable, zero_length, header_only, truncated, corrupt_audio, unsupported_format, piped_command, bad_row, no_transcript, bad_utf8, empty_text, norm_error, bad_span, too_short, too_long, silent, clipped, duplicate_id, duplicate_audio, vad_error (align adds its own)
   message    TEXT,                 -- readable explanation with the underlying cause
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))  -- when (UTC)
 );

@@ -151,11 +151,48 @@ static void test_json(void)
 	free(s);
 }
 
+
+/* Every prefix of a valid file parses or fails cleanly (run under ASan). */
+static void test_truncated_inputs(void)
+{
+	ax_utt u = utt();
+	char *tgs = write_to_string(align_export_textgrid, &u), *ctm = write_to_string(align_export_ctm, &u);
+	size_t n = strlen(tgs), ok = 0, bad = 0;
+	for (size_t k = 0; k <= n; k++) {
+		char *pre = strndup(tgs, k);
+		ax_textgrid tg;
+		int rc = align_export_parse_textgrid(pre, &tg);
+		if (rc == 0) {
+			ok++;
+			align_export_textgrid_free(&tg);
+		} else {
+			bad += rc == ACC_EFORMAT;
+			CHECKF(rc == ACC_EFORMAT, "prefix %zu: rc %d", k, rc);
+		}
+		free(pre);
+	}
+	CHECK(ok > 0 && bad > 0);
+	n = strlen(ctm);
+	for (size_t k = 0; k <= n; k++) {
+		char *pre = strndup(ctm, k);
+		ax_ctm_line *l = NULL;
+		int64_t nl = 0;
+		int rc = align_export_parse_ctm(pre, &l, &nl);
+		CHECKF(rc == 0 || rc == ACC_EFORMAT, "ctm prefix %zu: rc %d", k, rc);
+		if (rc == 0)
+			align_export_ctm_free(l, nl);
+		free(pre);
+	}
+	free(tgs);
+	free(ctm);
+}
+
 int main(void)
 {
 	RUN(test_textgrid_roundtrip);
 	RUN(test_ctm_roundtrip);
 	RUN(test_subtitles);
 	RUN(test_json);
+	RUN(test_truncated_inputs);
 	return check_summary();
 }

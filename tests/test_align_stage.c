@@ -163,6 +163,17 @@ static void test_one(void)
 	CHECK_OK(align_stage_one(e, T, V, 0, v, ids, n, used, &p, &r));
 	CHECK(r.mean_logp < -0.5);  /* without stars the 'x' frames are forced onto the text */
 	align_result_free(&r);
+	/* a star between two words (--star-between) separates words like '|' */
+	int *ids2 = malloc(sizeof(int) * n);
+	memcpy(ids2, ids, sizeof(int) * n);
+	ids2[5] = V;   /* the '|' of "hello world" */
+	CHECK_OK(align_stage_one(e, T, V, 0, v, ids2, n, used, &p, &r));
+	CHECK(r.status_ok);
+	CHECK_EQ_INT(r.nwords, 2);
+	if (r.nwords == 2)
+		CHECK_STR(r.word_text[1], "world");
+	align_result_free(&r);
+	free(ids2);
 	free(e);
 	free(ids);
 	free(used);
@@ -386,6 +397,8 @@ static void test_run(void)
 	CHECK_EQ_INT(count(m, "SELECT count(*) FROM align_quality WHERE speaker = 'spk1'"), 6);  /* u6, u8 have no speaker */
 	CHECK_EQ_INT(count(m, "SELECT flagged FROM align_flag_counts WHERE lang = 'eng'"), 3);
 	CHECK_EQ_INT(count(m, "SELECT count(*) FROM align_flagged"), 3);
+	/* spk1's five aligned clips have similar rates: no relative outlier */
+	CHECK_EQ_INT(count(m, "SELECT count(*) FROM align_rate_outliers"), 0);
 	CHECK_EQ_INT(count(m, "SELECT a.flags FROM alignments a JOIN utterances u ON u.id = a.utterance_id WHERE utt_key = 'u8'"),
 		     ALIGN_FLAG_OOV);
 	CHECK_EQ_INT(count(m, "SELECT count(*) FROM alignments a JOIN utterances u ON u.id = a.utterance_id "
@@ -406,6 +419,7 @@ static void test_run(void)
 	fs_write_atomic(p, "weights2", 8);
 	CHECK_OK(align_stage_run(m, &o, &em, v, 0, &sum));
 	CHECK_EQ_INT(sum.aligned + sum.failed, 8);
+	CHECKF(strstr(sum.oov_desc, "'ሀ'x1") != NULL, "run summary of missing characters: %s", sum.oov_desc);
 
 	/* exports parsed back */
 	int64_t n = 0;
@@ -474,6 +488,23 @@ static void test_run(void)
 	CHECK_EQ_INT(align_stage_show(m, "u7", f), ACC_ENOTFOUND);
 	fclose(f);
 	free(buf);
+	/* the relative rate view: speaker spk9 with rates 12, 12, 13, 11 and 30 chars/s (mean 15.6) */
+	mf_speaker sp9 = { .corpus_id = cid, .label = "spk9" };
+	int64_t sid9;
+	CHECK_OK(manifest_speaker_upsert(m, &sp9, &sid9));
+	double rates[5] = { 12, 12, 13, 11, 30 };
+	for (int i = 0; i < 5; i++) {
+		char key[32], sql[512];
+		snprintf(key, sizeof key, "r%d", i);
+		mf_utterance ur = { .utt_key = key, .corpus_id = cid, .recording_id = rid, .speaker_id = sid9, .start_s = 0,
+				    .end_s = 1, .text_norm = "a", .lang = "xx" };
+		CHECK_OK(manifest_utterance_insert(m, &ur, &uid));
+		snprintf(sql, sizeof sql, "INSERT INTO alignments (utterance_id, lang, model_id, align_hash, status, chars_per_s) "
+			 "VALUES (%lld, 'xx', 'm', 'h', 'ok', %g)", (long long)uid, rates[i]);
+		CHECK_OK(manifest_exec(m, sql));
+	}
+	CHECK_EQ_INT(count(m, "SELECT count(*) FROM align_rate_outliers WHERE speaker = 'spk9'"), 1);
+	CHECK_EQ_INT(count(m, "SELECT chars_per_s FROM align_rate_outliers WHERE speaker = 'spk9'"), 30);
 	/* a vocabulary that does not fit the model is a clear error */
 	em.V = 12;
 	CHECK_EQ_INT(align_stage_run(m, &o, &em, v, 0, &sum), ACC_EINVAL);
@@ -533,6 +564,9 @@ static void test_segmentation_run(void)
 				   .status = "needs_align" };
 		CHECK_OK(manifest_utterance_insert(m, &u, &uid));
 	}
+	/* prep gave the pieces a split and the speaker a per-second weight */
+	CHECK_OK(manifest_exec(m, "UPDATE utterances SET split = 'dev' WHERE utt_key LIKE 'talk#%'"));
+	CHECK_OK(manifest_exec(m, "UPDATE speakers SET weight = 0.5 WHERE label = 'narrator'"));
 	sqlite3_stmt *st = NULL;
 	CHECK_OK(manifest_prepare(m, "INSERT INTO long_texts (recording_id, line_no, text_raw, text_norm, lang) VALUES (?1, ?2, ?3, ?4, 'eng')", &st));
 	for (int i = 0; st && i < 3; i++) {
@@ -543,6 +577,24 @@ static void test_segmentation_run(void)
 		sqlite3_bind_int(st, 2, i + 1);
 		sqlite3_bind_text(st, 3, raw, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 4, lines[i], -1, SQLITE_STATIC);
+		CHECK(sqlite3_step(st) == SQLITE_DONE);
+	}
+	sqlite3_finalize(st);
+
+	/* a second long recording whose text cannot fit its 0.4 s of audio */
+	float z[20 * 320] = { 0 };
+	snprintf(wav, sizeof wav, "%s/short.wav", corpus);
+	CHECK_OK(audio_write_wav(wav, z, 20 * 320, 16000));
+	int64_t rid2;
+	mf_recording rec2 = { .corpus_id = cid, .path = "short.wav", .sha256 = "02", .size_bytes = 1, .duration_s = 0.4 };
+	CHECK_OK(manifest_recording_insert(m, &rec2, &rid2));
+	mf_utterance p2 = { .utt_key = "short#0001", .corpus_id = cid, .recording_id = rid2, .channel = -1, .start_s = 0,
+			    .end_s = 0.4, .lang = "eng", .status = "needs_align" };
+	CHECK_OK(manifest_utterance_insert(m, &p2, &uid));
+	CHECK_OK(manifest_prepare(m, "INSERT INTO long_texts (recording_id, line_no, text_raw, text_norm, lang) "
+				     "VALUES (?1, 1, 'x', 'a very long line of text for so little audio', 'eng')", &st));
+	if (st) {
+		sqlite3_bind_int64(st, 1, rid2);
 		CHECK(sqlite3_step(st) == SQLITE_DONE);
 	}
 	sqlite3_finalize(st);
@@ -559,6 +611,10 @@ static void test_segmentation_run(void)
 	CHECK_EQ_INT(sum.segments_created, 3);
 	CHECK_EQ_INT(sum.aligned, 3);
 	CHECK_EQ_INT(count(m, "SELECT count(*) FROM utterances WHERE status = 'segmented'"), 2);
+	/* the impossible one: its piece stays waiting, flagged with the reason */
+	CHECK_EQ_INT(count(m, "SELECT a.flags FROM alignments a JOIN utterances u ON u.id = a.utterance_id "
+			      "WHERE u.utt_key = 'short#0001' AND u.status = 'needs_align' AND a.message LIKE '%too long%'"),
+		     ALIGN_FLAG_IMPOSSIBLE);
 	CHECK_EQ_INT(count(m, "SELECT count(*) FROM align_segments s JOIN utterances u ON u.id = s.utterance_id "
 			      "WHERE u.status = 'ok' AND u.speaker_id IS NOT NULL"), 3);
 	/* cuts in the middle of the pauses; the edges 0.5 s around the speech
@@ -576,12 +632,19 @@ static void test_segmentation_run(void)
 		CHECK_EQ_INT(count(m, q), want);
 	}
 	CHECK_EQ_INT(count(m, "SELECT count(*) FROM utterances WHERE text_norm = 'sat on a mat' AND text_raw = 'Sat on a mat.'"), 1);
+	/* the new utterances inherit the pieces' split, get weight = duration x
+	 * the speaker's per-second factor, and count in the speaker's totals */
+	CHECK_EQ_INT(count(m, "SELECT count(*) FROM utterances WHERE status = 'ok' AND split = 'dev' "
+			      "AND abs(weight - (end_s - start_s) * 0.5) < 1e-9"), 3);
+	CHECK_EQ_INT(count(m, "SELECT n_utterances FROM speakers WHERE label = 'narrator'"), 3);
 	/* the new utterances' own alignments put 'cat' where it was synthesized */
 	CHECK_EQ_INT(count(m, "SELECT round(w.start_s * 1000) FROM align_words w JOIN utterances u ON u.id = w.utterance_id "
 			      "WHERE u.text_norm = 'the cat' AND w.idx = 1"), (ls[1] + 4 * 3) * 20);
-	/* a second run finds nothing to do */
+	/* a second run finds nothing to do (the impossible recording is not retried) */
+	int calls = c.calls;
 	CHECK_OK(align_stage_run(m, &o, &em, v, 0, &sum));
 	CHECK_EQ_INT(sum.recordings_segmented + sum.aligned + sum.failed, 0);
+	CHECK_EQ_INT(c.calls, calls);
 	manifest_close(m);
 	vocab_free(v);
 }

@@ -323,6 +323,50 @@ static void test_augment_speed_gain(void)
 	CHECK(mx == 1.0f);
 }
 
+/* The conditions `train eval` applies: names as stored in eval_runs, and
+ * their effect on a signal. */
+static void test_conditions(void)
+{
+	eval_condition c;
+	eval_condition_set(&c, EVAL_COND_WHITE, 10);
+	CHECK_STR(c.name, "white-snr10");
+	eval_condition_set(&c, EVAL_COND_BABBLE, 20);
+	CHECK_STR(c.name, "babble-snr20");
+	eval_condition_set(&c, EVAL_COND_SPEED, 0.9);
+	CHECK_STR(c.name, "speed0.9");
+	eval_condition_set(&c, EVAL_COND_GAIN, -6);
+	CHECK_STR(c.name, "gain-6");
+	eval_condition_set(&c, EVAL_COND_GAIN, 6);
+	CHECK_STR(c.name, "gain+6");
+
+	int64_t n = 16000;
+	float *x = malloc(sizeof(float) * n), *clean = malloc(sizeof(float) * n);
+	tone(x, n, 300, 0.2);
+	memcpy(clean, x, sizeof(float) * n);
+	eval_condition_set(&c, EVAL_COND_SPEED, 1.1);
+	CHECK_OK(eval_condition_apply(&c, &x, &n, NULL, NULL, 0, 1));
+	CHECK(llabs(n - llround(16000 / 1.1)) <= 1);
+	free(x);
+	n = 16000;
+	x = malloc(sizeof(float) * n);
+	memcpy(x, clean, sizeof(float) * n);
+	eval_condition_set(&c, EVAL_COND_WHITE, 20);
+	CHECK_OK(eval_condition_apply(&c, &x, &n, NULL, NULL, 0, 3));
+	CHECK_NEAR(measure_snr(clean, x, n), 20, 0.1);
+	memcpy(x, clean, sizeof(float) * n);
+	const float *others[1] = { clean };
+	int64_t on[1] = { n };
+	eval_condition_set(&c, EVAL_COND_BABBLE, 5);
+	CHECK_OK(eval_condition_apply(&c, &x, &n, others, on, 1, 3));
+	CHECK_NEAR(measure_snr(clean, x, n), 5, 0.1);
+	eval_condition_set(&c, EVAL_COND_CLEAN, 0);
+	memcpy(x, clean, sizeof(float) * n);
+	CHECK_OK(eval_condition_apply(&c, &x, &n, NULL, NULL, 0, 3));
+	CHECK(!memcmp(x, clean, sizeof(float) * n));
+	free(x);
+	free(clean);
+}
+
 int main(void)
 {
 	RUN(test_report);
@@ -330,5 +374,6 @@ int main(void)
 	RUN(test_set_and_store);
 	RUN(test_augment_noise);
 	RUN(test_augment_speed_gain);
+	RUN(test_conditions);
 	return check_summary();
 }

@@ -52,7 +52,7 @@ static void one_linear(int M, int K, int N, int post, int bias, int pack)
 	linear_forward_ref(y0, x, w, b, M, K, N, post);
 	ops_ctx_set_pack_f32(ctx, pack);
 	CHECK_OK(linear_forward(ctx, y1, OPS_F32, x, OPS_F32, w, b, M, K, N, post));
-	ops_ctx_set_pack_f32(ctx, 1);
+	ops_ctx_set_pack_f32(ctx, 0);
 	double d = maxdiff(y0, y1, (size_t)M * N);
 	CHECKF(d < 2e-5, "linear f32 M%d K%d N%d post%d bias%d pack%d: max diff %g", M, K, N, post, bias, pack, d);
 	/* bf16: inputs and weights rounded to bf16 (rel 2^-9 each) */
@@ -81,6 +81,7 @@ static void test_linear_repack(void)
 {
 	int M = 19, K = 23, N = 11;
 	float *x = rnd((size_t)M * K, 1), *w = rnd((size_t)N * K, 0.3f);
+	ops_ctx_set_pack_f32(ctx, 1);
 	float *y0 = malloc(sizeof(float) * M * N), *y1 = malloc(sizeof(float) * M * N);
 	CHECK_OK(linear_forward(ctx, y1, OPS_F32, x, OPS_F32, w, NULL, M, K, N, 0));
 	for (int i = 0; i < N * K; i++)
@@ -91,6 +92,7 @@ static void test_linear_repack(void)
 	ops_ctx_weights_changed(ctx, w);
 	CHECK_OK(linear_forward(ctx, y1, OPS_F32, x, OPS_F32, w, NULL, M, K, N, 0));
 	CHECK(maxdiff(y0, y1, (size_t)M * N) < 2e-5);
+	ops_ctx_set_pack_f32(ctx, 0);
 	ops_ctx_weights_changed(ctx, w);
 	free(x); free(w); free(y0); free(y1);
 }

@@ -101,6 +101,14 @@ static void test_oov_report(void)
 	char buf[64];
 	vocab_oov_describe(&oov, buf, sizeof buf);
 	CHECK_STR(buf, "'ï'x1, 'é'x1, '!'x2");
+	vocab_oov all = { 0 };
+	CHECK_OK(vocab_oov_merge(&all, &oov));
+	CHECK_OK(vocab_oov_merge(&all, &oov));
+	vocab_oov_sort(&all);
+	vocab_oov_describe(&all, buf, sizeof buf);
+	CHECK_STR(buf, "'!'x4, 'ï'x2, 'é'x2");
+	CHECK_EQ_INT(all.total, 8);
+	vocab_oov_free(&all);
 	free(ids);
 	/* an explicit <unk> in the text stays one token, spaces around it stripped */
 	CHECK_OK(vocab_encode(v, "a <unk> b", &ids, &n, NULL));

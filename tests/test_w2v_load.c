@@ -880,6 +880,45 @@ static void test_random_checkpoint_roundtrip(void)
 	}
 }
 
+/* Every tensor of a random checkpoint is finite and follows its init rule;
+ * the conv biases once came out NaN (fan_in taken from the 1-D bias shape). */
+static void test_random_init_finite(void)
+{
+	static const char *presets[] = { "tiny", "base-tiny" };
+	for (int p = 0; p < 2; p++) {
+		w2v_config cfg;
+		w2v_model *m = NULL;
+		CHECK_OK(w2v_config_preset(&cfg, presets[p]));
+		CHECK_OK(w2v_model_alloc(&m, &cfg));
+		if (!m)
+			continue;
+		CHECK_OK(w2v_init_random(m, 5));
+		for (int i = 0; i < m->n_tensors; i++) {
+			const w2v_tensor *t = &m->tensors[i];
+			const float *x = *t->ptr;
+			size_t bad = 0;
+			double maxabs = 0;
+			if (!t->present)
+				continue;
+			for (size_t j = 0; j < t->numel; j++) {
+				if (!isfinite(x[j]))
+					bad++;
+				else if (fabs(x[j]) > maxabs)
+					maxabs = fabs(x[j]);
+			}
+			CHECKF(bad == 0, "%s: %zu non-finite values", t->name, bad);
+			if (strstr(t->name, "conv_layers.") && strstr(t->name, "conv.bias")) {
+				/* U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C_in * K */
+				int li = atoi(strstr(t->name, "conv_layers.") + 12);
+				double fan_in = (double)(li == 0 ? 1 : cfg.conv_dim[li - 1]) * cfg.conv_kernel[li];
+				CHECKF(maxabs > 0 && maxabs <= 1 / sqrt(fan_in), "%s: max |b| %g, bound %g",
+				       t->name, maxabs, 1 / sqrt(fan_in));
+			}
+		}
+		w2v_free(m);
+	}
+}
+
 int main(void)
 {
 	RUN(test_load_mms_tiny);
@@ -895,5 +934,6 @@ int main(void)
 	RUN(test_vocab_check);
 	RUN(test_save_roundtrip);
 	RUN(test_random_checkpoint_roundtrip);
+	RUN(test_random_init_finite);
 	return check_summary();
 }

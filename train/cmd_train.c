@@ -1,0 +1,183 @@
+/*
+ * train/cmd_train.c — `train --manifest data.db --model DIR --lang CODE --out
+ * DIR [options]` (also `train run ...`): parse the options and call
+ * trainer_run() (lib/trainer.h), then print a summary.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "trainer.h"
+#include "w2v_backward.h"
+
+static void train_usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: train --model DIR --lang CODE --out DIR [--manifest data.db] [options]\n"
+		"       train run ... (the same)\n"
+		"\n"
+		"Train a language adapter (MMS recipe: adapters in every layer + the LM head,\n"
+		"base frozen), optionally the top K layers or the whole model, with CTC on the\n"
+		"train split; validate on the dev split; keep the best checkpoint in --out as a\n"
+		"Hugging Face directory (adapter.<lang>.safetensors, merged vocab.json, config.json).\n"
+		"Metrics go to the manifest tables train_runs and train_metrics.\n"
+		"\n"
+		"options:\n"
+		"  --manifest PATH      manifest database (default data.db)\n"
+		"  --model DIR          base model directory (Hugging Face layout)\n"
+		"  --lang CODE          language of the adapter (vocabulary: the model's vocab.json[CODE],\n"
+		"                       else built from the train transcripts)\n"
+		"  --out DIR            output directory (checkpoint and train_state.bin)\n"
+		"  --data-lang CODE     only utterances whose utterances.lang is CODE (default: all)\n"
+		"  --steps N            optimizer steps (default 1000)\n"
+		"  --lr X               peak learning rate (default 1e-3; 1e-4..5e-5 for full fine-tuning)\n"
+		"  --warmup N           warmup steps (default 10%% of --steps)\n"
+		"  --batch-seconds S    padded audio seconds per micro-batch (default 40)\n"
+		"  --accum N            micro-batches per step (default 1)\n"
+		"  --clip X             gradient-norm clip (default 1.0; 0 = off)\n"
+		"  --weight-decay X     AdamW weight decay (default 0.01; not on biases and norms)\n"
+		"  --seed N             seed of sampling and initialization (default 1)\n"
+		"  --eval-every N       validate every N steps (default 100)\n"
+		"  --save-every N       write the resume state every N steps (default: --eval-every)\n"
+		"  --patience N         stop after N validations without improvement (default 0 = never)\n"
+		"  --freeze WHAT        adapters (default) | top:K | full | full+conv\n"
+		"  --bottleneck N       adapter size for a new adapter (default: the model's, else 64)\n"
+		"  --init xavier|kaiming  initialization of new adapters / head (default xavier)\n"
+		"  --init-from LANG     start from the model's adapter.<LANG>.safetensors\n"
+		"  --sampling MODE      balanced (manifest weights, default) | uniform | weighted-loss\n"
+		"  --include-flagged    also use utterances flagged by `align`\n"
+		"  --max-seconds S      skip utterances longer than S seconds (default 30)\n"
+		"  --resume             continue from --out/train_state.bin\n"
+		"  --stop-after N       stop after N steps of this invocation (state saved; --resume continues)\n"
+		"  --quiet              no progress line\n"
+		"  --help, --version\n"
+		"\n"
+		"Not implemented: dropout, LayerDrop and SpecAugment (training uses the eval forward).\n");
+}
+
+static int num(const char *s, double *v, const char *opt)
+{
+	char *e;
+	*v = strtod(s, &e);
+	if (e == s || *e || !isfinite(*v))
+		return err_set(ACC_EINVAL, "%s needs a number, got '%s'", opt, s);
+	return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+	trainer_opts o;
+	trainer_result r;
+	trainer_opts_default(&o);
+	o.manifest = "data.db";
+	o.argc = argc;
+	o.argv = argv;
+	const char *freeze = "adapters";
+	enum { O_MANIFEST = 256, O_MODEL, O_LANG, O_OUT, O_DLANG, O_STEPS, O_LR, O_WARMUP, O_BSEC, O_ACCUM,
+	       O_CLIP, O_WD, O_SEED, O_EVAL, O_SAVE, O_PAT, O_FREEZE, O_BOTT, O_INIT, O_INITFROM, O_SAMP,
+	       O_FLAG, O_MAXS, O_RESUME, O_STOP, O_QUIET, O_HELP, O_VERSION };
+	static const struct option lo[] = {
+		{ "manifest", 1, 0, O_MANIFEST }, { "model", 1, 0, O_MODEL }, { "lang", 1, 0, O_LANG },
+		{ "out", 1, 0, O_OUT }, { "data-lang", 1, 0, O_DLANG }, { "steps", 1, 0, O_STEPS },
+		{ "lr", 1, 0, O_LR }, { "warmup", 1, 0, O_WARMUP }, { "batch-seconds", 1, 0, O_BSEC },
+		{ "accum", 1, 0, O_ACCUM }, { "clip", 1, 0, O_CLIP }, { "weight-decay", 1, 0, O_WD },
+		{ "seed", 1, 0, O_SEED }, { "eval-every", 1, 0, O_EVAL }, { "save-every", 1, 0, O_SAVE },
+		{ "patience", 1, 0, O_PAT }, { "freeze", 1, 0, O_FREEZE }, { "bottleneck", 1, 0, O_BOTT },
+		{ "init", 1, 0, O_INIT }, { "init-from", 1, 0, O_INITFROM }, { "sampling", 1, 0, O_SAMP },
+		{ "include-flagged", 0, 0, O_FLAG }, { "max-seconds", 1, 0, O_MAXS }, { "resume", 0, 0, O_RESUME },
+		{ "stop-after", 1, 0, O_STOP }, { "quiet", 0, 0, O_QUIET }, { "help", 0, 0, O_HELP },
+		{ "version", 0, 0, O_VERSION }, { 0, 0, 0, 0 } };
+	int c, rc = 0;
+	double v;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case O_MANIFEST: o.manifest = optarg; break;
+		case O_MODEL: o.model_dir = optarg; break;
+		case O_LANG: o.lang = optarg; break;
+		case O_OUT: o.out_dir = optarg; break;
+		case O_DLANG: o.data_lang = optarg; break;
+		case O_STEPS: if (!(rc = num(optarg, &v, "--steps"))) o.steps = (int64_t)v; break;
+		case O_LR: rc = num(optarg, &o.lr, "--lr"); break;
+		case O_WARMUP: if (!(rc = num(optarg, &v, "--warmup"))) o.warmup = (int64_t)v; break;
+		case O_BSEC: rc = num(optarg, &o.batch_seconds, "--batch-seconds"); break;
+		case O_ACCUM: if (!(rc = num(optarg, &v, "--accum"))) o.accum = (int)v; break;
+		case O_CLIP: rc = num(optarg, &o.clip, "--clip"); break;
+		case O_WD: rc = num(optarg, &o.weight_decay, "--weight-decay"); break;
+		case O_SEED: if (!(rc = num(optarg, &v, "--seed"))) o.seed = (uint64_t)v; break;
+		case O_EVAL: if (!(rc = num(optarg, &v, "--eval-every"))) o.eval_every = (int64_t)v; break;
+		case O_SAVE: if (!(rc = num(optarg, &v, "--save-every"))) o.save_every = (int64_t)v; break;
+		case O_PAT: if (!(rc = num(optarg, &v, "--patience"))) o.patience = (int)v; break;
+		case O_FREEZE: freeze = optarg; break;
+		case O_BOTT: if (!(rc = num(optarg, &v, "--bottleneck"))) o.bottleneck = (int)v; break;
+		case O_INIT:
+			if (!strcmp(optarg, "xavier")) o.init_kaiming = 0;
+			else if (!strcmp(optarg, "kaiming")) o.init_kaiming = 1;
+			else rc = err_set(ACC_EINVAL, "--init must be xavier or kaiming, got '%s'", optarg);
+			break;
+		case O_INITFROM: o.init_from = optarg; break;
+		case O_SAMP:
+			if (!strcmp(optarg, "balanced")) o.sampling = TRAIN_SAMPLE_BALANCED;
+			else if (!strcmp(optarg, "uniform")) o.sampling = TRAIN_SAMPLE_UNIFORM;
+			else if (!strcmp(optarg, "weighted-loss")) o.sampling = TRAIN_SAMPLE_WEIGHTED_LOSS;
+			else rc = err_set(ACC_EINVAL, "--sampling must be balanced, uniform or weighted-loss, got '%s'", optarg);
+			break;
+		case O_FLAG: o.include_flagged = 1; break;
+		case O_MAXS: rc = num(optarg, &o.max_utt_seconds, "--max-seconds"); break;
+		case O_RESUME: o.resume = 1; break;
+		case O_STOP: if (!(rc = num(optarg, &v, "--stop-after"))) o.stop_after = (int64_t)v; break;
+		case O_QUIET: o.quiet = 1; break;
+		case 'h': case O_HELP: train_usage(stdout); return 0;
+		case O_VERSION: printf("train (accent) %s\n", ACCENT_VERSION); return 0;
+		default:
+			rc = err_set(ACC_EINVAL, "unknown or incomplete option '%s'", argv[optind - 1]);
+			err_hint("run 'train --help'");
+		}
+		if (rc)
+			goto out;
+	}
+	if (optind < argc) {
+		rc = err_set(ACC_EINVAL, "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (!o.model_dir || !o.lang || !o.out_dir) {
+		rc = err_set(ACC_EINVAL, "--model, --lang and --out are required");
+		err_hint("run 'train --help'");
+		goto out;
+	}
+	if (!strcmp(freeze, "adapters")) {
+		o.base_from = W2V_BWD_ADAPTERS;
+	} else if (!strcmp(freeze, "full")) {
+		o.base_from = 0;
+	} else if (!strcmp(freeze, "full+conv")) {
+		o.base_from = W2V_BWD_WITH_CONV;
+	} else if (!strncmp(freeze, "top:", 4) && atoi(freeze + 4) > 0) {
+		o.base_from = TRAINER_TOP(atoi(freeze + 4));
+	} else {
+		rc = err_set(ACC_EINVAL, "--freeze must be adapters, top:K, full or full+conv, got '%s'", freeze);
+		goto out;
+	}
+	rc = trainer_run(&o, &r);
+	if (rc)
+		goto out;
+	printf("train: %lld steps (%lld micro-batches skipped for NaN/Inf), %d train / %d dev utterances\n",
+	       (long long)r.steps_done, (long long)r.skipped, r.n_train, r.n_dev);
+	printf("train: loss %.4f -> %.4f, %.1f s of audio in %.1f s (%.2f audio s/s)\n", r.first_loss,
+	       r.last_loss, r.audio_s, r.wall_s, r.audio_s / (r.wall_s > 0 ? r.wall_s : 1));
+	if (r.best_step >= 0 && isfinite(r.best_cer))
+		printf("train: best dev CER %.4f WER %.4f (loss %.4f) at step %lld%s; checkpoint in %s\n",
+		       r.best_cer, r.best_wer, r.best_loss, (long long)r.best_step,
+		       r.early_stopped ? ", stopped early" : "", o.out_dir);
+	else
+		printf("train: checkpoint in %s\n", o.out_dir);
+out:
+	if (rc) {
+		err_print();
+		return err_exit_code(rc);
+	}
+	return 0;
+}
