@@ -36,7 +36,7 @@ BINS     := $(addprefix $(BINDIR)/,$(BIN_NAMES))
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test asan install clean demo bench fuzz check-deps
+.PHONY: all deps test asan install clean demo bench bench-deps bench-ingest bench-synth fuzz
 all: $(BINS)
 
 # Debian packages the project builds and runs with.  Skipped when all are
@@ -95,6 +95,21 @@ DEMO_DIR ?= demo
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@BINDIR=$(BINDIR) DEMO_DIR=$(DEMO_DIR) sh tools/demo.sh
+
+# Benchmarks (never part of `make test`): each appends a section with the
+# machine, date and the peer's figure from the same run to bench/RESULTS.md.
+# bench-deps installs the PyTorch reference's packages (bench/torch_ref peer).
+BENCH_DEB_PKGS := python3-torch python3-numpy libopenblas0-openmp libtcmalloc-minimal4
+bench-deps:
+	@SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BENCH_DEB_PKGS)
+bench-ingest: all
+	BINDIR=$(BINDIR) sh bench/bench_ingest.sh
+bench-synth: all
+	BINDIR=$(BINDIR) sh bench/bench_synth.sh
+bench: deps bench-deps
+	$(MAKE) all
+	$(MAKE) bench-manifest bench-ingest bench-synth bench-decode bench-align bench-infer bench-train bench-demo
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/accent/schemas $(DESTDIR)$(PREFIX)/share/doc/accent

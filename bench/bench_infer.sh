@@ -35,7 +35,9 @@ $B --config mms-300m --precision fp32 --reps 3 --pack | tee "$TMP/fp32np.txt" >&
 $B --config mms-300m --accuracy | tee "$TMP/acc.txt" >&2
 if [ $do_torch = 1 ]; then
 	echo "== PyTorch reference (mms-300m infer fp32, bf16-autocast)" >&2
-	(cd "$TORCH" && /usr/bin/python3 bench.py --configs mms-300m --modes infer \
+	# OpenBLAS 0.3.21 does not recognise every AVX-512 CPU and may fall back to
+	# its Prescott kernels (6x slower); pin the AVX-512 kernels for fairness.
+	(cd "$TORCH" && OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Cooperlake} /usr/bin/python3 bench.py --configs mms-300m --modes infer \
 		--precisions fp32,bf16-autocast --target-timed 30 --json "$TMP/torch.json") >&2 || true
 	# accent again after PyTorch: the machine is shared, report both runs
 	$B --config mms-300m --precision fp32 --reps 3 | tee "$TMP/fp32b.txt" >&2
@@ -66,8 +68,10 @@ field() {  # file regex -> first match group
 	echo
 	echo "## modelrun: model forward (emissions), $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
+	v=/usr/include/oneapi/dnnl/dnnl_version.h
 	echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores," \
-	     "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg). oneDNN $(grep -m1 DNNL_VERSION_PATCH /usr/include/oneapi/dnnl/dnnl_config.h >/dev/null 2>&1 && echo 2.6.3)."
+	     "load average at the end of the run: $(cut -d' ' -f1-3 /proc/loadavg)." \
+	     "oneDNN $(sed -n 's/#define DNNL_VERSION_MAJOR //p' $v).$(sed -n 's/#define DNNL_VERSION_MINOR //p' $v).$(sed -n 's/#define DNNL_VERSION_PATCH //p' $v)."
 	echo "The machine is shared: other work running at the same time makes every number noisy."
 	echo
 	echo '```'

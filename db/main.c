@@ -238,10 +238,26 @@ static int cmd_query(int argc, char **argv)
 	return rc ? fail(rc) : 0;
 }
 
-/* Record a write command in runs (best effort for the counts). */
-static int run_begin(manifest *m, const char *stage, int argc, char **argv, int64_t *run)
+/*
+ * The write commands (split, weights, export) are recorded in runs:
+ * write_begin opens the manifest and starts the run; write_end closes the
+ * run (with the counts when rc is 0, with the exit code otherwise) and the
+ * manifest, and returns the command's exit status.
+ */
+static int write_begin(manifest **m, const char *stage, int argc, char **argv, int64_t *run)
 {
-	return manifest_run_begin(m, stage, argc, argv, run);
+	int rc = open_manifest(m);
+	return rc ? rc : manifest_run_begin(*m, stage, argc, argv, run);
+}
+
+static int write_end(manifest *m, int64_t run, int rc, const char *counts)
+{
+	if (!rc)
+		rc = manifest_run_end(m, run, 0, counts);
+	else if (run)
+		manifest_run_end(m, run, err_exit_code(rc), NULL);
+	manifest_close(m);
+	return rc ? fail(rc) : 0;
 }
 
 /* ------------------------------------------------------------------ split */
@@ -256,6 +272,7 @@ static int cmd_split(int argc, char **argv, int full_argc, char **full_argv)
 	};
 	split_opts o = SPLIT_OPTS_DEFAULT;
 	split_stats st;
+	char counts[256];
 	manifest *m = NULL;
 	int64_t run = 0;
 	long long n;
@@ -291,9 +308,7 @@ static int cmd_split(int argc, char **argv, int full_argc, char **full_argv)
 	}
 	if (optind < argc)
 		return usage_error("split", "unexpected argument '%s'", argv[optind]);
-	if ((rc = open_manifest(&m)))
-		return fail(rc);
-	if ((rc = run_begin(m, "db split", full_argc, full_argv, &run)))
+	if ((rc = write_begin(&m, "db split", full_argc, full_argv, &run)))
 		goto out;
 	if ((rc = balance_split(m, &o, &st)))
 		goto out;
@@ -303,18 +318,13 @@ static int cmd_split(int argc, char **argv, int full_argc, char **full_argv)
 		       (long long)st.utterances[i], st.hours[i]);
 	if (o.distinct_text)
 		printf("excluded  %lld utterances (sentence in a higher split)\n", (long long)st.excluded);
-	char counts[256];
 	snprintf(counts, sizeof counts, "{\"train_speakers\":%lld,\"dev_speakers\":%lld,\"test_speakers\":%lld,"
 		 "\"train\":%lld,\"dev\":%lld,\"test\":%lld,\"excluded\":%lld}",
 		 (long long)st.speakers[0], (long long)st.speakers[1], (long long)st.speakers[2],
 		 (long long)st.utterances[0], (long long)st.utterances[1], (long long)st.utterances[2],
 		 (long long)st.excluded);
-	rc = manifest_run_end(m, run, 0, counts);
 out:
-	if (rc && run)
-		manifest_run_end(m, run, err_exit_code(rc), NULL);
-	manifest_close(m);
-	return rc ? fail(rc) : 0;
+	return write_end(m, run, rc, counts);
 }
 
 /* ---------------------------------------------------------------- weights */
@@ -329,6 +339,7 @@ static int cmd_weights(int argc, char **argv, int full_argc, char **full_argv)
 	};
 	balance_opts o = BALANCE_OPTS_DEFAULT;
 	balance_stats st;
+	char counts[256];
 	manifest *m = NULL;
 	int64_t run = 0;
 	double d;
@@ -364,9 +375,7 @@ static int cmd_weights(int argc, char **argv, int full_argc, char **full_argv)
 	}
 	if (optind < argc)
 		return usage_error("weights", "unexpected argument '%s'", argv[optind]);
-	if ((rc = open_manifest(&m)))
-		return fail(rc);
-	if ((rc = run_begin(m, "db weights", full_argc, full_argv, &run)))
+	if ((rc = write_begin(&m, "db weights", full_argc, full_argv, &run)))
 		goto out;
 	if ((rc = balance_weights(m, &o, &st)))
 		goto out;
@@ -376,15 +385,10 @@ static int cmd_weights(int argc, char **argv, int full_argc, char **full_argv)
 	if (o.cap > 0)
 		printf("cap %g: %lld speakers held at the cap\n", o.cap, (long long)st.capped);
 	printf("speaker share of the mass: min %.4g, max %.4g\n", st.min_share, st.max_share);
-	char counts[256];
 	snprintf(counts, sizeof counts, "{\"utterances\":%lld,\"speakers\":%lld,\"accents\":%lld,\"capped\":%lld}",
 		 (long long)st.utterances, (long long)st.speakers, (long long)st.accents, (long long)st.capped);
-	rc = manifest_run_end(m, run, 0, counts);
 out:
-	if (rc && run)
-		manifest_run_end(m, run, err_exit_code(rc), NULL);
-	manifest_close(m);
-	return rc ? fail(rc) : 0;
+	return write_end(m, run, rc, counts);
 }
 
 /* ----------------------------------------------------------------- export */
@@ -399,6 +403,7 @@ static int cmd_export(int argc, char **argv, int full_argc, char **full_argv)
 	};
 	export_opts o = EXPORT_OPTS_DEFAULT;
 	export_stats st;
+	char counts[192];
 	manifest *m = NULL;
 	int64_t run = 0;
 	int c, rc, have_format = 0;
@@ -436,24 +441,17 @@ static int cmd_export(int argc, char **argv, int full_argc, char **full_argv)
 		return usage_error("export", "%s", "--format is required (nemo, kaldi, lhotse or hf-csv)");
 	if (!o.out_dir)
 		return usage_error("export", "%s", "--out DIR is required");
-	if ((rc = open_manifest(&m)))
-		return fail(rc);
-	if ((rc = run_begin(m, "db export", full_argc, full_argv, &run)))
+	if ((rc = write_begin(&m, "db export", full_argc, full_argv, &run)))
 		goto out;
 	if ((rc = export_write(m, &o, &st)))
 		goto out;
 	printf("exported %lld utterances (%lld recordings, %d split%s) as %s: %d files in %s\n",
 	       (long long)st.utterances, (long long)st.recordings, st.splits, st.splits == 1 ? "" : "s",
 	       export_format_name(o.format), st.files, o.out_dir);
-	char counts[192];
 	snprintf(counts, sizeof counts, "{\"utterances\":%lld,\"recordings\":%lld,\"files\":%d}",
 		 (long long)st.utterances, (long long)st.recordings, st.files);
-	rc = manifest_run_end(m, run, 0, counts);
 out:
-	if (rc && run)
-		manifest_run_end(m, run, err_exit_code(rc), NULL);
-	manifest_close(m);
-	return rc ? fail(rc) : 0;
+	return write_end(m, run, rc, counts);
 }
 
 int main(int argc, char **argv)

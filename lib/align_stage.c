@@ -667,6 +667,17 @@ static char *chars_to_json(const align_result *r, const vocab *v, int V, double 
 	return s;
 }
 
+/* End the transaction of a store: commit when rc is 0, else roll back and
+ * return rc. */
+static int tx_end(manifest *m, int rc)
+{
+	if (rc) {
+		manifest_rollback(m);
+		return rc;
+	}
+	return manifest_commit(m);
+}
+
 static int write_batch(manifest *m, done_item *d, int nd, const align_run_opts *o, const char *model_id,
 		       const vocab *v, int V, int64_t run_id)
 {
@@ -753,11 +764,7 @@ out:
 	sqlite3_finalize(ins);
 	sqlite3_finalize(del);
 	sqlite3_finalize(wins);
-	if (rc) {
-		manifest_rollback(m);
-		return rc;
-	}
-	return manifest_commit(m);
+	return tx_end(m, rc);
 }
 
 /* Align one work item: audio, emissions, Viterbi.  Failures of the item
@@ -1019,11 +1026,7 @@ static int seg_fail(manifest *m, const long_rec *lr, const align_run_opts *o, co
 			rc = manifest_db_error(m, "cannot record a failed segmentation");
 	}
 	sqlite3_finalize(st);
-	if (rc) {
-		manifest_rollback(m);
-		return rc;
-	}
-	return manifest_commit(m);
+	return tx_end(m, rc);
 }
 
 /* Is a failed segmentation of this recording already recorded with hash? */
@@ -1136,11 +1139,7 @@ out:
 	sqlite3_finalize(inh);
 	sqlite3_finalize(seg);
 	sqlite3_finalize(upd);
-	if (rc) {
-		manifest_rollback(m);
-		return rc;
-	}
-	return manifest_commit(m);
+	return tx_end(m, rc);
 }
 
 /* Align a long recording's whole text and cut it into utterances. */

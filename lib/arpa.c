@@ -186,17 +186,43 @@ int arpa_add_word(arpa *lm, const char *word, int32_t *id)
 	return 0;
 }
 
-static int64_t table_find(const arpa_table *t, int n, const int32_t *ids)
+int64_t arpa_index_find(const uint32_t *index, uint64_t mask, const int32_t *tuples, int n, const int32_t *ids)
 {
-	if (!t->index)
+	if (!index)
 		return -1;
-	for (uint64_t s = hash_ids(ids, n) & t->mask;; s = (s + 1) & t->mask) {
-		uint32_t e = t->index[s];
+	for (uint64_t s = hash_ids(ids, n) & mask;; s = (s + 1) & mask) {
+		uint32_t e = index[s];
 		if (!e)
 			return -1;
-		if (!memcmp(t->ids + (uint64_t)(e - 1) * n, ids, (size_t)n * sizeof *ids))
+		if (!memcmp(tuples + (uint64_t)(e - 1) * n, ids, (size_t)n * sizeof *ids))
 			return e - 1;
 	}
+}
+
+void arpa_index_put(uint32_t *index, uint64_t mask, const int32_t *ids, int n, uint64_t e)
+{
+	uint64_t s = hash_ids(ids, n) & mask;
+	while (index[s])
+		s = (s + 1) & mask;
+	index[s] = (uint32_t)(e + 1);
+}
+
+int arpa_index_rebuild(uint32_t **index, uint64_t *mask, uint64_t slots, const int32_t *tuples, uint64_t count, int n)
+{
+	uint32_t *idx = calloc(slots, sizeof *idx);
+	if (!idx)
+		return ACC_ENOMEM;
+	for (uint64_t i = 0; i < count; i++)
+		arpa_index_put(idx, slots - 1, tuples + i * n, n, i);
+	free(*index);
+	*index = idx;
+	*mask = slots - 1;
+	return 0;
+}
+
+static int64_t table_find(const arpa_table *t, int n, const int32_t *ids)
+{
+	return arpa_index_find(t->index, t->mask, t->ids, n, ids);
 }
 
 static int table_reserve(arpa_table *t, int n, uint64_t want)
@@ -225,18 +251,8 @@ static int table_reserve(arpa_table *t, int n, uint64_t want)
 		uint64_t slots = t->index ? t->mask + 1 : 2048;
 		while (want * 2 > slots)
 			slots *= 2;
-		uint32_t *idx = calloc(slots, sizeof *idx);
-		if (!idx)
+		if (arpa_index_rebuild(&t->index, &t->mask, slots, t->ids, t->count, n))
 			return err_set(ACC_ENOMEM, "out of memory (n-gram index)");
-		for (uint64_t i = 0; i < t->count; i++) {
-			uint64_t s = hash_ids(t->ids + i * n, n) & (slots - 1);
-			while (idx[s])
-				s = (s + 1) & (slots - 1);
-			idx[s] = (uint32_t)(i + 1);
-		}
-		free(t->index);
-		t->index = idx;
-		t->mask = slots - 1;
 	}
 	return 0;
 }
@@ -263,10 +279,7 @@ int arpa_add_ngram(arpa *lm, int n, const int32_t *ids, float logp, float backof
 	memcpy(t->ids + e * n, ids, (size_t)n * sizeof *ids);
 	t->logp[e] = logp;
 	t->bo[e] = backoff;
-	uint64_t s = hash_ids(ids, n) & t->mask;
-	while (t->index[s])
-		s = (s + 1) & t->mask;
-	t->index[s] = (uint32_t)(e + 1);
+	arpa_index_put(t->index, t->mask, ids, n, e);
 	return 0;
 }
 
@@ -365,24 +378,29 @@ float arpa_score(const arpa *lm, const arpa_state *in, int32_t w, arpa_state *ou
 
 /* ---- perplexity ---- */
 
+const char *arpa_next_word(const char **p, size_t *len)
+{
+	const char *s = *p, *e;
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	for (e = s; *e && !isspace((unsigned char)*e); e++)
+		;
+	*p = e;
+	*len = (size_t)(e - s);
+	return *s ? s : NULL;
+}
+
 int arpa_ppl_add(const arpa *lm, const char *sentence, arpa_ppl *acc)
 {
 	arpa_state st;
 	char word[1024];
+	const char *p = sentence, *w;
+	size_t len;
 	arpa_state_begin(lm, &st);
-	const char *p = sentence;
-	for (;;) {
-		while (*p && isspace((unsigned char)*p))
-			p++;
-		if (!*p)
-			break;
-		const char *q = p;
-		while (*q && !isspace((unsigned char)*q))
-			q++;
-		size_t len = (size_t)(q - p);
+	while ((w = arpa_next_word(&p, &len))) {
 		int32_t id = -1;
 		if (len < sizeof word) {
-			memcpy(word, p, len);
+			memcpy(word, w, len);
 			word[len] = 0;
 			id = arpa_word_id(lm, word);
 		}
@@ -396,7 +414,6 @@ int arpa_ppl_add(const arpa *lm, const char *sentence, arpa_ppl *acc)
 		} else {
 			acc->logp += lp;
 		}
-		p = q;
 	}
 	acc->logp += arpa_score(lm, &st, lm->eos, &st);
 	acc->sentences++;

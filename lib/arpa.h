@@ -76,6 +76,19 @@ int arpa_find(const arpa *lm, int n, const int32_t *ids, float *logp, float *bac
 /* The i-th n-gram of order n in insertion order (0 <= i < arpa_count()). */
 void arpa_ngram_at(const arpa *lm, int n, uint64_t i, const int32_t **ids, float *logp, float *backoff);
 
+/* The n-gram hash index, shared with lm_build's count tables: an
+ * open-addressing index over tuples of n word ids stored back to back
+ * (entry i at tuples + i * n); a slot holds entry + 1, 0 = empty; mask is
+ * the number of slots - 1 (a power of two).
+ * arpa_index_find: the entry of ids[0..n-1], -1 when absent (index may be
+ * NULL: empty).  arpa_index_rebuild: replace *index by one of `slots` slots
+ * over entries 0..count-1; ACC_ENOMEM without a message (the caller says
+ * what it was indexing).  arpa_index_put: add entry e, whose tuple is ids,
+ * to an index with a free slot. */
+int64_t arpa_index_find(const uint32_t *index, uint64_t mask, const int32_t *tuples, int n, const int32_t *ids);
+int arpa_index_rebuild(uint32_t **index, uint64_t *mask, uint64_t slots, const int32_t *tuples, uint64_t count, int n);
+void arpa_index_put(uint32_t *index, uint64_t mask, const int32_t *ids, int n, uint64_t e);
+
 /* log10 p(w | ctx[0..n_ctx-1]) with back-off; contexts longer than
  * order-1 use their last order-1 words.  w < 0 (unknown) scores as <unk>
  * or ARPA_OOV_LOGP. */
@@ -101,6 +114,10 @@ typedef struct arpa_ppl {
 } arpa_ppl;
 /* Score one sentence into acc.  ACC_ENOMEM only. */
 int arpa_ppl_add(const arpa *lm, const char *sentence, arpa_ppl *acc);
+/* Sentence tokenization (also lm_build's): the next whitespace-separated
+ * word at *p, NULL when none is left; *len gets its length and *p moves past
+ * it. */
+const char *arpa_next_word(const char **p, size_t *len);
 /* Perplexity excluding unknown words (SRILM's "ppl"): 10^(-logp / (words -
  * oov + sentences)); including them (KenLM's "Perplexity including OOVs"):
  * 10^(-(logp+logp_oov) / (words + sentences)). */

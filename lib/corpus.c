@@ -240,50 +240,66 @@ struct corpus_walk {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static int walk_push(corpus_walk *w, size_t prefix)
+int corpus_list_dir(const char *dir, int (*keep)(const char *dir, const char *name, void *ctx), void *ctx,
+		    char ***names)
 {
-	char path[12300];
-	DIR *d;
+	DIR *d = opendir(dir);
 	struct dirent *e;
-	walk_dir wd = { 0 };
-	int cap = 0;
-	if (w->depth >= 64)
-		return 0;   /* symlink loops or absurd nesting: stop descending */
-	snprintf(path, sizeof path, "%s%s%s", w->root, prefix ? "/" : "", w->rel);
-	d = opendir(path);
+	char **v = NULL;
+	int n = 0, cap = 0;
+	*names = NULL;
 	if (!d)
-		return err_set(ACC_EIO, "cannot list '%s': %s", path, strerror(errno));
+		return err_set(ACC_EIO, "cannot list '%s': %s", dir, strerror(errno));
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;   /* ., .., hidden files */
-		if (wd.n == cap) {
+		if (keep && !keep(dir, e->d_name, ctx))
+			continue;
+		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
-			char **p = realloc(wd.names, sizeof(char *) * cap);
+			char **p = realloc(v, sizeof(char *) * cap);
 			if (!p)
 				goto oom;
-			wd.names = p;
+			v = p;
 		}
-		if (!(wd.names[wd.n] = strdup(e->d_name)))
+		if (!(v[n] = strdup(e->d_name)))
 			goto oom;
-		wd.n++;
+		n++;
 	}
 	closedir(d);
-	if (wd.n)
-		qsort(wd.names, wd.n, sizeof(char *), cmp_str);
+	if (n)
+		qsort(v, n, sizeof(char *), cmp_str);
+	*names = v;
+	return n;
+oom:
+	closedir(d);
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	return err_set(ACC_ENOMEM, "out of memory listing '%s'", dir);
+}
+
+static int walk_push(corpus_walk *w, size_t prefix)
+{
+	char path[12300];
+	walk_dir wd = { 0 };
+	if (w->depth >= 64)
+		return 0;   /* symlink loops or absurd nesting: stop descending */
+	snprintf(path, sizeof path, "%s%s%s", w->root, prefix ? "/" : "", w->rel);
+	if ((wd.n = corpus_list_dir(path, NULL, NULL, &wd.names)) < 0)
+		return wd.n;
 	wd.prefix = prefix;
 	if (w->depth == w->cap) {
 		int c2 = w->cap ? w->cap * 2 : 8;
 		walk_dir *p = realloc(w->stack, sizeof(walk_dir) * c2);
 		if (!p)
-			goto oom2;
+			goto oom;
 		w->stack = p;
 		w->cap = c2;
 	}
 	w->stack[w->depth++] = wd;
 	return 0;
 oom:
-	closedir(d);
-oom2:
 	for (int i = 0; i < wd.n; i++)
 		free(wd.names[i]);
 	free(wd.names);

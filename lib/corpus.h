@@ -103,6 +103,13 @@ char *corpus_strdup_opt(const char *s);
  * cannot read: they are listed so that they get rejected, not ignored). */
 int corpus_is_audio_name(const char *name);
 
+/* The names in directory dir, except dot files, for which keep(dir, name,
+ * ctx) is 1 (keep NULL: all), sorted bytewise.  Returns their count, with
+ * *names (NULL when none) and each name for the caller to free; ACC_EIO when
+ * dir cannot be listed, ACC_ENOMEM (nothing to free in both cases). */
+int corpus_list_dir(const char *dir, int (*keep)(const char *dir, const char *name, void *ctx), void *ctx,
+		    char ***names);
+
 /* Depth-first walk of regular files under root in sorted order, one path
  * (relative to root) at a time.  Memory: the open directory listings. */
 typedef struct corpus_walk corpus_walk;

@@ -33,51 +33,35 @@ static int has_cv_header(const char *path)
 	return ok;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+/* A CV TSV that is not one of those holding rejected clips. */
+static int keep_tsv(const char *root, const char *name, void *ctx)
+{
+	size_t l = strlen(name);
+	char p[8192];
+	if (l < 5 || strcmp(name + l - 4, ".tsv"))
+		return 0;
+	if (!strcmp(name, "invalidated.tsv") || !strcmp(name, "other.tsv") || !strcmp(name, "reported.tsv"))
+		return 0;
+	snprintf(p, sizeof p, "%s/%s", root, name);
+	return has_cv_header(p);
+}
 
 /* The TSVs to read: validated.tsv alone when present (it contains train/dev/
  * test); otherwise every CV TSV except the ones holding rejected clips. */
 static int list_tsvs(const char *root, char ***out, int *n)
 {
-	DIR *d = opendir(root);
-	struct dirent *e;
-	char **v = NULL;
-	int cnt = 0, cap = 0, validated = 0;
-	*out = NULL;
-	*n = 0;
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		size_t l = strlen(e->d_name);
-		char p[8192];
-		if (l < 5 || strcmp(e->d_name + l - 4, ".tsv") || e->d_name[0] == '.')
+	char **v;
+	int cnt = corpus_list_dir(root, keep_tsv, NULL, &v);
+	if (cnt < 0)
+		cnt = 0;   /* unreadable: no TSVs */
+	for (int i = 0; i < cnt; i++) {
+		if (strcmp(v[i], "validated.tsv"))
 			continue;
-		if (!strcmp(e->d_name, "invalidated.tsv") || !strcmp(e->d_name, "other.tsv") ||
-		    !strcmp(e->d_name, "reported.tsv"))
-			continue;
-		snprintf(p, sizeof p, "%s/%s", root, e->d_name);
-		if (!has_cv_header(p))
-			continue;
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 8;
-			char **q = realloc(v, sizeof(char *) * cap);
-			if (!q)
-				break;
-			v = q;
-		}
-		v[cnt++] = strdup(e->d_name);
-		if (!strcmp(e->d_name, "validated.tsv"))
-			validated = 1;
-	}
-	closedir(d);
-	if (validated) {
-		for (int i = 0; i < cnt; i++)
-			free(v[i]);
+		for (int k = 0; k < cnt; k++)
+			free(v[k]);
 		v[0] = strdup("validated.tsv");
 		cnt = 1;
 	}
-	if (cnt)
-		qsort(v, cnt, sizeof(char *), cmp_str);
 	*out = v;
 	*n = cnt;
 	return cnt;

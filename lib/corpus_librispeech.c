@@ -100,42 +100,29 @@ static void free_orphans(ls_state *s)
 	s->norph = s->iorph = 0;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int keep_orphan(const char *dir, const char *name, void *ctx)
+{
+	const ls_state *s = ctx;
+	char stem[512];
+	if (!corpus_is_audio_name(name))
+		return 0;
+	snprintf(stem, sizeof stem, "%s", name);
+	char *dot = strrchr(stem, '.');
+	if (dot)
+		*dot = 0;
+	return !strmap_get(s->listed, stem);
+}
 
 /* After a transcript is read: list the audio files of its directory that it
  * did not mention. */
 static void collect_orphans(corpus *c, ls_state *s)
 {
 	char p[12300];
-	DIR *d;
-	struct dirent *e;
-	int cap = 0;
 	free_orphans(s);
 	snprintf(p, sizeof p, "%s%s%s", c->root, s->dir[0] ? "/" : "", s->dir);
-	if (!(d = opendir(p)))
-		return;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || !corpus_is_audio_name(e->d_name))
-			continue;
-		char stem[512];
-		snprintf(stem, sizeof stem, "%s", e->d_name);
-		char *dot = strrchr(stem, '.');
-		if (dot)
-			*dot = 0;
-		if (strmap_get(s->listed, stem))
-			continue;
-		if (s->norph == cap) {
-			cap = cap ? cap * 2 : 8;
-			char **q = realloc(s->orphans, sizeof(char *) * cap);
-			if (!q)
-				break;
-			s->orphans = q;
-		}
-		s->orphans[s->norph++] = strdup(e->d_name);
-	}
-	closedir(d);
-	if (s->norph)
-		qsort(s->orphans, s->norph, sizeof(char *), cmp_str);
+	s->norph = corpus_list_dir(p, keep_orphan, s, &s->orphans);
+	if (s->norph < 0)
+		s->norph = 0;   /* unreadable: no orphans */
 }
 
 static int ls_next(corpus *c, corpus_item *it)

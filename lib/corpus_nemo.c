@@ -49,38 +49,19 @@ static int first_line_is_nemo(const char *path)
 	return ok;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int keep_manifest(const char *root, const char *name, void *ctx)
+{
+	char p[8192];
+	if (!is_manifest_name(name))
+		return 0;
+	snprintf(p, sizeof p, "%s/%s", root, name);
+	return first_line_is_nemo(p);
+}
 
 static int list_manifests(const char *root, char ***out)
 {
-	DIR *d = opendir(root);
-	struct dirent *e;
-	char **v = NULL;
-	int n = 0, cap = 0;
-	*out = NULL;
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		char p[8192];
-		if (e->d_name[0] == '.' || !is_manifest_name(e->d_name))
-			continue;
-		snprintf(p, sizeof p, "%s/%s", root, e->d_name);
-		if (!first_line_is_nemo(p))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			char **q = realloc(v, sizeof(char *) * cap);
-			if (!q)
-				break;
-			v = q;
-		}
-		v[n++] = strdup(e->d_name);
-	}
-	closedir(d);
-	if (n)
-		qsort(v, n, sizeof(char *), cmp_str);
-	*out = v;
-	return n;
+	int n = corpus_list_dir(root, keep_manifest, NULL, out);
+	return n < 0 ? 0 : n;   /* unreadable: no manifests */
 }
 
 static int nemo_detect(const char *root)

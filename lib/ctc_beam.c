@@ -99,44 +99,58 @@ static uint64_t trie_hash(uint64_t k)
 	return k;
 }
 
-static int32_t trie_child(const lex_trie *t, int32_t node, int32_t tok)
+/* Edge maps: the lexicon trie's children and the prefix tree's children
+ * are each one open-addressing table from (node << 32 | token) + 1 (0 = an
+ * empty slot) to the child's id, kept at most half full by the callers. */
+static uint64_t edge_key(int32_t node, int32_t tok)
 {
-	if (!t->keys)
-		return -1;
-	uint64_t key = (((uint64_t)(uint32_t)node << 32) | (uint32_t)tok) + 1;
-	for (uint64_t s = trie_hash(key) & t->mask;; s = (s + 1) & t->mask) {
-		if (!t->keys[s])
+	return (((uint64_t)(uint32_t)node << 32) | (uint32_t)tok) + 1;
+}
+
+static int32_t emap_get(const uint64_t *keys, const int32_t *vals, uint64_t mask, uint64_t key)
+{
+	for (uint64_t s = trie_hash(key) & mask;; s = (s + 1) & mask) {
+		if (!keys[s])
 			return -1;
-		if (t->keys[s] == key)
-			return t->vals[s];
+		if (keys[s] == key)
+			return vals[s];
 	}
 }
 
-static int trie_grow_hash(lex_trie *t)
+static void emap_put(uint64_t *keys, int32_t *vals, uint64_t mask, uint64_t key, int32_t val)
 {
-	uint64_t slots = t->keys ? (t->mask + 1) * 2 : 4096;
+	uint64_t s = trie_hash(key) & mask;
+	while (keys[s])
+		s = (s + 1) & mask;
+	keys[s] = key;
+	vals[s] = val;
+}
+
+/* Move the entries (none when *keys is NULL) into a new table of `slots`
+ * slots; what names the table in the out-of-memory message. */
+static int emap_rehash(uint64_t **keys, int32_t **vals, uint64_t *mask, uint64_t slots, const char *what)
+{
 	uint64_t *k = calloc(slots, sizeof *k);
-	int32_t *v = calloc(slots, sizeof *v);
+	int32_t *v = malloc(slots * sizeof *v);
 	if (!k || !v) {
 		free(k);
 		free(v);
-		return err_set(ACC_ENOMEM, "out of memory (lexicon)");
+		return err_set(ACC_ENOMEM, "out of memory (%s)", what);
 	}
-	for (uint64_t i = 0; t->keys && i <= t->mask; i++) {
-		if (!t->keys[i])
-			continue;
-		uint64_t s = trie_hash(t->keys[i]) & (slots - 1);
-		while (k[s])
-			s = (s + 1) & (slots - 1);
-		k[s] = t->keys[i];
-		v[s] = t->vals[i];
-	}
-	free(t->keys);
-	free(t->vals);
-	t->keys = k;
-	t->vals = v;
-	t->mask = slots - 1;
+	for (uint64_t i = 0; *keys && i <= *mask; i++)
+		if ((*keys)[i])
+			emap_put(k, v, slots - 1, (*keys)[i], (*vals)[i]);
+	free(*keys);
+	free(*vals);
+	*keys = k;
+	*vals = v;
+	*mask = slots - 1;
 	return 0;
+}
+
+static int32_t trie_child(const lex_trie *t, int32_t node, int32_t tok)
+{
+	return t->keys ? emap_get(t->keys, t->vals, t->mask, edge_key(node, tok)) : -1;
 }
 
 static int trie_add_node(lex_trie *t, int32_t *id)
@@ -172,14 +186,9 @@ static int trie_insert(lex_trie *t, int32_t node, int32_t tok, int32_t *child)
 		return rc;
 	/* Keep the load factor under 1/2 (edges = nodes - 1). */
 	if (!t->keys || (uint64_t)t->n * 2 > t->mask + 1)
-		if ((rc = trie_grow_hash(t)))
+		if ((rc = emap_rehash(&t->keys, &t->vals, &t->mask, t->keys ? (t->mask + 1) * 2 : 4096, "lexicon")))
 			return rc;
-	uint64_t key = (((uint64_t)(uint32_t)node << 32) | (uint32_t)tok) + 1;
-	uint64_t s = trie_hash(key) & t->mask;
-	while (t->keys[s])
-		s = (s + 1) & t->mask;
-	t->keys[s] = key;
-	t->vals[s] = c;
+	emap_put(t->keys, t->vals, t->mask, edge_key(node, tok), c);
 	*child = c;
 	return 0;
 }
@@ -376,47 +385,16 @@ static double word_end_score(ctc_decoder *d, const bnode *n, arpa_state *st)
  * cleared per utterance. */
 static int32_t edge_find(const ctc_decoder *d, int32_t p, int32_t c)
 {
-	uint64_t key = (((uint64_t)(uint32_t)p << 32) | (uint32_t)c) + 1;
-	for (uint64_t s = trie_hash(key) & d->emask;; s = (s + 1) & d->emask) {
-		if (!d->ekeys[s])
-			return -1;
-		if (d->ekeys[s] == key)
-			return d->evals[s];
-	}
+	return emap_get(d->ekeys, d->evals, d->emask, edge_key(p, c));
 }
 
 static int edge_add(ctc_decoder *d, int32_t p, int32_t c, int32_t child)
 {
-	if ((uint64_t)(d->nedges + 1) * 2 > d->emask + 1) {
-		uint64_t slots = (d->emask + 1) * 2;
-		uint64_t *k = calloc(slots, sizeof *k);
-		int32_t *v = malloc(slots * sizeof *v);
-		if (!k || !v) {
-			free(k);
-			free(v);
-			return err_set(ACC_ENOMEM, "out of memory (beam search)");
-		}
-		for (uint64_t i = 0; i <= d->emask; i++) {
-			if (!d->ekeys[i])
-				continue;
-			uint64_t s = trie_hash(d->ekeys[i]) & (slots - 1);
-			while (k[s])
-				s = (s + 1) & (slots - 1);
-			k[s] = d->ekeys[i];
-			v[s] = d->evals[i];
-		}
-		free(d->ekeys);
-		free(d->evals);
-		d->ekeys = k;
-		d->evals = v;
-		d->emask = slots - 1;
-	}
-	uint64_t key = (((uint64_t)(uint32_t)p << 32) | (uint32_t)c) + 1;
-	uint64_t s = trie_hash(key) & d->emask;
-	while (d->ekeys[s])
-		s = (s + 1) & d->emask;
-	d->ekeys[s] = key;
-	d->evals[s] = child;
+	int rc;
+	if ((uint64_t)(d->nedges + 1) * 2 > d->emask + 1)
+		if ((rc = emap_rehash(&d->ekeys, &d->evals, &d->emask, (d->emask + 1) * 2, "beam search")))
+			return rc;
+	emap_put(d->ekeys, d->evals, d->emask, edge_key(p, c), child);
 	d->nedges++;
 	return 0;
 }
@@ -685,11 +663,8 @@ int ctc_decoder_decode(ctc_decoder *d, const float *logp, int T, int stride, cha
 	d->nedges = 0;
 	d->compactions = 0;
 	if (!d->ekeys) {
-		d->emask = 4095;
-		d->ekeys = calloc(d->emask + 1, sizeof *d->ekeys);
-		d->evals = malloc((d->emask + 1) * sizeof *d->evals);
-		if (!d->ekeys || !d->evals)
-			return err_set(ACC_ENOMEM, "out of memory");
+		if ((rc = emap_rehash(&d->ekeys, &d->evals, &d->emask, 4096, "beam search")))
+			return rc;
 	} else {
 		memset(d->ekeys, 0, (d->emask + 1) * sizeof *d->ekeys);
 	}

@@ -33,7 +33,7 @@ static size_t text_width(const char *s)
 	return w;
 }
 
-static void csv_field(FILE *out, const char *s)
+void dbquery_csv_field(FILE *out, const char *s)
 {
 	if (s && strpbrk(s, ",\"\r\n")) {
 		fputc('"', out);
@@ -203,13 +203,13 @@ static int print_csv(sqlite3_stmt *st, FILE *out, int64_t *rows, manifest *m)
 	int ncol = sqlite3_column_count(st), s;
 	for (int i = 0; i < ncol; i++) {
 		fputs(i ? "," : "", out);
-		csv_field(out, sqlite3_column_name(st, i));
+		dbquery_csv_field(out, sqlite3_column_name(st, i));
 	}
 	fputc('\n', out);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		for (int i = 0; i < ncol; i++) {
 			fputs(i ? "," : "", out);
-			csv_field(out, (const char *)sqlite3_column_text(st, i));
+			dbquery_csv_field(out, (const char *)sqlite3_column_text(st, i));
 		}
 		fputc('\n', out);
 		(*rows)++;

@@ -19,3 +19,7 @@ int dbquery_parse_format(const char *name, dbquery_format *f);
  * statements.  ACC_EDB with SQLite's message (and the failing statement)
  * when one fails; earlier statements' effects are kept, as in sqlite3. */
 int dbquery_print(manifest *m, const char *sql, dbquery_format f, FILE *out, int64_t *nrows);
+
+/* Write s as one RFC 4180 CSV field (quoted when it holds a comma, quote or
+ * line break; nothing for NULL), without a separator.  Also export's. */
+void dbquery_csv_field(FILE *out, const char *s);

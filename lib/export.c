@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include "export.h"
+#include "dbquery.h"
 #include "err.h"
 #include "fsutil.h"
 #include <jansson.h>
@@ -430,20 +431,10 @@ static int write_lhotse(xctx *x, const char *group)
 	return rc;
 }
 
-/* RFC 4180 field. */
+/* RFC 4180 field, then the separator (a line break after the last). */
 static void csv_field(FILE *fp, const char *s, int last)
 {
-	if (s && strpbrk(s, ",\"\r\n")) {
-		fputc('"', fp);
-		for (; *s; s++) {
-			if (*s == '"')
-				fputc('"', fp);
-			fputc(*s, fp);
-		}
-		fputc('"', fp);
-	} else if (s) {
-		fputs(s, fp);
-	}
+	dbquery_csv_field(fp, s);
 	fputs(last ? "\n" : ",", fp);
 }
 

@@ -7,7 +7,6 @@
 #include "lm_build.h"
 #include "err.h"
 #include "fsutil.h"
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,28 +28,9 @@ struct lm_build {
 	int32_t *sent; size_t sent_cap;
 };
 
-static uint64_t hash_ids(const int32_t *ids, int n)
-{
-	uint64_t h = 0x243f6a8885a308d3ull + (uint64_t)n;
-	for (int i = 0; i < n; i++) {
-		h = (h ^ (uint32_t)ids[i]) * 0x100000001b3ull;
-		h ^= h >> 29;
-	}
-	h *= 0xbf58476d1ce4e5b9ull;
-	return h ^ (h >> 31);
-}
-
 static int64_t ng_find(const ngtab *t, int n, const int32_t *ids)
 {
-	if (!t->index)
-		return -1;
-	for (uint64_t s = hash_ids(ids, n) & t->mask;; s = (s + 1) & t->mask) {
-		uint32_t e = t->index[s];
-		if (!e)
-			return -1;
-		if (!memcmp(t->ids + (uint64_t)(e - 1) * n, ids, (size_t)n * sizeof *ids))
-			return e - 1;
-	}
+	return arpa_index_find(t->index, t->mask, t->ids, n, ids);
 }
 
 /* Add `by` to the raw count of ids (inserting it with 0 first). */
@@ -77,26 +57,13 @@ static int ng_add(ngtab *t, int n, const int32_t *ids, uint64_t by)
 	}
 	if (!t->index || (t->count + 1) * 2 > t->mask + 1) {
 		uint64_t slots = t->index ? (t->mask + 1) * 2 : 2048;
-		uint32_t *idx = calloc(slots, sizeof *idx);
-		if (!idx)
+		if (arpa_index_rebuild(&t->index, &t->mask, slots, t->ids, t->count, n))
 			return err_set(ACC_ENOMEM, "out of memory counting %d-grams", n);
-		for (uint64_t i = 0; i < t->count; i++) {
-			uint64_t s = hash_ids(t->ids + i * n, n) & (slots - 1);
-			while (idx[s])
-				s = (s + 1) & (slots - 1);
-			idx[s] = (uint32_t)(i + 1);
-		}
-		free(t->index);
-		t->index = idx;
-		t->mask = slots - 1;
 	}
 	uint64_t i = t->count++;
 	memcpy(t->ids + i * n, ids, (size_t)n * sizeof *ids);
 	t->raw[i] = by;
-	uint64_t s = hash_ids(ids, n) & t->mask;
-	while (t->index[s])
-		s = (s + 1) & t->mask;
-	t->index[s] = (uint32_t)(i + 1);
+	arpa_index_put(t->index, t->mask, ids, n, i);
 	return 0;
 }
 
@@ -144,20 +111,12 @@ int lm_build_add(lm_build *b, const char *sentence)
 	if (!b->lm)
 		return err_set(ACC_EINVAL, "lm_build_add after lm_build_estimate");
 	/* Tokenize into b->sent = <s> w1 .. wk </s>. */
-	const char *p = sentence;
-	size_t k = 1;
-	for (;;) {
-		while (*p && isspace((unsigned char)*p))
-			p++;
-		if (!*p)
-			break;
-		const char *q = p;
-		while (*q && !isspace((unsigned char)*q))
-			q++;
-		size_t wl = (size_t)(q - p);
+	const char *p = sentence, *w;
+	size_t k = 1, wl;
+	while ((w = arpa_next_word(&p, &wl))) {
 		if (wl >= sizeof word)
 			return err_set(ACC_EINVAL, "word of %zu bytes in a transcript (limit %zu)", wl, sizeof word - 1);
-		memcpy(word, p, wl);
+		memcpy(word, w, wl);
 		word[wl] = 0;
 		if (!strcmp(word, "<s>") || !strcmp(word, "</s>"))
 			return err_set(ACC_EINVAL, "transcript contains the reserved word '%s'", word);
@@ -172,7 +131,6 @@ int lm_build_add(lm_build *b, const char *sentence)
 		if ((rc = arpa_add_word(b->lm, word, &b->sent[k])))
 			return rc;
 		k++;
-		p = q;
 	}
 	if (k == 1)
 		return 0;
@@ -388,9 +346,9 @@ static int ppl_cb(void *ctx, const char *text)
 {
 	ppl_ctx *c = ctx;
 	const char *p = text;
-	while (*p && isspace((unsigned char)*p))
-		p++;
-	return *p ? arpa_ppl_add(c->lm, text, c->acc) : 0;
+	size_t len;
+	/* blank transcripts are no sentences */
+	return arpa_next_word(&p, &len) ? arpa_ppl_add(c->lm, text, c->acc) : 0;
 }
 
 int lm_ppl_manifest(const arpa *lm, manifest *m, const char *lang, const char *split, arpa_ppl *acc)

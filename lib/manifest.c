@@ -80,6 +80,53 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
+/* Optional text fields: empty strings (from TSV columns) mean unknown. */
+static void bind_opt_text(sqlite3_stmt *st, int i, const char *s)
+{
+	bind_text(st, i, s && *s ? s : NULL);
+}
+
+/* Step a cached statement that returns no row, and reset it. */
+static int step_done(manifest *m, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : manifest_db_error(m, what);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Step a cached statement that returns one id (INSERT ... RETURNING id),
+ * and reset it. */
+static int step_returning(manifest *m, sqlite3_stmt *st, int64_t *id, const char *what)
+{
+	int rc = 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	else
+		rc = manifest_db_error(m, what);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Step a cached INSERT of a row whose key is unique per corpus (what: the
+ * table's row name for messages), *id = its rowid, and reset it. */
+static int step_insert(manifest *m, sqlite3_stmt *st, const char *what, const char *key, int64_t corpus_id, int64_t *id)
+{
+	int rc = 0;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(m->db) == SQLITE_CONSTRAINT_UNIQUE) {
+			rc = err_set(ACC_EINVAL, "%s '%s' already exists in corpus %lld", what, key, (long long)corpus_id);
+		} else {
+			char msg[64];
+			snprintf(msg, sizeof msg, "cannot insert %s", what);
+			rc = manifest_db_error(m, msg);
+		}
+	} else {
+		*id = sqlite3_last_insert_rowid(m->db);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- schemas */
 
 static pthread_once_t schemas_once = PTHREAD_ONCE_INIT;
@@ -474,10 +521,7 @@ int manifest_run_end(manifest *m, int64_t run_id, int exit_code, const char *cou
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int(st, 2, exit_code);
 	bind_text(st, 3, counts_json);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = manifest_db_error(m, "cannot record the end of the run");
-	sqlite3_reset(st);
-	return rc;
+	return step_done(m, st, "cannot record the end of the run");
 }
 
 int manifest_run_counts(manifest *m, int64_t run_id, const char *counts_json)
@@ -488,10 +532,7 @@ int manifest_run_counts(manifest *m, int64_t run_id, const char *counts_json)
 		return rc;
 	sqlite3_bind_int64(st, 1, run_id);
 	bind_text(st, 2, counts_json);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = manifest_db_error(m, "cannot record the run's counts");
-	sqlite3_reset(st);
-	return rc;
+	return step_done(m, st, "cannot record the run's counts");
 }
 
 /* ------------------------------------------------------- corpora, audio */
@@ -506,12 +547,7 @@ int manifest_corpus_upsert(manifest *m, const char *root, const char *layout, in
 		return rc;
 	bind_text(st, 1, root);
 	bind_text(st, 2, layout);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*corpus_id = sqlite3_column_int64(st, 0);
-	else
-		rc = manifest_db_error(m, "cannot record the corpus");
-	sqlite3_reset(st);
-	return rc;
+	return step_returning(m, st, corpus_id, "cannot record the corpus");
 }
 
 /* Run a cached lookup returning one id (0 when no row). */
@@ -587,16 +623,7 @@ int manifest_recording_insert(manifest *m, const mf_recording *r, int64_t *id)
 	bind_real(st, 13, r->rms);
 	bind_real(st, 14, r->clip_ratio);
 	bind_real(st, 15, r->silence_ratio);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		if (sqlite3_extended_errcode(m->db) == SQLITE_CONSTRAINT_UNIQUE)
-			rc = err_set(ACC_EINVAL, "recording '%s' already exists in corpus %lld", r->path, (long long)r->corpus_id);
-		else
-			rc = manifest_db_error(m, "cannot insert recording");
-	} else {
-		*id = sqlite3_last_insert_rowid(m->db);
-	}
-	sqlite3_reset(st);
-	return rc;
+	return step_insert(m, st, "recording", r->path, r->corpus_id, id);
 }
 
 int manifest_recording_abspath(manifest *m, int64_t recording_id, char *dst, size_t cap)
@@ -635,17 +662,11 @@ int manifest_speaker_upsert(manifest *m, const mf_speaker *s, int64_t *id)
 		return rc;
 	sqlite3_bind_int64(st, 1, s->corpus_id);
 	bind_text(st, 2, s->label);
-	/* empty strings from TSV columns mean unknown */
-	bind_text(st, 3, s->gender && *s->gender ? s->gender : NULL);
-	bind_text(st, 4, s->age && *s->age ? s->age : NULL);
-	bind_text(st, 5, s->accent && *s->accent ? s->accent : NULL);
-	bind_text(st, 6, s->lang && *s->lang ? s->lang : NULL);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*id = sqlite3_column_int64(st, 0);
-	else
-		rc = manifest_db_error(m, "cannot record speaker");
-	sqlite3_reset(st);
-	return rc;
+	bind_opt_text(st, 3, s->gender);
+	bind_opt_text(st, 4, s->age);
+	bind_opt_text(st, 5, s->accent);
+	bind_opt_text(st, 6, s->lang);
+	return step_returning(m, st, id, "cannot record speaker");
 }
 
 int manifest_utterance_insert(manifest *m, const mf_utterance *u, int64_t *id)
@@ -674,21 +695,11 @@ int manifest_utterance_insert(manifest *m, const mf_utterance *u, int64_t *id)
 	bind_text(st, 10, u->norm_profile);
 	if (u->norm_profile)
 		sqlite3_bind_int(st, 11, u->norm_version);
-	bind_text(st, 12, u->lang && *u->lang ? u->lang : NULL);
+	bind_opt_text(st, 12, u->lang);
 	sqlite3_bind_int(st, 13, u->flags);
 	bind_text(st, 14, u->status);
 	bind_text(st, 15, u->source);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		int ext = sqlite3_extended_errcode(m->db);
-		if (ext == SQLITE_CONSTRAINT_UNIQUE)
-			rc = err_set(ACC_EINVAL, "utterance '%s' already exists in corpus %lld", u->utt_key, (long long)u->corpus_id);
-		else
-			rc = manifest_db_error(m, "cannot insert utterance");
-	} else {
-		*id = sqlite3_last_insert_rowid(m->db);
-	}
-	sqlite3_reset(st);
-	return rc;
+	return step_insert(m, st, "utterance", u->utt_key, u->corpus_id, id);
 }
 
 int manifest_utterance_exists(manifest *m, int64_t corpus_id, const char *utt_key, int *exists)
@@ -720,8 +731,5 @@ int manifest_reject(manifest *m, int64_t run_id, int64_t corpus_id, const char *
 	bind_text(st, 3, source ? source : "");
 	bind_text(st, 4, reason ? reason : "unknown");
 	bind_text(st, 5, message);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = manifest_db_error(m, "cannot record reject");
-	sqlite3_reset(st);
-	return rc;
+	return step_done(m, st, "cannot record reject");
 }

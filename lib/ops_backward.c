@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dropout.h"
 #include "err.h"
 
 static inline double gelu_grad1(double x)
@@ -365,9 +366,9 @@ void logsoftmax_backward(float *dx, const float *dy, const float *y, int N, int 
 	}
 }
 
-int attention_backward(float *dq, float *dk, float *dv, const float *dout,
-                       const float *q, const float *k, const float *v, const float *probs,
-                       int ld, const int *kv_len, int B, int T, int C, int NH)
+static int attention_backward_loops(float *dq, float *dk, float *dv, const float *dout,
+                                    const float *q, const float *k, const float *v, const float *probs,
+                                    int ld, const int *kv_len, int B, int T, int C, int NH)
 {
 	int fail = 0;
 	/* (b, h) pairs write disjoint column blocks of dq/dk/dv */
@@ -387,6 +388,115 @@ int attention_backward(float *dq, float *dk, float *dv, const float *dout,
 		free(dp);
 	}
 	return fail ? err_set(ACC_ENOMEM, "out of memory: attention backward") : 0;
+}
+
+/* rows [T, D] of a head's column block (row stride ld) <-> contiguous */
+static void head_gather(float *dst, const float *src, int ld, int T, int D)
+{
+	for (int t = 0; t < T; t++)
+		memcpy(dst + (size_t)t * D, src + (size_t)t * ld, sizeof(float) * D);
+}
+static void head_scatter_add(float *dst, const float *src, int ld, int T, int D)
+{
+	for (int t = 0; t < T; t++)
+		for (int d = 0; d < D; d++)
+			dst[(size_t)t * ld + d] += src[(size_t)t * D + d];
+}
+
+int attention_backward(ops_ctx *ctx, float *dq, float *dk, float *dv, const float *dout,
+                       const float *q, const float *k, const float *v, const float *probs,
+                       int ld, const int *kv_len, int B, int T, int C, int NH)
+{
+	if (!ctx)
+		return attention_backward_loops(dq, dk, dv, dout, q, k, v, probs, ld, kv_len, B, T, C, NH);
+	return attention_backward_dropout(ctx, dq, dk, dv, dout, q, k, v, probs, ld, kv_len, B, T, C, NH,
+	                                  0.0f, 0);
+}
+
+int attention_backward_dropout(ops_ctx *ctx, float *dq, float *dk, float *dv, const float *dout,
+                               const float *q, const float *k, const float *v, const float *probs,
+                               int ld, const int *kv_len, int B, int T, int C, int NH,
+                               float p, uint64_t key)
+{
+	if (!ctx)
+		return err_set(ACC_EINVAL, "attention_backward_dropout needs an ops context");
+	int D = C / NH, rc = 0;
+	float *Pd = NULL;   /* dropped probabilities of the current head (p > 0) */
+	float scale = (float)(1.0 / sqrt((double)D));
+	size_t td = (size_t)T * D * sizeof(float), tt = (size_t)T * T * sizeof(float);
+	float *Q = ops_ctx_scratch(ctx, 10, td), *K = ops_ctx_scratch(ctx, 11, td);
+	float *Vh = ops_ctx_scratch(ctx, 12, td), *dO = ops_ctx_scratch(ctx, 13, td);
+	float *dS = ops_ctx_scratch(ctx, 14, tt), *G = ops_ctx_scratch(ctx, 15, td);
+	if (!Q || !K || !Vh || !dO || !dS || !G)
+		return ACC_ENOMEM;
+	if (p > 0.0f && !(Pd = malloc(tt)))
+		return err_set(ACC_ENOMEM, "out of memory: attention dropout backward");
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++) {
+			int L = kv_len ? kv_len[b] : T;
+			if (L <= 0)
+				continue;
+			size_t base = (size_t)b * T;
+			size_t poff = ((size_t)b * NH + h) * T * T;
+			const float *P = probs + poff;
+			head_gather(dO, dout + base * C + h * D, C, T, D);
+			head_gather(Vh, v + base * ld + h * D, ld, T, D);
+			if (dv) {
+				/* dV[L,D] = P[:, :L]^T dO: A = P stored [T, T] read transposed
+				 * (with dropout the dropped P the output was made of) */
+				const float *PA = P;
+				if (Pd) {
+					dropout_apply_at(Pd, P, (size_t)T * T, poff, p, key);
+					PA = Pd;
+				}
+				memset(G, 0, td);
+				if ((rc = matmul_forward(ctx, G, OPS_F32, PA, 1, dO, 0, OPS_F32, T, D, T, 0))) {
+					free(Pd);
+					return err_wrap(rc, "attention backward");
+				}
+				head_scatter_add(dv + base * ld + h * D, G, ld, L, D);
+			}
+			if (!dq && !dk)
+				continue;
+			/* dP = dO V^T, then dS = P (dP - rowsum(P dP)) * scale */
+			if ((rc = matmul_forward(ctx, dS, OPS_F32, dO, 0, Vh, 1, OPS_F32, T, T, D, 0))) {
+				free(Pd);
+				return err_wrap(rc, "attention backward");
+			}
+			if (Pd)   /* d(dropped P) -> d P: the same mask and scale */
+				dropout_apply_at(dS, dS, (size_t)T * T, poff, p, key);
+			#pragma omp parallel for schedule(static)
+			for (int i = 0; i < T; i++) {
+				const float *pr = P + (size_t)i * T;
+				float *ds = dS + (size_t)i * T;
+				double sum = 0;
+				for (int j = 0; j < L; j++)
+					sum += (double)pr[j] * ds[j];
+				float fs = (float)sum;
+				for (int j = 0; j < L; j++)
+					ds[j] = pr[j] * (ds[j] - fs) * scale;
+				for (int j = L; j < T; j++)
+					ds[j] = 0.0f;
+			}
+			if (dq) {
+				head_gather(K, k + base * ld + h * D, ld, T, D);
+				if ((rc = matmul_forward(ctx, G, OPS_F32, dS, 0, K, 0, OPS_F32, T, D, T, 0))) {
+					free(Pd);
+					return err_wrap(rc, "attention backward");
+				}
+				head_scatter_add(dq + base * ld + h * D, G, ld, T, D);
+			}
+			if (dk) {
+				head_gather(Q, q + base * ld + h * D, ld, T, D);
+				if ((rc = matmul_forward(ctx, G, OPS_F32, dS, 1, Q, 0, OPS_F32, T, D, T, 0))) {
+					free(Pd);
+					return err_wrap(rc, "attention backward");
+				}
+				head_scatter_add(dk + base * ld + h * D, G, ld, L, D);
+			}
+		}
+	free(Pd);
+	return 0;
 }
 
 int conv1d_backward(float *dx, float *dw, float *db, const float *dy, const float *x,

@@ -15,6 +15,7 @@
  * Everything is fp32.
  */
 #pragma once
+#include <stdint.h>
 #include <stddef.h>
 
 #include "ops.h"
@@ -65,10 +66,19 @@ void groupnorm_backward(float *dx, float *dg, float *db, const float *dy, const 
 void gelu_backward(float *dx, const float *dy, const float *x, size_t n);
 void relu_backward(float *dx, const float *dy, const float *x, size_t n);
 void logsoftmax_backward(float *dx, const float *dy, const float *y, int N, int V);
-/* Parallel over (utterance, head); ACC_ENOMEM when scratch cannot be had. */
-int attention_backward(float *dq, float *dk, float *dv, const float *dout,
+/* With ctx: per (utterance, head) four oneDNN matmuls (dV = P^T dO,
+ * dP = dO V^T, dQ = dS K, dK = dS^T Q) on contiguous copies of the head's
+ * columns (scratch slots 10..15 of ctx); ctx NULL: OpenMP loops over
+ * (utterance, head).  ACC_ENOMEM / oneDNN errors. */
+int attention_backward(ops_ctx *ctx, float *dq, float *dk, float *dv, const float *dout,
                        const float *q, const float *k, const float *v, const float *probs,
                        int ld, const int *kv_len, int B, int T, int C, int NH);
+/* attention_backward of an attention whose probabilities went through
+ * dropout (dropout.h: attention_dropout_output with the same p and key). */
+int attention_backward_dropout(ops_ctx *ctx, float *dq, float *dk, float *dv, const float *dout,
+                               const float *q, const float *k, const float *v, const float *probs,
+                               int ld, const int *kv_len, int B, int T, int C, int NH,
+                               float p, uint64_t key);
 int conv1d_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
                     const float *w, int B, int T, int Cin, int Cout, int K, int stride,
                     int groups, int pad_l, int pad_r);

@@ -471,10 +471,9 @@ int safetensors_to_i64(const safetensors_tensor *t, int64_t *out)
 	return 0;
 }
 
-static void shape_str(char *buf, size_t cap, int ndim, const int64_t *shape)
+void safetensors_shape_str(char *buf, size_t cap, int ndim, const int64_t *shape)
 {
-	size_t k = 0;
-	k += snprintf(buf + k, cap - k, "[");
+	size_t k = snprintf(buf, cap, "[");
 	for (int i = 0; i < ndim && k < cap; i++)
 		k += snprintf(buf + k, cap - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
 	if (k < cap)
@@ -493,8 +492,8 @@ static int find_checked(const safetensors_file *f, const char *name, int ndim, c
 			same = t->shape[i] == shape[i];
 		if (!same) {
 			char a[128], b[128];
-			shape_str(a, sizeof a, t->ndim, t->shape);
-			shape_str(b, sizeof b, ndim, shape);
+			safetensors_shape_str(a, sizeof a, t->ndim, t->shape);
+			safetensors_shape_str(b, sizeof b, ndim, shape);
 			return err_set(ACC_EFORMAT, "%s: tensor '%s' has shape %s, expected %s", f->path, name, a, b);
 		}
 	}

@@ -58,6 +58,8 @@ const safetensors_tensor *safetensors_at(const safetensors_file *f, int i);
 
 /* Tensor by name or NULL. */
 const safetensors_tensor *safetensors_find(const safetensors_file *f, const char *name);
+/* A shape as text for messages: "[768, 1, 128]" (truncated to cap). */
+void safetensors_shape_str(char *buf, size_t cap, int ndim, const int64_t *shape);
 
 /* __metadata__ value for key, or NULL. */
 const char *safetensors_meta(const safetensors_file *f, const char *key);

@@ -31,6 +31,7 @@
 #include "w2v_backward.h"
 #include "w2v_forward.h"
 #include "w2v_infer.h"
+#include "w2v_reg.h"
 
 /* ---- random numbers: splitmix64 (state = one uint64, saved for resume) ---- */
 static uint64_t rng_next(uint64_t *s)
@@ -69,6 +70,40 @@ void trainer_opts_default(trainer_opts *o)
 	o->base_from = W2V_BWD_ADAPTERS;
 	o->sampling = TRAIN_SAMPLE_BALANCED;
 	o->max_utt_seconds = 30;
+	o->dropout = o->attention_dropout = o->activation_dropout = -1;
+	o->feat_proj_dropout = o->final_dropout = o->layerdrop = -1;
+	o->mask_time_prob = o->mask_feature_prob = -1;
+}
+
+/* The regularization of the training forward: config.json, then the
+ * options' overrides. */
+static int setup_reg(const trainer_opts *o, const w2v_model *m, w2v_reg *r)
+{
+	w2v_reg_from_config(r, &m->cfg);
+	if (o->no_regularization) {
+		w2v_reg_none(r);
+		return 0;
+	}
+	if (o->dropout >= 0) r->hidden = (float)o->dropout;
+	if (o->attention_dropout >= 0) r->attention = (float)o->attention_dropout;
+	if (o->activation_dropout >= 0) r->activation = (float)o->activation_dropout;
+	if (o->feat_proj_dropout >= 0) r->feat_proj = (float)o->feat_proj_dropout;
+	if (o->final_dropout >= 0) r->final = (float)o->final_dropout;
+	if (o->layerdrop >= 0) r->layerdrop = (float)o->layerdrop;
+	if (o->mask_time_prob >= 0) r->mask_time_prob = (float)o->mask_time_prob;
+	if (o->mask_feature_prob >= 0) r->mask_feature_prob = (float)o->mask_feature_prob;
+	if (o->mask_time_length > 0) r->mask_time_length = o->mask_time_length;
+	if (o->mask_feature_length > 0) r->mask_feature_length = o->mask_feature_length;
+	int rc = w2v_reg_check(r);
+	if (rc)
+		return rc;
+	const w2v_tensor *e = w2v_tensor_find(m, "wav2vec2.masked_spec_embed");
+	if (r->spec_augment && r->mask_time_prob > 0 && (!e || !e->present)) {
+		rc = err_set(ACC_EINVAL, "time masking needs wav2vec2.masked_spec_embed, which this model lacks "
+		             "(its config.json has mask_time_prob and mask_feature_prob 0)");
+		err_hint("drop --mask-time-prob, or start from a checkpoint trained with masking");
+	}
+	return rc;
 }
 
 int trainer_greedy_ids(const float *logits, int T, int V, int *ids)
@@ -130,6 +165,9 @@ typedef struct {
 	size_t x_cap, dlog_cap;
 	int64_t *len;
 	int len_cap;
+	w2v_reg reg;            /* training-forward regularization */
+	int reg_on;
+	uint64_t reg_seed;      /* of the current micro-batch */
 } T_;
 
 #define TRY(call) do { if ((rc = (call))) goto out; } while (0)
@@ -520,6 +558,8 @@ static int run_batch(T_ *t, const bucket *b, int want_grad, double *loss, metric
 	int rc, nmax = 0;
 	w2v_config *c = &t->m->cfg;
 	TRY(load_batch(t, b, &nmax));
+	/* regularized forward for training only; dev evaluation is the eval forward */
+	TRY(w2v_fwd_set_reg(t->f, want_grad && t->reg_on ? &t->reg : NULL, t->reg_seed));
 	int use_mask = c->return_attention_mask;
 	TRY(w2v_forward(t->f, t->x, b->n, nmax, use_mask ? t->len : NULL));
 	int T = t->f->T, V = c->vocab_size;
@@ -602,10 +642,9 @@ static int tensor_decays(const w2v_tensor *te)
 	size_t len = strlen(te->name);
 	if (len > 5 && !strcmp(te->name + len - 5, ".bias"))
 		return 0;
+	/* HF Trainer: no decay for biases and LayerNorm weights */
 	if (strstr(te->name, "norm.") || strstr(te->name, "layer_norm"))
 		return 0;
-	if (te->flags & W2V_T_POSCONV)
-		return 1;
 	return 1;
 }
 
@@ -636,6 +675,7 @@ static int train_step(T_ *t, double *loss_out, double *gnorm_out, double *lr_out
 		}
 		const bucket *b = &t->tb[lo];
 		double l = 0;
+		t->reg_seed = w2v_reg_seed(o->seed, t->step, a);
 		TRY(run_batch(t, b, 1, &l, NULL, audio_s));
 		int ok = isfinite(l) && all_finite(t->dlog, (size_t)b->n * t->f->T * m->cfg.vocab_size);
 		if (ok) {
@@ -732,11 +772,13 @@ static int save_checkpoint(T_ *t, int full_model)
 	const trainer_opts *o = t->o;
 	char path[4096], name[256];
 	int rc;
-	if (full_model)
+	int has_adapters = t->m->cfg.do_stable_layer_norm && t->m->cfg.adapter_attn_dim > 0;
+	/* without adapter layers (base layout) the trained head lives in model.safetensors */
+	if (full_model || !has_adapters)
 		TRY(w2v_save(t->m, o->out_dir, W2V_SAVE_F32));
 	snprintf(name, sizeof name, "adapter.%s.safetensors", o->lang);
 	fs_join(path, sizeof path, o->out_dir, name);
-	if (t->m->cfg.do_stable_layer_norm && t->m->cfg.adapter_attn_dim > 0)
+	if (has_adapters)
 		TRY(w2v_save_adapter(t->m, path));
 	TRY(w2v_config_write(&t->m->cfg, t->m->config_json, o->out_dir));
 	fs_join(path, sizeof path, o->out_dir, "vocab.json");
@@ -1035,9 +1077,11 @@ int trainer_run(const trainer_opts *o, trainer_result *res)
 		oo.warmup = oo.steps / 10;
 	if (oo.save_every <= 0)
 		oo.save_every = oo.eval_every > 0 ? oo.eval_every : 100;
-	TRY(fs_mkdir_p(o->out_dir));
+	if (!o->eval_only)
+		TRY(fs_mkdir_p(o->out_dir));
 	TRY(manifest_open(&t.mf, o->manifest, 0));
-	TRY(manifest_run_begin(t.mf, "train", o->argc, o->argv, &t.run_id));
+	if (!o->eval_only)
+		TRY(manifest_run_begin(t.mf, "train", o->argc, o->argv, &t.run_id));
 	TRY(load_data(&t));
 	int from_model = 0;
 	TRY(setup_vocab(&t, &from_model));
@@ -1055,10 +1099,26 @@ int trainer_run(const trainer_opts *o, trainer_result *res)
 	if (oo.base_from > L)
 		oo.base_from = L;
 	t.base_trains = oo.base_from < L;
+	if (!o->eval_only) {
+		TRY(setup_reg(&oo, t.m, &t.reg));
+		t.reg_on = w2v_reg_active(&t.reg);
+	}
 	TRY(w2v_fwd_create(&t.f, t.m, W2V_FWD_TRAIN | (oo.base_from < 0 ? W2V_FWD_TRAIN_FEAT : 0)));
 	TRY(w2v_bwd_create(&t.bk));
 	TRY(make_buckets(&t, 0, &t.tb, &t.ntb));
 	TRY(make_buckets(&t, 1, &t.db, &t.ndb));
+	if (o->eval_only) {
+		double as = 0;
+		res->n_train = t.n_train;
+		res->n_dev = t.n_dev;
+		if (t.ndb == 0) {
+			rc = err_set(ACC_ENOTFOUND, "no dev utterances in %s", o->manifest);
+			goto out;
+		}
+		TRY(evaluate(&t, &t.best_loss, &t.best_cer, &t.best_wer, &as));
+		t.best_step = 0;
+		goto out;
+	}
 	if (!(t.cum = malloc(sizeof(double) * t.ntb))) {
 		rc = err_set(ACC_ENOMEM, "out of memory");
 		goto out;

@@ -26,8 +26,11 @@
  * never applied), gradient averaged over the good micro-batches, L2 norm
  * clipped (torch clip_grad_norm_), AdamW (no decay on biases and norm
  * weights, as HF Trainer groups them), lr = warmup + linear decay.
- * No dropout, LayerDrop or SpecAugment is applied (the forward is the eval
- * forward).
+ * Regularization (lib/w2v_reg.h) as HF model.train(): dropout, LayerDrop
+ * and SpecAugment from the model's config.json, each overridable (fields
+ * below; no_regularization turns all off).  Masks are drawn from a seed
+ * derived from (seed, step, micro-batch), so resume stays exact; dev
+ * evaluation runs the eval forward.
  *
  * Every eval_every steps: dev loss, CER and WER (greedy CTC decoding); the
  * best (lowest CER, then loss) is written to out_dir as a Hugging Face
@@ -82,6 +85,16 @@ typedef struct trainer_opts {
 	int64_t stop_after;        /* stop (state saved) after this many steps in this process (0 = off) */
 	double  max_utt_seconds;   /* drop longer utterances (default 30) */
 	int     quiet;             /* no progress line */
+	int     eval_only;         /* only evaluate model_dir (+ its adapter.<lang>) on the dev split:
+	                            * result best_cer/best_wer/best_loss; nothing written */
+	/* regularization overrides of the config.json values: a probability
+	 * < 0 / a length <= 0 keeps the config's (trainer_opts_default sets
+	 * them so) */
+	double  dropout;           /* hidden_dropout */
+	double  attention_dropout, activation_dropout, feat_proj_dropout, final_dropout, layerdrop;
+	double  mask_time_prob, mask_feature_prob;
+	int     mask_time_length, mask_feature_length;
+	int     no_regularization; /* no dropout, LayerDrop or SpecAugment at all */
 	int     argc;              /* command line, recorded in runs (may be 0) */
 	char  **argv;
 } trainer_opts;

@@ -17,10 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dropout.h"
 #include "err.h"
 #include "ops_backward.h"
 
-enum { S_DS, S_DS2, S_DLN, S_DQ, S_DK, S_DV, S_DATT, S_DF, S_DF2, S_DA, S_DA2, S_DC, S_DC2, S_N };
+enum { S_DS, S_DS2, S_DLN, S_DQ, S_DK, S_DV, S_DATT, S_DF, S_DF2, S_DA, S_DA2, S_DC, S_DC2, S_DR, S_N };
 
 struct w2v_bwd {
 	void *buf[S_N];
@@ -74,8 +75,10 @@ int w2v_tensor_trains(const w2v_model *m, const w2v_tensor *t, int base_from)
 		base_from = L;
 	if (t->group == W2V_GROUP_TRAIN)
 		return 1;
-	if (!t->present || !strcmp(t->name, "wav2vec2.masked_spec_embed"))
+	if (!t->present)
 		return 0;
+	if (!strcmp(t->name, "wav2vec2.masked_spec_embed"))
+		return base_from <= 0;   /* a parameter of the encoder input, as in HF */
 	int l = layer_of(t->name);
 	if (l >= 0)
 		return l >= base_from;
@@ -122,13 +125,21 @@ static int attn_block_backward(w2v_bwd *b, w2v_fwd *f, const gmap *gm, int l, in
 	int H = c->hidden_size, NH = c->num_attention_heads, M = f->B * f->T;
 	size_t nH = (size_t)M * H;
 	float *datt, *dq, *dk, *dv;
+	float ph = f->reg_on ? f->reg.hidden : 0.0f, pa = f->reg_on ? f->reg.attention : 0.0f;
+	if (ph > 0) {   /* the out_proj output was dropped before the residual add */
+		float *t;
+		NEEDS(t, S_DR, nH);
+		dropout_apply(t, dh1, nH, ph, w2v_fwd_drop_key(f, W2V_DROP_LAYER + 8 * l + W2V_DROP_L_ATTN_OUT));
+		dh1 = t;
+	}
 	NEEDS(datt, S_DATT, nH);
 	TRY(linear_backward(ctx, datt, G(gm, P->o_w, tr), G(gm, P->o_b, tr), dh1, a->attn, P->o_w, M, H, H));
 	NEEDS(dq, S_DQ, nH);
 	NEEDS(dk, S_DK, nH);
 	NEEDS(dv, S_DV, nH);
-	TRY(attention_backward(dq, dk, dv, datt, a->q, a->k, a->v, a->probs, H,
-	                       f->masked ? f->flen : NULL, f->B, f->T, H, NH));
+	TRY(attention_backward_dropout(ctx, dq, dk, dv, datt, a->q, a->k, a->v, a->probs, H,
+	                               f->masked ? f->flen : NULL, f->B, f->T, H, NH, pa,
+	                               w2v_fwd_drop_key(f, W2V_DROP_LAYER + 8 * l + W2V_DROP_L_ATTN)));
 	TRY(linear_backward(ctx, d_qkv_in, G(gm, P->q_w, tr), G(gm, P->q_b, tr), dq, qkv_in, P->q_w, M, H, H));
 	TRY(linear_backward(ctx, d_qkv_in, G(gm, P->k_w, tr), G(gm, P->k_b, tr), dk, qkv_in, P->k_w, M, H, H));
 	TRY(linear_backward(ctx, d_qkv_in, G(gm, P->v_w, tr), G(gm, P->v_b, tr), dv, qkv_in, P->v_w, M, H, H));
@@ -149,8 +160,17 @@ static int ffn_backward(w2v_bwd *b, w2v_fwd *f, const gmap *gm, int l, int tr,
 	int H = c->hidden_size, F = c->intermediate_size, M = f->B * f->T;
 	size_t nF = (size_t)M * F;
 	float *dact, *dpre;
+	float ph = f->reg_on ? f->reg.hidden : 0.0f, pact = f->reg_on ? f->reg.activation : 0.0f;
+	if (ph > 0) {   /* the FFN output was dropped before the residual add */
+		float *t;
+		NEEDS(t, S_DR, (size_t)M * H);
+		dropout_apply(t, dh2, (size_t)M * H, ph, w2v_fwd_drop_key(f, W2V_DROP_LAYER + 8 * l + W2V_DROP_L_FFN_OUT));
+		dh2 = t;
+	}
 	NEEDS(dact, S_DF, nF);
 	TRY(linear_backward(ctx, dact, G(gm, P->ff2_w, tr), G(gm, P->ff2_b, tr), dh2, a->ff_act, P->ff2_w, M, F, H));
+	if (pact > 0)   /* ff_act holds the dropped activation; its mask again */
+		dropout_apply(dact, dact, nF, pact, w2v_fwd_drop_key(f, W2V_DROP_LAYER + 8 * l + W2V_DROP_L_ACT));
 	NEEDS(dpre, S_DF2, nF);
 	gelu_backward(dpre, dact, a->ff_pre, nF);
 	TRY(linear_backward(ctx, d_ff_in, G(gm, P->ff1_w, tr), G(gm, P->ff1_b, tr), dpre, ff_in, P->ff1_w, M, H, F));
@@ -190,6 +210,8 @@ int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogit
 	NEEDS(ds2, S_DS2, nH);
 	TRY(linear_backward(ctx, ds, G(&gm, p->lm_w, 1), G(&gm, p->lm_b, 1), dlogits, f->final,
 	                    p->lm_w, M, H, V));
+	if (f->reg_on && f->reg.final > 0)   /* f->final is the dropped lm_head input */
+		dropout_apply(ds, ds, nH, f->reg.final, w2v_fwd_drop_key(f, W2V_DROP_FINAL));
 	/* lowest layer whose backward is needed at all */
 	int lowest = adapters ? 0 : base_from;
 	if (lowest >= L && !(base_from < L))
@@ -208,6 +230,8 @@ int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogit
 		w2v_layer_acts *a = &f->layer[l];
 		int tr = l >= base_from;      /* this layer's base tensors train */
 		float *dln;
+		if (a->skipped)
+			continue;   /* LayerDrop: the identity, no gradient for the layer */
 		if (stable) {
 			if (adapters) {
 				/* out = h2 + l2(relu(l1(norm(h2)))): ds becomes d h2 in place */
@@ -256,7 +280,9 @@ int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogit
 	}
 	if (base_from > 0)
 		goto out;
-	/* ds = d hidden[0] */
+	/* ds = d hidden[0] (after the encoder dropout) */
+	if (f->reg_on && f->reg.hidden > 0)
+		dropout_apply(ds, ds, nH, f->reg.hidden, w2v_fwd_drop_key(f, W2V_DROP_ENC));
 	if (!stable) {
 		/* hidden[0] = encoder.layer_norm(enc_in) */
 		memset(ds2, 0, nH * sizeof(float));
@@ -274,6 +300,24 @@ int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogit
 		for (int bb = 0; bb < B; bb++)
 			memset(ds2 + ((size_t)bb * T + f->flen[bb]) * H, 0,
 			       sizeof(float) * (size_t)(T - f->flen[bb]) * H);
+	/* SpecAugment and the projection dropout (w2v_forward.c regularize_projection) */
+	if (f->fmask)
+		for (size_t r = 0; r < (size_t)M; r++)
+			for (int h = 0; h < H; h++)
+				if (f->fmask[(r / T) * H + h])
+					ds2[r * H + h] = 0.0f;
+	if (f->tmask) {
+		float *ge = G(&gm, p->masked_spec_embed, w2v_tensor_trains(m, w2v_tensor_find(m, "wav2vec2.masked_spec_embed"), base_from));
+		for (size_t r = 0; r < (size_t)M; r++) {
+			if (!f->tmask[r])
+				continue;
+			for (int h = 0; ge && h < H; h++)
+				ge[h] += ds2[r * H + h];
+			memset(ds2 + r * H, 0, sizeof(float) * H);
+		}
+	}
+	if (f->reg_on && f->reg.feat_proj > 0)
+		dropout_apply(ds2, ds2, nH, f->reg.feat_proj, w2v_fwd_drop_key(f, W2V_DROP_FEAT_PROJ));
 	/* proj = projection(layer_norm(extract_features)) */
 	int nl = c->num_feat_extract_layers, Cl = c->conv_dim[nl - 1];
 	size_t nC = (size_t)M * Cl;

@@ -16,7 +16,10 @@
  * the gradient of a parameter at m->base + i is gbase[i] (likewise train).
  * Gradients ACCUMULATE (+=), so micro-batches of an accumulation step just
  * call w2v_backward in turn; frozen tensors' slices are never written.
- * masked_spec_embed gets no gradient (no masking in this forward).
+ * Regularization of the forward (w2v_fwd_set_reg) is differentiated with
+ * the same masks: dropped elements get no gradient, skipped layers are the
+ * identity, time-masked frames send their gradient to masked_spec_embed
+ * (which trains, as in HF, when base_from <= 0) instead of the projection.
  */
 #pragma once
 #include "w2v.h"

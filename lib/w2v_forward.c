@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dropout.h"
 #include "err.h"
 
 static void *buf(w2v_fwd *f, size_t bytes)
@@ -102,6 +103,38 @@ void w2v_fwd_free(w2v_fwd *f)
 }
 
 ops_ctx *w2v_fwd_ops(w2v_fwd *f) { return f->ops; }
+
+int w2v_fwd_set_reg(w2v_fwd *f, const w2v_reg *r, uint64_t seed)
+{
+	f->reg_on = 0;
+	if (!r || !(f->flags & W2V_FWD_TRAIN) || !w2v_reg_active(r))
+		return 0;
+	int rc = w2v_reg_check(r);
+	if (rc)
+		return rc;
+	f->reg = *r;
+	f->reg_seed = seed;
+	f->reg_on = 1;
+	return 0;
+}
+
+uint64_t w2v_fwd_drop_key(const w2v_fwd *f, int site)
+{
+	return dropout_key(f->reg_seed, (uint64_t)site);
+}
+
+/* The dropout probability of a site, 0 when regularization is off. */
+#define RP(f, field) ((f)->reg_on ? (f)->reg.field : 0.0f)
+#define LKEY(f, l, kind) w2v_fwd_drop_key((f), W2V_DROP_LAYER + 8 * (l) + (kind))
+
+/* y += dropout(t) (t is overwritten) */
+static void add_dropped(float *y, float *t, size_t n, float p, uint64_t key)
+{
+	dropout_apply(t, t, n, p, key);
+	#pragma omp parallel for schedule(static)
+	for (size_t i = 0; i < n; i++)
+		y[i] += t[i];
+}
 
 void w2v_fwd_adapters_changed(w2v_fwd *f)
 {
@@ -239,7 +272,8 @@ out:
 
 /* ---- one encoder layer ---- */
 static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
-                         void *mmH, void *mmF, void *mmA, void *qb, void *kb, void *vb, void *ab)
+                         void *mmH, void *mmF, void *mmA, void *qb, void *kb, void *vb, void *ab,
+                         float *rtmp)
 {
 	int rc = 0;
 	const w2v_config *c = &f->m->cfg;
@@ -315,6 +349,9 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	const void *att_in;
 	if (train) {
 		TRY(attention_forward(f->ops, a->attn, OPS_F32, a->probs, q, k, v, qt, H, kv, B, T, H, NH));
+		if (RP(f, attention) > 0)   /* the output again, from the dropped probabilities */
+			TRY(attention_dropout_output(f->ops, a->attn, a->probs, a->v, H, B, T, H, NH,
+			                             f->reg.attention, LKEY(f, l, W2V_DROP_L_ATTN)));
 		att_in = mm_in(a->attn, ab, mt, nH);
 	} else {
 		TRY(attention_forward(f->ops, ab, mt, NULL, q, k, v, qt, H, kv, B, T, H, NH));
@@ -322,7 +359,12 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	}
 	float *h1 = train ? a->h1 : x;
 	copy_if(h1, x, nH);
-	TRY(linear_forward(f->ops, h1, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, OPS_POST_ADD));
+	if (RP(f, hidden) > 0) {
+		TRY(linear_forward(f->ops, rtmp, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, 0));
+		add_dropped(h1, rtmp, nH, f->reg.hidden, LKEY(f, l, W2V_DROP_L_ATTN_OUT));
+	} else {
+		TRY(linear_forward(f->ops, h1, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, OPS_POST_ADD));
+	}
 	a->h1 = h1;
 	/* ---- feed-forward block ---- */
 	const void *ff_in;
@@ -347,6 +389,8 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	if (train) {
 		TRY(linear_forward(f->ops, a->ff_pre, OPS_F32, ff_in, mt, P->ff1_w, P->ff1_b, M, H, F, 0));
 		gelu_forward(a->ff_act, OPS_F32, a->ff_pre, nF);
+		if (RP(f, activation) > 0)
+			dropout_apply(a->ff_act, a->ff_act, nF, f->reg.activation, LKEY(f, l, W2V_DROP_L_ACT));
 		ff_in = mm_in(a->ff_act, mmF, mt, nF);
 	} else {
 		TRY(linear_forward(f->ops, mmF, mt, ff_in, mt, P->ff1_w, P->ff1_b, M, H, F, OPS_POST_GELU));
@@ -354,7 +398,12 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	}
 	float *h2 = train ? a->h2 : resid;
 	copy_if(h2, resid, nH);
-	TRY(linear_forward(f->ops, h2, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, OPS_POST_ADD));
+	if (RP(f, hidden) > 0) {
+		TRY(linear_forward(f->ops, rtmp, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, 0));
+		add_dropped(h2, rtmp, nH, f->reg.hidden, LKEY(f, l, W2V_DROP_L_FFN_OUT));
+	} else {
+		TRY(linear_forward(f->ops, h2, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, OPS_POST_ADD));
+	}
 	a->h2 = h2;
 	if (!stable) {
 		/* post-norm: out = final_layer_norm(h2) */
@@ -382,6 +431,55 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 out:
 	if (rc)
 		err_wrap(rc, "encoder layer %d", l);
+	return rc;
+}
+
+/* Training regularization of the feature projection output, in place:
+ * dropout(feat_proj_dropout), then SpecAugment (HF _mask_hidden_states):
+ * time-masked frames := masked_spec_embed, masked channels := 0.  The
+ * masks are kept in f->tmask / f->fmask for backward. */
+static int regularize_projection(w2v_fwd *f)
+{
+	int rc = 0;
+	const w2v_config *c = &f->m->cfg;
+	int B = f->B, T = f->T, H = c->hidden_size;
+	size_t nH = (size_t)B * T * H;
+	f->tmask = f->fmask = NULL;
+	if (!f->reg_on)
+		return 0;
+	if (f->reg.feat_proj > 0)
+		dropout_apply(f->proj, f->proj, nH, f->reg.feat_proj, w2v_fwd_drop_key(f, W2V_DROP_FEAT_PROJ));
+	if (!f->reg.spec_augment)
+		return 0;
+	if (f->reg.mask_time_prob > 0) {
+		const float *emb = f->m->p.masked_spec_embed;
+		const w2v_tensor *et = w2v_tensor_find(f->m, "wav2vec2.masked_spec_embed");
+		if (!emb || !et || !et->present)
+			return err_set(ACC_EINVAL, "time masking (mask_time_prob %g) needs the model's "
+			               "wav2vec2.masked_spec_embed, which this checkpoint lacks",
+			               (double)f->reg.mask_time_prob);
+		uint64_t s = w2v_fwd_drop_key(f, W2V_DROP_TIME_MASK);
+		NEED(f->tmask, (size_t)B * T);
+		TRY(w2v_reg_mask_indices(f->tmask, B, T, f->masked ? f->flen : NULL, f->reg.mask_time_prob,
+		                         f->reg.mask_time_length, f->reg.mask_time_min_masks, &s));
+		for (size_t r = 0; r < (size_t)B * T; r++)
+			if (f->tmask[r])
+				memcpy(f->proj + r * H, emb, sizeof(float) * H);
+	}
+	if (f->reg.mask_feature_prob > 0) {
+		uint64_t s = w2v_fwd_drop_key(f, W2V_DROP_FEAT_MASK);
+		NEED(f->fmask, (size_t)B * H);
+		TRY(w2v_reg_mask_indices(f->fmask, B, H, NULL, f->reg.mask_feature_prob,
+		                         f->reg.mask_feature_length, f->reg.mask_feature_min_masks, &s));
+		for (int b = 0; b < B; b++)
+			for (int t = 0; t < T; t++) {
+				float *row = f->proj + ((size_t)b * T + t) * H;
+				for (int h = 0; h < H; h++)
+					if (f->fmask[(size_t)b * H + h])
+						row[h] = 0.0f;
+			}
+	}
+out:
 	return rc;
 }
 
@@ -457,6 +555,7 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 	}
 	NEED(f->proj, nH * 4);
 	TRY(linear_forward(f->ops, f->proj, OPS_F32, fpin, mt, p->fp_w, p->fp_b, M, Cl, H, 0));
+	TRY(regularize_projection(f));
 	if (f->masked)
 		for (int b = 0; b < B; b++)
 			memset(f->proj + ((size_t)b * T + f->flen[b]) * H, 0, sizeof(float) * (size_t)(T - f->flen[b]) * H);
@@ -469,6 +568,8 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 	TRY(posconv_forward(f->ops, f->enc_in, f->pos_pre, f->proj, mm_in(f->proj, mmH, mt, nH), mt,
 	                    p->pos_conv_w, p->pos_conv_b, B, T, H, c->num_conv_pos_embeddings,
 	                    c->num_conv_pos_embedding_groups));
+	if (c->do_stable_layer_norm && RP(f, hidden) > 0)
+		dropout_apply(f->enc_in, f->enc_in, nH, f->reg.hidden, w2v_fwd_drop_key(f, W2V_DROP_ENC));
 
 	/* residual stream buffers: every hidden state kept, or one in place */
 	float *cur = f->enc_in;
@@ -484,15 +585,33 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 		else
 			h0 = cur;
 		layernorm_forward(h0, OPS_F32, f->enc_ln_mean, f->enc_ln_rstd, cur, p->enc_ln_w, p->enc_ln_b, M, H, eps);
+		if (RP(f, hidden) > 0)   /* reg_on implies W2V_FWD_TRAIN: h0 is its own buffer */
+			dropout_apply(h0, h0, nH, f->reg.hidden, w2v_fwd_drop_key(f, W2V_DROP_ENC));
 		cur = h0;
 	}
 	if (keep_hidden)
 		f->hidden[0] = cur;
+	float *rtmp = NULL;
+	if (RP(f, hidden) > 0)
+		NEED(rtmp, nH * 4);
+	uint64_t ld_rng = w2v_fwd_drop_key(f, W2V_DROP_LAYERDROP);
 	for (int l = 0; l < L; l++) {
 		float *nx = cur;
+		if (train)
+			f->layer[l].skipped = 0;
+		/* LayerDrop: one U[0,1) draw per layer, as HF; a skipped layer is the identity */
+		if (RP(f, layerdrop) > 0 && dropout_unif(&ld_rng) < f->reg.layerdrop) {
+			w2v_layer_acts *a = &f->layer[l];
+			memset(a, 0, sizeof *a);
+			a->skipped = 1;
+			a->x = a->out = cur;
+			if (keep_hidden && l < L - 1)
+				f->hidden[l + 1] = cur;
+			continue;
+		}
 		if (keep_hidden)
 			NEED(nx, nH * 4);
-		TRY(layer_forward(f, l, cur, nx, mt, mmH, mmF, mmA, qb, kb, vb, ab));
+		TRY(layer_forward(f, l, cur, nx, mt, mmH, mmF, mmA, qb, kb, vb, ab, rtmp));
 		cur = nx;
 		if (keep_hidden && l < L - 1)
 			f->hidden[l + 1] = cur;
@@ -508,6 +627,12 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 			NEED(fin, nH * 4);
 		layernorm_forward(fin, OPS_F32, f->enc_ln_mean, f->enc_ln_rstd, cur, p->enc_ln_w, p->enc_ln_b, M, H, eps);
 		cur = fin;
+	}
+	if (RP(f, final) > 0) {
+		float *fd;
+		NEED(fd, nH * 4);
+		dropout_apply(fd, cur, nH, f->reg.final, w2v_fwd_drop_key(f, W2V_DROP_FINAL));
+		cur = fd;
 	}
 	f->final = cur;
 

@@ -28,6 +28,7 @@
 
 #include "ops.h"
 #include "w2v.h"
+#include "w2v_reg.h"
 
 enum {
 	W2V_FWD_BF16   = 1,  /* matmul inputs and weights in bf16 (fp32 accumulation) */
@@ -60,7 +61,23 @@ typedef struct {
 	float *ad_pre;     /* [B,T,A] linear_1 output, before ReLU */
 	float *ad_act;     /* [B,T,A] ReLU(ad_pre) */
 	float *out;        /* [B,T,H] layer output (= next layer's x) */
+	int skipped;       /* LayerDrop skipped this layer: out = x, nothing else set */
 } w2v_layer_acts;
+
+/* Dropout sites: the key of a site is dropout_key(reg_seed, site). */
+enum {
+	W2V_DROP_FEAT_PROJ = 1,  /* feature projection output */
+	W2V_DROP_ENC,            /* encoder input (stable) / after encoder.layer_norm (base) */
+	W2V_DROP_FINAL,          /* lm_head input */
+	W2V_DROP_LAYERDROP,      /* stream of the LayerDrop draws */
+	W2V_DROP_TIME_MASK,      /* stream of the time-mask draws */
+	W2V_DROP_FEAT_MASK,      /* stream of the feature-mask draws */
+	W2V_DROP_LAYER = 16,     /* + 8 * layer + one of: */
+	W2V_DROP_L_ATTN = 0,     /*   attention probabilities */
+	W2V_DROP_L_ATTN_OUT = 1, /*   out_proj output */
+	W2V_DROP_L_ACT = 2,      /*   FFN activation */
+	W2V_DROP_L_FFN_OUT = 3,  /*   FFN output */
+};
 
 /* Activations of the conv feature encoder layer i (W2V_FWD_TRAIN_FEAT). */
 typedef struct {
@@ -91,6 +108,12 @@ typedef struct w2v_fwd {
 	float *logprobs;                /* [B,T,V] log_softmax(logits) */
 	w2v_layer_acts *layer;          /* [L] (TRAIN) or [1] shared */
 	w2v_conv_acts conv[W2V_MAX_CONV];
+	/* training regularization (w2v_fwd_set_reg; only with W2V_FWD_TRAIN) */
+	w2v_reg reg;
+	int reg_on;
+	uint64_t reg_seed;
+	uint8_t *tmask;                 /* [B*T] SpecAugment time mask of the last batch, or NULL */
+	uint8_t *fmask;                 /* [B*H] feature mask (1 = channel zeroed), or NULL */
 	/* identity of the trainable group the packed weights came from (private) */
 	const float *seen_train;
 	int seen_vocab;
@@ -113,6 +136,16 @@ void w2v_fwd_free(w2v_fwd *f);
  * then nothing else is computed).  Weights of the trainable group are
  * re-packed on every call when W2V_FWD_TRAIN is set (they change each step). */
 int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len);
+
+/* Regularize the following forwards of a W2V_FWD_TRAIN f (w2v_reg.h) with
+ * masks drawn from `seed` (the same seed gives the same masks); r NULL or
+ * inactive = the eval forward, bit for bit.  Ignored without W2V_FWD_TRAIN.
+ * ACC_EINVAL for out-of-range options; w2v_forward fails with ACC_EINVAL
+ * when time masking is on and the model has no masked_spec_embed. */
+int w2v_fwd_set_reg(w2v_fwd *f, const w2v_reg *r, uint64_t seed);
+
+/* The dropout key of `site` (W2V_DROP_*) for the last forward. */
+uint64_t w2v_fwd_drop_key(const w2v_fwd *f, int site);
 
 /* The ops context (for ops_ctx_weights_changed after changing a weight). */
 ops_ctx *w2v_fwd_ops(w2v_fwd *f);

@@ -276,15 +276,6 @@ int w2v_resize_head(w2v_model *m, int v)
 
 /* ---- loading ---- */
 
-static void shape_str(char *buf, size_t cap, int ndim, const int64_t *shape)
-{
-	size_t k = snprintf(buf, cap, "[");
-	for (int i = 0; i < ndim && k < cap; i++)
-		k += snprintf(buf + k, cap - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
-	if (k < cap)
-		snprintf(buf + k, cap - k, "]");
-}
-
 static int same_shape(const safetensors_tensor *s, int ndim, const int64_t *shape)
 {
 	if (s->ndim != ndim)
@@ -299,8 +290,8 @@ static int shape_error(const char *file, const char *name, const safetensors_ten
                        const int64_t *shape)
 {
 	char a[128], b[128];
-	shape_str(a, sizeof a, s->ndim, s->shape);
-	shape_str(b, sizeof b, ndim, shape);
+	safetensors_shape_str(a, sizeof a, s->ndim, s->shape);
+	safetensors_shape_str(b, sizeof b, ndim, shape);
 	return err_set(ACC_EFORMAT, "%s: tensor '%s' has shape %s, the config needs %s", file, name, a, b);
 }
 
@@ -448,7 +439,7 @@ static int check_complete(loader *ld)
 		return 0;
 	const w2v_tensor *t = w2v_tensor_find(m, first);
 	char s[128];
-	shape_str(s, sizeof s, t->ndim, t->shape);
+	safetensors_shape_str(s, sizeof s, t->ndim, t->shape);
 	if (t->flags & W2V_T_POSCONV)
 		return err_set(ACC_EFORMAT, "%s: missing tensor '%s' %s (nor its weight_g/weight_v or parametrizations.weight.original0/1)%s",
 		               ld->dir, first, s, missing > 1 ? " and others" : "");

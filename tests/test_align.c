@@ -313,8 +313,8 @@ static void test_one_hour(void)
 		for (int64_t k = 0; k < per; k++, t++)
 			want[t] = k >= 2 && k < 2 + len ? tgt[i] : 0;
 	}
-	for (; t < T; t++)
-		want[t] = 0;
+	if (t < T)
+		memset(want + t, 0, sizeof(int) * (size_t)(T - t));
 	for (int64_t f = 0; f < T; f++)
 		for (int v = 0; v < V; v++)
 			e[f * V + v] = v == want[f] ? -0.05f : (float)(-6 - 2 * urand());

@@ -4,22 +4,10 @@
 #include "check.h"
 #include "corpus.h"
 #include "err.h"
+#include "fsutil.h"
 #include <sndfile.h>
 #include <stdarg.h>
 #include <sys/stat.h>
-
-static void mkdirs(const char *path)
-{
-	char tmp[2048];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	mkdir(tmp, 0755);
-}
 
 static void put(const char *root, const char *rel, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void put(const char *root, const char *rel, const char *fmt, ...)
@@ -28,7 +16,7 @@ static void put(const char *root, const char *rel, const char *fmt, ...)
 	snprintf(p, sizeof p, "%s/%s", root, rel);
 	char *sl = strrchr(p, '/');
 	*sl = 0;
-	mkdirs(p);
+	fs_mkdir_p(p);
 	*sl = '/';
 	FILE *f = fopen(p, "wb");
 	va_list ap;
@@ -45,7 +33,7 @@ static void audio(const char *root, const char *rel, int format, int rate, doubl
 	snprintf(p, sizeof p, "%s/%s", root, rel);
 	char *sl = strrchr(p, '/');
 	*sl = 0;
-	mkdirs(p);
+	fs_mkdir_p(p);
 	*sl = '/';
 	SF_INFO si = { .samplerate = rate, .channels = 1, .format = format };
 	SNDFILE *sf = sf_open(p, SFM_WRITE, &si);
@@ -64,7 +52,7 @@ static char *dir(const char *name)
 	static int k;
 	char *p = buf[k++ % 8];
 	snprintf(p, 1024, "%s/%s", TEST_TMP, name);
-	mkdirs(p);
+	fs_mkdir_p(p);
 	return p;
 }
 

@@ -17,19 +17,6 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-static void mkdirs(const char *path)
-{
-	char tmp[2048];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	mkdir(tmp, 0755);
-}
-
 static char *path_of(const char *root, const char *rel)
 {
 	static char buf[8][2048];
@@ -38,7 +25,7 @@ static char *path_of(const char *root, const char *rel)
 	snprintf(p, 2048, "%s/%s", root, rel);
 	char *sl = strrchr(p, '/');
 	*sl = 0;
-	mkdirs(p);
+	fs_mkdir_p(p);
 	*sl = '/';
 	return p;
 }
@@ -107,7 +94,7 @@ static char *mkroot(const char *name)
 	static int k;
 	char *p = buf[k++ % 8];
 	snprintf(p, 1024, "%s/%s", TEST_TMP, name);
-	mkdirs(p);
+	fs_mkdir_p(p);
 	return p;
 }
 

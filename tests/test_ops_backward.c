@@ -262,8 +262,21 @@ static void test_attention(void)
 	float *d = zeros(3 * n), *d2 = zeros(3 * n), *fd = zeros(3 * n);
 	attention_backward_ref(d, d + s.C, d + 2 * s.C, s.r, s.qkv, s.qkv + s.C, s.qkv + 2 * s.C,
 	                       s.probs, 3 * s.C, s.kv, s.B, s.T, s.C, s.NH);
-	CHECK_OK(attention_backward(d2, d2 + s.C, d2 + 2 * s.C, s.r, s.qkv, s.qkv + s.C, s.qkv + 2 * s.C,
+	CHECK_OK(attention_backward(NULL, d2, d2 + s.C, d2 + 2 * s.C, s.r, s.qkv, s.qkv + s.C, s.qkv + 2 * s.C,
 	                            s.probs, 3 * s.C, s.kv, s.B, s.T, s.C, s.NH));
+	/* the oneDNN path (accumulating onto nonzero gradients) */
+	ops_ctx *ctx = NULL;
+	CHECK_OK(ops_ctx_create(&ctx));
+	float *d3 = rnd(3 * n, 1), *d4 = malloc(sizeof(float) * 3 * n);
+	memcpy(d4, d3, sizeof(float) * 3 * n);
+	attention_backward_ref(d3, d3 + s.C, d3 + 2 * s.C, s.r, s.qkv, s.qkv + s.C, s.qkv + 2 * s.C,
+	                       s.probs, 3 * s.C, s.kv, s.B, s.T, s.C, s.NH);
+	CHECK_OK(attention_backward(ctx, d4, d4 + s.C, d4 + 2 * s.C, s.r, s.qkv, s.qkv + s.C, s.qkv + 2 * s.C,
+	                            s.probs, 3 * s.C, s.kv, s.B, s.T, s.C, s.NH));
+	CHECKF(rel_err(d4, d3, 3 * n, 1) < 1e-5, "onednn attention %g", rel_err(d4, d3, 3 * n, 1));
+	ops_ctx_free(ctx);
+	free(d3);
+	free(d4);
 	fd_grad(fd, s.qkv, 3 * n, att_loss, &s, 1e-2f);
 	CHECKF(rel_err(d, fd, 3 * n, 1e-3) < FD_TOL, "fd %g", rel_err(d, fd, 3 * n, 1e-3));
 	CHECK(rel_err(d2, d, 3 * n, 1) < 1e-5);

@@ -5,7 +5,8 @@
  * attention mask and -100-padded labels gives
  *   - loss.mean / loss.sum within 1e-5 relative,
  *   - every grad.mean.* / grad.sum.* (adapters + lm_head; base frozen)
- *     within 1e-4 relative or 1e-6 absolute,
+ *     within 1e-4 relative or 1e-6 absolute, with a floor of 2e-5 of the
+ *     tensor's largest gradient (see the comment in test_grad_parity),
  *   - after one torch AdamW step (lr 1e-3, wd 0.01) from the mean
  *     gradients, every after_adamw.* within 1e-6;
  * and a full-model backward (every base tensor trains) agrees with central
@@ -17,6 +18,7 @@
 #include "adamw.h"
 #include "check.h"
 #include "ctc.h"
+#include "lr_sched.h"
 #include "err.h"
 #include "safetensors.h"
 #include "w2v.h"
@@ -131,31 +133,34 @@ static void test_grad_parity(void)
 				continue;
 			CHECK_EQ_INT(n, t->numel);
 			/* Element-wise 1e-4 relative / 1e-6 absolute holds for all but a few
-			 * elements of lm_head.weight (and one linear_2.bias entry): the golden
-			 * went through HF's log_softmax(dtype=float32) and torch's float32
-			 * CTC (the model ran in float64, the CTC did not), whose alpha/beta
-			 * rounding (log-likelihoods ~100 in float32: ulp 8e-6) moves single
-			 * dlogits by ~1e-5.  So: the element-wise criterion must hold for
-			 * >= 95% of each tensor, and every element must be within 1e-4 of the
-			 * tensor's largest magnitude (norm-wise relative error). */
+			 * percent of lm_head.weight (and one linear_2.bias entry), which are
+			 * off by up to 2e-3 relative but never more than 5e-6 of the tensor's
+			 * largest gradient.  The logits match the golden to 6e-7 and the
+			 * per-frame CTC gradient barely moves under such noise, so the
+			 * difference is in the reference: HF computes log_softmax with
+			 * dtype=float32 and torch's CTC then runs in float32 even for a
+			 * float64 model (log-likelihoods ~100: float32 ulp 8e-6 in the
+			 * alpha/beta sums).  Criterion: 1e-4 relative, or an absolute floor of
+			 * 1e-6 or 2e-5 of the tensor's largest magnitude. */
 			double worst = 0, emax = 0, dmax = 0;
-			int bad = 0;
+			int bad = 0, strict = 0;
 			for (size_t k = 0; k < n && k < t->numel; k++)
 				emax = fmax(emax, fabs(gg[k]));
 			for (size_t k = 0; k < n && k < t->numel; k++) {
 				double a = gt[t->offset + k], e = gg[k], d = fabs(a - e);
-				if (!(d <= 1e-6 || d <= 1e-4 * fabs(e))) {
+				strict += !(d <= 1e-6 || d <= 1e-4 * fabs(e));
+				if (!(d <= 1e-6 || d <= 1e-4 * fabs(e) || d <= 2e-5 * emax)) {
 					bad++;
 					if (getenv("VERBOSE")) fprintf(stderr, "   %s[%zu] %.9g vs %.9g\n", name, k, a, e);
 				}
 				worst = fmax(worst, d / fmax(fabs(e), 1e-6));
 				dmax = fmax(dmax, d);
 			}
-			CHECKF(bad <= (int)(t->numel / 20), "%s: %d elements off (worst rel %.3g)", name, bad, worst);
-			CHECKF(dmax <= 1e-4 * emax, "%s: max abs diff %.3g vs tensor max %.3g", name, dmax, emax);
-			if (bad)
+			CHECKF(bad == 0, "%s: %d elements off (worst rel %.3g, %.3g of the tensor max)", name, bad,
+			       worst, dmax / emax);
+			if (strict)
 				printf("# %s: %d of %zu elements beyond 1e-4 rel (worst %.3g rel, %.3g of the tensor max)\n",
-				       name, bad, t->numel, worst, dmax / emax);
+				       name, strict, t->numel, worst, dmax / emax);
 			ntens++;
 			free(gg);
 		}
@@ -279,8 +284,58 @@ out:
 	w2v_free(m);
 }
 
+/* transformers' get_linear_schedule_with_warmup: factor s/warmup, then
+ * (total - s)/(total - warmup), floored at 0 */
+static void test_lr_sched(void)
+{
+	lr_sched s = { 1e-3, 10, 100 };
+	CHECK_NEAR(lr_sched_at(&s, 0), 0.0, 1e-15);
+	CHECK_NEAR(lr_sched_at(&s, 5), 5e-4, 1e-15);
+	CHECK_NEAR(lr_sched_at(&s, 10), 1e-3, 1e-15);
+	CHECK_NEAR(lr_sched_at(&s, 55), 5e-4, 1e-15);
+	CHECK_NEAR(lr_sched_at(&s, 99), 1e-3 / 90, 1e-15);
+	CHECK_NEAR(lr_sched_at(&s, 100), 0.0, 1e-15);
+	CHECK_NEAR(lr_sched_at(&s, 150), 0.0, 1e-15);
+	lr_sched n = { 2e-3, 0, 4 };
+	CHECK_NEAR(lr_sched_at(&n, 0), 2e-3, 1e-15);
+	CHECK_NEAR(lr_sched_at(&n, 3), 5e-4, 1e-15);
+}
+
+/* Two AdamW steps by hand (torch's documented algorithm) on one scalar:
+ * the bias corrections of step 2 and the no-decay path. */
+static void test_adamw_two_steps(void)
+{
+	adamw_state st;
+	CHECK_OK(adamw_init(&st, 2));
+	adamw_hparams h = { 0.9, 0.999, 1e-8, 0.1 };
+	float p[2] = { 0.5f, 0.5f }, g1[2] = { 0.2f, 0.2f }, g2[2] = { -0.1f, -0.1f };
+	double lr = 0.01, q[2] = { 0.5, 0.5 };
+	for (int step = 1; step <= 2; step++) {
+		adamw_begin_step(&st);
+		adamw_update(&st, p, step == 1 ? g1 : g2, 0, 1, lr, &h, 1);
+		adamw_update(&st, p + 1, step == 1 ? g1 + 1 : g2 + 1, 1, 1, lr, &h, 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		double m = 0, v = 0;
+		for (int step = 1; step <= 2; step++) {
+			double g = step == 1 ? 0.2f : -0.1f;
+			if (i == 0)
+				q[i] *= 1 - lr * 0.1;
+			m = 0.9 * m + 0.1 * g;
+			v = 0.999 * v + 0.001 * g * g;
+			double mh = m / (1 - pow(0.9, step)), vh = v / (1 - pow(0.999, step));
+			q[i] -= lr * mh / (sqrt(vh) + 1e-8);
+		}
+		CHECK_NEAR(p[i], q[i], 1e-7);
+	}
+	CHECK(p[0] != p[1]);   /* decay made a difference */
+	adamw_free(&st);
+}
+
 int main(void)
 {
+	RUN(test_lr_sched);
+	RUN(test_adamw_two_steps);
 	RUN(test_grad_parity);
 	RUN(test_full_backward_fd);
 	return check_summary();

@@ -9,8 +9,8 @@
  * Hugging Face directory.  Checks:
  *   - adapter training lowers the training loss (mean of the last 5 steps
  *     < 0.8 x the first 5) and writes the metrics and the checkpoint
- *     (adapter file, vocab.json with the language, config.json sizes); the
- *     saved checkpoint reloads and its lm_head/adapters are the trained ones;
+ *     (adapter file, vocab.json with the language, config.json sizes, base
+ *     unchanged); the saved checkpoint reloads and gives the same dev CER/WER;
  *   - full fine-tuning of this easy task reaches dev CER < 0.5 (letters are
  *     separable tones; a model that learned nothing emits blanks: CER 1);
  *   - top:1 leaves every tensor below the top layer bit-identical;
@@ -236,6 +236,16 @@ static void test_adapter_training(void)
 	}
 	vocab_free(v);
 	w2v_free(m);
+	/* the saved checkpoint, evaluated afresh, gives the best dev CER again */
+	trainer_opts e;
+	trainer_result er;
+	base_opts(&e, out);
+	e.model_dir = out;
+	e.eval_only = 1;
+	CHECK_OK(trainer_run(&e, &er));
+	CHECK_NEAR(er.best_cer, r.best_cer, 1e-12);
+	CHECK_NEAR(er.best_wer, r.best_wer, 1e-12);
+	CHECK_NEAR(er.best_loss, r.best_loss, 1e-6 * fabs(r.best_loss));
 	/* metrics rows: one per step + the dev evaluations */
 	sqlite3 *h = NULL;
 	sqlite3_stmt *st = NULL;
@@ -308,6 +318,40 @@ static void test_top_k_freezes_below(void)
 out:
 	w2v_free(m);
 	w2v_free(orig);
+}
+
+/* a new adapter of another size: config.json, the adapter file and the
+ * reloaded model agree; the base is untouched */
+static void test_bottleneck(void)
+{
+	char out[1200];
+	trainer_opts o;
+	trainer_result r;
+	snprintf(out, sizeof out, "%s/out-b16", TEST_TMP);
+	base_opts(&o, out);
+	o.steps = 4;
+	o.eval_every = 2;
+	o.bottleneck = 16;
+	o.init_kaiming = 1;
+	CHECK_OK(trainer_run(&o, &r));
+	w2v_model *m = NULL, *orig = NULL;
+	CHECK_OK(w2v_load(&m, out, "tst"));
+	CHECK_OK(w2v_load(&orig, g_model, NULL));
+	if (m && orig) {
+		CHECK_EQ_INT(m->cfg.adapter_attn_dim, 16);
+		const w2v_tensor *t = w2v_tensor_find(m, "wav2vec2.encoder.layers.1.adapter_layer.linear_1.weight");
+		CHECK(t && t->shape[0] == 16);
+		CHECK(orig->base_numel == m->base_numel && !memcmp(orig->base, m->base, sizeof(float) * m->base_numel));
+	}
+	w2v_free(m);
+	w2v_free(orig);
+	/* --init-from an adapter of another size is refused */
+	snprintf(out, sizeof out, "%s/out-b16b", TEST_TMP);
+	base_opts(&o, out);
+	o.model_dir = g_model;
+	o.bottleneck = 16;
+	o.init_from = "zzz";
+	CHECK(trainer_run(&o, &r) != 0);
 }
 
 /* the floats after the header of train_state.bin */
@@ -407,6 +451,7 @@ int main(void)
 	setup();
 	RUN(test_adapter_training);
 	RUN(test_top_k_freezes_below);
+	RUN(test_bottleneck);
 	RUN(test_resume_equal);
 	RUN(test_inf_batch_skipped);
 	RUN(test_full_training_learns);

@@ -22,9 +22,12 @@
 #   DEMO_MODEL      an existing Hugging Face/MMS model directory with eng and
 #                   amh in its vocab.json (e.g. mms-1b-all): step 3 is skipped
 #   DEMO_SPEAKERS   speakers per language (default 8)
-#   DEMO_UTTS       clips per speaker (default 10)
+#   DEMO_UTTS       clips per speaker (default 20)
 #   DEMO_SEED       corpus seed (default 7)
-#   DEMO_TRAIN_S    seconds of training budget per training step (default 150)
+#   DEMO_BASE_STEPS, DEMO_BASE_LR        full training of the base (1200, 5e-3)
+#   DEMO_ADAPTER_STEPS, DEMO_ADAPTER_LR  amh adapter training (300, 5e-3)
+# (training batches: 8 s of audio; small batches = many updates, which is
+# what gets a from-scratch CTC model off its all-blank plateau quickly)
 #   DEMO_BENCH      1: append the results to bench/RESULTS.md
 # Runs from the repository root (for data/text); writes only under DEMO_DIR.
 set -u
@@ -32,9 +35,12 @@ set -u
 BINDIR=${BINDIR:-bin}
 DEMO_DIR=${DEMO_DIR:-demo}
 SPEAKERS=${DEMO_SPEAKERS:-8}
-UTTS=${DEMO_UTTS:-10}
+UTTS=${DEMO_UTTS:-20}
 SEED=${DEMO_SEED:-7}
-TRAIN_S=${DEMO_TRAIN_S:-150}
+BASE_STEPS=${DEMO_BASE_STEPS:-1200}
+BASE_LR=${DEMO_BASE_LR:-5e-3}
+ADAPTER_STEPS=${DEMO_ADAPTER_STEPS:-300}
+ADAPTER_LR=${DEMO_ADAPTER_LR:-5e-3}
 ROOT=$(pwd)
 TEXT_DIR=$ROOT/data/text
 
@@ -112,6 +118,10 @@ mkdir -p "$D/corpus"
 synth_one clips --layout kaldi --langs eng,amh --speakers "$SPEAKERS" --utts-per-speaker "$UTTS" --long 1 --utts-per-long 8 --seed "$SEED"
 synth_one long-eng --layout longform --langs eng --speakers 2 --long 1 --utts-per-long 8 --seed "$((SEED + 1))"
 synth_one long-amh --layout longform --langs amh --speakers 2 --long 1 --utts-per-long 8 --seed "$((SEED + 2))"
+if [ $SYNTH_RAN = 1 ]; then
+	# a new corpus invalidates everything made from the old one
+	rm -f "$DB" "$DB-wal" "$DB-shm" "$ST"/ingest-* "$ST/model" "$ST/adapters" "$D"/lm.*.arpa
+fi
 step_done synth "$([ $SYNTH_RAN = 1 ] && echo ran || echo skipped)"
 
 # ---------------------------------------------------------------------------
@@ -121,7 +131,7 @@ ingest_one() {   # name [--lang L]
 	name=$1; shift
 	want="$(cat "$ST/synth-$name") $*"
 	if [ -f "$DB" ] && stamp_ok "ingest-$name" "$want" &&
-	   [ "$(qv "SELECT count(*) FROM corpora WHERE root = '$D/corpus/$name'")" = 1 ]; then
+	   [ "$(qv "SELECT count(*) FROM corpora WHERE root = '$(printf %s "$D/corpus/$name" | sed "s/'/''/g")'")" = 1 ]; then
 		echo "  $name: already ingested (skipped)"; return 0
 	fi
 	echo "  prep ingest corpus/$name $*"
@@ -147,7 +157,7 @@ if [ -n "${DEMO_MODEL:-}" ]; then
 	step_done model "user checkpoint"
 else
 	MODEL=$D/model
-	want="$(cat "$ST"/synth-*) train=$HAVE_TRAIN seed=$SEED"
+	want="$(cat "$ST"/synth-*) train=$HAVE_TRAIN seed=$SEED steps=$BASE_STEPS lr=$BASE_LR"
 	if stamp_ok model "$want" && [ -f "$MODEL/config.json" ] && [ -f "$MODEL/vocab.json" ]; then
 		MODEL_KIND=$(cat "$ST/model-kind")
 		echo "  $MODEL: present ($MODEL_KIND; skipped)"
@@ -163,12 +173,23 @@ else
 		cp "$D/vocab.json" "$D/model.tmp/vocab.json"
 		MODEL_KIND=random
 		if [ $HAVE_TRAIN = 1 ]; then
-			echo "  full training of the base model from scratch on eng (train run --freeze full)"
-			if "$BIN/train" run --manifest "$DB" --model "$D/model.tmp" --lang eng --freeze full \
-				--out "$D/model.tmp" --max-seconds "$TRAIN_S"; then
+			# From scratch: every weight trained (--freeze full) on the English
+			# train split; flagged utterances included because nothing has been
+			# aligned by a trustworthy model yet.
+			echo "  full training from scratch on eng: $BASE_STEPS steps, lr $BASE_LR (train run --freeze full)"
+			rm -rf "$D/model.train"
+			if "$BIN/train" run --manifest "$DB" --model "$D/model.tmp" --lang eng --data-lang eng \
+				--freeze full --include-flagged --steps "$BASE_STEPS" --lr "$BASE_LR" --batch-seconds 8 \
+				--warmup "$((BASE_STEPS / 20))" --eval-every "$((BASE_STEPS / 5))" --out "$D/model.train"; then
+				# the amh adapter and vocabulary of the random init stay: step 5
+				# replaces the adapter by a trained one
+				cp "$D/model.tmp/adapter.amh.safetensors" "$D/model.train/" 2>/dev/null
+				rm -rf "$D/model.tmp"
+				mv "$D/model.train" "$D/model.tmp"
 				MODEL_KIND=trained
 			else
 				echo "  demo: full training failed; continuing with the random model"
+				note "step 3: full training failed (see above)"
 			fi
 		fi
 		mv "$D/model.tmp" "$MODEL"
@@ -188,9 +209,15 @@ fi
 
 # ---------------------------------------------------------------------------
 step 4 "Forced alignment (align run) and segmentation of the long recordings"
-for l in eng amh; do
-	"$BIN/align" run --manifest "$DB" --model "$MODEL" --lang "$l" || die "align run --lang $l failed"
-done
+# amh with the adapted model when a previous run trained it (else every
+# re-run would re-align amh with the base, then again in step 6)
+AMH_MODEL=$MODEL
+if [ $HAVE_TRAIN = 1 ] && [ -f "$D/adapted/adapter.amh.safetensors" ] &&
+   stamp_ok adapters "$MODEL $MODEL_KIND $(cat "$ST/model" 2>/dev/null)"; then
+	AMH_MODEL=$D/adapted
+fi
+"$BIN/align" run --manifest "$DB" --model "$MODEL" --lang eng || die "align run --lang eng failed"
+"$BIN/align" run --manifest "$DB" --model "$AMH_MODEL" --lang amh || die "align run --lang amh failed"
 echo
 q "SELECT lang, aligned, flagged, impossible, low_confidence, rate, edge, oov, error FROM align_flag_counts"
 echo "  long recordings cut into utterances:"
@@ -226,8 +253,17 @@ elif stamp_ok adapters "$MODEL $MODEL_KIND $(cat "$ST/model" 2>/dev/null)" && [ 
 else
 	rm -rf "$D/adapted"
 	cp -r "$MODEL" "$D/adapted"
-	if "$BIN/train" run --manifest "$DB" --model "$D/adapted" --lang amh --freeze adapters \
-		--sampling balanced --out "$D/adapted" --max-seconds "$TRAIN_S"; then
+	# The MMS recipe: a new amh adapter in every layer + its LM head, the base
+	# frozen; batches drawn by the manifest's speaker-balance weights.  Flagged
+	# utterances are included: step 4 aligned amh with the base's untrained
+	# amh adapter, so its flags say nothing about the transcripts yet.
+	echo "  adapter training: $ADAPTER_STEPS steps, lr $ADAPTER_LR (train run --freeze adapters --sampling balanced)"
+	rm -f "$D/adapted/adapter.amh.safetensors"
+	rm -rf "$D/adapted.out"
+	if "$BIN/train" run --manifest "$DB" --model "$D/adapted" --lang amh --data-lang amh --freeze adapters \
+		--sampling balanced --include-flagged --steps "$ADAPTER_STEPS" --lr "$ADAPTER_LR" --batch-seconds 8 \
+		--warmup "$((ADAPTER_STEPS / 10))" --eval-every "$((ADAPTER_STEPS / 3))" --out "$D/adapted.out" &&
+	   cp "$D/adapted.out"/* "$D/adapted/" && rm -rf "$D/adapted.out"; then
 		ADAPTED=1
 		stamp_set adapters "$MODEL $MODEL_KIND $(cat "$ST/model" 2>/dev/null)"
 		step_done adapters trained
@@ -246,9 +282,13 @@ EVAL_SQL="SELECT lang, decoder, beam, alpha, beta, utterances, round(audio_s, 1)
 FROM eval_runs WHERE id IN (SELECT max(id) FROM eval_runs WHERE split = 'test' AND condition = 'clean'
                             AND subset = 'all' GROUP BY lang, decoder)
 ORDER BY lang, decoder DESC"
+CURVE_SQL="SELECT r.id AS run, r.lang, r.strategy, m.step, round(m.loss, 3) AS dev_loss,
+       round(100 * m.cer, 1) AS cer_pct, round(100 * m.wer, 1) AS wer_pct
+FROM train_metrics AS m JOIN train_runs AS r ON r.id = m.train_run_id
+WHERE m.split = 'dev' AND r.status != 'failed' ORDER BY r.id, m.step"
 if [ $HAVE_EVAL = 1 ]; then
 	for l in amh eng; do
-		if [ ! -s "$D/lm.$l.arpa" ] || [ "$D/lm.$l.arpa" -ot "$DB" -a $INGEST_RAN = 1 ]; then
+		if [ ! -s "$D/lm.$l.arpa" ] || [ $INGEST_RAN = 1 ]; then
 			"$BIN/train" lm --manifest "$DB" --lang "$l" --order 3 --out "$D/lm.$l.arpa" --ppl ||
 				die "train lm --lang $l failed"
 		else
@@ -270,6 +310,19 @@ if [ $HAVE_EVAL = 1 ]; then
 else
 	echo "  SKIPPED: train lm/eval are not built"
 	note "step 6: no LM / CER-WER evaluation (train lm/eval not built)"
+fi
+if [ "$(qv "SELECT count(*) FROM sqlite_master WHERE name = 'train_metrics'")" = 1 ] &&
+   [ "$(qv "SELECT count(*) FROM train_metrics WHERE split = 'dev'")" != 0 ]; then
+	echo
+	echo "  learning curves (dev split, from the manifest's train_metrics):"
+	q "$CURVE_SQL"
+fi
+if [ $ADAPTED = 1 ] && [ "$AMH_MODEL" != "$D/adapted" ]; then
+	# the adapted model is another model: its amh alignments replace the
+	# base's (align re-aligns what an older model produced)
+	echo
+	echo "  re-aligning amh with the adapted model:"
+	"$BIN/align" run --manifest "$DB" --model "$D/adapted" --lang amh || die "align run (adapted) failed"
 fi
 echo
 echo "  alignment accuracy against the synthesizer's word timings:"
@@ -300,6 +353,8 @@ cat <<EOF
   SELECT * FROM align_flag_counts;
   SELECT word, round(start_s, 2), round(end_s, 2), round(score, 3) FROM align_words
     WHERE utterance_id = (SELECT min(utterance_id) FROM align_segments) ORDER BY idx;
+  SELECT step, loss, cer, wer FROM train_metrics                   -- learning curve of the last run
+    WHERE train_run_id = (SELECT max(id) FROM train_runs) AND split = 'dev' ORDER BY step;
   SELECT * FROM eval_by_speaker;                                    -- CER/WER per held-out speaker
   SELECT * FROM eval_worst LIMIT 10;
 EOF
@@ -320,6 +375,11 @@ if [ "${DEMO_BENCH:-0}" = 1 ]; then
 		if [ $HAVE_EVAL = 1 ]; then
 			printf '\nCER/WER on the test split (held-out speakers):\n\n```\n'
 			q "$EVAL_SQL"
+			printf '```\n'
+		fi
+		if [ "$(qv "SELECT count(*) FROM sqlite_master WHERE name = 'train_metrics'")" = 1 ]; then
+			printf '\nLearning curves (dev):\n\n```\n'
+			q "$CURVE_SQL"
 			printf '```\n'
 		fi
 		[ "$MODEL_KIND" = random ] && printf '\nThe base model was RANDOM (no training available): accuracy figures measure nothing.\n'

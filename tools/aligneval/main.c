@@ -37,7 +37,8 @@ static void usage(FILE *fp)
 		"mean word-boundary errors are 21-27 ms (MFA) and 37-48 ms (torchaudio's MMS\n"
 		"aligner) on TIMIT/Buckeye.\n"
 		"\n"
-		"exit status: 0 ok, 2 bad usage, 3 malformed truth files, 4 I/O or database.\n");
+		"exit status: 0 ok, 1 truth files, manifest or corpus not found, 2 bad usage,\n"
+		"3 malformed truth files, 4 I/O or database failure.\n");
 }
 
 static void json_str(const char *s)

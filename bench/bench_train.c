@@ -1,0 +1,151 @@
+/*
+ * bench_train.c — adapter-training throughput of the C trainer's step
+ * (forward W2V_FWD_TRAIN + HF-mean CTC + backward to the lowest adapter +
+ * AdamW over adapters and lm_head), the same work as the PyTorch reference's
+ * "train" mode in ../shared/bench/torch_ref (batch B x S seconds, 50 random
+ * labels per utterance, random weights of a preset shape).
+ *
+ *   bench_train [--preset mms-300m] [--batch 4] [--seconds 5] [--steps 3]
+ *               [--freeze adapters|full]
+ *
+ * Prints per-step time (median of the timed steps after one warm-up), audio
+ * seconds per wall second, the split forward / CTC / backward / optimizer,
+ * GFLOP/s from the reference's FLOP count when given (--gflop-per-step), and
+ * peak RSS.  bf16 training is not available (the backward needs the fp32
+ * activations of the training forward).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "adamw.h"
+#include "ctc.h"
+#include "err.h"
+#include "progress.h"
+#include "w2v.h"
+#include "w2v_backward.h"
+#include "w2v_forward.h"
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	const char *preset = "mms-300m", *freeze = "adapters";
+	int B = 4, steps = 3;
+	double secs = 5, gflop = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--preset") && i + 1 < argc) preset = argv[++i];
+		else if (!strcmp(argv[i], "--batch") && i + 1 < argc) B = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) secs = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--freeze") && i + 1 < argc) freeze = argv[++i];
+		else if (!strcmp(argv[i], "--gflop-per-step") && i + 1 < argc) gflop = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--help")) {
+			printf("usage: bench_train [--preset P] [--batch B] [--seconds S] [--steps N] "
+			       "[--freeze adapters|full] [--gflop-per-step G]\n");
+			return 0;
+		} else {
+			fprintf(stderr, "error: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
+	w2v_config c;
+	w2v_model *m = NULL;
+	w2v_fwd *f = NULL;
+	w2v_bwd *bk = NULL;
+	if (w2v_config_preset(&c, preset) || w2v_model_alloc(&m, &c) || w2v_init_random(m, 1) ||
+	    w2v_fwd_create(&f, m, W2V_FWD_TRAIN) || w2v_bwd_create(&bk)) {
+		err_print();
+		return 1;
+	}
+	int base_from = strcmp(freeze, "full") ? W2V_BWD_ADAPTERS : 0;
+	int n = (int)(secs * 16000);
+	float *x = malloc(sizeof(float) * B * n);
+	uint64_t s = 1;
+	for (size_t i = 0; i < (size_t)B * n; i++) {
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		x[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 2 - 1);
+	}
+	int64_t len[64];
+	for (int b = 0; b < B && b < 64; b++)
+		len[b] = n;
+	int S = 50, V = c.vocab_size;
+	int *tgt = malloc(sizeof(int) * B * S);
+	int64_t tl[64];
+	for (int i = 0; i < B * S; i++)
+		tgt[i] = 1 + (i * 7) % (V - 1);
+	for (int b = 0; b < B; b++)
+		tl[b] = S;
+	float *gt = calloc(m->train_numel, sizeof(float));
+	float *gb = base_from == 0 ? calloc(m->base_numel, sizeof(float)) : NULL;
+	adamw_state st, stb = { 0 };
+	adamw_init(&st, m->train_numel);
+	if (gb)
+		adamw_init(&stb, m->base_numel);
+	adamw_hparams h = adamw_defaults();
+	double *tt = calloc(steps + 1, sizeof(double)), tf = 0, tc = 0, tb = 0, to = 0;
+	float *dlog = NULL;
+	for (int it = 0; it <= steps; it++) {
+		double t0 = progress_now();
+		if (w2v_forward(f, x, B, n, len)) { err_print(); return 1; }
+		double t1 = progress_now();
+		int T = f->T;
+		if (!dlog)
+			dlog = malloc(sizeof(float) * B * T * V);
+		int64_t il[64];
+		for (int b = 0; b < B; b++)
+			il[b] = f->flen[b];
+		ctc_opts co = { 0, CTC_REDUCE_MEAN, 1 };
+		double loss;
+		if (ctc_loss(f->logits, B, T, V, il, tgt, S, tl, &co, NULL, &loss, dlog)) { err_print(); return 1; }
+		double t2 = progress_now();
+		memset(gt, 0, sizeof(float) * m->train_numel);
+		if (gb)
+			memset(gb, 0, sizeof(float) * m->base_numel);
+		if (w2v_backward(bk, f, x, dlog, gt, gb, base_from)) { err_print(); return 1; }
+		double t3 = progress_now();
+		adamw_begin_step(&st);
+		adamw_update(&st, m->train, gt, 0, m->train_numel, 1e-4, &h, 1);
+		if (gb) {
+			adamw_begin_step(&stb);
+			adamw_update(&stb, m->base, gb, 0, m->base_numel, 1e-5, &h, 1);
+		}
+		double t4 = progress_now();
+		if (it > 0) {
+			tt[it - 1] = t4 - t0;
+			tf += t1 - t0; tc += t2 - t1; tb += t3 - t2; to += t4 - t3;
+		}
+		fprintf(stderr, "step %d: %.3f s (fwd %.3f ctc %.3f bwd %.3f opt %.3f) loss %.3f\n", it, t4 - t0,
+		        t1 - t0, t2 - t1, t3 - t2, t4 - t3, loss);
+	}
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	if (steps <= 0) {
+		/* warm-up only (memory measurement) */
+		printf("| %s | train (%s) | fp32 | %d x %.1f s | warm-up only | %.0f MiB |\n", preset, freeze, B, secs,
+		       ru.ru_maxrss / 1024.0);
+		return 0;
+	}
+	qsort(tt, steps, sizeof(double), cmp_d);
+	double med = tt[steps / 2];
+	printf("| %s | train (%s) | fp32 | %d x %.1f s | %d | %.3f | %.2f | fwd %.2f / ctc %.2f / bwd %.2f / opt %.2f s |",
+	       preset, freeze, B, secs, steps, med, B * secs / med, tf / steps, tc / steps, tb / steps, to / steps);
+	if (gflop > 0)
+		printf(" %.0f GFLOP/s |", gflop / med);
+	else
+		printf(" - |");
+	printf(" %.0f MiB |\n", ru.ru_maxrss / 1024.0);
+	adamw_free(&st);
+	adamw_free(&stb);
+	free(x); free(tgt); free(gt); free(gb); free(dlog); free(tt);
+	w2v_bwd_free(bk);
+	w2v_fwd_free(f);
+	w2v_free(m);
+	return 0;
+}

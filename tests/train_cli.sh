@@ -1,0 +1,95 @@
+#!/bin/sh
+# tests/train_cli.sh — `train` (adapter training) end to end through the
+# binaries: a random tiny model (mkmodel), a corpus of espeak-ng clips
+# ingested with prep, splits set in SQL; --help/--version, usage errors, a
+# short run with metrics in the manifest and an HF checkpoint, --stop-after
+# + --resume, a resume with other options refused, and a real kill -9 in the
+# middle of a run followed by --resume reaching the same weights and Adam
+# moments as an uninterrupted run (train_state.bin compared after its header).
+# Prints "# train_cli.sh: N passed, N failed".
+BINDIR=${BINDIR:-bin}
+abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
+TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep"); MK=$(abs "$BINDIR/mkmodel")
+pass=0; fail=0
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+ko() { fail=$((fail + 1)); echo "not ok - $1"; }
+expect() {
+	name=$1; want=$2; shift 2
+	"$@" >"$T/out" 2>"$T/err"; got=$?
+	if [ "$got" -eq "$want" ]; then ok "$name"; else ko "$name (exit $got, want $want)"; sed 's/^/    /' "$T/err" | head -5; fi
+}
+contains() {
+	if grep -qF -- "$3" "$2"; then ok "$1"; else ko "$1 ('$3' not in output)"; sed 's/^/    /' "$2" | head -10; fi
+}
+same() {
+	if [ "$2" = "$3" ]; then ok "$1"; else ko "$1 ('$2' != '$3')"; fi
+}
+q() { sqlite3 "$T/data.db" "$1"; }
+for b in "$TRAIN" "$PREP" "$MK"; do
+	if [ ! -x "$b" ]; then
+		echo "not ok - $b is not built"
+		echo "# train_cli.sh: 0 passed, 1 failed"
+		exit 1
+	fi
+done
+if ! command -v espeak-ng >/dev/null || ! command -v sqlite3 >/dev/null; then
+	echo "not ok - espeak-ng and sqlite3 are needed (make deps)"
+	echo "# train_cli.sh: 0 passed, 1 failed"
+	exit 1
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/accent-train-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+
+expect "train --help" 0 "$TRAIN" --help
+expect "train run --help" 0 "$TRAIN" run --help
+contains "help lists --freeze" "$T/out" "--freeze"
+expect "train run --version" 0 "$TRAIN" run --version
+expect "missing --out is a usage error" 2 "$TRAIN" run --model m --lang tst
+expect "bad --freeze is a usage error" 2 "$TRAIN" run --model m --lang tst --out o --freeze some
+
+"$MK" --out model --preset tiny --seed 3 >/dev/null 2>&1
+mkdir -p clips/s1 clips/s2
+i=0
+for t in "bad cafe" "a bead faced a cab" "deaf dad fed a bee" "add a face" "cage bag" "a bag" \
+         "fade a cab" "dead bee" "faced a cage" "a bad bed"; do
+	i=$((i + 1)); s=s$((i % 2 + 1))
+	espeak-ng -w "clips/$s/u$i.wav" "$t" && echo "$t" > "clips/$s/u$i.txt"
+done
+expect "prep ingest" 0 "$PREP" ingest --layout folder --lang tst --manifest data.db --no-balance clips
+q "UPDATE utterances SET split = CASE WHEN id % 4 = 0 THEN 'dev' ELSE 'train' END, weight = 1.0"
+
+COMMON="--manifest data.db --model model --lang tst --lr 3e-3 --batch-seconds 6 --seed 5 --quiet"
+expect "train 6 steps" 0 "$TRAIN" $COMMON --out out1 --steps 6 --eval-every 3
+contains "summary" "$T/out" "best dev CER"
+for f in adapter.tst.safetensors vocab.json config.json model.safetensors train_state.bin; do
+	[ -s "out1/$f" ] && ok "writes $f" || ko "writes $f"
+done
+contains "vocab has the language" out1/vocab.json '"tst"'
+same "train_runs row done" "$(q "SELECT status, steps_done FROM train_runs ORDER BY id DESC LIMIT 1")" "done|6"
+same "metrics: 6 train + 2 dev rows" "$(q "SELECT count(*), sum(split = 'dev') FROM train_metrics WHERE train_run_id = (SELECT max(id) FROM train_runs)")" "8|2"
+same "runs row for the invocation" "$(q "SELECT count(*) FROM runs WHERE stage = 'train' AND exit_code = 0")" 1
+
+expect "stop after 3" 0 "$TRAIN" $COMMON --out out2 --steps 6 --eval-every 3 --stop-after 3
+same "stopped status" "$(q "SELECT status, steps_done FROM train_runs ORDER BY id DESC LIMIT 1")" "stopped|3"
+expect "resume" 0 "$TRAIN" $COMMON --out out2 --steps 6 --eval-every 3 --resume
+same "resumed run finished" "$(q "SELECT status, steps_done FROM train_runs ORDER BY id DESC LIMIT 1")" "done|6"
+HDR=144
+if cmp -s -i $HDR out1/train_state.bin out2/train_state.bin; then ok "stop + resume = uninterrupted"; else ko "stop + resume = uninterrupted"; fi
+expect "resume with another lr is refused" 2 "$TRAIN" $COMMON --out out2 --steps 6 --eval-every 3 --resume --lr 1e-2
+contains "refusal explains" "$T/err" "other options"
+
+# a real kill -9 in the middle of a run, then --resume
+expect "uninterrupted 24 steps" 0 "$TRAIN" $COMMON --out ref --steps 24 --eval-every 0 --save-every 1
+"$TRAIN" $COMMON --out killed --steps 24 --eval-every 0 --save-every 1 >/dev/null 2>&1 &
+pid=$!
+n=0
+while [ ! -s killed/train_state.bin ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+sleep 0.3
+kill -9 $pid 2>/dev/null && killed=1 || killed=0
+wait $pid 2>/dev/null
+[ $killed = 1 ] && ok "run killed mid-way" || ok "run finished before the kill (resume still checked)"
+expect "resume after kill -9" 0 "$TRAIN" $COMMON --out killed --steps 24 --eval-every 0 --save-every 1 --resume
+if cmp -s -i $HDR ref/train_state.bin killed/train_state.bin; then ok "kill -9 + resume = uninterrupted"; else ko "kill -9 + resume = uninterrupted"; fi
+echo "# train_cli.sh: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
