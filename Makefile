@@ -78,7 +78,7 @@ $(BUILD)/tests/%: tests/%.c tests/check.h $(LIB) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 test: deps
-	@$(MAKE) --no-print-directory all-tests
+	@$(MAKE) --no-print-directory -j2 all-tests
 	@BUILD=$(BUILD) BINDIR=$(BINDIR) sh tests/run.sh $(TESTS)
 
 all-tests: $(BINS) $(TESTS)

@@ -16,6 +16,10 @@
  *   base (post-norm): hidden[0] = encoder.layer_norm(input + pos. emb.),
  *     hidden[l] = output of layer l-1 (hidden[L] = the last layer's output).
  *
+ * Training regularization (dropout, LayerDrop, SpecAugment; w2v_reg.h) is
+ * applied only to a W2V_FWD_TRAIN forward after w2v_fwd_set_reg(); without
+ * it the forward is the eval forward.
+ *
  * Padded batches: with per-utterance sample counts (len != NULL) the frame
  * counts follow HF's _get_feat_extract_output_lengths, frames past an
  * utterance's end are zeroed before the positional conv and are masked as

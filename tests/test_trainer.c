@@ -403,6 +403,89 @@ static void test_resume_equal(void)
 	CHECK(trainer_run(&o, &r) == ACC_EINVAL);
 }
 
+/* Regularization from config.json (dropout everywhere, LayerDrop, time and
+ * feature masks): a stopped + resumed run equals the uninterrupted one bit
+ * for bit; it changes training (vs --no-regularization); overriding every
+ * probability with 0 equals --no-regularization. */
+static void test_resume_equal_regularized(void)
+{
+	char model[1200], a[1200], b[1200], c[1200], d[1200];
+	snprintf(model, sizeof model, "%s/model-reg", TEST_TMP);
+	w2v_config cfg;
+	w2v_model *m = NULL;
+	CHECK_OK(w2v_config_preset(&cfg, "tiny"));
+	cfg.ctc_zero_infinity = 1;
+	cfg.hidden_dropout = cfg.attention_dropout = cfg.activation_dropout = 0.1;
+	cfg.final_dropout = 0.1;
+	cfg.feat_proj_dropout = 0.05;
+	cfg.layerdrop = 0.2;
+	cfg.mask_time_prob = 0.1;
+	cfg.mask_time_length = 3;
+	cfg.mask_feature_prob = 0.1;
+	cfg.mask_feature_length = 4;
+	CHECK_OK(w2v_model_alloc(&m, &cfg));
+	if (!m)
+		return;
+	CHECK_OK(w2v_init_random(m, 7));
+	CHECK_OK(w2v_save(m, model, W2V_SAVE_F32));
+	w2v_free(m);
+	snprintf(a, sizeof a, "%s/reg-a", TEST_TMP);
+	snprintf(b, sizeof b, "%s/reg-b", TEST_TMP);
+	snprintf(c, sizeof c, "%s/reg-c", TEST_TMP);
+	snprintf(d, sizeof d, "%s/reg-d", TEST_TMP);
+	trainer_opts o;
+	trainer_result r;
+	base_opts(&o, a);
+	o.model_dir = model;
+	o.steps = 9;
+	o.eval_every = 4;
+	o.save_every = 2;
+	o.accum = 2;
+	CHECK_OK(trainer_run(&o, &r));
+	CHECK_EQ_INT(r.steps_done, 9);
+	o.out_dir = b;
+	o.stop_after = 3;
+	CHECK_OK(trainer_run(&o, &r));
+	o.stop_after = 4;
+	o.resume = 1;
+	CHECK_OK(trainer_run(&o, &r));
+	CHECK_EQ_INT(r.steps_done, 7);
+	o.stop_after = 0;
+	CHECK_OK(trainer_run(&o, &r));
+	CHECK_EQ_INT(r.steps_done, 9);
+	o.resume = 0;
+	o.out_dir = c;
+	o.no_regularization = 1;
+	CHECK_OK(trainer_run(&o, &r));
+	o.out_dir = d;
+	o.no_regularization = 0;
+	o.dropout = o.attention_dropout = o.activation_dropout = o.feat_proj_dropout = 0;
+	o.final_dropout = o.layerdrop = o.mask_time_prob = o.mask_feature_prob = 0;
+	CHECK_OK(trainer_run(&o, &r));
+	char *pa = NULL, *pb = NULL, *pc = NULL, *pd = NULL;
+	size_t la = 0, lb = 0, lc = 0, ld = 0;
+	CHECK_OK(state_payload(a, &pa, &la));
+	CHECK_OK(state_payload(b, &pb, &lb));
+	CHECK_OK(state_payload(c, &pc, &lc));
+	CHECK_OK(state_payload(d, &pd, &ld));
+	size_t hdr = 8 + 7 * 8 + 4 * 8 + 4 * 8 + 4 * 4;
+	CHECK(la == lb && la == lc && la == ld && la > hdr);
+	if (pa && pb && pc && pd && la == lb && la == lc && la == ld && la > hdr) {
+		CHECK(!memcmp(pa + hdr, pb + hdr, la - hdr));   /* resume exact */
+		CHECK(memcmp(pa + hdr, pc + hdr, la - hdr) != 0); /* regularization changed training */
+		CHECK(!memcmp(pc + hdr, pd + hdr, lc - hdr));   /* all-0 overrides = none */
+	}
+	free(pa);
+	free(pb);
+	free(pc);
+	free(pd);
+	/* time masking on a model without masked_spec_embed is refused */
+	base_opts(&o, d);
+	o.steps = 2;
+	o.mask_time_prob = 0.1;
+	CHECK(trainer_run(&o, &r) == ACC_EINVAL);
+}
+
 static void test_inf_batch_skipped(void)
 {
 	char root[1200], db[1200], out[1200], model[1200];
@@ -453,6 +536,7 @@ int main(void)
 	RUN(test_top_k_freezes_below);
 	RUN(test_bottleneck);
 	RUN(test_resume_equal);
+	RUN(test_resume_equal_regularized);
 	RUN(test_inf_batch_skipped);
 	RUN(test_full_training_learns);
 	return check_summary();

@@ -79,6 +79,17 @@ if cmp -s -i $HDR out1/train_state.bin out2/train_state.bin; then ok "stop + res
 expect "resume with another lr is refused" 2 "$TRAIN" $COMMON --out out2 --steps 6 --eval-every 3 --resume --lr 1e-2
 contains "refusal explains" "$T/err" "other options"
 
+# regularization (dropout, LayerDrop, feature masks): stop + resume stays exact
+REG="--dropout 0.1 --attention-dropout 0.1 --activation-dropout 0.1 --final-dropout 0.1 --layerdrop 0.3 --mask-feature-prob 0.3 --mask-feature-length 4"
+expect "regularized train" 0 "$TRAIN" $COMMON $REG --out reg1 --steps 6 --eval-every 3
+expect "regularized stop after 3" 0 "$TRAIN" $COMMON $REG --out reg2 --steps 6 --eval-every 3 --stop-after 3
+expect "regularized resume" 0 "$TRAIN" $COMMON $REG --out reg2 --steps 6 --eval-every 3 --resume
+if cmp -s -i $HDR reg1/train_state.bin reg2/train_state.bin; then ok "regularized stop + resume = uninterrupted"; else ko "regularized stop + resume = uninterrupted"; fi
+if cmp -s -i $HDR out1/train_state.bin reg1/train_state.bin; then ko "regularization changes training"; else ok "regularization changes training"; fi
+expect "bad --layerdrop is a usage error" 2 "$TRAIN" run --model m --lang tst --out o --layerdrop 1.5
+expect "time masking without masked_spec_embed is refused" 2 "$TRAIN" $COMMON --out reg3 --steps 2 --mask-time-prob 0.1
+contains "masked_spec_embed refusal explains" "$T/err" "masked_spec_embed"
+
 # a real kill -9 in the middle of a run, then --resume
 expect "uninterrupted 24 steps" 0 "$TRAIN" $COMMON --out ref --steps 24 --eval-every 0 --save-every 1
 "$TRAIN" $COMMON --out killed --steps 24 --eval-every 0 --save-every 1 >/dev/null 2>&1 &

@@ -55,7 +55,18 @@ static void train_usage(FILE *fp)
 		"  --quiet              no progress line\n"
 		"  --help, --version\n"
 		"\n"
-		"Not implemented: dropout, LayerDrop and SpecAugment (training uses the eval forward).\n");
+		"regularization (training forward only; defaults: the model's config.json, as HF):\n"
+		"  --dropout P              hidden_dropout (attention/FFN outputs, encoder input)\n"
+		"  --attention-dropout P    attention_dropout (softmax probabilities)\n"
+		"  --activation-dropout P   activation_dropout (after the FFN activation)\n"
+		"  --feat-proj-dropout P    feat_proj_dropout (feature projection output)\n"
+		"  --final-dropout P        final_dropout (lm_head input)\n"
+		"  --layerdrop P            layerdrop (skip each encoder layer with probability P)\n"
+		"  --mask-time-prob P       SpecAugment time masking (frames := masked_spec_embed)\n"
+		"  --mask-time-length N     frames per time mask span\n"
+		"  --mask-feature-prob P    SpecAugment feature masking (channels := 0)\n"
+		"  --mask-feature-length N  channels per feature mask span\n"
+		"  --no-regularization      none of the above (the eval forward)\n");
 }
 
 static int num(const char *s, double *v, const char *opt)
@@ -65,6 +76,25 @@ static int num(const char *s, double *v, const char *opt)
 	if (e == s || *e || !isfinite(*v))
 		return err_set(ACC_EINVAL, "%s needs a number, got '%s'", opt, s);
 	return 0;
+}
+
+static int prob(const char *s, double *v, const char *opt)
+{
+	int rc = num(s, v, opt);
+	if (!rc && !(*v >= 0 && *v <= 1))
+		rc = err_set(ACC_EINVAL, "%s needs a probability in [0, 1], got '%s'", opt, s);
+	return rc;
+}
+
+static int span(const char *s, int *n, const char *opt)
+{
+	double v;
+	int rc = num(s, &v, opt);
+	if (!rc && !(v >= 1 && v <= 100000 && v == (int)v))
+		rc = err_set(ACC_EINVAL, "%s needs a whole number >= 1, got '%s'", opt, s);
+	if (!rc)
+		*n = (int)v;
+	return rc;
 }
 
 int cmd_train(int argc, char **argv)
@@ -78,7 +108,8 @@ int cmd_train(int argc, char **argv)
 	const char *freeze = "adapters";
 	enum { O_MANIFEST = 256, O_MODEL, O_LANG, O_OUT, O_DLANG, O_STEPS, O_LR, O_WARMUP, O_BSEC, O_ACCUM,
 	       O_CLIP, O_WD, O_SEED, O_EVAL, O_SAVE, O_PAT, O_FREEZE, O_BOTT, O_INIT, O_INITFROM, O_SAMP,
-	       O_FLAG, O_MAXS, O_RESUME, O_STOP, O_QUIET, O_HELP, O_VERSION };
+	       O_FLAG, O_MAXS, O_RESUME, O_STOP, O_QUIET, O_HELP, O_VERSION,
+	       O_DROP, O_ADROP, O_ACTDROP, O_FPDROP, O_FDROP, O_LDROP, O_MTP, O_MTL, O_MFP, O_MFL, O_NOREG };
 	static const struct option lo[] = {
 		{ "manifest", 1, 0, O_MANIFEST }, { "model", 1, 0, O_MODEL }, { "lang", 1, 0, O_LANG },
 		{ "out", 1, 0, O_OUT }, { "data-lang", 1, 0, O_DLANG }, { "steps", 1, 0, O_STEPS },
@@ -89,7 +120,12 @@ int cmd_train(int argc, char **argv)
 		{ "init", 1, 0, O_INIT }, { "init-from", 1, 0, O_INITFROM }, { "sampling", 1, 0, O_SAMP },
 		{ "include-flagged", 0, 0, O_FLAG }, { "max-seconds", 1, 0, O_MAXS }, { "resume", 0, 0, O_RESUME },
 		{ "stop-after", 1, 0, O_STOP }, { "quiet", 0, 0, O_QUIET }, { "help", 0, 0, O_HELP },
-		{ "version", 0, 0, O_VERSION }, { 0, 0, 0, 0 } };
+		{ "version", 0, 0, O_VERSION }, { "dropout", 1, 0, O_DROP }, { "attention-dropout", 1, 0, O_ADROP },
+		{ "activation-dropout", 1, 0, O_ACTDROP }, { "feat-proj-dropout", 1, 0, O_FPDROP },
+		{ "final-dropout", 1, 0, O_FDROP }, { "layerdrop", 1, 0, O_LDROP },
+		{ "mask-time-prob", 1, 0, O_MTP }, { "mask-time-length", 1, 0, O_MTL },
+		{ "mask-feature-prob", 1, 0, O_MFP }, { "mask-feature-length", 1, 0, O_MFL },
+		{ "no-regularization", 0, 0, O_NOREG }, { 0, 0, 0, 0 } };
 	int c, rc = 0;
 	double v;
 	optind = 1;
@@ -131,6 +167,17 @@ int cmd_train(int argc, char **argv)
 		case O_RESUME: o.resume = 1; break;
 		case O_STOP: if (!(rc = num(optarg, &v, "--stop-after"))) o.stop_after = (int64_t)v; break;
 		case O_QUIET: o.quiet = 1; break;
+		case O_DROP: rc = prob(optarg, &o.dropout, "--dropout"); break;
+		case O_ADROP: rc = prob(optarg, &o.attention_dropout, "--attention-dropout"); break;
+		case O_ACTDROP: rc = prob(optarg, &o.activation_dropout, "--activation-dropout"); break;
+		case O_FPDROP: rc = prob(optarg, &o.feat_proj_dropout, "--feat-proj-dropout"); break;
+		case O_FDROP: rc = prob(optarg, &o.final_dropout, "--final-dropout"); break;
+		case O_LDROP: rc = prob(optarg, &o.layerdrop, "--layerdrop"); break;
+		case O_MTP: rc = prob(optarg, &o.mask_time_prob, "--mask-time-prob"); break;
+		case O_MFP: rc = prob(optarg, &o.mask_feature_prob, "--mask-feature-prob"); break;
+		case O_MTL: rc = span(optarg, &o.mask_time_length, "--mask-time-length"); break;
+		case O_MFL: rc = span(optarg, &o.mask_feature_length, "--mask-feature-length"); break;
+		case O_NOREG: o.no_regularization = 1; break;
 		case 'h': case O_HELP: train_usage(stdout); return 0;
 		case O_VERSION: printf("train (accent) %s\n", ACCENT_VERSION); return 0;
 		default:

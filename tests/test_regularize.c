@@ -1,0 +1,485 @@
+/*
+ * test_regularize.c — training regularization (lib/w2v_reg.h, lib/dropout.h)
+ * on the mms-tiny (stable layer norm + adapters) and base-tiny (post-norm)
+ * fixtures:
+ *   - all probabilities 0: the training forward/backward is bit-identical
+ *     to the unregularized one, and switching regularization off again
+ *     restores the eval forward bit for bit;
+ *   - the full backward with every dropout, time and feature masks (fixed
+ *     seed) agrees with central finite differences of the loss;
+ *   - _compute_mask_indices semantics: span count, span length, valid
+ *     frames only, determinism;
+ *   - dropout rate ~ p and preserved expectation on 2^20 elements;
+ *   - LayerDrop 1: every layer skipped (output = encoder.layer_norm of the
+ *     positional-embedded input), skipped adapters get zero gradient.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "ctc.h"
+#include "dropout.h"
+#include "err.h"
+#include "safetensors.h"
+#include "w2v.h"
+#include "w2v_backward.h"
+#include "w2v_forward.h"
+#include "w2v_reg.h"
+
+#define FX "tests/data/hf-wav2vec2/mms-tiny"
+#define FXB "tests/data/hf-wav2vec2/base-tiny"
+
+typedef struct {
+	float *x;
+	int B, n;
+	int64_t len[2];
+	int tgt[2 * 64];
+	int64_t tlen[2];
+	int S;
+} batch;
+
+/* the fixture's padded 2-utterance batch, with a short synthetic target */
+static int load_batch(const char *dir, batch *bt)
+{
+	char p[256];
+	safetensors_file *g = NULL;
+	snprintf(p, sizeof p, "%s/golden.safetensors", dir);
+	if (safetensors_open(&g, p))
+		return -1;
+	size_t ne = 0;
+	int rc = safetensors_read_f32(g, "input_values", 2, (int64_t[]){ 2, 16000 }, &bt->x, &ne);
+	safetensors_close(g);
+	if (rc)
+		return -1;
+	bt->B = 2;
+	bt->n = 16000;
+	bt->len[0] = 16000;
+	bt->len[1] = 11000;
+	bt->S = 6;
+	for (int b = 0; b < 2; b++) {
+		bt->tlen[b] = 6 - b;
+		for (int s = 0; s < 6; s++)
+			bt->tgt[b * 6 + s] = 1 + (s * 3 + b) % 4;
+	}
+	return 0;
+}
+
+static int loss_of(w2v_fwd *f, const batch *bt, double *loss, float *dlog)
+{
+	int rc = w2v_forward(f, bt->x, bt->B, bt->n, bt->len);
+	if (rc)
+		return rc;
+	int64_t il[2] = { f->flen[0], f->flen[1] };
+	ctc_opts o = { .blank = f->m->cfg.pad_token_id, .reduction = CTC_REDUCE_SUM, .zero_infinity = 1 };
+	return ctc_loss(f->logits, bt->B, f->T, f->m->cfg.vocab_size, il, bt->tgt, bt->S, bt->tlen, &o,
+	                NULL, loss, dlog);
+}
+
+/* make masked_spec_embed present (the fixtures have masking off) */
+static void give_spec_embed(w2v_model *m)
+{
+	for (int i = 0; i < m->n_tensors; i++)
+		if (!strcmp(m->tensors[i].name, "wav2vec2.masked_spec_embed")) {
+			/* its slice of the base block exists; the loader left it unbound */
+			m->tensors[i].present = 1;
+			m->p.masked_spec_embed = m->base + m->tensors[i].offset;
+		}
+	for (int h = 0; h < m->cfg.hidden_size; h++)
+		m->p.masked_spec_embed[h] = 0.5f * sinf(0.7f * h + 0.3f);
+}
+
+static w2v_reg all_on(void)
+{
+	w2v_reg r;
+	w2v_reg_none(&r);
+	r.hidden = r.attention = r.activation = r.feat_proj = r.final = 0.15f;
+	r.spec_augment = 1;
+	r.mask_time_prob = 0.2f;
+	r.mask_time_length = 3;
+	r.mask_time_min_masks = 1;
+	r.mask_feature_prob = 0.2f;
+	r.mask_feature_length = 4;
+	r.mask_feature_min_masks = 1;
+	return r;
+}
+
+/* (1) zero probabilities change nothing; off again = eval forward */
+static void test_zero_is_identity(void)
+{
+	w2v_model *m = NULL;
+	w2v_fwd *f = NULL;
+	w2v_bwd *bk = NULL;
+	batch bt = { 0 };
+	CHECK_OK(w2v_load(&m, FX, NULL));
+	if (!m || load_batch(FX, &bt))
+		goto out;
+	give_spec_embed(m);
+	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN));
+	CHECK_OK(w2v_bwd_create(&bk));
+	size_t nt = m->train_numel, nb = m->base_numel;
+	float *g0 = calloc(nt + nb, sizeof(float)), *g1 = calloc(nt + nb, sizeof(float));
+	double l0 = 0, l1 = 0;
+	CHECK_OK(loss_of(f, &bt, &l0, NULL));
+	size_t nl = (size_t)f->B * f->T * m->cfg.vocab_size;
+	float *lg0 = malloc(nl * 4), *d0 = calloc(nl, 4), *d1 = calloc(nl, 4);
+	memcpy(lg0, f->logits, nl * 4);
+	CHECK_OK(loss_of(f, &bt, &l0, d0));
+	CHECK_OK(w2v_backward(bk, f, bt.x, d0, g0, g0 + nt, 0));
+	/* every probability 0, spec_augment on, layerdrop 0 */
+	w2v_reg r;
+	w2v_reg_none(&r);
+	r.spec_augment = 1;
+	CHECK_OK(w2v_fwd_set_reg(f, &r, 99));
+	CHECK_OK(loss_of(f, &bt, &l1, d1));
+	CHECK(!memcmp(lg0, f->logits, nl * 4));
+	CHECK_OK(w2v_backward(bk, f, bt.x, d1, g1, g1 + nt, 0));
+	CHECK(l0 == l1);
+	CHECK(!memcmp(g0, g1, (nt + nb) * 4));
+	/* regularized, then off again: the eval forward bit for bit */
+	w2v_reg on = all_on();
+	CHECK_OK(w2v_fwd_set_reg(f, &on, 5));
+	CHECK_OK(loss_of(f, &bt, &l1, NULL));
+	CHECK(memcmp(lg0, f->logits, nl * 4) != 0);
+	CHECK_OK(w2v_fwd_set_reg(f, NULL, 0));
+	CHECK_OK(loss_of(f, &bt, &l1, NULL));
+	CHECK(!memcmp(lg0, f->logits, nl * 4));
+	/* out-of-range options are refused */
+	on.hidden = 1.5f;
+	CHECK(w2v_fwd_set_reg(f, &on, 5) == ACC_EINVAL);
+	free(lg0); free(d0); free(d1); free(g0); free(g1);
+out:
+	free(bt.x);
+	w2v_bwd_free(bk);
+	w2v_fwd_free(f);
+	w2v_free(m);
+}
+
+/* (2) full backward with everything on vs finite differences (same seed) */
+static void fd_check(const char *dir, int layerdrop_seed_search)
+{
+	w2v_model *m = NULL;
+	w2v_fwd *f = NULL;
+	w2v_bwd *bk = NULL;
+	batch bt = { 0 };
+	CHECK_OK(w2v_load(&m, dir, NULL));
+	if (!m || load_batch(dir, &bt))
+		goto out;
+	give_spec_embed(m);
+	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN));
+	CHECK_OK(w2v_bwd_create(&bk));
+	w2v_reg r = all_on();
+	uint64_t seed = 17;
+	if (layerdrop_seed_search) {
+		/* a seed that skips exactly one of the layers */
+		r.layerdrop = 0.5f;
+		for (seed = 1; seed < 200; seed++) {
+			CHECK_OK(w2v_fwd_set_reg(f, &r, seed));
+			CHECK_OK(w2v_forward(f, bt.x, bt.B, bt.n, bt.len));
+			int sk = 0;
+			for (int l = 0; l < m->cfg.num_hidden_layers; l++)
+				sk += f->layer[l].skipped;
+			if (sk == 1)
+				break;
+		}
+		CHECK(seed < 200);
+	}
+	CHECK_OK(w2v_fwd_set_reg(f, &r, seed));
+	size_t nt = m->train_numel, nb = m->base_numel;
+	float *gt = calloc(nt, 4), *gb = calloc(nb, 4);
+	double loss = 0;
+	CHECK_OK(w2v_forward(f, bt.x, bt.B, bt.n, bt.len));
+	float *dlog = calloc((size_t)f->B * f->T * m->cfg.vocab_size, 4);
+	CHECK_OK(loss_of(f, &bt, &loss, dlog));
+	/* the masks are really in use */
+	int nt_m = 0, nf_m = 0;
+	for (int i = 0; f->tmask && i < f->B * f->T; i++)
+		nt_m += f->tmask[i];
+	for (int i = 0; f->fmask && i < f->B * m->cfg.hidden_size; i++)
+		nf_m += f->fmask[i];
+	CHECK(nt_m > 0 && nf_m > 0);
+	CHECK_OK(w2v_backward(bk, f, bt.x, dlog, gt, gb, 0));
+	int checked = 0, bad = 0;
+	for (int i = 0; i < m->n_tensors; i++) {
+		const w2v_tensor *t = &m->tensors[i];
+		if (!t->present || !w2v_tensor_trains(m, t, 0))
+			continue;
+		float *blk = t->group == W2V_GROUP_TRAIN ? m->train : m->base;
+		float *grd = t->group == W2V_GROUP_TRAIN ? gt : gb;
+		size_t best = 0;
+		for (size_t k = 0; k < t->numel; k++)
+			if (fabsf(grd[t->offset + k]) > fabsf(grd[t->offset + best]))
+				best = k;
+		size_t picks[2] = { best, t->numel / 3 };
+		for (int pi = 0; pi < 2; pi++) {
+			size_t k = t->offset + picks[pi];
+			float s = blk[k];
+			float hh = 1e-3f * fmaxf(1.0f, fabsf(s));
+			double lp = 0, lm = 0;
+			blk[k] = s + hh;
+			ops_ctx_weights_changed(w2v_fwd_ops(f), blk + t->offset);
+			loss_of(f, &bt, &lp, NULL);
+			blk[k] = s - hh;
+			ops_ctx_weights_changed(w2v_fwd_ops(f), blk + t->offset);
+			loss_of(f, &bt, &lm, NULL);
+			blk[k] = s;
+			ops_ctx_weights_changed(w2v_fwd_ops(f), blk + t->offset);
+			double fd = (lp - lm) / ((double)(s + hh) - (double)(s - hh));
+			double an = grd[k];
+			/* float32 forward: absolute noise ~ 1e-8 * |loss| / h here (a
+			 * tenth of test_train_grad's bound, so that a dropout mask
+			 * missing in one backward step — a few % on a gradient — fails) */
+			double tol = 0.01 * fabs(an) + 2e-8 * fabs(loss) / hh;
+			if (getenv("REG_VERBOSE"))
+				fprintf(stderr, "  %s[%zu]: analytic %.6g fd %.6g tol %.3g\n", t->name, picks[pi], an, fd, tol);
+			if (!(fabs(fd - an) <= tol)) {
+				bad++;
+				fprintf(stderr, "  %s[%zu]: analytic %.6g fd %.6g\n", t->name, picks[pi], an, fd);
+			}
+			checked++;
+		}
+	}
+	CHECKF(bad == 0, "%d of %d finite-difference checks failed", bad, checked);
+	CHECK(checked > 50);
+	/* masked_spec_embed trained (full strategy) and received gradient */
+	const w2v_tensor *e = w2v_tensor_find(m, "wav2vec2.masked_spec_embed");
+	double en = 0;
+	for (size_t k = 0; e && k < e->numel; k++)
+		en += fabs(gb[e->offset + k]);
+	CHECK(en > 0);
+	free(dlog);
+	free(gt);
+	free(gb);
+out:
+	free(bt.x);
+	w2v_bwd_free(bk);
+	w2v_fwd_free(f);
+	w2v_free(m);
+}
+
+static void test_fd_stable(void) { fd_check(FX, 0); }
+static void test_fd_stable_layerdrop(void) { fd_check(FX, 1); }
+static void test_fd_base(void) { fd_check(FXB, 0); }
+
+/* (3) _compute_mask_indices semantics */
+static void test_mask_indices(void)
+{
+	enum { B = 5, T = 200 };
+	int len[B] = { 200, 150, 57, 12, 5 };
+	uint8_t m1[B * T], m2[B * T];
+	/* length 1: the masked-frame count is the span count exactly:
+	 * max(min, int(p * len + eps)) with one eps for the whole batch */
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		uint64_t s = seed;
+		CHECK_OK(w2v_reg_mask_indices(m1, B, T, len, 0.3f, 1, 2, &s));
+		int ok = 1;
+		for (int b = 0; b < B; b++) {
+			int cnt = 0, outside = 0;
+			for (int t = 0; t < T; t++) {
+				cnt += m1[b * T + t];
+				outside += t >= len[b] && m1[b * T + t];
+			}
+			int lo = (int)(0.3 * len[b]), hi = (int)(0.3 * len[b] + 0.999999);
+			if (lo < 2) lo = 2;
+			if (hi < 2) hi = 2;
+			if (outside || cnt < lo || cnt > hi)
+				ok = 0;
+		}
+		CHECKF(ok, "seed %llu: span counts off", (unsigned long long)seed);
+	}
+	/* length 10: every run of masked frames is >= 10 long and within the
+	 * valid frames; number of runs <= span count; too short -> nothing */
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		uint64_t s = seed, s2 = seed;
+		CHECK_OK(w2v_reg_mask_indices(m1, B, T, len, 0.2f, 10, 2, &s));
+		CHECK_OK(w2v_reg_mask_indices(m2, B, T, len, 0.2f, 10, 2, &s2));
+		CHECK(!memcmp(m1, m2, sizeof m1));   /* deterministic */
+		for (int b = 0; b < B; b++) {
+			int k = (int)(0.2 * len[b] / 10 + 1.0);   /* upper bound with eps < 1 */
+			if (k < 2) k = 2;
+			if (len[b] - 9 < k) k = len[b] - 9 > 0 ? len[b] - 9 : 0;
+			int runs = 0, cnt = 0, bad = 0, run = 0;
+			for (int t = 0; t <= T; t++) {
+				int v = t < T && m1[b * T + t];
+				if (v) {
+					run++;
+					cnt++;
+					if (t >= len[b])
+						bad++;
+				} else if (run) {
+					if (run < 10)
+						bad++;
+					runs++;
+					run = 0;
+				}
+			}
+			CHECKF(!bad, "seed %llu utt %d: short run or frame past the end", (unsigned long long)seed, b);
+			CHECK(cnt <= k * 10);
+			if (len[b] >= 10)
+				CHECK(cnt >= 10 && runs >= 1);
+			else
+				CHECK_EQ_INT(cnt, 0);
+		}
+	}
+	/* min_masks 2, length 10: a 12-frame utterance in a 25-frame batch gets
+	 * two spans from 3 start positions; alone (T = 12) the spans are
+	 * clamped to T / length = 1 */
+	uint64_t s = 3;
+	int l12[2] = { 25, 12 };
+	CHECK_OK(w2v_reg_mask_indices(m1, 2, 25, l12, 0.0f, 10, 2, &s));
+	int c12 = 0;
+	for (int t = 0; t < 25; t++)
+		c12 += m1[25 + t];
+	CHECK(c12 == 11 || c12 == 12);
+	CHECK_OK(w2v_reg_mask_indices(m1, 1, 12, NULL, 0.0f, 10, 2, &s));
+	c12 = 0;
+	for (int t = 0; t < 12; t++)
+		c12 += m1[t];
+	CHECK_EQ_INT(c12, 10);
+	/* a different seed gives a different mask on a long batch */
+	uint64_t sa = 1, sb = 2;
+	CHECK_OK(w2v_reg_mask_indices(m1, B, T, len, 0.2f, 10, 2, &sa));
+	CHECK_OK(w2v_reg_mask_indices(m2, B, T, len, 0.2f, 10, 2, &sb));
+	CHECK(memcmp(m1, m2, sizeof m1) != 0);
+	/* mask longer than the sequence: nothing */
+	s = 1;
+	CHECK_OK(w2v_reg_mask_indices(m1, 1, 8, NULL, 0.5f, 10, 2, &s));
+	CHECK(!memchr(m1, 1, 8));
+	/* the per-step seeds differ by step and micro-batch, and repeat */
+	CHECK(w2v_reg_seed(1, 5, 0) == w2v_reg_seed(1, 5, 0));
+	CHECK(w2v_reg_seed(1, 5, 0) != w2v_reg_seed(1, 6, 0));
+	CHECK(w2v_reg_seed(1, 5, 0) != w2v_reg_seed(1, 5, 1));
+	CHECK(w2v_reg_seed(1, 5, 0) != w2v_reg_seed(2, 5, 0));
+}
+
+/* (4) dropout rate and expectation */
+static void test_dropout_rate(void)
+{
+	size_t n = (size_t)1 << 20;
+	float *x = malloc(n * 4), *y = malloc(n * 4), *z = malloc(n * 4);
+	for (size_t i = 0; i < n; i++)
+		x[i] = 1.0f + 0.5f * sinf((float)i);
+	double sx = 0;
+	for (size_t i = 0; i < n; i++)
+		sx += x[i];
+	const float ps[3] = { 0.1f, 0.3f, 0.5f };
+	for (int k = 0; k < 3; k++) {
+		float p = ps[k];
+		uint64_t key = dropout_key(42, 7 + k);
+		dropout_apply(y, x, n, p, key);
+		size_t zeros = 0;
+		double sy = 0;
+		int scaled = 1;
+		for (size_t i = 0; i < n; i++) {
+			zeros += y[i] == 0.0f;
+			sy += y[i];
+			if (y[i] != 0.0f && fabsf(y[i] - x[i] / (1.0f - p)) > 1e-6f * fabsf(y[i]))
+				scaled = 0;
+			if ((y[i] != 0.0f) != dropout_keep(key, i, p))
+				scaled = 0;
+		}
+		double rate = (double)zeros / n, sd = sqrt(p * (1 - p) / n);
+		CHECKF(fabs(rate - p) < 5 * sd, "p %.2f: measured rate %.5f", p, rate);
+		CHECKF(fabs(sy / sx - 1.0) < 0.005, "p %.2f: expectation ratio %.5f", p, sy / sx);
+		CHECK(scaled);
+		/* the same key is the same mask (backward); another key is not */
+		dropout_apply(z, x, n, p, key);
+		CHECK(!memcmp(y, z, n * 4));
+		dropout_apply(z, x, n, p, dropout_key(43, 7 + k));
+		CHECK(memcmp(y, z, n * 4) != 0);
+		/* an offset view is the same mask slice */
+		dropout_apply_at(z, x + 1000, 5000, 1000, p, key);
+		CHECK(!memcmp(y + 1000, z, 5000 * 4));
+	}
+	dropout_apply(y, x, n, 0.0f, 1);
+	CHECK(!memcmp(x, y, n * 4));
+	dropout_apply(y, x, n, 1.0f, 1);
+	size_t nz = 0;
+	for (size_t i = 0; i < n; i++)
+		nz += y[i] != 0.0f;
+	CHECK(nz == 0);
+	free(x);
+	free(y);
+	free(z);
+}
+
+/* (5) LayerDrop 1 skips every layer */
+static void test_layerdrop_all(void)
+{
+	w2v_model *m = NULL;
+	w2v_fwd *f = NULL;
+	w2v_bwd *bk = NULL;
+	batch bt = { 0 };
+	CHECK_OK(w2v_load(&m, FX, NULL));
+	if (!m || load_batch(FX, &bt))
+		goto out;
+	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN));
+	CHECK_OK(w2v_bwd_create(&bk));
+	w2v_reg r;
+	w2v_reg_none(&r);
+	r.layerdrop = 1.0f;
+	CHECK_OK(w2v_fwd_set_reg(f, &r, 8));
+	double loss = 0;
+	CHECK_OK(w2v_forward(f, bt.x, bt.B, bt.n, bt.len));
+	int L = m->cfg.num_hidden_layers, H = m->cfg.hidden_size, M = f->B * f->T;
+	for (int l = 0; l < L; l++)
+		CHECK(f->layer[l].skipped);
+	CHECK(f->hidden[L] == f->hidden[0]);
+	/* final = encoder.layer_norm(pos-embedded input), computed here */
+	double maxd = 0;
+	const float *w = m->p.enc_ln_w, *bb = m->p.enc_ln_b;
+	for (int i = 0; i < M; i++) {
+		const float *xr = f->enc_in + (size_t)i * H;
+		double mu = 0, var = 0;
+		for (int h = 0; h < H; h++)
+			mu += xr[h];
+		mu /= H;
+		for (int h = 0; h < H; h++)
+			var += (xr[h] - mu) * (xr[h] - mu);
+		var /= H;
+		for (int h = 0; h < H; h++) {
+			double want = (xr[h] - mu) / sqrt(var + m->cfg.layer_norm_eps) * w[h] + bb[h];
+			double d = fabs(want - f->final[(size_t)i * H + h]);
+			maxd = d > maxd ? d : maxd;
+		}
+	}
+	CHECKF(maxd < 1e-4, "final vs layer_norm(input): %g", maxd);
+	float *gt = calloc(m->train_numel, 4);
+	float *dlog = calloc((size_t)M * m->cfg.vocab_size, 4);
+	CHECK_OK(loss_of(f, &bt, &loss, dlog));
+	CHECK_OK(w2v_backward(bk, f, bt.x, dlog, gt, NULL, W2V_BWD_ADAPTERS));
+	size_t nz_ad = 0, nz_head = 0;
+	for (int i = 0; i < m->n_tensors; i++) {
+		const w2v_tensor *t = &m->tensors[i];
+		if (t->group != W2V_GROUP_TRAIN || !t->present)
+			continue;
+		size_t nz = 0;
+		for (size_t k = 0; k < t->numel; k++)
+			nz += gt[t->offset + k] != 0.0f;
+		if (strstr(t->name, "lm_head"))
+			nz_head += nz;
+		else
+			nz_ad += nz;
+	}
+	CHECK_EQ_INT((int)nz_ad, 0);
+	CHECK(nz_head > 0);
+	free(gt);
+	free(dlog);
+out:
+	free(bt.x);
+	w2v_bwd_free(bk);
+	w2v_fwd_free(f);
+	w2v_free(m);
+}
+
+int main(void)
+{
+	RUN(test_dropout_rate);
+	RUN(test_mask_indices);
+	RUN(test_zero_is_identity);
+	RUN(test_layerdrop_all);
+	RUN(test_fd_stable);
+	RUN(test_fd_stable_layerdrop);
+	RUN(test_fd_base);
+	return check_summary();
+}
