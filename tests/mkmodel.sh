@@ -41,6 +41,10 @@ t "overrides in config" grep -q '"num_hidden_layers": 3' "$tmp/d/config.json"
 t "base layout" grep -q '"feat_extract_norm": "group"' "$tmp/d/config.json"
 t "flat vocab of 40" [ "$(grep -o '":' "$tmp/d/vocab.json" | wc -l)" -eq 40 ]
 t "bf16 stored" grep -q '"BF16"' "$tmp/d/model.safetensors"
+"$MK" --out "$tmp/e" --conv-dim 24 >/dev/null
+t "conv-dim sets every conv layer" sh -c "tr -d ' \n' < '$tmp/e/config.json' | grep -q '\"conv_dim\":\[24,24,24,24,24,24,24\]'"
+t "conv-dim shapes the weights" sh -c "grep -q 'conv_layers.6.conv.weight\":{\"dtype\":\"F32\",\"shape\":\[24,24,2\]' '$tmp/e/model.safetensors'"
+"$MK" --out "$tmp/f" --conv-dim 0 >/dev/null 2>&1; t "bad conv-dim is a usage error" [ $? -eq 2 ]
 
 echo "# mkmodel.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -32,6 +32,7 @@ static void usage(FILE *fp)
 		"  --hidden N         hidden size (must stay divisible by heads and pos-conv groups)\n"
 		"  --heads N          attention heads\n"
 		"  --ffn N            feed-forward (intermediate) size\n"
+		"  --conv-dim N       channels of every conv feature-encoder layer\n"
 		"  --vocab-size N     lm_head rows / vocabulary size\n"
 		"  --adapter-dim N    adapter bottleneck (0 = no adapter layers)\n"
 		"  --langs a,b,...    also write adapter.<lang>.safetensors for each language and a\n"
@@ -128,15 +129,16 @@ static int write_vocab(const char *dir, int n, char **langs, int nlangs)
 
 int main(int argc, char **argv)
 {
-	enum { O_LAYERS = 256, O_HIDDEN, O_HEADS, O_FFN, O_VOCAB, O_ADAPTER, O_LANGS, O_SEED, O_DTYPE, O_PRESET, O_OUT };
+	enum { O_LAYERS = 256, O_HIDDEN, O_HEADS, O_FFN, O_CONVDIM, O_VOCAB, O_ADAPTER, O_LANGS, O_SEED, O_DTYPE, O_PRESET, O_OUT };
 	static const struct option opts[] = {
 		{"preset", 1, 0, O_PRESET}, {"out", 1, 0, O_OUT}, {"layers", 1, 0, O_LAYERS},
 		{"hidden", 1, 0, O_HIDDEN}, {"heads", 1, 0, O_HEADS}, {"ffn", 1, 0, O_FFN},
+		{"conv-dim", 1, 0, O_CONVDIM},
 		{"vocab-size", 1, 0, O_VOCAB}, {"adapter-dim", 1, 0, O_ADAPTER}, {"langs", 1, 0, O_LANGS},
 		{"seed", 1, 0, O_SEED}, {"dtype", 1, 0, O_DTYPE}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'},
 		{0, 0, 0, 0}};
 	const char *preset = "tiny", *out = NULL, *langs_arg = NULL;
-	int layers = -1, hidden = -1, heads = -1, ffn = -1, vsize = -1, adim = -1, dtype = W2V_SAVE_F32;
+	int layers = -1, hidden = -1, heads = -1, ffn = -1, convdim = -1, vsize = -1, adim = -1, dtype = W2V_SAVE_F32;
 	unsigned long long seed = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
@@ -150,6 +152,7 @@ int main(int argc, char **argv)
 		case O_HIDDEN: if (parse_int(optarg, 1, 16384, &hidden)) return usage_error("bad --hidden", optarg); break;
 		case O_HEADS: if (parse_int(optarg, 1, 1024, &heads)) return usage_error("bad --heads", optarg); break;
 		case O_FFN: if (parse_int(optarg, 1, 262144, &ffn)) return usage_error("bad --ffn", optarg); break;
+		case O_CONVDIM: if (parse_int(optarg, 1, 16384, &convdim)) return usage_error("bad --conv-dim", optarg); break;
 		case O_VOCAB: if (parse_int(optarg, 1, 1000000, &vsize)) return usage_error("bad --vocab-size", optarg); break;
 		case O_ADAPTER: if (parse_int(optarg, 0, 16384, &adim)) return usage_error("bad --adapter-dim", optarg); break;
 		case O_SEED: {
@@ -182,6 +185,8 @@ int main(int argc, char **argv)
 	if (hidden > 0) cfg.hidden_size = hidden;
 	if (heads > 0) cfg.num_attention_heads = heads;
 	if (ffn > 0) cfg.intermediate_size = ffn;
+	for (int i = 0; convdim > 0 && i < cfg.num_feat_extract_layers; i++)
+		cfg.conv_dim[i] = convdim;
 	if (vsize > 0) cfg.vocab_size = vsize;
 	if (adim >= 0) cfg.adapter_attn_dim = adim;
 	if (langs_arg) {
