@@ -8,6 +8,7 @@
  * Thin: parses arguments and calls lib/align_stage.c; prints the summary.
  */
 #include "align_stage.h"
+#include "cliopt.h"
 #include "err.h"
 #include "manifest.h"
 #include "vocab.h"
@@ -118,13 +119,6 @@ static int bad_usage(const char *msg, void (*usage)(FILE *))
 	return 2;
 }
 
-static int parse_double(const char *s, double *out)
-{
-	char *end;
-	*out = strtod(s, &end);
-	return *s && !*end;
-}
-
 static int cmd_run(int argc, char **argv)
 {
 	enum { O_MANIFEST = 256, O_OOV, O_STAR_EDGES, O_STAR_BETWEEN, O_LOW_CONF, O_WINDOW, O_RATE_MIN, O_RATE_MAX,
@@ -156,11 +150,11 @@ static int cmd_run(int argc, char **argv)
 		case O_STAR_EDGES: o.p.star_edges = 1; break;
 		case O_STAR_BETWEEN: o.p.star_between = 1; break;
 		case O_LOW_CONF:
-			if (!parse_double(optarg, &o.p.low_conf))
+			if (cliopt_number(optarg, &o.p.low_conf))
 				return bad_usage("--low-conf needs a number", usage_run);
 			break;
 		case O_WINDOW:
-			if (!parse_double(optarg, &d) || d < 1 || d > 100000)
+			if (cliopt_number(optarg, &d) || d < 1 || d > 100000)
 				return bad_usage("--window needs a frame count >= 1", usage_run);
 			o.p.window = (int)d;
 			break;
@@ -169,7 +163,7 @@ static int cmd_run(int argc, char **argv)
 		case O_EDGE_MAX:
 		case O_SEG_MIN:
 		case O_SEG_MAX:
-			if (!parse_double(optarg, &d) || d < 0)
+			if (cliopt_number(optarg, &d) || d < 0)
 				return bad_usage("rates, durations and bounds must be numbers >= 0", usage_run);
 			if (c == O_RATE_MIN) o.p.rate_min = d;
 			else if (c == O_RATE_MAX) o.p.rate_max = d;
@@ -178,19 +172,19 @@ static int cmd_run(int argc, char **argv)
 			else o.p.seg_max_s = d;
 			break;
 		case O_BATCH:
-			if (!parse_double(optarg, &d) || d < 1 || d > 1e6)
+			if (cliopt_number(optarg, &d) || d < 1 || d > 1e6)
 				return bad_usage("--batch needs a count >= 1", usage_run);
 			o.batch = (int)d;
 			break;
 		case O_LIMIT:
-			if (!parse_double(optarg, &d) || d < 0)
+			if (cliopt_number(optarg, &d) || d < 0)
 				return bad_usage("--limit needs a count", usage_run);
 			o.limit = (int64_t)d;
 			break;
 		case O_REDO: o.redo = 1; break;
 		case O_BF16: o.bf16 = 1; break;
 		case O_MEM:
-			if (!parse_double(optarg, &d) || d < 1)
+			if (cliopt_number(optarg, &d) || d < 1)
 				return bad_usage("--mem-budget needs megabytes >= 1", usage_run);
 			o.p.mem_budget = (size_t)(d * 1048576.0);
 			break;

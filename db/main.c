@@ -7,6 +7,7 @@
 #include "dbcheck.h"
 #include "dbquery.h"
 #include "dbstats.h"
+#include "cliopt.h"
 #include "err.h"
 #include "export.h"
 #include "manifest.h"
@@ -57,24 +58,6 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 }
 
 /* Strict number parsing: the whole argument must be a number. */
-static int parse_double(const char *s, double *v)
-{
-	char *end;
-	if (!s || !*s)
-		return -1;
-	*v = strtod(s, &end);
-	return *end ? -1 : 0;
-}
-
-static int parse_int(const char *s, long long *v)
-{
-	char *end;
-	if (!s || !*s)
-		return -1;
-	*v = strtoll(s, &end, 10);
-	return *end ? -1 : 0;
-}
-
 static int open_manifest(manifest **m)
 {
 	return manifest_open(m, manifest_path, 0);
@@ -99,7 +82,7 @@ static int cmd_stats(int argc, char **argv)
 				return usage_error("stats", "--format must be table or json, not '%s'", optarg);
 			break;
 		case 's':
-			if (parse_int(optarg, &n) || n < -1 || n > 1000000000)
+			if (cliopt_integer(optarg, &n) || n < -1 || n > 1000000000)
 				return usage_error("stats", "--speakers wants a count (-1 = all), not '%s'", optarg);
 			o.top_speakers = (int)n;
 			break;
@@ -142,12 +125,12 @@ static int cmd_check(int argc, char **argv)
 		case 'H': o.hash = 1; break;
 		case 'n': o.skip_files = 1; break;
 		case 'e':
-			if (parse_int(optarg, &n) || n < 0 || n > 1000000)
+			if (cliopt_integer(optarg, &n) || n < 0 || n > 1000000)
 				return usage_error("check", "--examples wants a count, not '%s'", optarg);
 			o.max_examples = (int)n;
 			break;
 		case 't':
-			if (parse_double(optarg, &d) || d < 0)
+			if (cliopt_number(optarg, &d) || d < 0)
 				return usage_error("check", "--tolerance wants seconds >= 0, not '%s'", optarg);
 			o.span_tolerance = d;
 			break;
@@ -281,12 +264,12 @@ static int cmd_split(int argc, char **argv, int full_argc, char **full_argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': case 'd': case 't':
-			if (parse_double(optarg, &d) || d < 0)
+			if (cliopt_number(optarg, &d) || d < 0)
 				return usage_error("split", "proportions are numbers >= 0, not '%s'", optarg);
 			*(c == 'r' ? &o.train : c == 'd' ? &o.dev : &o.test) = d;
 			break;
 		case 's':
-			if (parse_int(optarg, &n) || n < 0)
+			if (cliopt_integer(optarg, &n) || n < 0)
 				return usage_error("split", "--seed wants a non-negative integer, not '%s'", optarg);
 			o.seed = (uint64_t)n;
 			break;
@@ -347,12 +330,12 @@ static int cmd_weights(int argc, char **argv, int full_argc, char **full_argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
-			if (parse_double(optarg, &d) || d < 0 || d > 1)
+			if (cliopt_number(optarg, &d) || d < 0 || d > 1)
 				return usage_error("weights", "--alpha wants a number between 0 and 1, not '%s'", optarg);
 			o.alpha = d;
 			break;
 		case 'c':
-			if (parse_double(optarg, &d) || d < 0 || d > 1)
+			if (cliopt_number(optarg, &d) || d < 0 || d > 1)
 				return usage_error("weights", "--cap wants a share between 0 and 1, not '%s'", optarg);
 			o.cap = d;
 			break;

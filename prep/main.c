@@ -7,6 +7,7 @@
  * Thin: parses arguments and calls lib/ingest.c; prints the summary.
  */
 #include "corpus.h"
+#include "cliopt.h"
 #include "err.h"
 #include "ingest.h"
 #include <getopt.h>
@@ -82,13 +83,8 @@ static void on_sigint(int sig)
 
 static int parse_num(const char *opt, const char *v, double *out)
 {
-	char *e;
-	double d = strtod(v, &e);
-	if (!*v || *e) {
-		err_set(ACC_EINVAL, "%s: '%s' is not a number", opt, v);
-		return ACC_EINVAL;
-	}
-	*out = d;
+	if (cliopt_number(v, out))
+		return err_set(ACC_EINVAL, "%s: '%s' is not a number", opt, v);
 	return 0;
 }
 

@@ -47,6 +47,8 @@ contains "help lists --freeze" "$T/out" "--freeze"
 expect "train run --version" 0 "$TRAIN" run --version
 expect "missing --out is a usage error" 2 "$TRAIN" run --model m --lang tst
 expect "bad --freeze is a usage error" 2 "$TRAIN" run --model m --lang tst --out o --freeze some
+expect "--freeze top:K needs a whole K" 2 "$TRAIN" run --model m --lang tst --out o --freeze top:3x
+expect "a non-finite --lr is a usage error" 2 "$TRAIN" run --model m --lang tst --out o --lr nan
 
 "$MK" --out model --preset tiny --seed 3 >/dev/null 2>&1
 mkdir -p clips/s1 clips/s2

@@ -9,6 +9,7 @@
 #include "arpa.h"
 #include "audio.h"
 #include "ctc_beam.h"
+#include "cliopt.h"
 #include "err.h"
 #include "eval.h"
 #include "fsutil.h"
@@ -88,9 +89,7 @@ static int parse_list(const char *s, double *out, int max, const char *what)
 
 static int parse_num(const char *s, double *v, const char *what)
 {
-	char *e;
-	*v = strtod(s, &e);
-	if (e == s || *e || !isfinite(*v))
+	if (cliopt_number(s, v))
 		return err_set(ACC_EINVAL, "%s must be a number, not '%s'", what, s);
 	return 0;
 }

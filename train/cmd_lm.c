@@ -5,6 +5,7 @@
  * test text never enter the model; --ppl scores the dev transcripts.
  */
 #include "arpa.h"
+#include "cliopt.h"
 #include "err.h"
 #include "lm_build.h"
 #include "manifest.h"
@@ -57,9 +58,8 @@ int cmd_lm(int argc, char **argv)
 		case 'm': mpath = optarg; break;
 		case 'p': ppl = 1; break;
 		case 'n': {
-			char *e;
-			long v = strtol(optarg, &e, 10);
-			if (*e || v < 1 || v > ARPA_MAX_ORDER) {
+			long long v;
+			if (cliopt_integer(optarg, &v) || v < 1 || v > ARPA_MAX_ORDER) {
 				fprintf(stderr, "error: --order must be an integer 1..%d, not '%s'\n", ARPA_MAX_ORDER, optarg);
 				return 2;
 			}

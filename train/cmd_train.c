@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cliopt.h"
 #include "err.h"
 #include "trainer.h"
 #include "w2v_backward.h"
@@ -71,9 +72,7 @@ static void train_usage(FILE *fp)
 
 static int num(const char *s, double *v, const char *opt)
 {
-	char *e;
-	*v = strtod(s, &e);
-	if (e == s || *e || !isfinite(*v))
+	if (cliopt_number(s, v))
 		return err_set(ACC_EINVAL, "%s needs a number, got '%s'", opt, s);
 	return 0;
 }
@@ -106,6 +105,7 @@ int cmd_train(int argc, char **argv)
 	o.argc = argc;
 	o.argv = argv;
 	const char *freeze = "adapters";
+	long long top_k = 0;
 	enum { O_MANIFEST = 256, O_MODEL, O_LANG, O_OUT, O_DLANG, O_STEPS, O_LR, O_WARMUP, O_BSEC, O_ACCUM,
 	       O_CLIP, O_WD, O_SEED, O_EVAL, O_SAVE, O_PAT, O_FREEZE, O_BOTT, O_INIT, O_INITFROM, O_SAMP,
 	       O_FLAG, O_MAXS, O_RESUME, O_STOP, O_QUIET, O_HELP, O_VERSION,
@@ -202,8 +202,9 @@ int cmd_train(int argc, char **argv)
 		o.base_from = 0;
 	} else if (!strcmp(freeze, "full+conv")) {
 		o.base_from = W2V_BWD_WITH_CONV;
-	} else if (!strncmp(freeze, "top:", 4) && atoi(freeze + 4) > 0) {
-		o.base_from = TRAINER_TOP(atoi(freeze + 4));
+	} else if (!strncmp(freeze, "top:", 4) && !cliopt_integer(freeze + 4, &top_k) && top_k > 0 &&
+		   top_k <= W2V_MAX_LAYERS) {
+		o.base_from = TRAINER_TOP((int)top_k);
 	} else {
 		rc = err_set(ACC_EINVAL, "--freeze must be adapters, top:K, full or full+conv, got '%s'", freeze);
 		goto out;

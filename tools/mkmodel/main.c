@@ -5,6 +5,7 @@
  * adapter.<lang>.safetensors) for tests and benchmarks.  Argument parsing
  * only; the work is in lib/w2v_config.c (presets), w2v_init.c, w2v_save.c.
  */
+#include "cliopt.h"
 #include "err.h"
 #include "fsutil.h"
 #include "vocab.h"
@@ -51,11 +52,8 @@ static int usage_error(const char *what, const char *arg)
 
 static int parse_int(const char *s, int lo, int hi, int *out)
 {
-	char *end;
-	if (!s || !*s)
-		return -1;
-	long long v = strtoll(s, &end, 10);
-	if (*end || v < lo || v > hi)
+	long long v;
+	if (cliopt_integer(s, &v) || v < lo || v > hi)
 		return -1;
 	*out = (int)v;
 	return 0;

@@ -4,6 +4,7 @@
  * timings in <out>/_truth/.  Thin: parses arguments, calls
  * lib/synthcorpus.c, draws the progress bar and prints the summary.
  */
+#include "cliopt.h"
 #include "err.h"
 #include "fsutil.h"
 #include "progress.h"
@@ -78,9 +79,8 @@ static void on_progress(void *ctx, int64_t files, double audio_s)
 
 static int parse_int(const char *s, int *v)
 {
-	char *e;
-	long x = strtol(s, &e, 10);
-	if (!*s || *e || x < -1000000000L || x > 1000000000L)
+	long long x;
+	if (cliopt_integer(s, &x) || x < -1000000000LL || x > 1000000000LL)
 		return err_set(ACC_EINVAL, "not an integer: '%s'", s);
 	*v = (int)x;
 	return 0;
@@ -88,9 +88,7 @@ static int parse_int(const char *s, int *v)
 
 static int parse_double(const char *s, double *v)
 {
-	char *e;
-	*v = strtod(s, &e);
-	return !*s || *e ? err_set(ACC_EINVAL, "not a number: '%s'", s) : 0;
+	return cliopt_number(s, v) ? err_set(ACC_EINVAL, "not a number: '%s'", s) : 0;
 }
 
 int main(int argc, char **argv)

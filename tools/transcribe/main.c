@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "audio.h"
+#include "cliopt.h"
 #include "err.h"
 #include "fsutil.h"
 #include "manifest.h"
@@ -56,9 +57,8 @@ static int usage_error(const char *what, const char *arg)
 
 static int parse_double(const char *s, double lo, double *out)
 {
-	char *end;
-	double v = strtod(s, &end);
-	if (!*s || *end || !(v >= lo) || v > 1e6)
+	double v;
+	if (cliopt_number(s, &v) || v < lo || v > 1e6)
 		return -1;
 	*out = v;
 	return 0;
