@@ -5,8 +5,12 @@
  * attention mask and -100-padded labels gives
  *   - loss.mean / loss.sum within 1e-5 relative,
  *   - every grad.mean.* / grad.sum.* (adapters + lm_head; base frozen)
- *     within 1e-4 relative or 1e-6 absolute, with a floor of 2e-5 of the
- *     tensor's largest gradient (see the comment in test_grad_parity),
+ *     within 1e-4 relative or 1e-6 absolute when our backward starts from
+ *     the same upstream gradient as transformers (float32 CTC), our CTC
+ *     within the same bound of torch's float64 CTC, and lm_head's gradients
+ *     of our whole step within it of a float64-CTC reference
+ *     (golden-ctc64.safetensors, tools/fixtures/derive_ctc64.py; see the
+ *     comment above test_grad_parity),
  *   - after one torch AdamW step (lr 1e-3, wd 0.01) from the mean
  *     gradients, every after_adamw.* within 1e-6;
  * and a full-model backward (every base tensor trains) agrees with central
@@ -90,16 +94,60 @@ static float golden1(safetensors_file *g, const char *name)
 	return v;
 }
 
+/* Element-wise a ~ e: 1e-4 relative or 1e-6 absolute, or (floor > 0) within
+ * floor x the largest |e| of the tensor.  Returns the number of elements
+ * outside; prints the worst to the log when any are. */
+static int compare(const char *what, const float *a, const float *e, size_t n, double floor)
+{
+	double emax = 0, worst = 0, dmax = 0;
+	int bad = 0;
+	for (size_t k = 0; k < n; k++)
+		emax = fmax(emax, fabs(e[k]));
+	for (size_t k = 0; k < n; k++) {
+		double d = fabs((double)a[k] - e[k]);
+		if (!(d <= 1e-6 || d <= 1e-4 * fabs(e[k]) || d <= floor * emax)) {
+			bad++;
+			if (getenv("VERBOSE"))
+				fprintf(stderr, "   %s[%zu] %.9g vs %.9g\n", what, k, a[k], e[k]);
+		}
+		worst = fmax(worst, d / fmax(fabs(e[k]), 1e-6));
+		dmax = fmax(dmax, d);
+	}
+	if (bad)
+		printf("# %s: %d of %zu elements beyond the bound (worst %.3g rel, %.3g of the tensor max)\n",
+		       what, bad, n, worst, emax > 0 ? dmax / emax : 0);
+	return bad;
+}
+
+/* The fixture's grad.* come from transformers, which computes log_softmax in
+ * float32 and so torch's CTC in float32 even for a float64 model: its
+ * upstream gradient d loss/d logits carries float32 rounding (log-likelihoods
+ * ~100: float32 ulp ~8e-6 in the alpha/beta sums), enough to put ~5% of
+ * lm_head.weight beyond 1e-4 relative of a float64 computation.
+ * tools/fixtures/derive_ctc64.py recomputes, with torch and from the
+ * fixture's own logits and lm_head input, that upstream gradient with the CTC
+ * in float32 (reproducing the fixture's lm_head gradients to 0 of 384
+ * elements beyond 1e-4 rel / 1e-6 abs) and in float64
+ * (golden-ctc64.safetensors).  So parity is checked in three parts, all at
+ * the issue's 1e-4 relative / 1e-6 absolute without any floor:
+ *   1. our CTC: loss and d loss/d logits vs torch's float64 CTC;
+ *   2. our backward fed with torch's float32-CTC upstream gradient (the one
+ *      transformers used) vs every grad.* of the fixture;
+ *   3. lm_head gradients of our whole step vs the float64-CTC reference;
+ * and end to end (our CTC + our backward) vs the fixture, where the float32
+ * noise of the reference is allowed for by a floor of 2e-5 of the tensor's
+ * largest gradient (measured: at most 5e-6). */
 static void test_grad_parity(void)
 {
 	w2v_model *m = NULL;
-	safetensors_file *g = NULL;
+	safetensors_file *g = NULL, *g64 = NULL;
 	w2v_fwd *f = NULL;
 	w2v_bwd *bk = NULL;
 	batch bt = { 0 };
 	CHECK_OK(w2v_load(&m, FX, NULL));
 	CHECK_OK(safetensors_open(&g, FX "/golden.safetensors"));
-	if (!m || !g)
+	CHECK_OK(safetensors_open(&g64, FX "/golden-ctc64.safetensors"));
+	if (!m || !g || !g64)
 		goto out;
 	CHECK(load_batch(g, &bt) == 0);
 	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN));
@@ -110,16 +158,35 @@ static void test_grad_parity(void)
 	for (int r = 0; r < 2; r++) {
 		ctc_reduction red = r ? CTC_REDUCE_SUM : CTC_REDUCE_MEAN;
 		double loss = 0;
-		float *dlog = NULL;
-		memset(gt, 0, sizeof(float) * m->train_numel);
-		CHECK_OK(w2v_forward(f, bt.x, bt.B, bt.n, bt.len));
-		dlog = calloc((size_t)f->B * f->T * m->cfg.vocab_size, sizeof(float));
-		CHECK_OK(loss_of(f, &bt, red, &loss, dlog));
+		float *dlog = NULL, *d64 = NULL, *d32 = NULL;
+		size_t nd64 = 0, nd32 = 0;
 		char name[160];
+		CHECK_OK(w2v_forward(f, bt.x, bt.B, bt.n, bt.len));
+		size_t nlog = (size_t)f->B * f->T * m->cfg.vocab_size;
+		dlog = calloc(nlog, sizeof(float));
+		CHECK_OK(loss_of(f, &bt, red, &loss, dlog));
 		snprintf(name, sizeof name, "loss.%s", rn[r]);
 		double want = golden1(g, name);
 		CHECKF(fabs(loss - want) <= 1e-5 * fabs(want), "%s: %.9g vs %.9g", name, loss, want);
-		CHECK_OK(w2v_backward(bk, f, NULL, dlog, gt, NULL, W2V_BWD_ADAPTERS));
+		double want64 = golden1(g64, name);
+		CHECKF(fabs(loss - want64) <= 1e-5 * fabs(want64), "%s (float64 CTC): %.9g vs %.9g", name, loss,
+		       want64);
+
+		/* 1. d loss / d logits vs torch's float64 CTC */
+		snprintf(name, sizeof name, "dlogits.%s.f64", rn[r]);
+		CHECK_OK(safetensors_read_f32(g64, name, 0, NULL, &d64, &nd64));
+		snprintf(name, sizeof name, "dlogits.%s.f32", rn[r]);
+		CHECK_OK(safetensors_read_f32(g64, name, 0, NULL, &d32, &nd32));
+		CHECK_EQ_INT(nd64, nlog);
+		CHECK_EQ_INT(nd32, nlog);
+		if (nd64 != nlog || nd32 != nlog)
+			goto next;
+		snprintf(name, sizeof name, "dlogits.%s", rn[r]);
+		CHECKF(compare(name, dlog, d64, nlog, 0) == 0, "%s vs torch float64 CTC", name);
+
+		/* 2. backward from the fixture's own upstream gradient: strict */
+		memset(gt, 0, sizeof(float) * m->train_numel);
+		CHECK_OK(w2v_backward(bk, f, NULL, d32, gt, NULL, W2V_BWD_ADAPTERS));
 		int ntens = 0;
 		for (int i = 0; i < m->n_tensors; i++) {
 			const w2v_tensor *t = &m->tensors[i];
@@ -132,42 +199,45 @@ static void test_grad_parity(void)
 			if (!gg)
 				continue;
 			CHECK_EQ_INT(n, t->numel);
-			/* Element-wise 1e-4 relative / 1e-6 absolute holds for all but a few
-			 * percent of lm_head.weight (and one linear_2.bias entry), which are
-			 * off by up to 2e-3 relative but never more than 5e-6 of the tensor's
-			 * largest gradient.  The logits match the golden to 6e-7 and the
-			 * per-frame CTC gradient barely moves under such noise, so the
-			 * difference is in the reference: HF computes log_softmax with
-			 * dtype=float32 and torch's CTC then runs in float32 even for a
-			 * float64 model (log-likelihoods ~100: float32 ulp 8e-6 in the
-			 * alpha/beta sums).  Criterion: 1e-4 relative, or an absolute floor of
-			 * 1e-6 or 2e-5 of the tensor's largest magnitude. */
-			double worst = 0, emax = 0, dmax = 0;
-			int bad = 0, strict = 0;
-			for (size_t k = 0; k < n && k < t->numel; k++)
-				emax = fmax(emax, fabs(gg[k]));
-			for (size_t k = 0; k < n && k < t->numel; k++) {
-				double a = gt[t->offset + k], e = gg[k], d = fabs(a - e);
-				strict += !(d <= 1e-6 || d <= 1e-4 * fabs(e));
-				if (!(d <= 1e-6 || d <= 1e-4 * fabs(e) || d <= 2e-5 * emax)) {
-					bad++;
-					if (getenv("VERBOSE")) fprintf(stderr, "   %s[%zu] %.9g vs %.9g\n", name, k, a, e);
-				}
-				worst = fmax(worst, d / fmax(fabs(e), 1e-6));
-				dmax = fmax(dmax, d);
-			}
-			CHECKF(bad == 0, "%s: %d elements off (worst rel %.3g, %.3g of the tensor max)", name, bad,
-			       worst, dmax / emax);
-			if (strict)
-				printf("# %s: %d of %zu elements beyond 1e-4 rel (worst %.3g rel, %.3g of the tensor max)\n",
-				       name, strict, t->numel, worst, dmax / emax);
+			if (n == t->numel)
+				CHECKF(compare(name, gt + t->offset, gg, n, 0) == 0,
+				       "%s (backward of torch's upstream gradient)", name);
 			ntens++;
 			free(gg);
 		}
 		CHECK_EQ_INT(ntens, 14);   /* 2 layers x 6 adapter tensors + lm_head weight/bias */
+
+		/* 3. and end to end: our CTC's gradient through our backward */
+		memset(gt, 0, sizeof(float) * m->train_numel);
+		CHECK_OK(w2v_backward(bk, f, NULL, dlog, gt, NULL, W2V_BWD_ADAPTERS));
+		for (int i = 0; i < m->n_tensors; i++) {
+			const w2v_tensor *t = &m->tensors[i];
+			if (t->group != W2V_GROUP_TRAIN)
+				continue;
+			int head = strncmp(t->name, "lm_head.", 8) == 0;
+			for (int pass = 0; pass < 1 + head; pass++) {
+				safetensors_file *src = pass ? g64 : g;
+				snprintf(name, sizeof name, "grad.%s.%s", rn[r], t->name);
+				float *gg = NULL;
+				size_t n = 0;
+				CHECK_OK(safetensors_read_f32(src, name, 0, NULL, &gg, &n));
+				if (!gg || n != t->numel) {
+					CHECKF(0, "%s missing or misshaped", name);
+					free(gg);
+					continue;
+				}
+				char what[200];
+				snprintf(what, sizeof what, "%s %s", name, pass ? "(float64 CTC)" : "(end to end)");
+				CHECKF(compare(what, gt + t->offset, gg, n, pass ? 0 : 2e-5) == 0, "%s", what);
+				free(gg);
+			}
+		}
 		if (r == 0)
 			memcpy(gmean, gt, sizeof(float) * m->train_numel);
+	next:
 		free(dlog);
+		free(d64);
+		free(d32);
 	}
 	/* one AdamW step from the mean gradients */
 	adamw_state st;
@@ -200,6 +270,7 @@ out:
 	w2v_bwd_free(bk);
 	w2v_fwd_free(f);
 	safetensors_close(g);
+	safetensors_close(g64);
 	w2v_free(m);
 }
 
