@@ -20,7 +20,10 @@ WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-sign-compare -Wfor
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS   ?= $(OPT) -g
-CFLAGS   += -std=gnu11 $(WARN) -fopenmp -Ilib -I$(BUILD) $(PKG_CFLAGS) \
+# -fno-trapping-math: nothing here reads floating-point exception flags, and
+# without it GCC will not if-convert the clamps of the element-wise math
+# (lib/fastmath.h), so GELU/softmax loops stay scalar.
+CFLAGS   += -std=gnu11 $(WARN) -fopenmp -fno-trapping-math -Ilib -I$(BUILD) $(PKG_CFLAGS) \
             -DACCENT_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
 LDLIBS   += $(PKG_LIBS) $(DNNL_LIBS) -fopenmp -lm -lpthread
 LDFLAGS  += $(EXTRA_LDFLAGS)

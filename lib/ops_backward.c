@@ -13,6 +13,7 @@
 
 #include "dropout.h"
 #include "err.h"
+#include "fastmath.h"
 
 static inline double gelu_grad1(double x)
 {
@@ -337,11 +338,11 @@ void groupnorm_backward(float *dx, float *dg, float *db, const float *dy, const 
 
 void gelu_backward(float *dx, const float *dy, const float *x, size_t n)
 {
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for simd schedule(static)
 	for (size_t i = 0; i < n; i++) {
 		float xi = x[i];
-		float phi = 0.5f * (1.0f + erff(xi * (float)M_SQRT1_2));
-		float pdf = expf(-0.5f * xi * xi) * (float)(0.5 * M_2_SQRTPI * M_SQRT1_2);
+		float phi = 0.5f * (1.0f + fast_erff(xi * (float)M_SQRT1_2));
+		float pdf = fast_expf(-0.5f * xi * xi) * (float)(0.5 * M_2_SQRTPI * M_SQRT1_2);
 		dx[i] += dy[i] * (phi + xi * pdf);
 	}
 }

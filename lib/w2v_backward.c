@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv1d_gemm.h"
 #include "dropout.h"
 #include "err.h"
 #include "ops_backward.h"
@@ -292,9 +293,9 @@ int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogit
 	}
 	/* enc_in = proj + gelu(posconv(proj)) */
 	memset(ds2, 0, nH * sizeof(float));
-	TRY(posconv_backward(ds2, G(&gm, p->pos_conv_w, 1), G(&gm, p->pos_conv_b, 1), ds, f->proj,
-	                     f->pos_pre, p->pos_conv_w, B, T, H, c->num_conv_pos_embeddings,
-	                     c->num_conv_pos_embedding_groups));
+	TRY(conv1d_gemm_posconv_backward(ctx, ds2, G(&gm, p->pos_conv_w, 1), G(&gm, p->pos_conv_b, 1), ds,
+	                                 f->proj, f->pos_pre, p->pos_conv_w, B, T, H,
+	                                 c->num_conv_pos_embeddings, c->num_conv_pos_embedding_groups));
 	/* proj had its padded frames zeroed */
 	if (f->masked)
 		for (int bb = 0; bb < B; bb++)
@@ -354,9 +355,9 @@ int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogit
 		}
 		if (i > 0)
 			NEEDS(dx, dslot, (size_t)B * Tin * Cin);
-		TRY(conv1d_backward(dx, G(&gm, cp->conv_w, 1), G(&gm, cp->conv_b, 1), dpre,
-		                    i ? f->conv[i - 1].out : input, cp->conv_w, B, Tin, Cin, Co,
-		                    c->conv_kernel[i], c->conv_stride[i], 1, 0, 0));
+		TRY(conv1d_gemm_backward(ctx, dx, G(&gm, cp->conv_w, 1), G(&gm, cp->conv_b, 1), dpre,
+		                         i ? f->conv[i - 1].out : input, cp->conv_w, B, Tin, Cin, Co,
+		                         c->conv_kernel[i], c->conv_stride[i], 1, 0, 0));
 		dext = dx;
 	}
 out:
