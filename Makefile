@@ -56,7 +56,7 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	else echo "deps: all Debian packages present"; fi
 
-$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) $(BUILD)/schemas.h | $(BUILD)/lib
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) $(BUILD)/schemas.h Makefile | $(BUILD)/lib
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # schemas/*.sql are compiled into the library (installed binaries need no
