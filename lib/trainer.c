@@ -319,7 +319,15 @@ out:
 /* ---- model ---- */
 
 /* Fresh values for every tensor of the trainable group: norms 1/0, biases
- * 0, weights Xavier-uniform or Kaiming-normal.  head_only: only lm_head. */
+ * 0, weights Xavier-uniform or Kaiming-normal, except each adapter's
+ * up-projection (linear_2.weight), which starts at zero: a new adapter is
+ * then the identity (out = h + 0), so step 0 sees the frozen base's own
+ * features, as in Houlsby et al.'s near-identity adapters and LoRA's zero B.
+ * A random up-projection adds an O(1) vector to the residual stream of
+ * every layer, noise on top of what the base knows, which small bases
+ * (unit-scale residual streams) feel most.  Its gradient is not zero (relu(linear_1(norm(h))) != 0), so it trains from
+ * the first step; linear_1 follows from the second.  head_only: only
+ * lm_head. */
 static void init_train_tensors(w2v_model *m, uint64_t seed, int kaiming, int head_only)
 {
 	uint64_t s = seed ^ 0x5eed5eed5eedull;
@@ -338,6 +346,8 @@ static void init_train_tensors(w2v_model *m, uint64_t seed, int kaiming, int hea
 		} else if (is_norm) {
 			for (size_t k = 0; k < te->numel; k++)
 				p[k] = 1.0f;
+		} else if (strstr(te->name, "adapter_layer.linear_2.weight")) {
+			memset(p, 0, sizeof(float) * te->numel);
 		} else {
 			double fo = (double)te->shape[0], fi = (double)(te->ndim > 1 ? te->shape[1] : 1);
 			double a = sqrt(6.0 / (fi + fo)), sd = sqrt(2.0 / fi);

@@ -59,6 +59,7 @@ typedef struct {
 	int num_conv_pos_embeddings;     /* P: positional conv kernel; even P drops the last frame */
 	int num_conv_pos_embedding_groups; /* G: H % G == 0 */
 	double layer_norm_eps;
+	double initializer_range;        /* std of N(0, .) for Linear weights at random init (HF 0.02) */
 	int vocab_size;                  /* V: lm_head rows (updated by an adapter's head) */
 	int pad_token_id;                /* CTC blank */
 	int adapter_attn_dim;            /* A; 0 = no adapter layers ("null" in config.json) */

@@ -43,6 +43,7 @@ static const field fields[] = {
 	{"num_conv_pos_embedding_groups", F_INT, O(num_conv_pos_embedding_groups), 1, 1, 16384, 0},
 	{"vocab_size", F_INT, O(vocab_size), 1, 1, 1000000, 0},
 	{"layer_norm_eps", F_REAL, O(layer_norm_eps), 0, 1e-30, 1, 1e-5},
+	{"initializer_range", F_REAL, O(initializer_range), 0, 1e-6, 10, 0.02},
 	{"pad_token_id", F_INT, O(pad_token_id), 0, 0, 999999, 0},
 	{"adapter_attn_dim", F_INTNULL, O(adapter_attn_dim), 0, 0, 16384, 0},
 	{"hidden_dropout", F_REAL, O(hidden_dropout), 0, 0, 1, 0.1},
@@ -417,6 +418,7 @@ int w2v_config_preset(w2v_config *c, const char *name)
 	c->num_conv_pos_embeddings = P;
 	c->num_conv_pos_embedding_groups = G;
 	c->layer_norm_eps = 1e-5;
+	c->initializer_range = 0.02;
 	c->vocab_size = V;
 	c->pad_token_id = 0;
 	c->adapter_attn_dim = A;
@@ -553,7 +555,6 @@ int w2v_config_write(const w2v_config *cfg, const char *orig_json, const char *d
 		json_object_set_new(root, "model_type", json_string("wav2vec2"));
 		json_object_set_new(root, "bos_token_id", json_integer(1));
 		json_object_set_new(root, "eos_token_id", json_integer(2));
-		json_object_set_new(root, "initializer_range", json_real(0.02));
 		json_object_set_new(root, "add_adapter", json_false());
 		json_object_set_new(root, "feat_quantizer_dropout", json_real(0.0));
 		json_object_set_new(root, "use_weighted_layer_sum", json_false());

@@ -2,7 +2,8 @@
  * w2v_init.c — deterministic random initialisation of a wav2vec2 model, the
  * way transformers' Wav2Vec2PreTrainedModel._init_weights does it, for
  * random-weight checkpoints (tools/mkmodel) used by tests and benchmarks:
- *   Linear (attention, feed-forward, adapters, lm_head): N(0, 0.02), bias 0
+ *   Linear (attention, feed-forward, adapters, lm_head): N(0,
+ *     initializer_range) (config.json; HF's default 0.02), bias 0
  *   LayerNorm / GroupNorm: weight 1, bias 0
  *   feature-encoder convs: kaiming normal (std sqrt(2 / fan_in)), bias
  *     U(-1/sqrt(fan_in), 1/sqrt(fan_in))
@@ -88,7 +89,7 @@ static void init_groups(w2v_model *m, uint64_t seed, int train_only)
 		float *x = (t->group == W2V_GROUP_BASE ? m->base : m->train) + t->offset;
 		const char *n = t->name;
 		int dist = DIST_NORMAL;
-		double a = 0, b = 0.02;
+		double a = 0, b = c->initializer_range > 0 ? c->initializer_range : 0.02;
 		if (strstr(n, "norm.") || strstr(n, "layer_norm.")) {
 			dist = ends_with(n, ".weight") ? DIST_ONE : DIST_ZERO;
 		} else if (strstr(n, "conv_layers.")) {

@@ -45,6 +45,12 @@ t "bf16 stored" grep -q '"BF16"' "$tmp/d/model.safetensors"
 t "conv-dim sets every conv layer" sh -c "tr -d ' \n' < '$tmp/e/config.json' | grep -q '\"conv_dim\":\[24,24,24,24,24,24,24\]'"
 t "conv-dim shapes the weights" sh -c "grep -q 'conv_layers.6.conv.weight\":{\"dtype\":\"F32\",\"shape\":\[24,24,2\]' '$tmp/e/model.safetensors'"
 "$MK" --out "$tmp/f" --conv-dim 0 >/dev/null 2>&1; t "bad conv-dim is a usage error" [ $? -eq 2 ]
+"$MK" --out "$tmp/g" --init-range 0.09 >/dev/null
+t "init-range written to config" grep -q '"initializer_range": 0.09' "$tmp/g/config.json"
+"$MK" --out "$tmp/g0" >/dev/null
+t "default init-range is HF's 0.02" grep -q '"initializer_range": 0.02' "$tmp/g0/config.json"
+t "init-range changes the weights" sh -c "! cmp -s '$tmp/g/model.safetensors' '$tmp/g0/model.safetensors'"
+"$MK" --out "$tmp/h" --init-range 0 >/dev/null 2>&1; t "init-range 0 is a usage error" [ $? -eq 2 ]
 
 echo "# mkmodel.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

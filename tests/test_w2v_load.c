@@ -821,6 +821,35 @@ static void test_save_roundtrip(void)
 
 /* Random checkpoints (what tools/mkmodel writes): deterministic, the
  * statistics HF's init gives, and a save/load round trip in f32 and bf16. */
+/* config.json's initializer_range sets the Linear init std (HF semantics)
+ * and survives a save/load round trip; absent, it is HF's 0.02. */
+static void test_initializer_range(void)
+{
+	w2v_config c;
+	CHECK_OK(w2v_config_preset(&c, "tiny"));
+	CHECK_NEAR(c.initializer_range, 0.02, 0);
+	c.hidden_size = 64;
+	c.initializer_range = 0.125;
+	w2v_model *a = NULL, *b = NULL;
+	CHECK_OK(w2v_model_alloc(&a, &c));
+	if (!a)
+		return;
+	CHECK_OK(w2v_init_random(a, 9));
+	double s2 = 0;
+	int n = c.hidden_size * c.hidden_size;
+	for (int i = 0; i < n; i++)
+		s2 += (double)a->p.layer[1].q_w[i] * a->p.layer[1].q_w[i];
+	CHECK_NEAR(sqrt(s2 / n), 0.125, 0.006);   /* 4096 draws: sd of the estimate ~0.0014 */
+	char d[1024];
+	snprintf(d, sizeof d, "%s/init-range", TEST_TMP);
+	CHECK_OK(w2v_save(a, d, W2V_SAVE_F32));
+	CHECK_OK(w2v_load(&b, d, NULL));
+	if (b)
+		CHECK_NEAR(b->cfg.initializer_range, 0.125, 1e-12);
+	w2v_free(a);
+	w2v_free(b);
+}
+
 static void test_random_checkpoint_roundtrip(void)
 {
 	static const char *const presets[] = {"tiny", "base-tiny"};
@@ -933,6 +962,7 @@ int main(void)
 	RUN(test_tensor_sets);
 	RUN(test_vocab_check);
 	RUN(test_save_roundtrip);
+	RUN(test_initializer_range);
 	RUN(test_random_checkpoint_roundtrip);
 	RUN(test_random_init_finite);
 	return check_summary();
