@@ -6,13 +6,14 @@
  * labels per utterance, random weights of a preset shape).
  *
  *   bench_train [--preset mms-300m] [--batch 4] [--seconds 5] [--steps 3]
- *               [--freeze adapters|full]
+ *               [--freeze adapters|full] [--precision fp32|bf16]
  *
  * Prints per-step time (median of the timed steps after one warm-up), audio
  * seconds per wall second, the split forward / CTC / backward / optimizer,
  * GFLOP/s from the reference's FLOP count when given (--gflop-per-step), and
- * peak RSS.  bf16 training is not available (the backward needs the fp32
- * activations of the training forward).
+ * peak RSS.  --precision bf16 runs forward and backward matmuls with bf16
+ * operands and fp32 accumulation (PyTorch's bf16 autocast); activations,
+ * gradients and AdamW stay fp32.
  */
 #include <math.h>
 #include <stdio.h>
@@ -36,7 +37,7 @@ static int cmp_d(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	const char *preset = "mms-300m", *freeze = "adapters";
+	const char *preset = "mms-300m", *freeze = "adapters", *prec = "fp32";
 	int B = 4, steps = 3;
 	double secs = 5, gflop = 0;
 	for (int i = 1; i < argc; i++) {
@@ -45,22 +46,28 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) secs = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--freeze") && i + 1 < argc) freeze = argv[++i];
+		else if (!strcmp(argv[i], "--precision") && i + 1 < argc) prec = argv[++i];
 		else if (!strcmp(argv[i], "--gflop-per-step") && i + 1 < argc) gflop = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--help")) {
 			printf("usage: bench_train [--preset P] [--batch B] [--seconds S] [--steps N] "
-			       "[--freeze adapters|full] [--gflop-per-step G]\n");
+			       "[--freeze adapters|full] [--precision fp32|bf16] [--gflop-per-step G]\n");
 			return 0;
 		} else {
 			fprintf(stderr, "error: unknown option %s\n", argv[i]);
 			return 2;
 		}
 	}
+	if (strcmp(prec, "fp32") && strcmp(prec, "bf16")) {
+		fprintf(stderr, "error: --precision must be fp32 or bf16, got '%s'\n", prec);
+		return 2;
+	}
+	int bf16 = !strcmp(prec, "bf16");
 	w2v_config c;
 	w2v_model *m = NULL;
 	w2v_fwd *f = NULL;
 	w2v_bwd *bk = NULL;
 	if (w2v_config_preset(&c, preset) || w2v_model_alloc(&m, &c) || w2v_init_random(m, 1) ||
-	    w2v_fwd_create(&f, m, W2V_FWD_TRAIN) || w2v_bwd_create(&bk)) {
+	    w2v_fwd_create(&f, m, W2V_FWD_TRAIN | (bf16 ? W2V_FWD_BF16 : 0)) || w2v_bwd_create(&bk)) {
 		err_print();
 		return 1;
 	}
@@ -128,14 +135,14 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 	if (steps <= 0) {
 		/* warm-up only (memory measurement) */
-		printf("| %s | train (%s) | fp32 | %d x %.1f s | warm-up only | %.0f MiB |\n", preset, freeze, B, secs,
+		printf("| %s | train (%s) | %s | %d x %.1f s | warm-up only | %.0f MiB |\n", preset, freeze, prec, B, secs,
 		       ru.ru_maxrss / 1024.0);
 		return 0;
 	}
 	qsort(tt, steps, sizeof(double), cmp_d);
 	double med = tt[steps / 2];
-	printf("| %s | train (%s) | fp32 | %d x %.1f s | %d | %.3f | %.2f | fwd %.2f / ctc %.2f / bwd %.2f / opt %.2f s |",
-	       preset, freeze, B, secs, steps, med, B * secs / med, tf / steps, tc / steps, tb / steps, to / steps);
+	printf("| %s | train (%s) | %s | %d x %.1f s | %d | %.3f | %.2f | fwd %.2f / ctc %.2f / bwd %.2f / opt %.2f s |",
+	       preset, freeze, prec, B, secs, steps, med, B * secs / med, tf / steps, tc / steps, tb / steps, to / steps);
 	if (gflop > 0)
 		printf(" %.0f GFLOP/s |", gflop / med);
 	else

@@ -146,6 +146,23 @@ int matmul_forward(ops_ctx *ctx, void *C, ops_dtype ct, const void *A, int trans
                    const void *B, int transb, ops_dtype it, int M, int N, int K, int accumulate);
 void matmul_forward_ref(float *C, const float *A, int transa, const float *B, int transb,
                         int M, int N, int K, int accumulate);
+/* Input gradient of linear_forward: dx[M,K] (fp32) += dy[M,N] (dyt) w[N,K].
+ * w is packed once like a forward weight (bf16 when dyt is bf16; a packing
+ * of its own, kept apart from the forward's w^T packing) and re-packed after
+ * ops_ctx_weights_changed(w).  Reference: linear_backward_ref's dx. */
+int linear_backward_data(ops_ctx *ctx, float *dx, const void *dy, ops_dtype dyt, const float *w,
+                         int M, int K, int N);
+/* Batched strided matmul over a [B0, B1] grid:
+ *   C[i,j] (ct, M x N) = scale * A[i,j] (M x K) B[i,j] (K x N)   (+ C[i,j] when accumulate)
+ * Every operand is a view given by its 4 element strides over (i, j, row,
+ * col), so a transposed operand or a column block of a wider buffer needs
+ * no copy.  A and B in `it` (bf16: fp32 accumulation).  The attention
+ * backward's matmuls; ops_bmm_ref is the plain-C reference (fp32). */
+int ops_bmm(ops_ctx *ctx, void *C, ops_dtype ct, const int64_t cs[4], const void *A, const int64_t as[4],
+            const void *B, const int64_t bs[4], ops_dtype it, int B0, int B1, int M, int N, int K,
+            float scale, int accumulate);
+void ops_bmm_ref(float *C, const int64_t cs[4], const float *A, const int64_t as[4], const float *B,
+                 const int64_t bs[4], int B0, int B1, int M, int N, int K, float scale, int accumulate);
 /* conv1d: as conv1d_forward_ref, on a oneDNN convolution (nwc layout). */
 int conv1d_forward(ops_ctx *ctx, void *y, ops_dtype yt, const void *x, ops_dtype xt,
                    const float *w, const float *b, int B, int T, int Cin, int Cout,

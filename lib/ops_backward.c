@@ -15,6 +15,14 @@
 #include "err.h"
 #include "fastmath.h"
 
+/* ops_ctx scratch slots of the fast versions (a slot is only live inside
+ * one call, so linear and attention may share numbers) */
+enum {
+	LIN_SLOT_DY = 0, LIN_SLOT_X = 1,
+	ATT_SLOT_DS = 2, ATT_SLOT_PD = 3, ATT_SLOT_PB = 4, ATT_SLOT_DO = 5,
+	ATT_SLOT_V = 6, ATT_SLOT_K = 7, ATT_SLOT_Q = 8,
+};
+
 static inline double gelu_grad1(double x)
 {
 	/* d/dx [x Phi(x)] = Phi(x) + x phi(x) */
@@ -442,19 +450,6 @@ static int attention_backward_loops(float *dq, float *dk, float *dv, const float
 	return fail ? err_set(ACC_ENOMEM, "out of memory: attention backward") : 0;
 }
 
-/* rows [T, D] of a head's column block (row stride ld) <-> contiguous */
-static void head_gather(float *dst, const float *src, int ld, int T, int D)
-{
-	for (int t = 0; t < T; t++)
-		memcpy(dst + (size_t)t * D, src + (size_t)t * ld, sizeof(float) * D);
-}
-static void head_scatter_add(float *dst, const float *src, int ld, int T, int D)
-{
-	for (int t = 0; t < T; t++)
-		for (int d = 0; d < D; d++)
-			dst[(size_t)t * ld + d] += src[(size_t)t * D + d];
-}
-
 int attention_backward(ops_ctx *ctx, float *dq, float *dk, float *dv, const float *dout,
                        const float *q, const float *k, const float *v, const float *probs,
                        int ld, const int *kv_len, int B, int T, int C, int NH)
@@ -462,92 +457,169 @@ int attention_backward(ops_ctx *ctx, float *dq, float *dk, float *dv, const floa
 	if (!ctx)
 		return attention_backward_loops(dq, dk, dv, dout, q, k, v, probs, ld, kv_len, B, T, C, NH);
 	return attention_backward_dropout(ctx, dq, dk, dv, dout, q, k, v, probs, ld, kv_len, B, T, C, NH,
-	                                  0.0f, 0);
+	                                  0.0f, 0, OPS_F32);
+}
+
+/* ops_f32_to_bf16 without the branch, so the loops below vectorize */
+static inline uint16_t bf16_rne(float f)
+{
+	union { float f; uint32_t u; } v = { f };
+	uint32_t r = (v.u + 0x7fffu + ((v.u >> 16) & 1)) >> 16;
+	uint32_t nan = (v.u >> 16) | 0x40;
+	return (uint16_t)(((v.u & 0x7fffffffu) > 0x7f800000u) ? nan : r);
+}
+
+/* rows x cols of src (row stride lds) -> bf16 dst (row stride cols) */
+static void rows_to_bf16(uint16_t *dst, const float *src, size_t rows, int cols, size_t lds)
+{
+	#pragma omp parallel for schedule(static)
+	for (size_t r = 0; r < rows; r++) {
+		const float *s = src + r * lds;
+		uint16_t *d = dst + r * cols;
+		#pragma omp simd
+		for (int c = 0; c < cols; c++)
+			d[c] = bf16_rne(s[c]);
+	}
 }
 
 int attention_backward_dropout(ops_ctx *ctx, float *dq, float *dk, float *dv, const float *dout,
                                const float *q, const float *k, const float *v, const float *probs,
                                int ld, const int *kv_len, int B, int T, int C, int NH,
-                               float p, uint64_t key)
+                               float p, uint64_t key, ops_dtype mt)
 {
 	if (!ctx)
 		return err_set(ACC_EINVAL, "attention_backward_dropout needs an ops context");
-	int D = C / NH, rc = 0;
-	float *Pd = NULL;   /* dropped probabilities of the current head (p > 0) */
+	int rc = 0, D = C / NH, bf = mt == OPS_BF16;
+	if (B <= 0 || T <= 0 || (!dq && !dk && !dv))
+		return 0;
 	float scale = (float)(1.0 / sqrt((double)D));
-	size_t td = (size_t)T * D * sizeof(float), tt = (size_t)T * T * sizeof(float);
-	float *Q = ops_ctx_scratch(ctx, 10, td), *K = ops_ctx_scratch(ctx, 11, td);
-	float *Vh = ops_ctx_scratch(ctx, 12, td), *dO = ops_ctx_scratch(ctx, 13, td);
-	float *dS = ops_ctx_scratch(ctx, 14, tt), *G = ops_ctx_scratch(ctx, 15, td);
-	if (!Q || !K || !Vh || !dO || !dS || !G)
+	size_t nrows = (size_t)B * NH * T, ntt = nrows * T, nx = (size_t)B * T * C;
+	size_t es = bf ? 2 : 4;
+	/* views: probs-shaped [B,NH,T,T] (and its transpose); q/k/v/dq/dk/dv
+	 * [B,T,ld] per head [T,D] (and transposed); dout [B,T,C] per head.  The
+	 * bf16 copies of q/k/v/dout are compact (row stride C). */
+	int64_t sP[4] = { (int64_t)NH * T * T, (int64_t)T * T, T, 1 };
+	int64_t sPt[4] = { (int64_t)NH * T * T, (int64_t)T * T, 1, T };
+	int64_t sX[4] = { (int64_t)T * ld, D, ld, 1 };
+	int64_t sC[4] = { (int64_t)T * C, D, C, 1 }, sCt[4] = { (int64_t)T * C, D, 1, C };
+	int64_t sXt[4] = { (int64_t)T * ld, D, 1, ld };
+	const int64_t *sIn = bf ? sC : sX, *sInT = bf ? sCt : sXt;   /* q/k/v as the matmuls read them */
+	const void *dO = dout, *Vm = v, *Km = k, *Qm = q, *PA = probs;
+	float *Pd = NULL, *dS;
+	void *dSm, *Pb = NULL;
+	if (!(dS = ops_ctx_scratch(ctx, ATT_SLOT_DS, ntt * sizeof(float))))
 		return ACC_ENOMEM;
-	if (p > 0.0f && !(Pd = malloc(tt)))
-		return err_set(ACC_ENOMEM, "out of memory: attention dropout backward");
-	for (int b = 0; b < B; b++)
-		for (int h = 0; h < NH; h++) {
-			int L = kv_len ? kv_len[b] : T;
-			if (L <= 0)
-				continue;
-			size_t base = (size_t)b * T;
-			size_t poff = ((size_t)b * NH + h) * T * T;
-			const float *P = probs + poff;
-			head_gather(dO, dout + base * C + h * D, C, T, D);
-			head_gather(Vh, v + base * ld + h * D, ld, T, D);
-			if (dv) {
-				/* dV[L,D] = P[:, :L]^T dO: A = P stored [T, T] read transposed
-				 * (with dropout the dropped P the output was made of) */
-				const float *PA = P;
-				if (Pd) {
-					dropout_apply_at(Pd, P, (size_t)T * T, poff, p, key);
-					PA = Pd;
-				}
-				memset(G, 0, td);
-				if ((rc = matmul_forward(ctx, G, OPS_F32, PA, 1, dO, 0, OPS_F32, T, D, T, 0))) {
-					free(Pd);
-					return err_wrap(rc, "attention backward");
-				}
-				head_scatter_add(dv + base * ld + h * D, G, ld, L, D);
-			}
-			if (!dq && !dk)
-				continue;
-			/* dP = dO V^T, then dS = P (dP - rowsum(P dP)) * scale */
-			if ((rc = matmul_forward(ctx, dS, OPS_F32, dO, 0, Vh, 1, OPS_F32, T, T, D, 0))) {
-				free(Pd);
-				return err_wrap(rc, "attention backward");
-			}
-			if (Pd)   /* d(dropped P) -> d P: the same mask and scale */
-				dropout_apply_at(dS, dS, (size_t)T * T, poff, p, key);
-			#pragma omp parallel for schedule(static)
-			for (int i = 0; i < T; i++) {
-				const float *pr = P + (size_t)i * T;
-				float *ds = dS + (size_t)i * T;
-				double sum = 0;
-				for (int j = 0; j < L; j++)
-					sum += (double)pr[j] * ds[j];
-				float fs = (float)sum;
-				for (int j = 0; j < L; j++)
-					ds[j] = pr[j] * (ds[j] - fs) * scale;
-				for (int j = L; j < T; j++)
-					ds[j] = 0.0f;
-			}
-			if (dq) {
-				head_gather(K, k + base * ld + h * D, ld, T, D);
-				if ((rc = matmul_forward(ctx, G, OPS_F32, dS, 0, K, 0, OPS_F32, T, D, T, 0))) {
-					free(Pd);
-					return err_wrap(rc, "attention backward");
-				}
-				head_scatter_add(dq + base * ld + h * D, G, ld, T, D);
-			}
-			if (dk) {
-				head_gather(Q, q + base * ld + h * D, ld, T, D);
-				if ((rc = matmul_forward(ctx, G, OPS_F32, dS, 1, Q, 0, OPS_F32, T, D, T, 0))) {
-					free(Pd);
-					return err_wrap(rc, "attention backward");
-				}
-				head_scatter_add(dk + base * ld + h * D, G, ld, L, D);
-			}
+	if (p > 0.0f) {   /* the output was made of the dropped probabilities */
+		if (!(Pd = ops_ctx_scratch(ctx, ATT_SLOT_PD, ntt * sizeof(float))))
+			return ACC_ENOMEM;
+		dropout_apply_at(Pd, probs, ntt, 0, p, key);
+		PA = Pd;
+	}
+	if (bf) {
+		uint16_t *t;
+		if (!(t = ops_ctx_scratch(ctx, ATT_SLOT_DO, nx * es)))
+			return ACC_ENOMEM;
+		rows_to_bf16(t, dout, (size_t)B * T, C, C);
+		dO = t;
+		if (!(Pb = ops_ctx_scratch(ctx, ATT_SLOT_PB, ntt * es)))
+			return ACC_ENOMEM;
+		if (dq || dk) {
+			if (!(t = ops_ctx_scratch(ctx, ATT_SLOT_V, nx * es)))
+				return ACC_ENOMEM;
+			rows_to_bf16(t, v, (size_t)B * T, C, ld);
+			Vm = t;
 		}
-	free(Pd);
+		if (dq) {
+			if (!(t = ops_ctx_scratch(ctx, ATT_SLOT_K, nx * es)))
+				return ACC_ENOMEM;
+			rows_to_bf16(t, k, (size_t)B * T, C, ld);
+			Km = t;
+		}
+		if (dk) {
+			if (!(t = ops_ctx_scratch(ctx, ATT_SLOT_Q, nx * es)))
+				return ACC_ENOMEM;
+			rows_to_bf16(t, q, (size_t)B * T, C, ld);
+			Qm = t;
+		}
+	}
+	if (dv) {
+		/* dV = P^T dO per (utterance, head); padded keys have P = 0 */
+		const void *Pm = PA;
+		if (bf) {
+			rows_to_bf16(Pb, PA, nrows, T, T);
+			Pm = Pb;
+		}
+		if ((rc = ops_bmm(ctx, dv, OPS_F32, sX, Pm, sPt, dO, sC, mt, B, NH, T, D, T, 1.0f, 1)))
+			goto out;
+	}
+	if (!dq && !dk)
+		goto out;
+	/* dP = dO V^T, then through dropout and the softmax:
+	 * dS = P (dP - rowsum(P dP)) / sqrt(D), 0 on padded keys */
+	if ((rc = ops_bmm(ctx, dS, OPS_F32, sP, dO, sC, Vm, sInT, mt, B, NH, T, T, D, 1.0f, 0)))
+		goto out;
+	if (Pd)
+		dropout_apply_at(dS, dS, ntt, 0, p, key);
+	dSm = bf ? Pb : (void *)dS;
+	#pragma omp parallel for schedule(static)
+	for (size_t r = 0; r < nrows; r++) {
+		int L = kv_len ? kv_len[r / ((size_t)NH * T)] : T;
+		if (L > T) L = T;
+		if (L < 0) L = 0;
+		const float *pr = probs + r * T;
+		float *ds = dS + r * T;
+		double sum = 0;
+		for (int j = 0; j < L; j++)
+			sum += (double)pr[j] * ds[j];
+		float fs = (float)sum;
+		for (int j = 0; j < L; j++)
+			ds[j] = pr[j] * (ds[j] - fs) * scale;
+		for (int j = L; j < T; j++)
+			ds[j] = 0.0f;
+		if (bf) {
+			uint16_t *db = (uint16_t *)dSm + r * T;
+			#pragma omp simd
+			for (int j = 0; j < T; j++)
+				db[j] = bf16_rne(ds[j]);
+		}
+	}
+	/* dQ = dS K, dK = dS^T Q */
+	if (dq && (rc = ops_bmm(ctx, dq, OPS_F32, sX, dSm, sP, Km, sIn, mt, B, NH, T, D, T, 1.0f, 1)))
+		goto out;
+	if (dk && (rc = ops_bmm(ctx, dk, OPS_F32, sX, dSm, sPt, Qm, sIn, mt, B, NH, T, D, T, 1.0f, 1)))
+		goto out;
+out:
+	if (rc)
+		err_wrap(rc, "attention backward");
+	return rc;
+}
+
+int linear_backward_dt(ops_ctx *ctx, float *dx, float *dw, float *db, const float *dy,
+                       const float *x, const float *w, int M, int K, int N, ops_dtype mt)
+{
+	int rc = 0;
+	if (mt == OPS_F32 || M <= 0)
+		return linear_backward(ctx, dx, dw, db, dy, x, w, M, K, N);
+	uint16_t *dyb = ops_ctx_scratch(ctx, LIN_SLOT_DY, (size_t)M * N * 2);
+	if (!dyb)
+		return ACC_ENOMEM;
+	if (dx || dw)
+		rows_to_bf16(dyb, dy, (size_t)M, N, N);
+	/* dx[M,K] += dy w: the frozen (or once-per-step) weight packed in bf16 */
+	if (dx && (rc = linear_backward_data(ctx, dx, dyb, OPS_BF16, w, M, K, N)))
+		return err_wrap(rc, "linear backward (input gradient, bf16)");
+	if (dw) {
+		/* dw[N,K] += dy^T x: x's bf16 rounding is the one its forward
+		 * matmul consumed (same fp32 value, same round-to-nearest-even) */
+		uint16_t *xb = ops_ctx_scratch(ctx, LIN_SLOT_X, (size_t)M * K * 2);
+		if (!xb)
+			return ACC_ENOMEM;
+		rows_to_bf16(xb, x, (size_t)M, K, K);
+		if ((rc = matmul_forward(ctx, dw, OPS_F32, dyb, 1, xb, 0, OPS_BF16, N, K, M, 1)))
+			return err_wrap(rc, "linear backward (weight gradient, bf16)");
+	}
+	if (db)
+		return linear_backward(ctx, NULL, NULL, db, dy, NULL, NULL, M, K, N);
 	return 0;
 }
 

@@ -12,7 +12,10 @@
  * Each op has a plain-C reference `<op>_backward_ref` (single-threaded,
  * double accumulation; the oracle of the finite-difference tests) and a
  * fast `<op>_backward` (oneDNN matmuls for linear, OpenMP loops elsewhere).
- * Everything is fp32.
+ * Everything is fp32, except that the matmul-shaped backwards (linear and
+ * attention) take a matmul dtype: with OPS_BF16 they round their matmul
+ * operands to bf16 and accumulate in fp32 (PyTorch's bf16 autocast), while
+ * their inputs, outputs and every element-wise step stay fp32.
  */
 #pragma once
 #include <stdint.h>
@@ -66,19 +69,28 @@ void groupnorm_backward(float *dx, float *dg, float *db, const float *dy, const 
 void gelu_backward(float *dx, const float *dy, const float *x, size_t n);
 void relu_backward(float *dx, const float *dy, const float *x, size_t n);
 void logsoftmax_backward(float *dx, const float *dy, const float *y, int N, int V);
-/* With ctx: per (utterance, head) four oneDNN matmuls (dV = P^T dO,
- * dP = dO V^T, dQ = dS K, dK = dS^T Q) on contiguous copies of the head's
- * columns (scratch slots 10..15 of ctx); ctx NULL: OpenMP loops over
+/* linear_backward with matmul dtype mt: OPS_F32 is linear_backward; with
+ * OPS_BF16 dy and x are rounded to bf16 (ctx scratch slots 0, 1), dx += dy w
+ * runs on a bf16 packing of w (linear_backward_data), dw += dy^T x in bf16
+ * with fp32 accumulation; db is summed from the fp32 dy. */
+int linear_backward_dt(ops_ctx *ctx, float *dx, float *dw, float *db, const float *dy,
+                       const float *x, const float *w, int M, int K, int N, ops_dtype mt);
+/* With ctx: four batched oneDNN matmuls over all (utterance, head) pairs
+ * reading q/k/v/dout through strides (dV = P^T dO, dP = dO V^T, dQ = dS K,
+ * dK = dS^T Q; ctx scratch slots 2..8); ctx NULL: OpenMP loops over
  * (utterance, head).  ACC_ENOMEM / oneDNN errors. */
 int attention_backward(ops_ctx *ctx, float *dq, float *dk, float *dv, const float *dout,
                        const float *q, const float *k, const float *v, const float *probs,
                        int ld, const int *kv_len, int B, int T, int C, int NH);
 /* attention_backward of an attention whose probabilities went through
- * dropout (dropout.h: attention_dropout_output with the same p and key). */
+ * dropout (dropout.h: attention_dropout_output with the same p and key;
+ * p = 0: none), its matmuls in dtype mt (OPS_BF16: q, k, v, dout, the
+ * probabilities and dS rounded to bf16, fp32 accumulation; the softmax
+ * backward between them in fp32).  ctx is required. */
 int attention_backward_dropout(ops_ctx *ctx, float *dq, float *dk, float *dv, const float *dout,
                                const float *q, const float *k, const float *v, const float *probs,
                                int ld, const int *kv_len, int B, int T, int C, int NH,
-                               float p, uint64_t key);
+                               float p, uint64_t key, ops_dtype mt);
 int conv1d_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
                     const float *w, int B, int T, int Cin, int Cout, int K, int stride,
                     int groups, int pad_l, int pad_r);

@@ -50,10 +50,10 @@ static inline uint16_t to_bf16(float f)
 /* ---------------------------------------------------------------------------
  * Context: primitive cache, packed weights, scratch. */
 
-enum { K_LINEAR = 1, K_CONV, K_ATT_QK, K_ATT_PV, K_MATMUL };
+enum { K_LINEAR = 1, K_CONV, K_ATT_QK, K_ATT_PV, K_MATMUL, K_LINEAR_BWD, K_BMM };
 
 typedef struct {
-	int64_t k[16];
+	int64_t k[32];
 } prim_key;
 
 typedef struct {
@@ -72,6 +72,9 @@ typedef struct {
 
 typedef struct {
 	const float *w;
+	dnnl_memory_desc_t umd;     /* the user layout it was packed from: the forward
+	                             * reads w as [K,N] (w^T), the input gradient as
+	                             * [N,K]; for a square w only the strides differ */
 	dnnl_memory_desc_t md;      /* packed layout (dtype included) */
 	void *data;
 	size_t bytes;
@@ -312,7 +315,8 @@ static void *packed_get(ops_ctx *c, const float *w, const dnnl_memory_desc_t *um
 	dnnl_primitive_t r = NULL;
 	dnnl_memory_t ms = NULL, md_ = NULL;
 	for (int i = 0; i < c->npacks; i++)
-		if (c->packs[i].w == w && dnnl_memory_desc_equal(&c->packs[i].md, md)) {
+		if (c->packs[i].w == w && dnnl_memory_desc_equal(&c->packs[i].md, md) &&
+		    dnnl_memory_desc_equal(&c->packs[i].umd, umd)) {
 			pw = &c->packs[i];
 			if (!pw->stale)
 				return pw->data;
@@ -332,6 +336,7 @@ static void *packed_get(ops_ctx *c, const float *w, const dnnl_memory_desc_t *um
 		pw = &c->packs[c->npacks];
 		memset(pw, 0, sizeof *pw);
 		pw->w = w;
+		pw->umd = *umd;
 		pw->md = *md;
 		pw->bytes = dnnl_memory_desc_get_size(md);
 		pw->stale = 1;   /* until the reorder below succeeds */
@@ -480,6 +485,102 @@ out:
 		dnnl_primitive_attr_destroy(attr);
 	if (rc)
 		err_wrap(rc, "matmul [%d x %d] x [%d x %d]", M, K, K, N);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * input gradient of linear: dx[M,K] += dy[M,N] w[N,K], w packed like a
+ * forward weight (it is frozen, or changes once per optimizer step) */
+
+int linear_backward_data(ops_ctx *c, float *dx, const void *dy, ops_dtype dyt, const float *w,
+                         int M, int K, int N)
+{
+	int rc = 0;
+	dnnl_primitive_attr_t attr = NULL;
+	if (M <= 0 || K <= 0)
+		return 0;
+	int pack = dyt == OPS_BF16 || c->pack_f32;
+	prim_key key = { { K_LINEAR_BWD, M, K, N, dyt, pack } };
+	dnnl_memory_desc_t umd;
+	dnnl_dims_t wdims = { N, K }, wstr = { K, 1 };
+	DN(dnnl_memory_desc_init_by_strides(&umd, 2, wdims, dnnl_f32, wstr));
+	prim_entry *e = prim_find(c, &key);
+	if (!e) {
+		dnnl_memory_desc_t smd, wmd, dmd;
+		dnnl_matmul_desc_t md;
+		dnnl_dims_t sd = { M, N }, dd = { M, K };
+		DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, dt(dyt), dnnl_ab));
+		if (pack)
+			DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wdims, dt(dyt), dnnl_format_tag_any));
+		else
+			wmd = umd;
+		DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab));
+		DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
+		if (!(attr = make_attr(OPS_POST_ADD, 1.0f, &rc)))
+			goto out;
+		if (!(e = prim_new(c, &key))) {
+			rc = ACC_ENOMEM;
+			goto out;
+		}
+		e->pack = pack;
+		if ((rc = prim_finish(c, e, &md, attr, 0)))
+			goto out;
+	}
+	const void *wp = w;
+	if (e->pack && !(wp = packed_get(c, w, &umd, &e->wmd))) {
+		rc = ACC_EINTERNAL;
+		goto out;
+	}
+	rc = prim_run(c, e, dy, wp, NULL, dx);
+out:
+	if (attr)
+		dnnl_primitive_attr_destroy(attr);
+	if (rc)
+		err_wrap(rc, "linear input gradient [%d x %d] <- %d", M, K, N);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * batched strided matmul (attention backward) */
+
+int ops_bmm(ops_ctx *c, void *C, ops_dtype ct, const int64_t cs[4], const void *A, const int64_t as[4],
+            const void *Bm, const int64_t bs[4], ops_dtype it, int B0, int B1, int M, int N, int K,
+            float scale, int accumulate)
+{
+	int rc = 0;
+	dnnl_primitive_attr_t attr = NULL;
+	if (B0 <= 0 || B1 <= 0 || M <= 0 || N <= 0)
+		return 0;
+	union { float f; int32_t i; } sc = { scale };
+	prim_key key = { { K_BMM, B0, B1, M, N, K, it, ct, accumulate, sc.i,
+	                   as[0], as[1], as[2], as[3], bs[0], bs[1], bs[2], bs[3],
+	                   cs[0], cs[1], cs[2], cs[3] } };
+	prim_entry *e = prim_find(c, &key);
+	if (!e) {
+		dnnl_memory_desc_t smd, wmd, dmd;
+		dnnl_matmul_desc_t md;
+		dnnl_dims_t sd = { B0, B1, M, K }, wd = { B0, B1, K, N }, dd = { B0, B1, M, N };
+		dnnl_dims_t ss = { as[0], as[1], as[2], as[3] }, ws = { bs[0], bs[1], bs[2], bs[3] };
+		dnnl_dims_t ds = { cs[0], cs[1], cs[2], cs[3] };
+		DN(dnnl_memory_desc_init_by_strides(&smd, 4, sd, dt(it), ss));
+		DN(dnnl_memory_desc_init_by_strides(&wmd, 4, wd, dt(it), ws));
+		DN(dnnl_memory_desc_init_by_strides(&dmd, 4, dd, dt(ct), ds));
+		DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
+		if (!(attr = make_attr(accumulate ? OPS_POST_ADD : 0, scale, &rc)))
+			goto out;
+		if (!(e = prim_new(c, &key))) {
+			rc = ACC_ENOMEM;
+			goto out;
+		}
+		if ((rc = prim_finish(c, e, &md, attr, 0)))
+			goto out;
+	}
+	rc = prim_run(c, e, A, Bm, NULL, C);
+out:
+	if (attr)
+		dnnl_primitive_attr_destroy(attr);
+	if (rc)
+		err_wrap(rc, "batched matmul [%d x %d] x [%d x %d] x [%d x %d]", B0, B1, M, K, K, N);
 	return rc;
 }
 

@@ -24,6 +24,25 @@ void ops_from_bf16(float *dst, const uint16_t *src, size_t n)
 		dst[i] = ops_bf16_to_f32(src[i]);
 }
 
+void ops_bmm_ref(float *C, const int64_t cs[4], const float *A, const int64_t as[4], const float *B,
+                 const int64_t bs[4], int B0, int B1, int M, int N, int K, float scale, int accumulate)
+{
+	for (int i = 0; i < B0; i++)
+		for (int j = 0; j < B1; j++) {
+			const float *a = A + i * as[0] + j * as[1];
+			const float *b = B + i * bs[0] + j * bs[1];
+			float *c = C + i * cs[0] + j * cs[1];
+			for (int m = 0; m < M; m++)
+				for (int n = 0; n < N; n++) {
+					double acc = 0;
+					for (int k = 0; k < K; k++)
+						acc += (double)a[m * as[2] + k * as[3]] * b[k * bs[2] + n * bs[3]];
+					float *cc = c + m * cs[2] + n * cs[3];
+					*cc = (float)(scale * acc) + (accumulate ? *cc : 0.0f);
+				}
+		}
+}
+
 int conv1d_out_len(int T, int K, int stride, int pad_l, int pad_r)
 {
 	long span = (long)T + pad_l + pad_r - K;

@@ -1134,7 +1134,8 @@ int trainer_run(const trainer_opts *o, trainer_result *res)
 		TRY(setup_reg(&oo, t.m, &t.reg));
 		t.reg_on = w2v_reg_active(&t.reg);
 	}
-	TRY(w2v_fwd_create(&t.f, t.m, W2V_FWD_TRAIN | (oo.base_from < 0 ? W2V_FWD_TRAIN_FEAT : 0)));
+	TRY(w2v_fwd_create(&t.f, t.m, W2V_FWD_TRAIN | (oo.base_from < 0 ? W2V_FWD_TRAIN_FEAT : 0) |
+	                              (o->bf16 ? W2V_FWD_BF16 : 0)));
 	/* every bucket's padded shape recurs each epoch: keep all their
 	 * primitives (forward + backward, ~40 per shape) */
 	ops_ctx_set_cache_max(w2v_fwd_ops(t.f), TRAINER_PRIM_CACHE);
@@ -1274,8 +1275,9 @@ out:
 	if (t.mf && t.run_id > 0) {
 		char counts[256];
 		snprintf(counts, sizeof counts,
-		         "{\"steps\":%lld,\"skipped\":%lld,\"train_utterances\":%d,\"dev_utterances\":%d}",
-		         (long long)t.step, (long long)t.skipped_total, t.n_train, t.n_dev);
+		         "{\"steps\":%lld,\"skipped\":%lld,\"train_utterances\":%d,\"dev_utterances\":%d,"
+		         "\"precision\":\"%s\"}",
+		         (long long)t.step, (long long)t.skipped_total, t.n_train, t.n_dev, o->bf16 ? "bf16" : "fp32");
 		if (rc && t.train_run_id > 0)
 			db_run_update(&t, "failed");
 		manifest_run_end(t.mf, t.run_id, rc ? err_exit_code(rc) : 0, counts);

@@ -95,6 +95,9 @@ typedef struct trainer_opts {
 	double  mask_time_prob, mask_feature_prob;
 	int     mask_time_length, mask_feature_length;
 	int     no_regularization; /* no dropout, LayerDrop or SpecAugment at all */
+	int     bf16;              /* --precision bf16: matmuls of forward and backward in bf16 with
+	                            * fp32 accumulation (PyTorch's bf16 autocast); weights, gradients
+	                            * and AdamW stay fp32, so a resume may switch precision */
 	int     argc;              /* command line, recorded in runs (may be 0) */
 	char  **argv;
 } trainer_opts;

@@ -11,6 +11,14 @@
  * accumulates), so one [B,T,H] stream buffer carries the gradient down.
  * A frozen parameter's gradient pointer is NULL: its weight-gradient matmul
  * is skipped, and the walk stops as soon as nothing below trains.
+ *
+ * Precision follows the forward: after a W2V_FWD_BF16 | W2V_FWD_TRAIN
+ * forward every linear and attention matmul of the backward (input
+ * gradients through the frozen weights, weight gradients of the trainable
+ * ones) takes bf16 operands with fp32 accumulation, like PyTorch's bf16
+ * autocast; the saved activations are fp32, and rounding them again gives
+ * exactly the bf16 operands the forward's matmuls consumed.  Norms,
+ * activations, softmax, the convolutions and every gradient stay fp32.
  */
 #include "w2v_backward.h"
 
@@ -109,6 +117,13 @@ static float *G(const gmap *g, const float *p, int trains)
 	return NULL;
 }
 
+/* The matmul dtype of the backward: the forward's (W2V_FWD_BF16: bf16
+ * operands, fp32 accumulation, as PyTorch's bf16 autocast). */
+static ops_dtype bwd_mt(const w2v_fwd *f)
+{
+	return (f->flags & W2V_FWD_BF16) ? OPS_BF16 : OPS_F32;
+}
+
 #define TRY(call) do { if ((rc = (call))) goto out; } while (0)
 #define NEEDS(p, slot, n) do { if (!((p) = scratch(b, (slot), (n)))) { rc = err_set(ACC_ENOMEM, "out of memory: backward buffers"); goto out; } } while (0)
 
@@ -123,6 +138,7 @@ static int attn_block_backward(w2v_bwd *b, w2v_fwd *f, const gmap *gm, int l, in
 	const w2v_layer_params *P = &f->m->p.layer[l];
 	w2v_layer_acts *a = &f->layer[l];
 	ops_ctx *ctx = w2v_fwd_ops(f);
+	ops_dtype mt = bwd_mt(f);
 	int H = c->hidden_size, NH = c->num_attention_heads, M = f->B * f->T;
 	size_t nH = (size_t)M * H;
 	float *datt, *dq, *dk, *dv;
@@ -134,16 +150,16 @@ static int attn_block_backward(w2v_bwd *b, w2v_fwd *f, const gmap *gm, int l, in
 		dh1 = t;
 	}
 	NEEDS(datt, S_DATT, nH);
-	TRY(linear_backward(ctx, datt, G(gm, P->o_w, tr), G(gm, P->o_b, tr), dh1, a->attn, P->o_w, M, H, H));
+	TRY(linear_backward_dt(ctx, datt, G(gm, P->o_w, tr), G(gm, P->o_b, tr), dh1, a->attn, P->o_w, M, H, H, mt));
 	NEEDS(dq, S_DQ, nH);
 	NEEDS(dk, S_DK, nH);
 	NEEDS(dv, S_DV, nH);
 	TRY(attention_backward_dropout(ctx, dq, dk, dv, datt, a->q, a->k, a->v, a->probs, H,
 	                               f->masked ? f->flen : NULL, f->B, f->T, H, NH, pa,
-	                               w2v_fwd_drop_key(f, W2V_DROP_LAYER + 8 * l + W2V_DROP_L_ATTN)));
-	TRY(linear_backward(ctx, d_qkv_in, G(gm, P->q_w, tr), G(gm, P->q_b, tr), dq, qkv_in, P->q_w, M, H, H));
-	TRY(linear_backward(ctx, d_qkv_in, G(gm, P->k_w, tr), G(gm, P->k_b, tr), dk, qkv_in, P->k_w, M, H, H));
-	TRY(linear_backward(ctx, d_qkv_in, G(gm, P->v_w, tr), G(gm, P->v_b, tr), dv, qkv_in, P->v_w, M, H, H));
+	                               w2v_fwd_drop_key(f, W2V_DROP_LAYER + 8 * l + W2V_DROP_L_ATTN), mt));
+	TRY(linear_backward_dt(ctx, d_qkv_in, G(gm, P->q_w, tr), G(gm, P->q_b, tr), dq, qkv_in, P->q_w, M, H, H, mt));
+	TRY(linear_backward_dt(ctx, d_qkv_in, G(gm, P->k_w, tr), G(gm, P->k_b, tr), dk, qkv_in, P->k_w, M, H, H, mt));
+	TRY(linear_backward_dt(ctx, d_qkv_in, G(gm, P->v_w, tr), G(gm, P->v_b, tr), dv, qkv_in, P->v_w, M, H, H, mt));
 out:
 	return rc;
 }
@@ -158,6 +174,7 @@ static int ffn_backward(w2v_bwd *b, w2v_fwd *f, const gmap *gm, int l, int tr,
 	const w2v_layer_params *P = &f->m->p.layer[l];
 	w2v_layer_acts *a = &f->layer[l];
 	ops_ctx *ctx = w2v_fwd_ops(f);
+	ops_dtype mt = bwd_mt(f);
 	int H = c->hidden_size, F = c->intermediate_size, M = f->B * f->T;
 	size_t nF = (size_t)M * F;
 	float *dact, *dpre;
@@ -169,12 +186,12 @@ static int ffn_backward(w2v_bwd *b, w2v_fwd *f, const gmap *gm, int l, int tr,
 		dh2 = t;
 	}
 	NEEDS(dact, S_DF, nF);
-	TRY(linear_backward(ctx, dact, G(gm, P->ff2_w, tr), G(gm, P->ff2_b, tr), dh2, a->ff_act, P->ff2_w, M, F, H));
+	TRY(linear_backward_dt(ctx, dact, G(gm, P->ff2_w, tr), G(gm, P->ff2_b, tr), dh2, a->ff_act, P->ff2_w, M, F, H, mt));
 	if (pact > 0)   /* ff_act holds the dropped activation; its mask again */
 		dropout_apply(dact, dact, nF, pact, w2v_fwd_drop_key(f, W2V_DROP_LAYER + 8 * l + W2V_DROP_L_ACT));
 	NEEDS(dpre, S_DF2, nF);
 	gelu_backward(dpre, dact, a->ff_pre, nF);
-	TRY(linear_backward(ctx, d_ff_in, G(gm, P->ff1_w, tr), G(gm, P->ff1_b, tr), dpre, ff_in, P->ff1_w, M, H, F));
+	TRY(linear_backward_dt(ctx, d_ff_in, G(gm, P->ff1_w, tr), G(gm, P->ff1_b, tr), dpre, ff_in, P->ff1_w, M, H, F, mt));
 out:
 	return rc;
 }
@@ -187,13 +204,14 @@ int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogit
 	const w2v_config *c = &m->cfg;
 	const w2v_params *p = &m->p;
 	ops_ctx *ctx = w2v_fwd_ops(f);
+	ops_dtype mt = bwd_mt(f);
 	int L = c->num_hidden_layers, H = c->hidden_size, V = c->vocab_size, A = c->adapter_attn_dim;
 	int stable = c->do_stable_layer_norm;
 	int adapters = stable && A > 0;
 	if (base_from > L)
 		base_from = L;
-	if (!(f->flags & W2V_FWD_TRAIN) || (f->flags & W2V_FWD_BF16))
-		return err_set(ACC_EINVAL, "w2v_backward: the forward must run with W2V_FWD_TRAIN in fp32");
+	if (!(f->flags & W2V_FWD_TRAIN))
+		return err_set(ACC_EINVAL, "w2v_backward: the forward must run with W2V_FWD_TRAIN");
 	if (base_from < 0 && (!(f->flags & W2V_FWD_TRAIN_FEAT) || !input))
 		return err_set(ACC_EINVAL, "w2v_backward: training the conv encoder needs W2V_FWD_TRAIN_FEAT");
 	if (base_from < L && !gbase)
@@ -209,8 +227,8 @@ int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogit
 	float *ds, *ds2;   /* the stream gradient and a spare of the same size, swapped */
 	NEEDS(ds, S_DS, nH);
 	NEEDS(ds2, S_DS2, nH);
-	TRY(linear_backward(ctx, ds, G(&gm, p->lm_w, 1), G(&gm, p->lm_b, 1), dlogits, f->final,
-	                    p->lm_w, M, H, V));
+	TRY(linear_backward_dt(ctx, ds, G(&gm, p->lm_w, 1), G(&gm, p->lm_b, 1), dlogits, f->final,
+	                    p->lm_w, M, H, V, mt));
 	if (f->reg_on && f->reg.final > 0)   /* f->final is the dropped lm_head input */
 		dropout_apply(ds, ds, nH, f->reg.final, w2v_fwd_drop_key(f, W2V_DROP_FINAL));
 	/* lowest layer whose backward is needed at all */
@@ -239,13 +257,13 @@ int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogit
 				float *dact, *dpre;
 				size_t nA = (size_t)M * A;
 				NEEDS(dact, S_DA, nA);
-				TRY(linear_backward(ctx, dact, G(&gm, AP->l2_w, 1), G(&gm, AP->l2_b, 1), ds, a->ad_act,
-				                    AP->l2_w, M, A, H));
+				TRY(linear_backward_dt(ctx, dact, G(&gm, AP->l2_w, 1), G(&gm, AP->l2_b, 1), ds, a->ad_act,
+				                    AP->l2_w, M, A, H, mt));
 				NEEDS(dpre, S_DA2, nA);
 				relu_backward(dpre, dact, a->ad_pre, nA);
 				NEEDS(dln, S_DLN, nH);
-				TRY(linear_backward(ctx, dln, G(&gm, AP->l1_w, 1), G(&gm, AP->l1_b, 1), dpre, a->ad_ln,
-				                    AP->l1_w, M, H, A));
+				TRY(linear_backward_dt(ctx, dln, G(&gm, AP->l1_w, 1), G(&gm, AP->l1_b, 1), dpre, a->ad_ln,
+				                    AP->l1_w, M, H, A, mt));
 				layernorm_backward(ds, G(&gm, AP->norm_w, 1), G(&gm, AP->norm_b, 1), dln, a->h2,
 				                   a->ad_mean, a->ad_rstd, AP->norm_w, M, H);
 				if (l < base_from && l == 0)
@@ -325,7 +343,7 @@ int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogit
 	int with_conv = base_from < 0;
 	float *dfp, *dext;
 	NEEDS(dfp, S_DC, nC);
-	TRY(linear_backward(ctx, dfp, G(&gm, p->fp_w, 1), G(&gm, p->fp_b, 1), ds2, f->fp_ln, p->fp_w, M, Cl, H));
+	TRY(linear_backward_dt(ctx, dfp, G(&gm, p->fp_w, 1), G(&gm, p->fp_b, 1), ds2, f->fp_ln, p->fp_w, M, Cl, H, mt));
 	NEEDS(dext, S_DC2, nC);
 	layernorm_backward(with_conv ? dext : NULL, G(&gm, p->fp_ln_w, 1), G(&gm, p->fp_ln_b, 1), dfp,
 	                   f->extract_features, f->fp_mean, f->fp_rstd, p->fp_ln_w, M, Cl);

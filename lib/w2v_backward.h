@@ -34,7 +34,8 @@ int w2v_bwd_create(w2v_bwd **b);
 void w2v_bwd_free(w2v_bwd *b);
 
 /* Backward of the batch last run through f (flags must include
- * W2V_FWD_TRAIN, fp32).  input: the [B,n] samples given to w2v_forward
+ * W2V_FWD_TRAIN; with W2V_FWD_BF16 the matmuls of the backward run in bf16
+ * with fp32 accumulation, gradients stay fp32).  input: the [B,n] samples given to w2v_forward
  * (only read, and then required, when the conv encoder trains).  dlogits [B,T,V] = d loss / d logits (zero on padded
  * frames).  gtrain: train_numel floats (required); gbase: base_numel floats,
  * required when base_from < num_hidden_layers, else may be NULL.

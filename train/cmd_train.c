@@ -53,6 +53,8 @@ static void train_usage(FILE *fp)
 		"  --max-seconds S      skip utterances longer than S seconds (default 30)\n"
 		"  --resume             continue from --out/train_state.bin\n"
 		"  --stop-after N       stop after N steps of this invocation (state saved; --resume continues)\n"
+		"  --precision P        fp32 (default) | bf16: matmuls in bf16 with fp32 accumulation\n"
+		"                       (as PyTorch bf16 autocast); weights, gradients, AdamW stay fp32\n"
 		"  --quiet              no progress line\n"
 		"  --help, --version\n"
 		"\n"
@@ -109,7 +111,7 @@ int cmd_train(int argc, char **argv)
 	enum { O_MANIFEST = 256, O_MODEL, O_LANG, O_OUT, O_DLANG, O_STEPS, O_LR, O_WARMUP, O_BSEC, O_ACCUM,
 	       O_CLIP, O_WD, O_SEED, O_EVAL, O_SAVE, O_PAT, O_FREEZE, O_BOTT, O_INIT, O_INITFROM, O_SAMP,
 	       O_FLAG, O_MAXS, O_RESUME, O_STOP, O_QUIET, O_HELP, O_VERSION,
-	       O_DROP, O_ADROP, O_ACTDROP, O_FPDROP, O_FDROP, O_LDROP, O_MTP, O_MTL, O_MFP, O_MFL, O_NOREG };
+	       O_DROP, O_ADROP, O_ACTDROP, O_FPDROP, O_FDROP, O_LDROP, O_MTP, O_MTL, O_MFP, O_MFL, O_NOREG, O_PREC };
 	static const struct option lo[] = {
 		{ "manifest", 1, 0, O_MANIFEST }, { "model", 1, 0, O_MODEL }, { "lang", 1, 0, O_LANG },
 		{ "out", 1, 0, O_OUT }, { "data-lang", 1, 0, O_DLANG }, { "steps", 1, 0, O_STEPS },
@@ -125,7 +127,7 @@ int cmd_train(int argc, char **argv)
 		{ "final-dropout", 1, 0, O_FDROP }, { "layerdrop", 1, 0, O_LDROP },
 		{ "mask-time-prob", 1, 0, O_MTP }, { "mask-time-length", 1, 0, O_MTL },
 		{ "mask-feature-prob", 1, 0, O_MFP }, { "mask-feature-length", 1, 0, O_MFL },
-		{ "no-regularization", 0, 0, O_NOREG }, { 0, 0, 0, 0 } };
+		{ "no-regularization", 0, 0, O_NOREG }, { "precision", 1, 0, O_PREC }, { 0, 0, 0, 0 } };
 	int c, rc = 0;
 	double v;
 	optind = 1;
@@ -178,6 +180,11 @@ int cmd_train(int argc, char **argv)
 		case O_MTL: rc = span(optarg, &o.mask_time_length, "--mask-time-length"); break;
 		case O_MFL: rc = span(optarg, &o.mask_feature_length, "--mask-feature-length"); break;
 		case O_NOREG: o.no_regularization = 1; break;
+		case O_PREC:
+			if (!strcmp(optarg, "fp32")) o.bf16 = 0;
+			else if (!strcmp(optarg, "bf16")) o.bf16 = 1;
+			else rc = err_set(ACC_EINVAL, "--precision must be fp32 or bf16, got '%s'", optarg);
+			break;
 		case 'h': case O_HELP: train_usage(stdout); return 0;
 		case O_VERSION: printf("train (accent) %s\n", ACCENT_VERSION); return 0;
 		default:
