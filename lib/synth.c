@@ -1,18 +1,37 @@
 /*
  * synth.c — espeak-ng synthesis with word timing (see synth.h for the timing
- * definitions and why every utterance is synthesized in a forked child).
+ * definitions and why every utterance is synthesized in a child process).
+ *
+ * Processes: synth_init() initializes espeak in the calling process and forks
+ * the fork server while the process is still single-threaded.  The server
+ * loops on a SOCK_SEQPACKET control socket; each request carries the voice,
+ * the parameters, the text and (SCM_RIGHTS) the write end of a pipe made by
+ * the requesting thread.  The server forks one child per request from its
+ * own single-threaded state (never touched by a synthesis, so every child
+ * starts from espeak's pristine state), the child writes its message to the
+ * pipe and exits, and the server reaps it and appends a trailer with the
+ * exit status before closing its copy of the pipe.  The requesting thread
+ * reads its pipe to EOF.  So no thread of the caller ever forks: fork() in a
+ * multi-threaded process is only safe up to exec (a child can inherit a lock
+ * another thread held, e.g. the allocator's, and deadlock).
  */
+#define _GNU_SOURCE
 #include "synth.h"
 #include "err.h"
+#include <dirent.h>
 #include <errno.h>
 #include <espeak-ng/speak_lib.h>
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
@@ -20,11 +39,19 @@
 
 #define FRAME 110                 /* 5 ms at 22050 Hz */
 #define VOICED_DBFS (-50.0)
-#define PIPE_MAGIC 0x53594e54u    /* "SYNT" */
+#define PIPE_MAGIC 0x53594e54u    /* "SYNT": child's message */
+#define REQ_MAGIC 0x53594e52u     /* "SYNR": request to the server */
+#define TRAILER_MAGIC 0x53594e45u /* "SYNE": server's trailer after the child exited */
 #define MAX_SAMPLES ((int64_t)SYNTH_RATE * 600)   /* 10 minutes per utterance */
 #define MAX_EVENTS 100000
+#define MAX_NAME 256
+/* One request is one SEQPACKET message, which must fit the socket's send
+ * buffer (about 200 KiB by default); 64 KiB of text is far more than the
+ * 10 minutes of speech an utterance may last. */
+#define MAX_TEXT 65536
+#define MAX_PENDING 1024          /* requests the server runs at once */
 
-/* Child -> parent message: header, int16 samples, events. */
+/* Child -> requester message: header, int16 samples, events. */
 typedef struct msg_hdr {
 	uint32_t magic;
 	int32_t  status;      /* 0 ok, 1 espeak failed, 2 voice not found, 3 out of memory */
@@ -36,10 +63,66 @@ typedef struct msg_event {
 	int32_t type, text_position, length, sample, audio_position;
 } msg_event;
 
-static pthread_mutex_t synth_lock = PTHREAD_MUTEX_INITIALIZER;
-static int synth_ready;   /* 1 after a successful espeak_Initialize */
+/* Requester -> server: this header, the voice name, the text (no NULs). */
+typedef struct req_hdr {
+	uint32_t magic;
+	int32_t  rate, pitch, range, wordgap;
+	uint32_t name_len, text_len;
+} req_hdr;
 
-/* ---- child side: only ever runs in a forked process ---- */
+/* Server -> requester, after the child's message: how the child ended. */
+typedef struct trailer {
+	uint32_t magic;
+	int32_t  fork_errno;  /* != 0: no child was started (errno of fork, or EINVAL for a bad request) */
+	int32_t  wait_status; /* waitpid() status of the child */
+} trailer;
+
+static pthread_mutex_t synth_lock = PTHREAD_MUTEX_INITIALIZER;
+static int synth_ready;          /* 1 after a successful espeak_Initialize */
+static pid_t server_pid;         /* > 0 while a server was started and not shut down */
+static int server_fd = -1;       /* our end of the control socket */
+static int shutdown_registered;
+
+/* Close every descriptor >= 3 except keep (< 0: none). */
+static void close_fds_except(int keep)
+{
+	if (keep < 3) {
+		if (close_range(3, ~0U, 0) == 0)
+			return;
+	} else if ((keep == 3 || close_range(3, (unsigned)keep - 1, 0) == 0) &&
+		   close_range((unsigned)keep + 1, ~0U, 0) == 0) {
+		return;
+	}
+	/* kernels without close_range (< 5.9) */
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	struct dirent *e;
+	int self = dirfd(d);
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd >= 3 && fd != keep && fd != self)
+			close(fd);
+	}
+	closedir(d);
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* ---- synthesis child: only ever runs in a process forked by the server ---- */
 
 static struct {
 	int16_t *s;
@@ -87,39 +170,19 @@ static int child_cb(short *wav, int numsamples, espeak_EVENT *events)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static void child_run(int fd, const synth_voice *v, const char *text)
+static void child_run(int fd, const char *name, const req_hdr *rq, const char *text)
 {
 	msg_hdr h = { PIPE_MAGIC, 0, 0, 0 };
-	char name[256];
-	if (v->variant && *v->variant)
-		snprintf(name, sizeof name, "%s+%s", v->voice, v->variant);
-	else
-		snprintf(name, sizeof name, "%s", v->voice);
 	if (espeak_SetVoiceByName(name) != EE_OK) {
 		h.status = 2;
 		goto send;
 	}
-	espeak_SetParameter(espeakRATE, v->rate > 0 ? v->rate : espeakRATE_NORMAL, 0);
-	if (v->pitch >= 0)
-		espeak_SetParameter(espeakPITCH, v->pitch, 0);
-	if (v->range >= 0)
-		espeak_SetParameter(espeakRANGE, v->range, 0);
-	espeak_SetParameter(espeakWORDGAP, v->wordgap > 0 ? v->wordgap : 0, 0);
+	espeak_SetParameter(espeakRATE, rq->rate > 0 ? rq->rate : espeakRATE_NORMAL, 0);
+	if (rq->pitch >= 0)
+		espeak_SetParameter(espeakPITCH, rq->pitch, 0);
+	if (rq->range >= 0)
+		espeak_SetParameter(espeakRANGE, rq->range, 0);
+	espeak_SetParameter(espeakWORDGAP, rq->wordgap > 0 ? rq->wordgap : 0, 0);
 	espeak_SetSynthCallback(child_cb);
 	if (espeak_Synth(text, strlen(text) + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8, NULL, NULL) != EE_OK ||
 	    espeak_Synchronize() != EE_OK)
@@ -140,7 +203,175 @@ send:
 	close(fd);
 }
 
-/* ---- parent side ---- */
+/* ---- fork server: a single-threaded process forked by synth_init() ---- */
+
+static void server_on_sigchld(int sig)
+{
+	(void)sig;   /* only here so that SIGCHLD interrupts ppoll() */
+}
+
+static void server_reply(int fd, int fork_errno, int wait_status)
+{
+	trailer t = { TRAILER_MAGIC, fork_errno, wait_status };
+	write_all(fd, &t, sizeof t);   /* a requester that went away is no concern of ours */
+	close(fd);
+}
+
+/* Receive one request; start its child or answer with an error trailer.
+ * Returns 0 to go on, 1 at EOF (the library's process closed its end). */
+static int server_accept(int ctl, const sigset_t *child_mask, pid_t *pid, int *pfd, int *npend)
+{
+	static char buf[sizeof(req_hdr) + MAX_NAME + MAX_TEXT + 1];
+	char cbuf[CMSG_SPACE(sizeof(int))] __attribute__((aligned(8)));
+	struct iovec iov = { buf, sizeof buf - 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+	req_hdr rq;
+	char name[MAX_NAME + 1];
+	int fd = -1;
+	ssize_t n = recvmsg(ctl, &m, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : 1;
+	if (n == 0)
+		return 1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	if (fd < 0)
+		return 0;   /* nobody to answer */
+	memcpy(&rq, buf, (size_t)n < sizeof rq ? (size_t)n : sizeof rq);
+	if ((size_t)n < sizeof rq || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || rq.magic != REQ_MAGIC ||
+	    rq.name_len == 0 || rq.name_len > MAX_NAME || rq.text_len > MAX_TEXT ||
+	    (size_t)n != sizeof rq + rq.name_len + rq.text_len) {
+		server_reply(fd, EINVAL, 0);
+		return 0;
+	}
+	memcpy(name, buf + sizeof rq, rq.name_len);
+	name[rq.name_len] = 0;
+	char *text = buf + sizeof rq + rq.name_len;
+	text[rq.text_len] = 0;
+	pid_t p = fork();
+	if (p == 0) {
+		close_fds_except(fd);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, child_mask, NULL);
+		child_run(fd, name, &rq, text);
+		_exit(0);
+	}
+	if (p < 0) {
+		server_reply(fd, errno ? errno : EAGAIN, 0);
+		return 0;
+	}
+	pid[*npend] = p;
+	pfd[*npend] = fd;
+	(*npend)++;
+	return 0;
+}
+
+static void server_reap(pid_t *pid, int *pfd, int *npend)
+{
+	int st;
+	pid_t p;
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (int i = 0; i < *npend; i++) {
+			if (pid[i] != p)
+				continue;
+			server_reply(pfd[i], 0, st);
+			pid[i] = pid[*npend - 1];
+			pfd[i] = pfd[*npend - 1];
+			(*npend)--;
+			break;
+		}
+	}
+}
+
+static __attribute__((noreturn)) void server_main(int ctl)
+{
+	static pid_t pid[MAX_PENDING];
+	static int pfd[MAX_PENDING];
+	int npend = 0, open = 1;
+	sigset_t chld, orig, wait_mask;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = server_on_sigchld;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* The user's Ctrl-C reaches the whole process group; the library's
+	 * process decides, and our EOF follows when it exits. */
+	signal(SIGINT, SIG_IGN);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &orig);
+	wait_mask = orig;
+	sigdelset(&wait_mask, SIGCHLD);
+	while (open || npend) {
+		server_reap(pid, pfd, &npend);
+		/* SIGCHLD stays blocked except inside ppoll(), so an exit between
+		 * the reap and the wait interrupts the wait instead of being lost. */
+		struct pollfd pf = { ctl, POLLIN, 0 };
+		int watch = open && npend < MAX_PENDING;
+		int r = ppoll(&pf, watch ? 1 : 0, NULL, &wait_mask);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0 && watch && (pf.revents & (POLLIN | POLLHUP | POLLERR)))
+			if (server_accept(ctl, &orig, pid, pfd, &npend))
+				open = 0;
+	}
+	for (int i = 0; i < npend; i++) {   /* only after a ppoll failure */
+		int st = 0;
+		while (waitpid(pid[i], &st, 0) < 0 && errno == EINTR)
+			;
+		server_reply(pfd[i], 0, st);
+	}
+	_exit(0);
+}
+
+/* Fork the server (synth_lock held). */
+static int server_start(void)
+{
+	int sv[2];
+	pid_t p;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return err_set(ACC_EINTERNAL, "cannot create the espeak server's socket: %s", strerror(errno));
+	p = fork();
+	if (p < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return err_set(ACC_EINTERNAL, "cannot fork the espeak server: %s", strerror(e));
+	}
+	if (p == 0) {
+		/* Hold nothing of the caller's open: files, sockets, pipes whose
+		 * readers wait for EOF.  stderr stays for espeak's diagnostics. */
+		int ctl = sv[1], null;
+		close(sv[0]);   /* first: it may sit on a standard descriptor */
+		if (ctl < 3) {   /* the caller had closed a standard descriptor */
+			int c = fcntl(ctl, F_DUPFD_CLOEXEC, 3);
+			if (c < 0)
+				_exit(1);
+			close(ctl);
+			ctl = c;
+		}
+		/* 0..2 always open, so no request pipe ever lands on stderr */
+		if ((null = open("/dev/null", O_RDWR)) >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			if (fcntl(2, F_GETFD) < 0)
+				dup2(null, 2);
+		}
+		close_fds_except(ctl);
+		server_main(ctl);
+	}
+	close(sv[1]);
+	server_fd = sv[0];
+	server_pid = p;
+	if (!shutdown_registered && atexit(synth_shutdown) == 0)
+		shutdown_registered = 1;
+	return 0;
+}
+
+/* ---- library side ---- */
 
 int synth_init(const char *data_path)
 {
@@ -156,62 +387,118 @@ int synth_init(const char *data_path)
 			synth_ready = 1;
 		}
 	}
+	if (!rc && server_pid <= 0)
+		rc = server_start();
 	pthread_mutex_unlock(&synth_lock);
 	return rc;
 }
 
-/* Run child_run() in a child; read its whole message into *buf. */
-static int run_child(const synth_voice *v, const char *text, char **buf, size_t *len)
+void synth_shutdown(void)
 {
-	int fds[2], rc = 0, status = 0;
-	pid_t pid;
-	size_t cap = 0;
-	char *b = NULL;
+	pthread_mutex_lock(&synth_lock);
+	if (server_pid > 0) {
+		int st;
+		close(server_fd);   /* the server sees EOF, finishes its children, exits */
+		while (waitpid(server_pid, &st, 0) < 0 && errno == EINTR)
+			;
+		server_fd = -1;
+		server_pid = 0;
+	}
+	pthread_mutex_unlock(&synth_lock);
+}
+
+/* Have the server synthesize text with v; read the child's whole message
+ * into *buf (trailer removed, exit status checked). */
+static int server_call(const synth_voice *v, const char *text, char **buf, size_t *len)
+{
+	int pfd[2] = { -1, -1 }, rc = 0, ctl;
+	size_t cap = 0, tlen = strlen(text);
+	char *b = NULL, name[MAX_NAME + 1];
+	trailer t;
 	*buf = NULL;
 	*len = 0;
-	if (pipe(fds) != 0)
+	if (v->variant && *v->variant)
+		snprintf(name, sizeof name, "%s+%s", v->voice, v->variant);
+	else
+		snprintf(name, sizeof name, "%s", v->voice);
+	if (strlen(name) >= MAX_NAME)
+		return err_set(ACC_EINVAL, "espeak voice name too long: \"%.60s\"", name);
+	if (tlen > MAX_TEXT)
+		return err_set(ACC_EINVAL, "text too long for one utterance (%zu bytes, at most %d)", tlen, MAX_TEXT);
+	pthread_mutex_lock(&synth_lock);
+	ctl = server_fd;
+	pthread_mutex_unlock(&synth_lock);
+	if (ctl < 0)
+		return err_set(ACC_EINTERNAL, "the espeak server is not running (synth_init not called)");
+	if (pipe2(pfd, O_CLOEXEC) != 0)
 		return err_set(ACC_EINTERNAL, "cannot create a pipe for espeak: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0) {
-		rc = err_set(ACC_EINTERNAL, "cannot fork for espeak: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return rc;
+	{
+		req_hdr rq = { REQ_MAGIC, v->rate, v->pitch, v->range, v->wordgap, (uint32_t)strlen(name), (uint32_t)tlen };
+		struct iovec iov[3] = { { &rq, sizeof rq }, { name, rq.name_len }, { (void *)text, tlen } };
+		char cbuf[CMSG_SPACE(sizeof(int))] __attribute__((aligned(8)));
+		struct msghdr m = { .msg_iov = iov, .msg_iovlen = 3, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+		memset(cbuf, 0, sizeof cbuf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pfd[1], sizeof(int));
+		ssize_t s;
+		while ((s = sendmsg(ctl, &m, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+			;
+		if (s < 0) {
+			rc = err_set(ACC_EINTERNAL, "cannot reach the espeak server process (%s): it has exited",
+				     strerror(errno));
+			goto out;
+		}
 	}
-	if (pid == 0) {
-		close(fds[0]);
-		signal(SIGPIPE, SIG_DFL);
-		child_run(fds[1], v, text);
-		_exit(0);
-	}
-	close(fds[1]);
+	close(pfd[1]);   /* now only the server and its child hold the write end */
+	pfd[1] = -1;
 	for (;;) {
 		if (*len == cap) {
 			size_t nc = cap ? cap * 2 : 1 << 16;
 			char *p = nc > (size_t)1 << 31 ? NULL : realloc(b, nc);
 			if (!p) {
 				rc = err_set(ACC_ENOMEM, "out of memory reading espeak output");
-				break;
+				goto out;
 			}
 			b = p;
 			cap = nc;
 		}
-		ssize_t r = read(fds[0], b + *len, cap - *len);
+		ssize_t r = read(pfd[0], b + *len, cap - *len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
 			rc = err_set(ACC_EINTERNAL, "cannot read espeak output: %s", strerror(errno));
-			break;
+			goto out;
 		}
 		if (r == 0)
 			break;
 		*len += (size_t)r;
 	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!rc && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
-		rc = err_set(ACC_EINTERNAL, "espeak child process died (status 0x%x) on \"%.60s\"", status, text);
+	if (*len < sizeof t || (memcpy(&t, b + *len - sizeof t, sizeof t), t.magic != TRAILER_MAGIC)) {
+		rc = err_set(ACC_EINTERNAL, "the espeak server died while synthesizing \"%.60s\"", text);
+		goto out;
+	}
+	*len -= sizeof t;
+	if (t.fork_errno) {
+		rc = err_set(ACC_EINTERNAL, "the espeak server cannot start a child: %s", strerror(t.fork_errno));
+		goto out;
+	}
+	if (!WIFEXITED(t.wait_status) || WEXITSTATUS(t.wait_status) != 0) {
+		if (WIFSIGNALED(t.wait_status))
+			rc = err_set(ACC_EINTERNAL, "espeak child process killed by signal %d (%s) on \"%.60s\"",
+				     WTERMSIG(t.wait_status), strsignal(WTERMSIG(t.wait_status)), text);
+		else
+			rc = err_set(ACC_EINTERNAL, "espeak child process died (status 0x%x) on \"%.60s\"",
+				     t.wait_status, text);
+		goto out;
+	}
+out:
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
 	if (rc) {
 		free(b);
 		*len = 0;
@@ -231,7 +518,7 @@ int synth_voice_exists(const char *voice)
 	if (!voice || !*voice || synth_init(NULL))
 		return 0;
 	/* An empty text is not spoken but the voice is still looked up. */
-	if (run_child(&v, "", &buf, &len))
+	if (server_call(&v, "", &buf, &len))
 		return 0;
 	ok = len >= sizeof h && (memcpy(&h, buf, sizeof h), h.magic == PIPE_MAGIC && h.status != 2);
 	free(buf);
@@ -436,7 +723,7 @@ int synth_speak(const synth_voice *v, const char *text, double lead_s, double tr
 	}
 	if ((rc = synth_init(NULL)) != 0)
 		goto out;
-	if ((rc = run_child(v, text, &buf, &len)) != 0)
+	if ((rc = server_call(v, text, &buf, &len)) != 0)
 		goto out;
 	if (len < sizeof h) {
 		rc = err_set(ACC_EINTERNAL, "espeak child sent a short message (%zu bytes)", len);

@@ -22,15 +22,19 @@
  * "Voiced" = a 5 ms frame whose RMS is above -50 dBFS (espeak's pauses are
  * digital zeros, so the threshold only decides about fade-outs).
  *
- * Determinism and threads: espeak-ng keeps synthesis state across calls (its
- * glottal-pulse flutter and phase carry on), so the same text synthesized
- * twice in one process gives slightly different samples, and espeak is not
- * thread-safe.  synth_speak() therefore initializes espeak once (under a
- * mutex) in the calling process and never synthesizes there: each utterance
- * is synthesized in a forked child that starts from that pristine state and
- * sends samples and events back through a pipe.  The result depends only on
- * (voice, parameters, text), never on call order, and several threads may
- * call synth_speak() at once (each child is its own process).
+ * Determinism and processes: espeak-ng keeps synthesis state across calls
+ * (its glottal-pulse flutter and phase carry on), so the same text
+ * synthesized twice in one process gives slightly different samples, and
+ * espeak is not thread-safe.  So the library's process never synthesizes:
+ * synth_init() initializes espeak once and forks a fork server from that
+ * pristine state; the server forks one child per utterance, which sends
+ * samples and events back through a pipe of the calling thread.  The result
+ * depends only on (voice, parameters, text), never on call order, and any
+ * number of threads may call synth_speak() at once.  The calling process
+ * itself never forks after synth_init(): forking a multi-threaded process
+ * (OpenMP workers) can hand the child a lock another thread held (the
+ * allocator's under AddressSanitizer) and hang it, while the server is
+ * single-threaded.  Hence: call synth_init() before starting threads.
  */
 #pragma once
 #include <stdint.h>
@@ -62,17 +66,29 @@ typedef struct synth_audio {
 	double      speech_start_s, speech_end_s;  /* first / last voiced sample */
 } synth_audio;
 
-/* Initialize espeak-ng once per process (idempotent, thread-safe).
- * data_path: espeak-ng-data directory, NULL = the installed default.
- * ACC_EINTERNAL when espeak cannot start (data missing). */
+/* Initialize espeak-ng once per process and start the fork server
+ * (idempotent, thread-safe; after synth_shutdown() it starts a new server).
+ * Call it while the process is still single-threaded, i.e. before the
+ * first OpenMP parallel region or pthread_create: the server is forked here.
+ * data_path: espeak-ng-data directory, NULL = the installed default (only
+ * the first successful call's path counts).  ACC_EINTERNAL when espeak
+ * cannot start (data missing) or the server cannot be forked. */
 int synth_init(const char *data_path);
+
+/* Stop the fork server: it finishes the utterances in progress, reaps its
+ * children and exits; this waits for it.  Idempotent; registered with
+ * atexit() by synth_init(), so programs need not call it.  No synth_speak()
+ * may be running. */
+void synth_shutdown(void);
 
 /* Synthesize text (UTF-8, one utterance) with voice v.  The returned buffer
  * holds the speech trimmed to its voiced part plus lead_s seconds of silence
  * before and trail_s after (digital zeros); word times refer to this buffer.
- * ACC_EINVAL for empty text or a text without any word; ACC_ENOTFOUND when
- * the voice or variant does not exist; ACC_EINTERNAL when espeak fails or
- * the child dies; ACC_ENOMEM.  Release with synth_audio_free(). */
+ * Starts espeak and the server on first use (synth_init(NULL)).
+ * ACC_EINVAL for empty text, a text without any word or over 64 KiB;
+ * ACC_ENOTFOUND when the voice or variant does not exist; ACC_EINTERNAL when
+ * espeak fails, the child dies or the server has gone (the message says
+ * which); ACC_ENOMEM.  Release with synth_audio_free(). */
 int synth_speak(const synth_voice *v, const char *text, double lead_s, double trail_s, synth_audio *out);
 
 /* Free what synth_speak() allocated and zero *a (safe on a zeroed struct). */

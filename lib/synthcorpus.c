@@ -9,6 +9,8 @@
  * audio file (libsndfile, temporary name + rename) -> keep a small record.
  * The layout's metadata files and the truth tables are written at the end
  * from those records (Kaldi needs sorted files), words.tsv as we go.
+ * Units run on OpenMP threads; each synthesis is a request to synth's fork
+ * server, started by synth_init() before the threads exist.
  */
 #define _GNU_SOURCE
 #include "synthcorpus.h"
@@ -1565,6 +1567,8 @@ int synthcorpus_write(const synthcorpus_opts *o, synthcorpus_stats *st_out)
 	}
 	if ((rc = fs_mkdir_p(o->out_dir)) != 0)
 		return rc;
+	/* Starts synth's fork server, so this must come before the OpenMP team
+	 * exists: the worker threads below never fork themselves (synth.h). */
 	if ((rc = synth_init(NULL)) != 0)
 		return rc;
 	for (int li = 0; li < g.nlang; li++)

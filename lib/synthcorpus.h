@@ -12,8 +12,9 @@
  * and the item's (language, speaker, index), and espeak output does not
  * depend on call order (synth.h), so the same options give the same bytes
  * for WAV and FLAC (MP3 too with this libsndfile; Ogg streams carry random
- * serial numbers).  Synthesis, resampling (soxr HQ) and encoding run on
- * OpenMP threads (opts.jobs); finished units are committed in order, so the
+ * serial numbers).  Synthesis (a request to synth's fork server per
+ * utterance), resampling (soxr HQ) and encoding run on OpenMP threads
+ * (opts.jobs); finished units are committed in order, so the
  * output is the same for any thread count.  MP3 is written by libsndfile 1.2
  * (LAME) and decodes gaplessly: decoded frames = frames written (tested), so
  * truth times hold for MP3 too.

@@ -401,6 +401,11 @@ static int setup_model(T_ *t, int vocab_from_model)
 	if (load_lang) {
 		snprintf(name, sizeof name, "adapter.%s.safetensors", load_lang);
 		fs_join(path, sizeof path, o->model_dir, name);
+		if (o->init_from && !fs_exists(path)) {
+			rc = err_set(ACC_ENOTFOUND, "--init-from %s: %s has no %s", o->init_from, o->model_dir, name);
+			err_hint("list the model's adapters: ls %s/adapter.*.safetensors", o->model_dir);
+			return rc;
+		}
 		if ((rc = w2v_load_adapter(t->m, path, load_lang)))
 			return rc;
 	}

@@ -1,15 +1,16 @@
 #!/bin/sh
 # tests/pipeline.sh — the `make demo` pipeline, reduced, inside `make test`:
-# a tiny synthesized corpus (eng + amh clips, one MMS-style long Amharic
-# recording) -> prep ingest -> model -> align run (+ segmentation) -> exports
-# -> alignment accuracy against the synthesizer's truth (aligneval) -> n-gram
-# LM and greedy/beam evaluation (train lm/eval, when built).
+# a synthesized corpus (Spanish clips of 12 speakers, a few Amharic clips,
+# one MMS-style long Amharic recording) -> prep ingest -> a small base model
+# trained from scratch on Spanish (`train run --freeze full+conv`, ~1.5 min
+# on 2 cores) -> Amharic adapters (mechanics) -> align run (+ segmentation)
+# -> exports -> alignment accuracy against the synthesizer's truth
+# (aligneval) -> n-gram LM and greedy/beam evaluation (train lm/eval).
 #
-# The model is a random-weight one (bin/mkmodel) unless `train run` is built
-# and trains one: with random weights only the mechanics are asserted (rows
-# of every stage, exports that parse, the truth joined to the manifest), never
-# accuracy.  With a trained model, CER on held-out speakers and the alignment
-# boundary error are asserted too (thresholds justified below).
+# Accuracy is asserted on held-out speakers saying held-out sentences: CER
+# of the trained base and its word-boundary error (thresholds justified
+# below).  Without `train run` the model stays random and only the mechanics
+# are asserted.
 # Prints "# pipeline.sh: N passed, N failed".  BINDIR: the binaries.
 BINDIR=${BINDIR:-bin}
 ROOT=$(pwd)
@@ -39,20 +40,24 @@ if [ -x "$BIN/train" ]; then
 	"$BIN/train" run --help >/dev/null 2>&1 && HAVE_TRAIN=1
 fi
 
-# ---- 1. corpus: 4 speakers x 3 clips per language; one long amh recording
-run "synth clips (kaldi, eng+amh)" "$BIN/synth" --out "$T/clips" --layout kaldi --langs eng,amh --speakers 4 \
+# ---- 1. corpus: 12 Spanish speakers x 50 clips (enough for a base model to
+# learn in ~1,200 steps), 4 Amharic speakers x 3 clips, one long amh recording
+run "synth clips (kaldi, spa)" "$BIN/synth" --out "$T/clips" --layout kaldi --langs spa --speakers 12 \
+	--utts-per-speaker 50 --seed 3 --text-dir "$ROOT/data/text" --quiet
+run "synth clips (kaldi, amh)" "$BIN/synth" --out "$T/clipsa" --layout kaldi --langs amh --speakers 4 \
 	--utts-per-speaker 3 --seed 3 --text-dir "$ROOT/data/text" --quiet
 run "synth long recording (longform, amh)" "$BIN/synth" --out "$T/long" --layout longform --langs amh --speakers 1 \
 	--long 1 --utts-per-long 5 --seed 4 --text-dir "$ROOT/data/text" --quiet
-n_truth=$(($(wc -l < "$T/clips/_truth/utterances.tsv") - 1))
-same "truth: 24 clip utterances" "$n_truth" 24
+n_truth=$(($(wc -l < "$T/clips/_truth/utterances.tsv") + $(wc -l < "$T/clipsa/_truth/utterances.tsv") - 2))
+same "truth: 612 clip utterances" "$n_truth" 612
 
 # ---- 2. prep
-run "prep ingest clips" "$BIN/prep" ingest --manifest "$T/data.db" --quiet "$T/clips"
+run "prep ingest clips (spa)" "$BIN/prep" ingest --manifest "$T/data.db" --quiet "$T/clips"
+run "prep ingest clips (amh)" "$BIN/prep" ingest --manifest "$T/data.db" --quiet "$T/clipsa"
 run "prep ingest long (--lang amh)" "$BIN/prep" ingest --manifest "$T/data.db" --lang amh --quiet "$T/long"
 same "every clip is an utterance" "$(q "SELECT count(*) FROM utterances WHERE status = 'ok'")" "$n_truth"
 same "no rejects" "$(q "SELECT count(*) FROM rejects")" 0
-same "8 speakers with utterances" "$(q "SELECT count(DISTINCT speaker_id) FROM utterances WHERE status = 'ok'")" 8
+same "16 speakers with utterances" "$(q "SELECT count(DISTINCT speaker_id) FROM utterances WHERE status = 'ok'")" 16
 true_ "long recording awaits alignment" "$(q "SELECT count(*) > 0 FROM utterances WHERE status = 'needs_align' AND lang = 'amh'")"
 true_ "its 5 text lines stored" "$(q "SELECT count(*) = 5 FROM long_texts")"
 true_ "every usable utterance has a split" "$(q "SELECT count(*) = 0 FROM utterances WHERE status = 'ok' AND split IS NULL")"
@@ -62,35 +67,31 @@ run "db stats" "$BIN/db" --manifest "$T/data.db" stats --speakers 0
 
 # ---- 3. the model
 MODEL=$T/model
-V=$(DB_BIN="$BIN/db" sh "$ROOT/tools/demo-vocab.sh" "$T/data.db" "$T/vocab.json" eng amh)
+V=$(DB_BIN="$BIN/db" sh "$ROOT/tools/demo-vocab.sh" "$T/data.db" "$T/vocab.json" spa amh)
 true_ "vocabulary from the transcripts (Ethiopic + Latin, > 40 tokens)" "$([ "${V:-0}" -gt 40 ] && echo 1)"
-run "mkmodel (random weights, corpus vocabulary)" "$BIN/mkmodel" --out "$MODEL" --preset tiny --langs eng,amh \
-	--vocab-size "$V" --seed 5
+# the demo's base shape (tools/demo.sh), 0.7 M parameters
+run "mkmodel (random weights, corpus vocabulary)" "$BIN/mkmodel" --out "$MODEL" --preset tiny --conv-dim 64 \
+	--hidden 128 --layers 4 --ffn 256 --heads 4 --adapter-dim 32 --langs spa,amh --vocab-size "$V" --seed 5
 cp "$T/vocab.json" "$MODEL/vocab.json"
-# Training: `train run` when built.  A full-training run of PIPELINE_STEPS
-# (default 30) steps checks the learning mechanics; accuracy is asserted only
-# when the run is long enough to learn (PIPELINE_STEPS >= 2000).  Measured
-# with the tiny preset trained from scratch on 68 English clips, 8 s batches,
-# lr 5e-3: the loss sits on the CTC all-blank plateau (~2.9) until ~450
-# steps; dev CER 0.90 at 600 steps, 0.73 at 900, 0.71 at 1200 — minutes of
-# training that `make test` cannot afford on 2 cores.
-STEPS=${PIPELINE_STEPS:-30}
+# Training: `train run` when built, from scratch on Spanish, PIPELINE_STEPS
+# (default 1200) steps of 8 s batches at lr 2e-3 — the demo's recipe, shorter.
+STEPS=${PIPELINE_STEPS:-1200}
 TRAINED=0
 if [ $HAVE_TRAIN = 1 ]; then
-	run "train run --freeze full ($STEPS steps, eng)" "$BIN/train" run --manifest "$T/data.db" --model "$MODEL" \
-		--lang eng --data-lang eng --freeze full --include-flagged --steps "$STEPS" --batch-seconds 8 --lr 5e-3 \
-		--eval-every "$STEPS" --out "$T/trained" --quiet
+	run "train run --freeze full+conv ($STEPS steps, spa)" "$BIN/train" run --manifest "$T/data.db" --model "$MODEL" \
+		--lang spa --data-lang spa --freeze full+conv --include-flagged --steps "$STEPS" --batch-seconds 8 --lr 2e-3 \
+		--warmup "$((STEPS / 20))" --eval-every "$(((STEPS + 3) / 4))" --out "$T/trained" --quiet
 	if [ -f "$T/trained/model.safetensors" ]; then
 		ok "full checkpoint written"
-		same "train_runs row done" "$(q "SELECT strategy || ':' || status || ':' || steps_done FROM train_runs")" "full:done:$STEPS"
+		same "train_runs row done" "$(q "SELECT strategy || ':' || status || ':' || steps_done FROM train_runs")" "full+conv:done:$STEPS"
 		same "a train metric per step" "$(q "SELECT count(*) FROM train_metrics WHERE split = 'train'")" "$STEPS"
-		true_ "a dev evaluation with CER" "$(q "SELECT count(*) >= 1 AND min(cer) >= 0 FROM train_metrics WHERE split = 'dev'")"
-		# a random head spreads probability over ~50 tokens (CTC loss ~10 per
-		# target token); collapsing onto the blank and the frequent letters
-		# alone gets it under 3.5 within 30 steps (measured 12.8 -> 3.2):
-		# less than half the first loss means the gradients and AdamW work
-		true_ "training loss at least halved" "$(q "SELECT (SELECT loss FROM train_metrics WHERE split = 'train' ORDER BY step DESC LIMIT 1)
-			< 0.5 * (SELECT loss FROM train_metrics WHERE split = 'train' ORDER BY step LIMIT 1)")"
+		true_ "dev evaluations with CER" "$(q "SELECT count(*) >= 1 AND min(cer) >= 0 FROM train_metrics WHERE split = 'dev'")"
+		# a random head spreads probability over ~200 tokens (CTC loss ~15
+		# per target character); collapsing onto the blank and the frequent
+		# letters gets it under 3 within 60 steps: the mean of the last 10
+		# steps under a third of the first means the gradients and AdamW work
+		true_ "training loss under a third of the first" "$(q "SELECT (SELECT avg(loss) FROM (SELECT loss FROM train_metrics WHERE split = 'train' ORDER BY step DESC LIMIT 10))
+			< (SELECT loss FROM train_metrics WHERE split = 'train' ORDER BY step LIMIT 1) / 3")"
 		cp "$MODEL/adapter.amh.safetensors" "$T/trained/"
 		MODEL=$T/trained
 		TRAINED=1
@@ -106,7 +107,7 @@ else
 fi
 
 # ---- 4. align
-for l in eng amh; do
+for l in spa amh; do
 	run "align run --lang $l" "$BIN/align" run --manifest "$T/data.db" --model "$MODEL" --lang "$l"
 done
 same "every usable utterance aligned" "$(q "SELECT count(*) FROM utterances u JOIN alignments a ON a.utterance_id = u.id WHERE u.status = 'ok'")" \
@@ -133,10 +134,11 @@ same "one TextGrid per aligned utterance" "$(ls "$T/exp/tg" | grep -c '\.TextGri
 	"$(q "SELECT count(*) FROM alignments WHERE status = 'ok'")"
 
 # ---- 5. alignment accuracy against the truth
-run "aligneval" "$BIN/aligneval" --manifest "$T/data.db" --truth "$T/clips/_truth" --truth "$T/long/_truth" --json
+run "aligneval" "$BIN/aligneval" --manifest "$T/data.db" --truth "$T/clips/_truth" --truth "$T/clipsa/_truth" \
+	--truth "$T/long/_truth" --json
 cp "$T/out" "$T/ae.json"
 J="json(readfile('$T/ae.json'))"
-true_ "aligneval JSON valid, 3 rows (amh, eng, all)" "$(jq_ "SELECT json_array_length($J, '\$.langs') = 3")"
+true_ "aligneval JSON valid, 3 rows (amh, spa, all)" "$(jq_ "SELECT json_array_length($J, '\$.langs') = 3")"
 # the truth's words, normalized, must find their aligned counterparts: this
 # checks the join (paths, text normalization), whatever the model
 true_ ">= 95% of the truth words matched" \
@@ -157,20 +159,29 @@ else
 	echo "# note: train lm/eval are not built: no decoding checks"
 fi
 
-# ---- accuracy, only for a model trained long enough to learn
-if [ $TRAINED = 1 ] && [ $HAVE_EVAL = 1 ] && [ "$STEPS" -ge 2000 ]; then
-	run "train eval eng (held-out speakers)" "$BIN/train" eval --manifest "$T/data.db" --model "$MODEL" --lang eng --split test
-	cer=$(q "SELECT cer FROM eval_runs WHERE lang = 'eng' AND decoder = 'greedy' ORDER BY id DESC LIMIT 1")
-	# 0.8: emitting nothing scores CER 1.0 and a fixed most-frequent-character
-	# guess scores above 0.9 on these sentences; a random model scores 2-5
-	# (measured); below 0.8 the model maps audio to characters of speakers it
-	# never heard.
-	true_ "greedy CER on held-out eng speakers < 0.8 (got $cer)" "$(awk -v c="${cer:-9}" 'BEGIN { print (c < 0.8) }')"
-	mean=$(jq_ "SELECT json_extract(value, '\$.mean_ms') FROM json_each($J, '\$.langs') WHERE json_extract(value, '\$.lang') = 'eng'")
-	# 150 ms: a random model's boundaries are off by ~1000 ms (measured); a
-	# model that has learnt where the characters are lands within a few CTC
-	# frames (20 ms each) of espeak's word starts, even when undertrained.
-	true_ "eng word-boundary error < 150 ms on clean synthetic speech (got $mean)" \
-		"$(awk -v m="${mean:-9999}" 'BEGIN { print (m < 150) }')"
+# ---- accuracy of the trained base on held-out speakers and sentences (the
+# default 1,200 steps; `make asan` runs the pipeline with 60 for speed)
+if [ $TRAINED = 1 ] && [ $HAVE_EVAL = 1 ] && [ "$STEPS" -ge 1200 ]; then
+	same "held-out sentences: no spa test sentence in train" \
+		"$(q "SELECT count(*) FROM utterances t WHERE t.lang = 'spa' AND t.split = 'test' AND t.text_norm IN
+		      (SELECT text_norm FROM utterances WHERE lang = 'spa' AND split = 'train')")" 0
+	run "train eval spa (held-out speakers)" "$BIN/train" eval --manifest "$T/data.db" --model "$MODEL" --lang spa --split test
+	cer=$(q "SELECT cer FROM eval_runs WHERE lang = 'spa' AND decoder = 'greedy' ORDER BY id DESC LIMIT 1")
+	echo "# held-out spa greedy CER: $cer"
+	# 0.85: emitting nothing scores CER 1.0 and a random-weight model scores
+	# above 1 (insertions); this recipe measured 0.72 (a loaded machine, same
+	# steps).  Below 0.85 the model maps unseen speakers' audio of unseen
+	# sentences to their characters; the margin covers run-to-run variation
+	# of a 1,200-step from-scratch model.
+	true_ "greedy CER on held-out spa speakers < 0.85 (got $cer)" "$(awk -v c="${cer:-9}" 'BEGIN { print (c < 0.85) }')"
+	mean=$(jq_ "SELECT json_extract(value, '\$.mean_ms') FROM json_each($J, '\$.langs') WHERE json_extract(value, '\$.lang') = 'spa'")
+	echo "# spa mean word-boundary error: $mean ms"
+	# 300 ms: a random-weight model's boundaries are off by ~930 ms
+	# (measured on the earlier English demo corpus); this recipe measured
+	# 205 ms.  Below 300 ms the CTC emissions localize the words; the
+	# 20 ms-grid accuracy of a well-trained model (bench/RESULTS.md, make
+	# demo) is beyond what 1,200 steps reach.
+	true_ "spa word-boundary error < 300 ms on clean synthetic speech (got $mean)" \
+		"$(awk -v m="${mean:-9999}" 'BEGIN { print (m < 300) }')"
 fi
 finish

@@ -2,7 +2,8 @@
  * test_synth.c — the espeak-ng synthesizer (lib/synth.c) and the synthetic
  * corpus writer (lib/synthcorpus.c): word-timing units checked against the
  * signal's energy, order-independent determinism, every layout written and
- * checked file by file with libsndfile, bad items, formats, noise.
+ * checked file by file with libsndfile, bad items, formats, noise; the fork
+ * server's processes and descriptors (reaped, closed, failures reported).
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -11,6 +12,8 @@
 #include "synth.h"
 #include "synthcorpus.h"
 #include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sndfile.h>
 #include <sys/stat.h>
 
@@ -180,6 +183,199 @@ static void test_determinism_order(void)
 	synth_audio_free(&a1);
 	synth_audio_free(&b);
 	synth_audio_free(&a2);
+}
+
+/* ---- the fork server: processes, descriptors, failures ---- */
+
+/* Children of `parent` from /proc: pids into out[], zombies counted. */
+static int children_of(pid_t parent, pid_t *out, int max, int *zombies)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+	*zombies = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char p[300], buf[512];
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof p, "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(p, "r");
+		if (!f)
+			continue;   /* exited meanwhile */
+		size_t len = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[len] = 0;
+		char *rp = strrchr(buf, ')'), state;
+		int ppid;
+		/* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
+		if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2 || ppid != parent)
+			continue;
+		if (state == 'Z')
+			(*zombies)++;
+		if (n < max)
+			out[n] = (pid_t)atoi(e->d_name);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;   /* opendir's own */
+}
+
+/* The server's pid (our only child), -1 when not exactly one child. */
+static pid_t server_pid_now(void)
+{
+	pid_t k[4];
+	int z, n = children_of(getpid(), k, 4, &z);
+	return n == 1 && !z ? k[0] : -1;
+}
+
+static int same_audio(const synth_audio *a, const synth_audio *b)
+{
+	if (a->n != b->n || a->n_words != b->n_words || memcmp(a->samples, b->samples, (size_t)a->n * sizeof(float)))
+		return 0;
+	for (int i = 0; i < a->n_words; i++)
+		if (a->words[i].start_s != b->words[i].start_s || a->words[i].end_s != b->words[i].end_s)
+			return 0;
+	return 1;
+}
+
+typedef struct bg_call {
+	const synth_voice *v;
+	const char *text;
+	int rc;
+	char msg[512];
+} bg_call;
+
+static void *bg_speak(void *arg)
+{
+	bg_call *c = arg;
+	synth_audio a;
+	c->rc = synth_speak(c->v, c->text, 0, 0, &a);
+	snprintf(c->msg, sizeof c->msg, "%s", c->rc ? err_msg() : "");
+	synth_audio_free(&a);
+	return NULL;
+}
+
+static void test_server_child_killed(void)
+{
+	/* A child that dies (here: SIGKILL while it synthesizes a long text) is
+	 * a clean error naming the signal, not a hang or a half-read buffer. */
+	synth_voice v = { "en-us", NULL, 450, -1, -1, 0 };
+	static char text[40000];
+	size_t len = 0;
+	while (len + 40 < sizeof text)
+		len += (size_t)snprintf(text + len, sizeof text - len, "seven hundred and twelve bottles. ");
+	CHECK_OK(synth_init(NULL));
+	pid_t srv = server_pid_now();
+	CHECK(srv > 0);
+	if (srv <= 0)
+		return;
+	bg_call c = { &v, text, 0, "" };
+	pthread_t th;
+	CHECK_EQ_INT(pthread_create(&th, NULL, bg_speak, &c), 0);
+	int killed = 0;
+	for (int tries = 0; tries < 5000 && !killed; tries++) {   /* up to ~5 s */
+		pid_t k[4];
+		int z, n = children_of(srv, k, 4, &z);
+		if (n == 1 && !z)
+			killed = kill(k[0], SIGKILL) == 0;
+		else
+			usleep(1000);
+	}
+	pthread_join(th, NULL);
+	CHECK(killed);
+	CHECK_EQ_INT(c.rc, ACC_EINTERNAL);
+	CHECKF(strstr(c.msg, "signal 9"), "message: %s", c.msg);
+	/* the server reaped it and goes on */
+	pid_t k[4];
+	int z;
+	CHECK_EQ_INT(children_of(srv, k, 4, &z), 0);
+	CHECK(synth_voice_exists("en-us"));
+}
+
+static void test_server_dies(void)
+{
+	/* The server killed: a clean error (no SIGPIPE, no hang); after
+	 * synth_shutdown() a new server synthesizes the same bytes. */
+	synth_voice v = { "en-gb-scotland", "f2", 170, 55, 45, 0 };
+	synth_audio before, after, a;
+	int fds0;
+	CHECK_OK(synth_speak(&v, "A quiet harbour at dawn.", 0.1, 0.1, &before));
+	pid_t srv = server_pid_now();
+	CHECK(srv > 0);
+	fds0 = count_fds();
+	if (srv > 0) {
+		CHECK_EQ_INT(kill(srv, SIGKILL), 0);
+		usleep(50000);
+		CHECK_EQ_INT(synth_speak(&v, "A quiet harbour at dawn.", 0.1, 0.1, &a), ACC_EINTERNAL);
+		CHECKF(strstr(err_msg(), "server"), "message: %s", err_msg());
+		CHECK(!synth_voice_exists("en-us"));
+	}
+	CHECK_EQ_INT(count_fds(), fds0);
+	synth_shutdown();
+	pid_t k[4];
+	int z;
+	CHECK_EQ_INT(children_of(getpid(), k, 4, &z), 0);   /* the dead server was reaped */
+	CHECK_EQ_INT(count_fds(), fds0 - 1);                /* its socket closed */
+	synth_shutdown();   /* idempotent */
+	CHECK_OK(synth_speak(&v, "A quiet harbour at dawn.", 0.1, 0.1, &after));
+	CHECK(server_pid_now() > 0 && server_pid_now() != srv);
+	CHECK(same_audio(&before, &after));
+	CHECK_EQ_INT(count_fds(), fds0);
+	synth_audio_free(&before);
+	synth_audio_free(&after);
+	/* requests the server must refuse before forking */
+	static char big[70000];
+	memset(big, 'a', sizeof big - 1);
+	CHECK_EQ_INT(synth_speak(&v, big, 0, 0, &a), ACC_EINVAL);
+}
+
+static void test_server_threads(void)
+{
+	/* Many threads at once (what synthcorpus' OpenMP loop does): the same
+	 * bytes as one at a time, every child reaped, no descriptor left open. */
+	static const char *texts[] = {
+		"Seven ships sailed at noon.", "The garden gate was open.", "Bring two cups and a spoon.",
+		"Rain fell on the tin roof.", "She counted forty steps.", "The lamp flickered twice.",
+	};
+	enum { N = 12 };
+	synth_voice v = { "en-us", "m1", 190, 45, 50, 0 };
+	synth_audio serial[6], par[N];
+	int rcs[N], fds0, z;
+	pid_t k[4];
+	CHECK_OK(synth_init(NULL));
+	pid_t srv = server_pid_now();
+	CHECK(srv > 0);
+	fds0 = count_fds();
+	for (int i = 0; i < 6; i++)
+		CHECK_OK(synth_speak(&v, texts[i], 0.05, 0.05, &serial[i]));
+	#pragma omp parallel for schedule(dynamic, 1) num_threads(4)
+	for (int i = 0; i < N; i++)
+		rcs[i] = synth_speak(&v, texts[(i * 5) % 6], 0.05, 0.05, &par[i]);
+	for (int i = 0; i < N; i++) {
+		CHECK_EQ_INT(rcs[i], 0);
+		CHECKF(!rcs[i] && same_audio(&serial[(i * 5) % 6], &par[i]), "utterance %d differs", i);
+		synth_audio_free(&par[i]);
+	}
+	for (int i = 0; i < 6; i++)
+		synth_audio_free(&serial[i]);
+	CHECK_EQ_INT(count_fds(), fds0);
+	CHECK_EQ_INT(children_of(srv, k, 4, &z), 0);
+	CHECK_EQ_INT(server_pid_now(), srv);
 }
 
 /* ---- corpus checks ---- */
@@ -670,6 +866,9 @@ int main(void)
 	RUN(test_amharic);
 	RUN(test_words_and_errors);
 	RUN(test_determinism_order);
+	RUN(test_server_child_killed);
+	RUN(test_server_dies);
+	RUN(test_server_threads);
 	RUN(test_layout_cv);
 	RUN(test_layout_librispeech);
 	RUN(test_layout_kaldi);

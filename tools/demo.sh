@@ -1,6 +1,15 @@
 #!/bin/sh
 # tools/demo.sh — `make demo`: the whole accent pipeline end to end on a
-# synthesized two-language corpus (English + Amharic), with measured accuracy.
+# synthesized two-language corpus (Spanish + Amharic), with measured accuracy.
+#
+# Why Spanish for the base model: with no pretrained MMS weights to download,
+# step 3 trains a small wav2vec2 from scratch, and a character CTC model learns
+# a language whose spelling follows its sound (Spanish) from the few tens of
+# minutes of audio a 15-minute demo can synthesize and train on; English
+# spelling would need far more.  The sentences are composed from word lists
+# (tools/text/compose_spa.py) so that held-out speakers say held-out
+# sentences: after ingest, `db split --distinct-text` keeps every test and dev
+# sentence out of the train split.
 #
 #   1. synthesize the corpus (espeak-ng voices, ground-truth word timings)
 #   2. prep ingest -> $DEMO_DIR/data.db, db stats
@@ -19,13 +28,15 @@
 #
 # Environment (all optional):
 #   BINDIR          binaries (default bin)          DEMO_DIR  output (default demo)
-#   DEMO_MODEL      an existing Hugging Face/MMS model directory with eng and
+#   DEMO_MODEL      an existing Hugging Face/MMS model directory with spa and
 #                   amh in its vocab.json (e.g. mms-1b-all): step 3 is skipped
-#   DEMO_SPEAKERS   speakers per language (default 8)
-#   DEMO_UTTS       clips per speaker (default 20)
+#   DEMO_SPEAKERS   speakers per language (default 16)
+#   DEMO_UTTS       clips per speaker (default 50)
 #   DEMO_SEED       corpus seed (default 7)
-#   DEMO_BASE_STEPS, DEMO_BASE_LR        full training of the base (1200, 5e-3)
-#   DEMO_ADAPTER_STEPS, DEMO_ADAPTER_LR  amh adapter training (300, 5e-3)
+#   DEMO_BASE_STEPS, DEMO_BASE_LR        full training of the base (5000, 2e-3)
+#   DEMO_ADAPTER_STEPS, DEMO_ADAPTER_LR  amh adapter training (1500, 3e-3)
+#   DEMO_MODEL_SHAPE  mkmodel options of the base (default below)
+#   DEMO_BASE_FREEZE  what trains in step 3 (default full+conv)
 # (training batches: 8 s of audio; small batches = many updates, which is
 # what gets a from-scratch CTC model off its all-blank plateau quickly)
 #   DEMO_BENCH      1: append the results to bench/RESULTS.md
@@ -34,13 +45,16 @@ set -u
 
 BINDIR=${BINDIR:-bin}
 DEMO_DIR=${DEMO_DIR:-demo}
-SPEAKERS=${DEMO_SPEAKERS:-8}
-UTTS=${DEMO_UTTS:-20}
+SPEAKERS=${DEMO_SPEAKERS:-16}
+UTTS=${DEMO_UTTS:-50}
 SEED=${DEMO_SEED:-7}
-BASE_STEPS=${DEMO_BASE_STEPS:-1200}
-BASE_LR=${DEMO_BASE_LR:-5e-3}
-ADAPTER_STEPS=${DEMO_ADAPTER_STEPS:-300}
-ADAPTER_LR=${DEMO_ADAPTER_LR:-5e-3}
+BASE_STEPS=${DEMO_BASE_STEPS:-5000}
+BASE_LR=${DEMO_BASE_LR:-2e-3}
+ADAPTER_STEPS=${DEMO_ADAPTER_STEPS:-1500}
+ADAPTER_LR=${DEMO_ADAPTER_LR:-3e-3}
+# the base model's shape (bin/mkmodel; 0.7 M parameters) and what trains of it
+MODEL_SHAPE=${DEMO_MODEL_SHAPE:---conv-dim 64 --hidden 128 --layers 4 --ffn 256 --heads 4 --adapter-dim 32}
+BASE_FREEZE=${DEMO_BASE_FREEZE:-full+conv}
 ROOT=$(pwd)
 TEXT_DIR=$ROOT/data/text
 
@@ -51,7 +65,7 @@ BIN=$(abspath "$BINDIR") || die "no binary directory '$BINDIR' (run 'make' first
 for b in synth prep db mkmodel align aligneval; do
 	[ -x "$BIN/$b" ] || die "$BIN/$b is not built (run 'make BINDIR=$BINDIR all')"
 done
-[ -f "$TEXT_DIR/eng.txt" ] && [ -f "$TEXT_DIR/amh.txt" ] || die "run me from the repository root (data/text missing)"
+[ -f "$TEXT_DIR/spa.txt" ] && [ -f "$TEXT_DIR/amh.txt" ] || die "run me from the repository root (data/text missing)"
 mkdir -p "$DEMO_DIR/.stamps" || die "cannot create $DEMO_DIR"
 D=$(abspath "$DEMO_DIR")
 DB=$D/data.db
@@ -93,7 +107,7 @@ if [ -x "$BIN/train" ]; then
 	"$BIN/train" run --help > "$D/.train-help" 2>&1 && HAVE_TRAIN=1
 fi
 
-printf 'accent demo: %s speakers x %s clips per language (eng, amh), seed %s, in %s\n' "$SPEAKERS" "$UTTS" "$SEED" "$D"
+printf 'accent demo: %s speakers x %s clips per language (spa, amh), seed %s, in %s\n' "$SPEAKERS" "$UTTS" "$SEED" "$D"
 printf 'cores: %s, binaries: %s\n' "$(nproc 2>/dev/null || echo '?')" "$BIN"
 
 # ---------------------------------------------------------------------------
@@ -115,8 +129,8 @@ synth_one() {   # name args...
 }
 SYNTH_RAN=0
 mkdir -p "$D/corpus"
-synth_one clips --layout kaldi --langs eng,amh --speakers "$SPEAKERS" --utts-per-speaker "$UTTS" --long 1 --utts-per-long 8 --seed "$SEED"
-synth_one long-eng --layout longform --langs eng --speakers 2 --long 1 --utts-per-long 8 --seed "$((SEED + 1))"
+synth_one clips --layout kaldi --langs spa,amh --speakers "$SPEAKERS" --utts-per-speaker "$UTTS" --long 1 --utts-per-long 8 --seed "$SEED"
+synth_one long-spa --layout longform --langs spa --speakers 2 --long 1 --utts-per-long 8 --seed "$((SEED + 1))"
 synth_one long-amh --layout longform --langs amh --speakers 2 --long 1 --utts-per-long 8 --seed "$((SEED + 2))"
 if [ $SYNTH_RAN = 1 ]; then
 	# a new corpus invalidates everything made from the old one
@@ -140,8 +154,18 @@ ingest_one() {   # name [--lang L]
 	INGEST_RAN=1
 }
 ingest_one clips
-ingest_one long-eng --lang eng
+ingest_one long-spa --lang spa
 ingest_one long-amh --lang amh
+if [ $INGEST_RAN = 1 ]; then
+	# Held-out speakers must also say held-out sentences (else the test
+	# measures memorized sentences and the train-split LM knows them): a
+	# sentence of a test or dev speaker leaves the train split; the balance
+	# weights are then recomputed over what remains.
+	echo "  db split --distinct-text; db weights"
+	"$BIN/db" --manifest "$DB" split --distinct-text > "$D/split.txt" || die "db split failed"
+	"$BIN/db" --manifest "$DB" weights > /dev/null || die "db weights failed"
+	sed 's/^/    /' "$D/split.txt"
+fi
 echo
 "$BIN/db" --manifest "$DB" stats --speakers 6 || die "db stats failed"
 step_done ingest "$([ $INGEST_RAN = 1 ] && echo ran || echo skipped)"
@@ -157,30 +181,31 @@ if [ -n "${DEMO_MODEL:-}" ]; then
 	step_done model "user checkpoint"
 else
 	MODEL=$D/model
-	want="$(cat "$ST"/synth-*) train=$HAVE_TRAIN seed=$SEED steps=$BASE_STEPS lr=$BASE_LR"
+	want="$(cat "$ST"/synth-*) train=$HAVE_TRAIN seed=$SEED steps=$BASE_STEPS lr=$BASE_LR shape=$MODEL_SHAPE"
 	if stamp_ok model "$want" && [ -f "$MODEL/config.json" ] && [ -f "$MODEL/vocab.json" ]; then
 		MODEL_KIND=$(cat "$ST/model-kind")
 		echo "  $MODEL: present ($MODEL_KIND; skipped)"
 		step_done model skipped
 	else
 		rm -rf "$MODEL" "$D/model.tmp"
-		# the corpus' characters, one set shared by eng and amh (tools/demo-vocab.sh)
-		V=$(DB_BIN="$BIN/db" sh "$ROOT/tools/demo-vocab.sh" "$DB" "$D/vocab.json" eng amh) ||
+		# the corpus' characters, one set shared by spa and amh (tools/demo-vocab.sh)
+		V=$(DB_BIN="$BIN/db" sh "$ROOT/tools/demo-vocab.sh" "$DB" "$D/vocab.json" spa amh) ||
 			die "cannot build the vocabulary"
-		echo "  vocabulary: $V tokens (characters of the eng + amh transcripts, shared)"
-		"$BIN/mkmodel" --out "$D/model.tmp" --preset tiny --langs eng,amh --vocab-size "$V" --seed "$SEED" ||
+		echo "  vocabulary: $V tokens (characters of the spa + amh transcripts, shared)"
+		echo "  model: mkmodel --preset tiny $MODEL_SHAPE"
+		"$BIN/mkmodel" --out "$D/model.tmp" --preset tiny $MODEL_SHAPE --langs spa,amh --vocab-size "$V" --seed "$SEED" ||
 			die "mkmodel failed"
 		cp "$D/vocab.json" "$D/model.tmp/vocab.json"
 		MODEL_KIND=random
 		if [ $HAVE_TRAIN = 1 ]; then
-			# From scratch: every weight trained (--freeze full) on the English
-			# train split; flagged utterances included because nothing has been
-			# aligned by a trustworthy model yet.
-			echo "  full training from scratch on eng: $BASE_STEPS steps, lr $BASE_LR (train run --freeze full)"
+			# From scratch: every weight trained (--freeze $BASE_FREEZE) on the
+			# Spanish train split; flagged utterances included because nothing
+			# has been aligned by a trustworthy model yet.
+			echo "  full training from scratch on spa: $BASE_STEPS steps, lr $BASE_LR (train run --freeze $BASE_FREEZE)"
 			rm -rf "$D/model.train"
-			if "$BIN/train" run --manifest "$DB" --model "$D/model.tmp" --lang eng --data-lang eng \
-				--freeze full --include-flagged --steps "$BASE_STEPS" --lr "$BASE_LR" --batch-seconds 8 \
-				--warmup "$((BASE_STEPS / 20))" --eval-every "$((BASE_STEPS / 5))" --out "$D/model.train"; then
+			if "$BIN/train" run --manifest "$DB" --model "$D/model.tmp" --lang spa --data-lang spa \
+				--freeze "$BASE_FREEZE" --include-flagged --steps "$BASE_STEPS" --lr "$BASE_LR" --batch-seconds 8 \
+				--warmup "$((BASE_STEPS / 20))" --eval-every "$((BASE_STEPS / 10))" --out "$D/model.train"; then
 				# the amh adapter and vocabulary of the random init stay: step 5
 				# replaces the adapter by a trained one
 				cp "$D/model.tmp/adapter.amh.safetensors" "$D/model.train/" 2>/dev/null
@@ -213,10 +238,10 @@ step 4 "Forced alignment (align run) and segmentation of the long recordings"
 # re-run would re-align amh with the base, then again in step 6)
 AMH_MODEL=$MODEL
 if [ $HAVE_TRAIN = 1 ] && [ -f "$D/adapted/adapter.amh.safetensors" ] &&
-   stamp_ok adapters "$MODEL $MODEL_KIND $(cat "$ST/model" 2>/dev/null)"; then
+   stamp_ok adapters "$MODEL $MODEL_KIND $(cat "$ST/model" 2>/dev/null) $ADAPTER_STEPS $ADAPTER_LR"; then
 	AMH_MODEL=$D/adapted
 fi
-"$BIN/align" run --manifest "$DB" --model "$MODEL" --lang eng || die "align run --lang eng failed"
+"$BIN/align" run --manifest "$DB" --model "$MODEL" --lang spa || die "align run --lang spa failed"
 "$BIN/align" run --manifest "$DB" --model "$AMH_MODEL" --lang amh || die "align run --lang amh failed"
 echo
 q "SELECT lang, aligned, flagged, impossible, low_confidence, rate, edge, oov, error FROM align_flag_counts"
@@ -248,7 +273,7 @@ if [ $HAVE_TRAIN = 0 ]; then
 	echo "  SKIPPED: \`train run\` (adapter training) is not available in this build."
 	note "step 5: no adapter training (train run not available); evaluation uses the base model's amh adapter as is"
 	step_done adapters "not available"
-elif stamp_ok adapters "$MODEL $MODEL_KIND $(cat "$ST/model" 2>/dev/null)" && [ -f "$D/adapted/adapter.amh.safetensors" ]; then
+elif stamp_ok adapters "$MODEL $MODEL_KIND $(cat "$ST/model" 2>/dev/null) $ADAPTER_STEPS $ADAPTER_LR" && [ -f "$D/adapted/adapter.amh.safetensors" ]; then
 	ADAPTED=1; echo "  $D/adapted: present (skipped)"; step_done adapters skipped
 else
 	rm -rf "$D/adapted"
@@ -265,7 +290,7 @@ else
 		--warmup "$((ADAPTER_STEPS / 10))" --eval-every "$((ADAPTER_STEPS / 3))" --out "$D/adapted.out" &&
 	   cp "$D/adapted.out"/* "$D/adapted/" && rm -rf "$D/adapted.out"; then
 		ADAPTED=1
-		stamp_set adapters "$MODEL $MODEL_KIND $(cat "$ST/model" 2>/dev/null)"
+		stamp_set adapters "$MODEL $MODEL_KIND $(cat "$ST/model" 2>/dev/null) $ADAPTER_STEPS $ADAPTER_LR"
 		step_done adapters trained
 	else
 		note "step 5: adapter training failed (see above)"
@@ -287,7 +312,7 @@ CURVE_SQL="SELECT r.id AS run, r.lang, r.strategy, m.step, round(m.loss, 3) AS d
 FROM train_metrics AS m JOIN train_runs AS r ON r.id = m.train_run_id
 WHERE m.split = 'dev' AND r.status != 'failed' ORDER BY r.id, m.step"
 if [ $HAVE_EVAL = 1 ]; then
-	for l in amh eng; do
+	for l in amh spa; do
 		if [ ! -s "$D/lm.$l.arpa" ] || [ $INGEST_RAN = 1 ]; then
 			"$BIN/train" lm --manifest "$DB" --lang "$l" --order 3 --out "$D/lm.$l.arpa" --ppl ||
 				die "train lm --lang $l failed"
@@ -295,7 +320,7 @@ if [ $HAVE_EVAL = 1 ]; then
 			echo "  lm.$l.arpa: present (skipped)"
 		fi
 	done
-	for l in amh eng; do
+	for l in amh spa; do
 		echo
 		echo "  --- $l, test split (held-out speakers) ---"
 		"$BIN/train" eval --manifest "$DB" --model "$EVAL_MODEL" --lang "$l" --split test \
@@ -306,7 +331,7 @@ if [ $HAVE_EVAL = 1 ]; then
 	echo
 	echo "  CER/WER on the test split (latest evaluation of each language and decoder):"
 	q "$EVAL_SQL"
-	echo "  (full reports with per-speaker/gender/duration tables: $D/eval.amh.txt, $D/eval.eng.txt)"
+	echo "  (full reports with per-speaker/gender/duration tables: $D/eval.amh.txt, $D/eval.spa.txt)"
 else
 	echo "  SKIPPED: train lm/eval are not built"
 	note "step 6: no LM / CER-WER evaluation (train lm/eval not built)"
@@ -326,9 +351,9 @@ if [ $ADAPTED = 1 ] && [ "$AMH_MODEL" != "$D/adapted" ]; then
 fi
 echo
 echo "  alignment accuracy against the synthesizer's word timings:"
-"$BIN/aligneval" --manifest "$DB" --truth "$D/corpus/clips/_truth" --truth "$D/corpus/long-eng/_truth" \
+"$BIN/aligneval" --manifest "$DB" --truth "$D/corpus/clips/_truth" --truth "$D/corpus/long-spa/_truth" \
 	--truth "$D/corpus/long-amh/_truth" | sed 's/^/    /' || die "aligneval failed"
-"$BIN/aligneval" --manifest "$DB" --truth "$D/corpus/clips/_truth" --truth "$D/corpus/long-eng/_truth" \
+"$BIN/aligneval" --manifest "$DB" --truth "$D/corpus/clips/_truth" --truth "$D/corpus/long-spa/_truth" \
 	--truth "$D/corpus/long-amh/_truth" --json > "$D/aligneval.json" 2>/dev/null
 echo "    (published: MFA 21-27 ms, torchaudio MMS aligner 37-48 ms mean on TIMIT/Buckeye)"
 [ "$MODEL_KIND" = random ] && echo "    RANDOM MODEL: these errors measure nothing but the plumbing."
@@ -363,13 +388,13 @@ if [ "${DEMO_BENCH:-0}" = 1 ]; then
 	RES=$ROOT/bench/RESULTS.md
 	{
 		printf '\n## make demo (tools/demo.sh, helper demo) — %s\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
-		printf 'Machine: %s, %s cores.  Corpus: %s speakers x %s clips per language (eng, amh) + long recordings, %s h of audio.  Base model: %s.\n\n' \
+		printf 'Machine: %s, %s cores.  Corpus: %s speakers x %s clips per language (spa, amh) + long recordings, %s h of audio.  Base model: %s.\n\n' \
 			"$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)" "$(nproc)" "$SPEAKERS" "$UTTS" \
 			"$(qv "SELECT round(sum(duration_s) / 3600, 3) FROM recordings")" "$MODEL_KIND"
 		printf '| step | stage | wall s | status |\n|---|---|---|---|\n'
 		awk -F '\t' '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' "$TIMES"
 		printf '\nAlignment accuracy (bin/aligneval vs the synthesizer truth):\n\n```\n'
-		"$BIN/aligneval" --manifest "$DB" --truth "$D/corpus/clips/_truth" --truth "$D/corpus/long-eng/_truth" \
+		"$BIN/aligneval" --manifest "$DB" --truth "$D/corpus/clips/_truth" --truth "$D/corpus/long-spa/_truth" \
 			--truth "$D/corpus/long-amh/_truth"
 		printf '```\n'
 		if [ $HAVE_EVAL = 1 ]; then
