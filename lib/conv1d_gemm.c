@@ -7,9 +7,9 @@
  * exactly the [cog, cig*K] row layout of w's group block):
  *   dW_g += dY_g^T Xcol,  db_g += sum_m dY_g,  dXcol = dY_g W_g,
  * and dXcol is folded back (col2im) onto dx.  The two products are
- * linear_backward's, so they run as blocked oneDNN matmuls instead of the
- * per-channel scalar loops of conv1d_backward: the conv encoder's weight
- * gradient was the largest single cost of full+conv training.
+ * linear_backward's, so they run as blocked oneDNN matmuls instead of
+ * per-channel scalar loops (the earlier conv backward, whose weight gradient
+ * was the largest single cost of full+conv training).
  * The fold is a gather per (utterance, input frame), so threads never
  * write the same dx row.
  */

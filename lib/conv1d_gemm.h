@@ -2,8 +2,8 @@
  * conv1d_gemm.h — backward of a strided, grouped, zero-padded 1-D
  * convolution as matrix products (im2col + oneDNN matmul + col2im), the
  * fast path for the conv feature encoder and the positional conv when they
- * train.  Same contract as conv1d_backward in ops_backward.h (whose plain-C
- * reference conv1d_backward_ref it is tested against).
+ * train.  Tested against the plain-C references conv1d_backward_ref and
+ * posconv_backward_ref (ops_backward.h).
  */
 #pragma once
 #include "ops.h"
@@ -19,8 +19,8 @@ int conv1d_gemm_backward(ops_ctx *ctx, float *dx, float *dw, float *db, const fl
 
 /* Positional conv y = x + gelu(pre), pre = conv(x) with "same" padding
  * (K/2 left, K/2 - 1 right for even K, as HF's Wav2Vec2SamePadLayer):
- * dx += dy + conv^T(dpre), dw/db += the conv's; posconv_backward's
- * contract, the conv part by conv1d_gemm_backward. */
+ * dx += dy + conv^T(dpre), dw/db += the conv's (posconv_backward_ref's
+ * contract), the conv part by conv1d_gemm_backward. */
 int conv1d_gemm_posconv_backward(ops_ctx *ctx, float *dx, float *dw, float *db, const float *dy,
                                  const float *x, const float *pre, const float *w, int B, int T,
                                  int C, int K, int G);

@@ -91,8 +91,5 @@ int attention_backward_dropout(ops_ctx *ctx, float *dq, float *dk, float *dv, co
                                const float *q, const float *k, const float *v, const float *probs,
                                int ld, const int *kv_len, int B, int T, int C, int NH,
                                float p, uint64_t key, ops_dtype mt);
-int conv1d_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
-                    const float *w, int B, int T, int Cin, int Cout, int K, int stride,
-                    int groups, int pad_l, int pad_r);
-int posconv_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
-                     const float *pre, const float *w, int B, int T, int C, int K, int G);
+/* (the fast convolution backwards are conv1d_gemm_backward and
+ * conv1d_gemm_posconv_backward, lib/conv1d_gemm.h) */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "conv1d_gemm.h"
 #include "err.h"
 #include "ops.h"
 #include "ops_backward.h"
@@ -305,7 +306,10 @@ static void conv_case(int B, int T, int Cin, int Cout, int K, int S, int G, int 
 	float *dx = zeros(nx), *dw = zeros(nw), *db = zeros(Cout), *fd = zeros(nx > nw ? nx : nw);
 	float *dx2 = zeros(nx), *dw2 = zeros(nw), *db2 = zeros(Cout);
 	conv1d_backward_ref(dx, dw, db, s.r, s.x, s.w, B, T, Cin, Cout, K, S, G, pl, pr);
-	CHECK_OK(conv1d_backward(dx2, dw2, db2, s.r, s.x, s.w, B, T, Cin, Cout, K, S, G, pl, pr));
+	ops_ctx *ctx = NULL;
+	CHECK_OK(ops_ctx_create(&ctx));
+	CHECK_OK(conv1d_gemm_backward(ctx, dx2, dw2, db2, s.r, s.x, s.w, B, T, Cin, Cout, K, S, G, pl, pr));
+	ops_ctx_free(ctx);
 	fd_grad(fd, s.x, nx, cv_loss, &s, 1e-2f);
 	CHECKF(rel_err(dx, fd, nx, 1e-3) < FD_TOL, "conv K%d S%d G%d dx fd %g", K, S, G, rel_err(dx, fd, nx, 1e-3));
 	fd_grad(fd, s.w, nw, cv_loss, &s, 1e-2f);
@@ -344,7 +348,10 @@ static void test_posconv(void)
 		float *dx = zeros(n), *dw = zeros(nw), *db = zeros(6), *fd = zeros(n + nw);
 		float *dx2 = zeros(n), *dw2 = zeros(nw), *db2 = zeros(6);
 		posconv_backward_ref(dx, dw, db, s.r, s.x, s.pre, s.w, s.B, s.T, s.C, K, s.G);
-		CHECK_OK(posconv_backward(dx2, dw2, db2, s.r, s.x, s.pre, s.w, s.B, s.T, s.C, K, s.G));
+		ops_ctx *ctx = NULL;
+		CHECK_OK(ops_ctx_create(&ctx));
+		CHECK_OK(conv1d_gemm_posconv_backward(ctx, dx2, dw2, db2, s.r, s.x, s.pre, s.w, s.B, s.T, s.C, K, s.G));
+		ops_ctx_free(ctx);
 		fd_grad(fd, s.x, n, pc_loss, &s, 1e-2f);
 		CHECKF(rel_err(dx, fd, n, 1e-3) < FD_TOL, "posconv K%d dx fd %g", K, rel_err(dx, fd, n, 1e-3));
 		fd_grad(fd, s.w, nw, pc_loss, &s, 1e-2f);
