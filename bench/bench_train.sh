@@ -68,37 +68,30 @@ median() { tr ' ' '\n' | grep -v '^n/a$' | grep . | sort -g |
 
 echo "== CPU instruction ceilings and the oneDNN 2048^3 matmul (bench_infer --matmul)" >&2
 $BINDIR/bench_infer --matmul | tee "$TMP/matmul.txt" >&2 || : > "$TMP/matmul.txt"
-rows=""; fr=""; br=""
-i=1
-while [ $i -le "$ROUNDS" ]; do
-	echo "== round $i: accent fp32, then PyTorch fp32 (SkylakeX kernels)" >&2
-	accent fp32 "$TMP/a$i.txt"
-	set -- $(rate "$TMP/a$i.txt"); a=$1; ag=$2
-	t="n/a"; tg="n/a"
-	if [ $do_torch = 1 ]; then
-		torch fp32 "$TMP/t$i.json" OPENBLAS_CORETYPE=SkylakeX
-		set -- $(torch_rate "$TMP/t$i.json" fp32); t=$1; tg=$2
-	fi
-	r=$(ratio "$a" "$t"); fr="$fr $r"
-	rows="$rows| fp32 round $i | $a | $ag | $t | $tg | $r |
+rows=""
+# rounds PRECISION TORCH_PRECISION N "ENV=VALUE ...": N back-to-back pairs;
+# appends a table row per pair to $rows and the pair ratios to $ratios.
+rounds() {
+	prec=$1; tprec=$2; n=$3; tenv=$4
+	ratios=""
+	i=1
+	while [ $i -le "$n" ]; do
+		echo "== $prec round $i: accent $prec, then PyTorch $tprec $tenv" >&2
+		accent "$prec" "$TMP/$prec-a$i.txt"
+		set -- $(rate "$TMP/$prec-a$i.txt"); a=$1; ag=$2
+		t="n/a"; tg="n/a"
+		if [ $do_torch = 1 ]; then
+			torch "$tprec" "$TMP/$prec-t$i.json" $tenv
+			set -- $(torch_rate "$TMP/$prec-t$i.json" "$tprec"); t=$1; tg=$2
+		fi
+		r=$(ratio "$a" "$t"); ratios="$ratios $r"
+		rows="$rows| $prec round $i | $a | $ag | $t | $tg | $r |
 "
-	i=$((i + 1))
-done
-i=1
-while [ $i -le "$BF16_ROUNDS" ]; do
-	echo "== bf16 round $i: accent bf16, then PyTorch bf16 autocast" >&2
-	accent bf16 "$TMP/b$i.txt"
-	set -- $(rate "$TMP/b$i.txt"); a=$1; ag=$2
-	t="n/a"; tg="n/a"
-	if [ $do_torch = 1 ]; then
-		torch bf16-autocast "$TMP/tb$i.json"
-		set -- $(torch_rate "$TMP/tb$i.json" bf16-autocast); t=$1; tg=$2
-	fi
-	r=$(ratio "$a" "$t"); br="$br $r"
-	rows="$rows| bf16 round $i | $a | $ag | $t | $tg | $r |
-"
-	i=$((i + 1))
-done
+		i=$((i + 1))
+	done
+}
+rounds fp32 fp32 "$ROUNDS" OPENBLAS_CORETYPE=SkylakeX; fr=$ratios
+rounds bf16 bf16-autocast "$BF16_ROUNDS" ""; br=$ratios
 td="n/a"; tdg="n/a"
 if [ $do_torch = 1 ]; then
 	echo "== PyTorch fp32 with OpenBLAS's own CPU detection (for the record)" >&2
@@ -115,7 +108,7 @@ fi
 	echo
 	echo '```'
 	cat "$TMP/matmul.txt"
-	for f in "$TMP"/a*.txt "$TMP"/b*.txt; do [ -s "$f" ] && grep '| mms-300m' "$f"; done
+	for f in "$TMP"/fp32-a*.txt "$TMP"/bf16-a*.txt; do [ -s "$f" ] && grep '| mms-300m' "$f"; done
 	echo '```'
 	echo
 	echo "| pair (run back to back) | accent audio s/s | accent GFLOP/s | PyTorch audio s/s | PyTorch GFLOP/s | ratio |"
