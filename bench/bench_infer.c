@@ -19,9 +19,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <immintrin.h>
 #include <omp.h>
 
+#include "cpuprobe.h"
 #include "err.h"
 #include "ops.h"
 #include "w2v.h"
@@ -72,66 +72,26 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The instruction ceilings behind the matmul figures: every thread runs
- * independent chains of 512-bit fp32 FMAs (vfmadd231ps, 32 FLOP each) and
- * of bf16 dot products (vdpbf16ps, 64 FLOP each), enough chains to hide the
- * latency, so the rate is the ports' throughput.  Where vdpbf16ps runs at
- * half the FMA rate (no AMX), no bf16 matmul can beat fp32 on this CPU. */
-#define PEAK_CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
-__attribute__((target("avx512f"))) static float peak_fma_chains(long n)
-{
-	__m512 a = _mm512_set1_ps(1.0f), b = _mm512_set1_ps(1e-9f);
-#define PZ(i) __m512 c##i = _mm512_setzero_ps();
-	PEAK_CHAINS(PZ)
-	for (long r = 0; r < n; r++) {
-#define PF(i) c##i = _mm512_fmadd_ps(a, b, c##i); __asm__ volatile("" : "+v"(c##i));
-		PEAK_CHAINS(PF)
-	}
-	__m512 s = _mm512_setzero_ps();
-#define PS(i) s = _mm512_add_ps(s, c##i);
-	PEAK_CHAINS(PS)
-	return _mm512_reduce_add_ps(s);
-}
-
-__attribute__((target("avx512f,avx512bf16"))) static float peak_dpbf16_chains(long n)
-{
-	__m512bh a = (__m512bh)_mm512_set1_epi16(0x3f80), b = (__m512bh)_mm512_set1_epi16(0x3000);
-	PEAK_CHAINS(PZ)
-	for (long r = 0; r < n; r++) {
-#define PB(i) c##i = _mm512_dpbf16_ps(c##i, a, b); __asm__ volatile("" : "+v"(c##i));
-		PEAK_CHAINS(PB)
-	}
-	__m512 s = _mm512_setzero_ps();
-	PEAK_CHAINS(PS)
-	return _mm512_reduce_add_ps(s);
-}
-
+/* The instruction ceilings behind the matmul figures (cpuprobe.h), summed
+ * over the OpenMP threads running at once.  Where vdpbf16ps runs at half the
+ * FMA rate (no AMX), no bf16 matmul can beat fp32 on this CPU. */
 static void isa_peak(void)
 {
-	if (!__builtin_cpu_supports("avx512f")) {
-		printf("isa peak: no AVX-512 on this CPU\n");
-		return;
-	}
-	int bf = !!__builtin_cpu_supports("avx512bf16");
-	for (int k = 0; k < 1 + bf; k++) {
-		long n = 20000000;   /* 16 instructions each: ~0.1-0.3 s per thread */
+	static const char *name[2] = { "fp32 vfmadd231ps", "bf16 vdpbf16ps" };
+	for (int k = CPUPROBE_FP32_FMA; k <= CPUPROBE_BF16_DOT; k++) {
+		double sum = 0;
 		int nt = 1;
-		volatile float sink = 0;
-		double t0 = now();
-#pragma omp parallel reduction(+ : sink)
+#pragma omp parallel reduction(+ : sum)
 		{
 #pragma omp single
 			nt = omp_get_num_threads();
-			sink += k ? peak_dpbf16_chains(n) : peak_fma_chains(n);
+			sum += cpuprobe_gflops(k, 0.2);
 		}
-		double dt = now() - t0;
-		double fl = (double)nt * n * 16 * (k ? 64 : 32);
-		printf("isa peak %s: %.1f GFLOP/s on %d threads (%.1f per thread)\n",
-		       k ? "bf16 vdpbf16ps" : "fp32 vfmadd231ps", fl / dt / 1e9, nt, fl / dt / 1e9 / nt);
-		(void)sink;
+		if (sum > 0)
+			printf("isa peak %s: %.1f GFLOP/s on %d threads (%.1f per thread)\n", name[k], sum, nt, sum / nt);
+		else
+			printf("isa peak %s: not supported by this CPU\n", name[k]);
 	}
-	if (!bf)
-		printf("isa peak bf16: no AVX512_BF16 on this CPU\n");
 }
 
 static int matmul_peak(void)

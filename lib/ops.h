@@ -123,6 +123,12 @@ void ops_ctx_weights_changed(ops_ctx *ctx, const float *w);
 void ops_ctx_set_pack_f32(ops_ctx *ctx, int pack);
 /* Most primitives kept (least recently used evicted first; default 384). */
 void ops_ctx_set_cache_max(ops_ctx *ctx, int n);
+/* Whether bf16 matmuls can be expected to run faster than fp32 ones here:
+ * 1 when oneDNN's effective ISA has AMX, else 1 when the measured bf16
+ * dot-product rate is at least 0.9 of the fp32 FMA rate (cpuprobe.h; about
+ * 40 ms).  *ratio (may be NULL) gets that measured ratio, or 0 without
+ * AVX512_BF16 and -1 without AVX-512 (bf16 is emulated there). */
+int ops_bf16_pays_off(double *ratio);
 /* Bytes held by packed weights and by the scratch arena (for benchmarks). */
 size_t ops_ctx_packed_bytes(const ops_ctx *ctx);
 size_t ops_ctx_scratch_bytes(const ops_ctx *ctx);

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpuprobe.h"
 #include "err.h"
 #include "fastmath.h"
 
@@ -166,6 +167,18 @@ void ops_ctx_weights_changed(ops_ctx *c, const float *w)
 void ops_ctx_set_pack_f32(ops_ctx *c, int pack) { c->pack_f32 = pack; }
 
 void ops_ctx_set_cache_max(ops_ctx *c, int n) { c->cache_max = n < 1 ? 1 : n; }
+
+int ops_bf16_pays_off(double *ratio)
+{
+	double r = cpuprobe_bf16_speed();
+	if (ratio)
+		*ratio = r;
+	/* AMX tiles do the bf16 matmuls, not vdpbf16ps */
+	unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(), amx = (unsigned)dnnl_cpu_isa_avx512_core_amx;
+	if ((isa & amx) == amx)   /* the ISA values are nested bit sets */
+		return 1;
+	return r >= 0.9;
+}
 
 size_t ops_ctx_packed_bytes(const ops_ctx *c)
 {

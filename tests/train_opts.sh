@@ -9,6 +9,8 @@
 #     biases may come back as -0.0 from the rounded update, so values are
 #     compared with the sign of zero ignored).  Without --init-from they
 #     differ (fresh adapter), and a missing source language is an error.
+#   --precision bf16: trains; warns with the measured bf16/fp32 rate and a
+#     hint when bf16 would be slower on this CPU (fp32 runs never do).
 #   --sampling: uniform and weighted-loss draw buckets by count, balanced by
 #     the manifest weights (one utterance weighted 20x), so weighted-loss
 #     draws exactly uniform's utterances (train_metrics.audio_s per step),
@@ -105,6 +107,20 @@ COMMON="--manifest data.db --model model --lang tst --batch-seconds 1 --seed 5 -
 # ---- --init-from ----
 expect "train --init-from src" 0 "$TRAIN" run $COMMON --out init --init-from src --lr 1e-300 --steps 1 --eval-every 1
 expect "train without --init-from" 0 "$TRAIN" run $COMMON --out fresh --lr 1e-300 --steps 1 --eval-every 1
+if grep -q "bf16" "$T/err"; then ko "an fp32 run says nothing about bf16"; else ok "an fp32 run says nothing about bf16"; fi
+# --precision bf16 measures the CPU first (ops_bf16_pays_off): where bf16
+# would be slower it warns with the measured ratio and a hint, and trains.
+expect "train --precision bf16" 0 "$TRAIN" run $COMMON --out bf16 --lr 1e-300 --steps 1 --eval-every 1 --precision bf16
+if grep -q "^warning: " "$T/err"; then
+	if grep -Eq "^warning: (bf16 dot products run at [0-9]+\.[0-9]+x the fp32 FMA rate|this CPU has no (AVX-512|AVX512_BF16))" "$T/err" &&
+	   grep -q "^hint: --precision fp32 trains faster here" "$T/err"; then
+		ok "bf16 slowdown warning: measured ratio and hint"
+	else
+		ko "bf16 slowdown warning: measured ratio and hint"; sed 's/^/    /' "$T/err" | head -5
+	fi
+else
+	ok "no bf16 warning (bf16 pays off on this CPU)"
+fi
 SRC=model/adapter.src.safetensors
 n=0; bits=0; vals=0; fresh=0
 for k in $(st_names $SRC '*.adapter_layer.*'); do

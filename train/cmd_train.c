@@ -11,6 +11,7 @@
 
 #include "cliopt.h"
 #include "err.h"
+#include "ops.h"
 #include "trainer.h"
 #include "w2v_backward.h"
 
@@ -54,7 +55,8 @@ static void train_usage(FILE *fp)
 		"  --resume             continue from --out/train_state.bin\n"
 		"  --stop-after N       stop after N steps of this invocation (state saved; --resume continues)\n"
 		"  --precision P        fp32 (default) | bf16: matmuls in bf16 with fp32 accumulation\n"
-		"                       (as PyTorch bf16 autocast); weights, gradients, AdamW stay fp32\n"
+		"                       (as PyTorch bf16 autocast); weights, gradients, AdamW stay fp32;\n"
+		"                       warns where this CPU runs bf16 slower than fp32 (no AMX)\n"
 		"  --quiet              no progress line\n"
 		"  --help, --version\n"
 		"\n"
@@ -215,6 +217,18 @@ int cmd_train(int argc, char **argv)
 	} else {
 		rc = err_set(ACC_EINVAL, "--freeze must be adapters, top:K, full or full+conv, got '%s'", freeze);
 		goto out;
+	}
+	if (o.bf16) {
+		double speed;
+		if (!ops_bf16_pays_off(&speed)) {
+			if (speed > 0)
+				fprintf(stderr, "warning: bf16 dot products run at %.2fx the fp32 FMA rate on this CPU "
+				        "(no AMX): --precision bf16 will train slower than fp32\n", speed);
+			else
+				fprintf(stderr, "warning: this CPU has no %s: bf16 matmuls are emulated, far slower "
+				        "than fp32\n", speed < 0 ? "AVX-512" : "AVX512_BF16");
+			fprintf(stderr, "hint: --precision fp32 trains faster here\n");
+		}
 	}
 	rc = trainer_run(&o, &r);
 	if (rc)
