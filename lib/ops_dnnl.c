@@ -286,6 +286,23 @@ out:
 	return rc;
 }
 
+/* A new cache entry for key, finished from descriptor od (prim_finish);
+ * when pack, its weights are read through packed_get.  NULL with *rc set
+ * on failure. */
+static prim_entry *prim_create(ops_ctx *c, const prim_key *key, const_dnnl_op_desc_t od,
+                               dnnl_primitive_attr_t attr, int has_bias, int pack, int *rc)
+{
+	prim_entry *e = prim_new(c, key);
+	if (!e) {
+		*rc = ACC_ENOMEM;
+		return NULL;
+	}
+	e->pack = pack;
+	if ((*rc = prim_finish(c, e, od, attr, has_bias)))
+		return NULL;
+	return e;
+}
+
 static dnnl_primitive_attr_t make_attr(int post, float scale, int *rc)
 {
 	dnnl_primitive_attr_t attr = NULL;
@@ -408,28 +425,44 @@ out:
 	return rc;
 }
 
+/* prim_run with weight w: its cached packing in e's layout (reordered from
+ * w's own layout umd on first use or after ops_ctx_weights_changed) when
+ * e->pack, else w read in place. */
+static int prim_run_weights(ops_ctx *c, prim_entry *e, const float *w, const dnnl_memory_desc_t *umd,
+                            const void *src, const void *bias, void *dst)
+{
+	const void *wp = w;
+	if (e->pack && !(wp = packed_get(c, w, umd, &e->wmd)))
+		return ACC_EINTERNAL;
+	return prim_run(c, e, src, wp, bias, dst);
+}
+
 static dnnl_data_type_t dt(ops_dtype t) { return t == OPS_BF16 ? dnnl_bf16 : dnnl_f32; }
 
 /* ---------------------------------------------------------------------------
  * linear */
 
-int linear_forward(ops_ctx *c, void *y, ops_dtype yt, const void *x, ops_dtype xt,
-                   const float *w, const float *b, int M, int K, int N, int post)
+/* y[M,Nout] (yt) = x[M,Kin] (xt) W + b, post-ops fused, where W is the fixed
+ * fp32 weight w seen as [Kin, Nout] through the strides wstr (the linear
+ * layer reads w^T, its input gradient w itself).  W is packed once (bf16
+ * when x is) when x is bf16 or fp32 packing is on, else read in place;
+ * `kind` keeps the two uses' primitives and packings apart. */
+static int weight_matmul(ops_ctx *c, int kind, void *y, ops_dtype yt, const void *x, ops_dtype xt,
+                         const float *w, const dnnl_dims_t wstr, const float *b, int M, int Kin, int Nout,
+                         int post)
 {
 	int rc = 0;
 	dnnl_primitive_attr_t attr = NULL;
-	if (M <= 0)
-		return 0;
 	int pack = xt == OPS_BF16 || c->pack_f32;
-	prim_key key = { { K_LINEAR, M, K, N, xt, yt, post, b != NULL, pack } };
+	prim_key key = { { kind, M, Kin, Nout, xt, yt, post, b != NULL, pack } };
 	dnnl_memory_desc_t umd;
-	dnnl_dims_t wdims = { K, N }, wstr = { 1, K };
+	dnnl_dims_t wdims = { Kin, Nout };
 	DN(dnnl_memory_desc_init_by_strides(&umd, 2, wdims, dnnl_f32, wstr));
 	prim_entry *e = prim_find(c, &key);
 	if (!e) {
 		dnnl_memory_desc_t smd, wmd, bmd, dmd;
 		dnnl_matmul_desc_t md;
-		dnnl_dims_t sd = { M, K }, dd = { M, N }, bd = { 1, N };
+		dnnl_dims_t sd = { M, Kin }, dd = { M, Nout }, bd = { 1, Nout };
 		DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, dt(xt), dnnl_ab));
 		if (pack)
 			DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wdims, dt(xt), dnnl_format_tag_any));
@@ -440,23 +473,23 @@ int linear_forward(ops_ctx *c, void *y, ops_dtype yt, const void *x, ops_dtype x
 		DN(dnnl_matmul_desc_init(&md, &smd, &wmd, b ? &bmd : NULL, &dmd));
 		if (!(attr = make_attr(post, 1.0f, &rc)))
 			goto out;
-		if (!(e = prim_new(c, &key))) {
-			rc = ACC_ENOMEM;
-			goto out;
-		}
-		e->pack = pack;
-		if ((rc = prim_finish(c, e, &md, attr, b != NULL)))
+		if (!(e = prim_create(c, &key, &md, attr, b != NULL, pack, &rc)))
 			goto out;
 	}
-	const void *wp = w;
-	if (e->pack && !(wp = packed_get(c, w, &umd, &e->wmd))) {
-		rc = ACC_EINTERNAL;
-		goto out;
-	}
-	rc = prim_run(c, e, x, wp, b, y);
+	rc = prim_run_weights(c, e, w, &umd, x, b, y);
 out:
 	if (attr)
 		dnnl_primitive_attr_destroy(attr);
+	return rc;
+}
+
+int linear_forward(ops_ctx *c, void *y, ops_dtype yt, const void *x, ops_dtype xt,
+                   const float *w, const float *b, int M, int K, int N, int post)
+{
+	if (M <= 0)
+		return 0;
+	dnnl_dims_t wstr = { 1, K };   /* w [N, K] read as w^T [K, N] */
+	int rc = weight_matmul(c, K_LINEAR, y, yt, x, xt, w, wstr, b, M, K, N, post);
 	if (rc)
 		err_wrap(rc, "linear [%d x %d] -> %d", M, K, N);
 	return rc;
@@ -485,11 +518,7 @@ int matmul_forward(ops_ctx *c, void *C, ops_dtype ct, const void *A, int transa,
 		DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
 		if (!(attr = make_attr(accumulate ? OPS_POST_ADD : 0, 1.0f, &rc)))
 			goto out;
-		if (!(e = prim_new(c, &key))) {
-			rc = ACC_ENOMEM;
-			goto out;
-		}
-		if ((rc = prim_finish(c, e, &md, attr, 0)))
+		if (!(e = prim_create(c, &key, &md, attr, 0, 0, &rc)))
 			goto out;
 	}
 	rc = prim_run(c, e, A, Bm, NULL, C);
@@ -508,46 +537,10 @@ out:
 int linear_backward_data(ops_ctx *c, float *dx, const void *dy, ops_dtype dyt, const float *w,
                          int M, int K, int N)
 {
-	int rc = 0;
-	dnnl_primitive_attr_t attr = NULL;
 	if (M <= 0 || K <= 0)
 		return 0;
-	int pack = dyt == OPS_BF16 || c->pack_f32;
-	prim_key key = { { K_LINEAR_BWD, M, K, N, dyt, pack } };
-	dnnl_memory_desc_t umd;
-	dnnl_dims_t wdims = { N, K }, wstr = { K, 1 };
-	DN(dnnl_memory_desc_init_by_strides(&umd, 2, wdims, dnnl_f32, wstr));
-	prim_entry *e = prim_find(c, &key);
-	if (!e) {
-		dnnl_memory_desc_t smd, wmd, dmd;
-		dnnl_matmul_desc_t md;
-		dnnl_dims_t sd = { M, N }, dd = { M, K };
-		DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, dt(dyt), dnnl_ab));
-		if (pack)
-			DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wdims, dt(dyt), dnnl_format_tag_any));
-		else
-			wmd = umd;
-		DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab));
-		DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
-		if (!(attr = make_attr(OPS_POST_ADD, 1.0f, &rc)))
-			goto out;
-		if (!(e = prim_new(c, &key))) {
-			rc = ACC_ENOMEM;
-			goto out;
-		}
-		e->pack = pack;
-		if ((rc = prim_finish(c, e, &md, attr, 0)))
-			goto out;
-	}
-	const void *wp = w;
-	if (e->pack && !(wp = packed_get(c, w, &umd, &e->wmd))) {
-		rc = ACC_EINTERNAL;
-		goto out;
-	}
-	rc = prim_run(c, e, dy, wp, NULL, dx);
-out:
-	if (attr)
-		dnnl_primitive_attr_destroy(attr);
+	dnnl_dims_t wstr = { K, 1 };   /* w [N, K] as stored */
+	int rc = weight_matmul(c, K_LINEAR_BWD, dx, OPS_F32, dy, dyt, w, wstr, NULL, M, N, K, OPS_POST_ADD);
 	if (rc)
 		err_wrap(rc, "linear input gradient [%d x %d] <- %d", M, K, N);
 	return rc;
@@ -581,11 +574,7 @@ int ops_bmm(ops_ctx *c, void *C, ops_dtype ct, const int64_t cs[4], const void *
 		DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
 		if (!(attr = make_attr(accumulate ? OPS_POST_ADD : 0, scale, &rc)))
 			goto out;
-		if (!(e = prim_new(c, &key))) {
-			rc = ACC_ENOMEM;
-			goto out;
-		}
-		if ((rc = prim_finish(c, e, &md, attr, 0)))
+		if (!(e = prim_create(c, &key, &md, attr, 0, 0, &rc)))
 			goto out;
 	}
 	rc = prim_run(c, e, A, Bm, NULL, C);
@@ -634,20 +623,10 @@ int conv1d_forward(ops_ctx *c, void *y, ops_dtype yt, const void *x, ops_dtype x
 		                                      &smd, &wmd, b ? &bmd : NULL, &dmd, st, pl, pr));
 		if (!(attr = make_attr(post, 1.0f, &rc)))
 			goto out;
-		if (!(e = prim_new(c, &key))) {
-			rc = ACC_ENOMEM;
-			goto out;
-		}
-		e->pack = 1;
-		if ((rc = prim_finish(c, e, &cd, attr, b != NULL)))
+		if (!(e = prim_create(c, &key, &cd, attr, b != NULL, 1, &rc)))
 			goto out;
 	}
-	const void *wp = packed_get(c, w, &umd, &e->wmd);
-	if (!wp) {
-		rc = ACC_EINTERNAL;
-		goto out;
-	}
-	rc = prim_run(c, e, x, wp, b, y);
+	rc = prim_run_weights(c, e, w, &umd, x, b, y);
 out:
 	if (attr)
 		dnnl_primitive_attr_destroy(attr);
@@ -679,11 +658,7 @@ static int bmm(ops_ctx *c, int kind, const int64_t *dims_s, const int64_t *str_s
 		DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
 		if (!(attr = make_attr(0, scale, &rc)))
 			goto out;
-		if (!(e = prim_new(c, &key))) {
-			rc = ACC_ENOMEM;
-			goto out;
-		}
-		if ((rc = prim_finish(c, e, &md, attr, 0)))
+		if (!(e = prim_create(c, &key, &md, attr, 0, 0, &rc)))
 			goto out;
 	}
 	rc = prim_run(c, e, s, w, NULL, d);
