@@ -77,7 +77,7 @@ $(BINDIR)/$(notdir $(1)): $(wildcard $(1)/*.c) $(LIB) | $(BINDIR)
 endef
 $(foreach d,$(BIN_DIRS),$(eval $(call bin_rule,$(d))))
 
-$(BUILD)/tests/%: tests/%.c tests/check.h $(LIB) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 test: deps

@@ -5,25 +5,9 @@
 # file is modified or removed.  Prints "# db_cli.sh: N passed, N failed".
 BINDIR=${BINDIR:-bin}
 DB="$(cd "$(dirname "$BINDIR/db")" 2>/dev/null && pwd)/db"
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-ko() { fail=$((fail + 1)); echo "not ok - $1"; }
-# expect NAME STATUS CMD...: run CMD, compare its exit status
-expect() {
-	name=$1; want=$2; shift 2
-	"$@" >"$T/out" 2>"$T/err"; got=$?
-	if [ "$got" -eq "$want" ]; then ok "$name"; else ko "$name (exit $got, want $want)"; sed 's/^/    /' "$T/err" | head -5; fi
-}
-# contains NAME FILE TEXT
-contains() {
-	if grep -qF -- "$3" "$2"; then ok "$1"; else ko "$1 ('$3' not in output)"; sed 's/^/    /' "$2" | head -10; fi
-}
+. "$(dirname "$0")/check.sh"
 
-if [ ! -x "$DB" ]; then
-	echo "not ok - $BINDIR/db is not built"
-	echo "# db_cli.sh: 0 passed, 1 failed"
-	exit 1
-fi
+require_bins db_cli.sh "$DB"
 T=$(mktemp -d "${TMPDIR:-/tmp}/accent-dbcli-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1

@@ -15,17 +15,13 @@
 BINDIR=${BINDIR:-bin}
 ROOT=$(pwd)
 BIN=$(cd "$BINDIR" 2>/dev/null && pwd)
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-ko() { fail=$((fail + 1)); echo "not ok - $1"; }
+. "$(dirname "$0")/check.sh"
 finish() { echo "# pipeline.sh: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
 run() {   # run "name" cmd... : must exit 0
 	name=$1; shift
 	if "$@" >"$T/out" 2>"$T/err"; then ok "$name"; else ko "$name (exit $?)"; sed 's/^/    /' "$T/err" | tail -5; fi
 }
-same() { if [ "$2" = "$3" ]; then ok "$1"; else ko "$1 ('$2' != '$3')"; fi; }
 true_() { if [ "$2" = 1 ]; then ok "$1"; else ko "$1 (got '$2')"; fi; }
-q() { sqlite3 "$T/data.db" "$1"; }
 jq_() { sqlite3 :memory: "$1"; }   # SQLite's JSON functions read the JSON files
 
 for b in synth prep db mkmodel align aligneval; do

@@ -2,8 +2,9 @@
 # Run every test executable given as argument from the repository root; add
 # up their "# file: N passed, N failed" lines; print the suite total last and
 # exit non-zero when any test failed or any executable crashed.
-# Shell tests (tests/*.sh other than this file) run too; they print the same
-# summary line.  BINDIR (default bin) is exported for them.
+# Shell tests (tests/*.sh other than this file and tests/check.sh, the
+# helpers they source) run too; they print the same summary line.  BINDIR
+# (default bin) is exported for them.
 passed=0; failed=0; crashed=""
 BINDIR=${BINDIR:-bin}; export BINDIR
 run_one() {
@@ -26,7 +27,7 @@ run_one() {
 }
 for t in "$@"; do run_one "$(basename "$t")" "$t"; done
 for s in tests/*.sh; do
-	[ "$s" = tests/run.sh ] && continue
+	case $s in tests/run.sh|tests/check.sh) continue ;; esac   # the runner; sourced helpers
 	[ -f "$s" ] || continue
 	run_one "$(basename "$s")" sh "$s"
 done

@@ -16,21 +16,8 @@
 #include "err.h"
 #include "ops.h"
 #include "ops_backward.h"
+#include "testrand.h"
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static float frand(void)
-{
-	rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-	return (float)((rng >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
-}
-static float *rnd(size_t n, float scale)
-{
-	float *p = malloc(sizeof(float) * (n ? n : 1));
-	for (size_t i = 0; i < n; i++)
-		p[i] = frand() * scale;
-	return p;
-}
-static float *zeros(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
 
 /* max |a-b| / max(max|b|, floor) */
 static double rel_err(const float *a, const float *b, size_t n, double floor)
@@ -383,6 +370,7 @@ static void test_fd_detects_errors(void)
 
 int main(void)
 {
+	testrand_seed(0x9e3779b97f4a7c15ull);
 	RUN(test_linear);
 	RUN(test_layernorm);
 	RUN(test_groupnorm);

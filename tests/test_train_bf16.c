@@ -32,32 +32,13 @@
 #include "ops.h"
 #include "ops_backward.h"
 #include "safetensors.h"
+#include "testrand.h"
 #include "w2v.h"
 #include "w2v_backward.h"
 #include "w2v_forward.h"
 
 #define FX "tests/data/hf-wav2vec2/mms-tiny"
 
-static uint64_t rng = 0x2545f4914f6cdd1dull;
-static float frand(void)
-{
-	rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-	return (float)((rng >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
-}
-static float *rnd(size_t n, float scale)
-{
-	float *p = malloc(sizeof(float) * (n ? n : 1));
-	for (size_t i = 0; i < n; i++)
-		p[i] = frand() * scale;
-	return p;
-}
-static float *zeros(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
-static float *fdup(const float *x, size_t n)
-{
-	float *p = malloc(sizeof(float) * (n ? n : 1));
-	memcpy(p, x, sizeof(float) * n);
-	return p;
-}
 /* x rounded to bf16 (as fp32 values) */
 static float *rounded(const float *x, size_t n)
 {
@@ -493,6 +474,7 @@ out:
 
 int main(void)
 {
+	testrand_seed(0x2545f4914f6cdd1dull);
 	RUN(test_bmm);
 	RUN(test_linear_bf16);
 	RUN(test_attention_bf16);

@@ -10,28 +10,8 @@
 BINDIR=${BINDIR:-bin}
 abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
 TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep"); MK=$(abs "$BINDIR/mkmodel")
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-ko() { fail=$((fail + 1)); echo "not ok - $1"; }
-expect() {
-	name=$1; want=$2; shift 2
-	"$@" >"$T/out" 2>"$T/err"; got=$?
-	if [ "$got" -eq "$want" ]; then ok "$name"; else ko "$name (exit $got, want $want)"; sed 's/^/    /' "$T/err" | head -5; fi
-}
-contains() {
-	if grep -qF -- "$3" "$2"; then ok "$1"; else ko "$1 ('$3' not in output)"; sed 's/^/    /' "$2" | head -10; fi
-}
-same() {
-	if [ "$2" = "$3" ]; then ok "$1"; else ko "$1 ('$2' != '$3')"; fi
-}
-q() { sqlite3 "$T/data.db" "$1"; }
-for b in "$TRAIN" "$PREP" "$MK"; do
-	if [ ! -x "$b" ]; then
-		echo "not ok - $b is not built"
-		echo "# train_cli.sh: 0 passed, 1 failed"
-		exit 1
-	fi
-done
+. "$(dirname "$0")/check.sh"
+require_bins train_cli.sh "$TRAIN" "$PREP" "$MK"
 if ! command -v espeak-ng >/dev/null || ! command -v sqlite3 >/dev/null; then
 	echo "not ok - espeak-ng and sqlite3 are needed (make deps)"
 	echo "# train_cli.sh: 0 passed, 1 failed"

@@ -23,33 +23,8 @@ BINDIR=${BINDIR:-bin}
 ROOT=$(pwd)
 abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
 TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep"); MK=$(abs "$BINDIR/mkmodel"); SYNTH=$(abs "$BINDIR/synth")
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-ko() { fail=$((fail + 1)); echo "not ok - $1"; }
-expect() {
-	name=$1; want=$2; shift 2
-	"$@" >"$T/out" 2>"$T/err"; got=$?
-	if [ "$got" -eq "$want" ]; then ok "$name"; else ko "$name (exit $got, want $want)"; sed 's/^/    /' "$T/err" | head -5; fi
-}
-expect_fail() {
-	name=$1; shift
-	"$@" >"$T/out" 2>"$T/err"; got=$?
-	if [ "$got" -ne 0 ]; then ok "$name"; else ko "$name (exit 0)"; fi
-}
-contains() {
-	if grep -qF -- "$3" "$2"; then ok "$1"; else ko "$1 ('$3' not in output)"; sed 's/^/    /' "$2" | head -10; fi
-}
-same() {
-	if [ "$2" = "$3" ]; then ok "$1"; else ko "$1 ('$2' != '$3')"; fi
-}
-q() { sqlite3 "$T/data.db" "$1"; }
-for b in "$TRAIN" "$PREP" "$MK" "$SYNTH"; do
-	if [ ! -x "$b" ]; then
-		echo "not ok - $b is not built"
-		echo "# train_opts.sh: 0 passed, 1 failed"
-		exit 1
-	fi
-done
+. "$(dirname "$0")/check.sh"
+require_bins train_opts.sh "$TRAIN" "$PREP" "$MK" "$SYNTH"
 if ! command -v sqlite3 >/dev/null; then
 	echo "not ok - sqlite3 is needed (make deps)"
 	echo "# train_opts.sh: 0 passed, 1 failed"
