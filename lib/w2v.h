@@ -38,6 +38,13 @@
 #include <stdint.h>
 
 #define W2V_MAX_CONV   16    /* conv feature-encoder layers (7 in every release) */
+
+/* The eps of the norms transformers builds without passing the config's
+ * layer_norm_eps, so they keep PyTorch's default whatever config.json says:
+ * the conv feature encoder's LayerNorms (MMS layout) and GroupNorm (base
+ * layout), and the MMS adapter's LayerNorm (Wav2Vec2AttnAdapterLayer).
+ * Only the feature projection's and the encoder's norms use layer_norm_eps. */
+#define W2V_TORCH_NORM_EPS 1e-5f
 #define W2V_MAX_LAYERS 256   /* encoder layers (48 in mms-1b) */
 
 enum { W2V_NORM_GROUP = 0, W2V_NORM_LAYER = 1 };       /* feat_extract_norm */
@@ -58,7 +65,8 @@ typedef struct {
 	int do_stable_layer_norm;        /* 1 = pre-norm encoder (MMS/large) */
 	int num_conv_pos_embeddings;     /* P: positional conv kernel; even P drops the last frame */
 	int num_conv_pos_embedding_groups; /* G: H % G == 0 */
-	double layer_norm_eps;
+	double layer_norm_eps;           /* feature projection's and encoder's LayerNorms only;
+	                                  * see W2V_TORCH_NORM_EPS for the others */
 	double initializer_range;        /* std of N(0, .) for Linear weights at random init (HF 0.02) */
 	int vocab_size;                  /* V: lm_head rows (updated by an adapter's head) */
 	int pad_token_id;                /* CTC blank */

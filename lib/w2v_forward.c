@@ -220,10 +220,10 @@ static int feature_encoder(w2v_fwd *f, const float *x, int B, int n, ops_dtype m
 			if (has_norm) {
 				if (lnorm)
 					layernorm_forward(ca->norm, OPS_F32, ca->mean, ca->rstd, ca->pre, cp->norm_w,
-					                  cp->norm_b, B * To, Co, c->layer_norm_eps);
+					                  cp->norm_b, B * To, Co, W2V_TORCH_NORM_EPS);
 				else
 					groupnorm_forward(ca->norm, ca->mean, ca->rstd, ca->pre, cp->norm_w, cp->norm_b,
-					                  B, To, Co, c->layer_norm_eps);
+					                  B, To, Co, W2V_TORCH_NORM_EPS);
 				g = ca->norm;
 			}
 			gelu_forward(ca->out, OPS_F32, g, sz);
@@ -251,10 +251,10 @@ static int feature_encoder(w2v_fwd *f, const float *x, int B, int n, ops_dtype m
 				                   B, T, Cin, Co, K, S, 1, 0, 0, 0));
 				if (lnorm)
 					layernorm_forward(pre, OPS_F32, NULL, NULL, pre, cp->norm_w, cp->norm_b,
-					                  B * To, Co, c->layer_norm_eps);
+					                  B * To, Co, W2V_TORCH_NORM_EPS);
 				else
 					groupnorm_forward(pre, NULL, NULL, pre, cp->norm_w, cp->norm_b, B, To, Co,
-					                  c->layer_norm_eps);
+					                  W2V_TORCH_NORM_EPS);
 				gelu_forward(dst, ot, pre, sz);
 			}
 			in = dst;
@@ -416,13 +416,14 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	if (A > 0) {
 		const void *ad_in;
 		if (train) {
-			layernorm_forward(a->ad_ln, OPS_F32, a->ad_mean, a->ad_rstd, h2, AP->norm_w, AP->norm_b, M, H, eps);
+			layernorm_forward(a->ad_ln, OPS_F32, a->ad_mean, a->ad_rstd, h2, AP->norm_w, AP->norm_b, M, H,
+			                  W2V_TORCH_NORM_EPS);
 			ad_in = mm_in(a->ad_ln, mmH, mt, nH);
 			TRY(linear_forward(f->ops, a->ad_pre, OPS_F32, ad_in, mt, AP->l1_w, AP->l1_b, M, H, A, 0));
 			relu_forward(a->ad_act, a->ad_pre, nA);
 			ad_in = mm_in(a->ad_act, mmA, mt, nA);
 		} else {
-			layernorm_forward(mmH, mt, NULL, NULL, h2, AP->norm_w, AP->norm_b, M, H, eps);
+			layernorm_forward(mmH, mt, NULL, NULL, h2, AP->norm_w, AP->norm_b, M, H, W2V_TORCH_NORM_EPS);
 			TRY(linear_forward(f->ops, mmA, mt, mmH, mt, AP->l1_w, AP->l1_b, M, H, A, OPS_POST_RELU));
 			ad_in = mmA;
 		}

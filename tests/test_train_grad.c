@@ -274,6 +274,61 @@ out:
 	w2v_free(m);
 }
 
+/* layer_norm_eps = 1e-2 (mms-tiny-eps, tools/fixtures/derive_eps_variant.py,
+ * float64 CTC): the adapters' LayerNorm keeps PyTorch's 1e-5 in transformers,
+ * the encoder's norms take 1e-2.  Loss and every adapter/lm_head gradient of
+ * our whole step (our CTC, sum reduction) at 1e-4 relative / 1e-6 absolute. */
+static void test_grad_layer_norm_eps_variant(void)
+{
+	w2v_model *m = NULL;
+	safetensors_file *g = NULL;
+	w2v_fwd *f = NULL;
+	w2v_bwd *bk = NULL;
+	batch bt = { 0 };
+	float *gt = NULL, *dlog = NULL;
+	CHECK_OK(w2v_load(&m, FX "-eps", NULL));
+	CHECK_OK(safetensors_open(&g, FX "-eps/golden.safetensors"));
+	if (!m || !g)
+		goto out;
+	CHECK(load_batch(g, &bt) == 0);
+	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN));
+	CHECK_OK(w2v_bwd_create(&bk));
+	if (!f || !bk)
+		goto out;
+	double loss = 0;
+	CHECK_OK(w2v_forward(f, bt.x, bt.B, bt.n, bt.len));
+	dlog = calloc((size_t)f->B * f->T * m->cfg.vocab_size, sizeof(float));
+	gt = calloc(m->train_numel, sizeof(float));
+	CHECK_OK(loss_of(f, &bt, CTC_REDUCE_SUM, &loss, dlog));
+	double want = golden1(g, "loss.sum");
+	CHECKF(fabs(loss - want) <= 1e-5 * fabs(want), "loss.sum: %.9g vs %.9g", loss, want);
+	CHECK_OK(w2v_backward(bk, f, NULL, dlog, gt, NULL, W2V_BWD_ADAPTERS));
+	int ntens = 0;
+	for (int i = 0; i < m->n_tensors; i++) {
+		const w2v_tensor *t = &m->tensors[i];
+		if (t->group != W2V_GROUP_TRAIN)
+			continue;
+		char name[160];
+		snprintf(name, sizeof name, "grad.sum.%s", t->name);
+		float *gg = NULL;
+		size_t n = 0;
+		CHECK_OK(safetensors_read_f32(g, name, 0, NULL, &gg, &n));
+		if (gg && n == t->numel)
+			CHECKF(compare(name, gt + t->offset, gg, n, 0) == 0, "%s (layer_norm_eps 1e-2)", name);
+		ntens += gg != NULL;
+		free(gg);
+	}
+	CHECK_EQ_INT(ntens, 14);
+out:
+	free(gt);
+	free(dlog);
+	free(bt.x);
+	w2v_bwd_free(bk);
+	w2v_fwd_free(f);
+	safetensors_close(g);
+	w2v_free(m);
+}
+
 /* Full backward (base tensors included, conv encoder too) vs central finite
  * differences of the summed CTC loss, on a few elements of each tensor. */
 static void test_full_backward_fd(void)
@@ -408,6 +463,7 @@ int main(void)
 	RUN(test_lr_sched);
 	RUN(test_adamw_two_steps);
 	RUN(test_grad_parity);
+	RUN(test_grad_layer_norm_eps_variant);
 	RUN(test_full_backward_fd);
 	return check_summary();
 }
