@@ -142,6 +142,15 @@ void *ops_ctx_scratch(ops_ctx *ctx, int slot, size_t bytes);
  * OPS_POST_ADD, y holds the residual on entry. */
 int linear_forward(ops_ctx *ctx, void *y, ops_dtype yt, const void *x, ops_dtype xt,
                    const float *w, const float *b, int M, int K, int N, int post);
+/* Dynamic-int8 linear (`--precision int8`): as linear_forward with an fp32
+ * input, computed as int8 x int8 -> int32 (oneDNN, VNNI where the CPU has
+ * it): w quantized once per output channel (and re-quantized after
+ * ops_ctx_weights_changed), x per row at every call (rule in quant.h), then
+ * dequantized, bias and post-ops applied in fp32; y in yt.  Reference:
+ * quant_linear_ref (same integers; the float epilogue may round
+ * differently).  Inference only: there is no int8 backward. */
+int linear_forward_int8(ops_ctx *ctx, void *y, ops_dtype yt, const float *x, const float *w,
+                        const float *b, int M, int K, int N, int post);
 /* General matmul for operands that change every call (gradients,
  * activations; nothing packed): C[M,N] (ct) = op(A) op(B), or += with
  * accumulate.  A is [M,K] row-major, or stored [K,M] when transa; B is

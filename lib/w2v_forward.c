@@ -71,6 +71,11 @@ int w2v_fwd_create(w2v_fwd **out, const w2v_model *m, int flags)
 		return err_set(ACC_ENOMEM, "out of memory");
 	f->m = m;
 	f->flags = flags;
+	if ((flags & W2V_FWD_INT8) && (flags & (W2V_FWD_TRAIN | W2V_FWD_BF16))) {
+		free(f);
+		return err_set(ACC_EINVAL, "int8 inference cannot be combined with %s",
+		               (flags & W2V_FWD_TRAIN) ? "training" : "bf16");
+	}
 	if ((rc = ops_ctx_create(&f->ops))) {
 		free(f);
 		return rc;
@@ -271,6 +276,16 @@ out:
 }
 
 /* ---- one encoder layer ---- */
+/* A linear layer of the model: linear_forward, or its dynamic-int8 version
+ * in W2V_FWD_INT8 mode (where every activation, x included, is fp32). */
+static int lin(w2v_fwd *f, void *y, ops_dtype yt, const void *x, ops_dtype xt, const float *w,
+               const float *b, int M, int K, int N, int post)
+{
+	if (f->flags & W2V_FWD_INT8)
+		return linear_forward_int8(f->ops, y, yt, x, w, b, M, K, N, post);
+	return linear_forward(f->ops, y, yt, x, xt, w, b, M, K, N, post);
+}
+
 static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
                          void *mmH, void *mmF, void *mmA, void *qb, void *kb, void *vb, void *ab,
                          float *rtmp)
@@ -337,9 +352,9 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 		q = a->q; k = a->k; v = a->v;
 		qt = OPS_F32;
 	}
-	TRY(linear_forward(f->ops, q, qt, qkv_in, mt, P->q_w, P->q_b, M, H, H, 0));
-	TRY(linear_forward(f->ops, k, qt, qkv_in, mt, P->k_w, P->k_b, M, H, H, 0));
-	TRY(linear_forward(f->ops, v, qt, qkv_in, mt, P->v_w, P->v_b, M, H, H, 0));
+	TRY(lin(f, q, qt, qkv_in, mt, P->q_w, P->q_b, M, H, H, 0));
+	TRY(lin(f, k, qt, qkv_in, mt, P->k_w, P->k_b, M, H, H, 0));
+	TRY(lin(f, v, qt, qkv_in, mt, P->v_w, P->v_b, M, H, H, 0));
 	if (train && mt == OPS_BF16) {
 		q = (void *)mm_in(a->q, qb, mt, nH);
 		k = (void *)mm_in(a->k, kb, mt, nH);
@@ -360,10 +375,10 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	float *h1 = train ? a->h1 : x;
 	copy_if(h1, x, nH);
 	if (RP(f, hidden) > 0) {
-		TRY(linear_forward(f->ops, rtmp, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, 0));
+		TRY(lin(f, rtmp, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, 0));
 		add_dropped(h1, rtmp, nH, f->reg.hidden, LKEY(f, l, W2V_DROP_L_ATTN_OUT));
 	} else {
-		TRY(linear_forward(f->ops, h1, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, OPS_POST_ADD));
+		TRY(lin(f, h1, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, OPS_POST_ADD));
 	}
 	a->h1 = h1;
 	/* ---- feed-forward block ---- */
@@ -387,22 +402,22 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 		ff_in = mm_in(h1n, mmH, mt, nH);
 	}
 	if (train) {
-		TRY(linear_forward(f->ops, a->ff_pre, OPS_F32, ff_in, mt, P->ff1_w, P->ff1_b, M, H, F, 0));
+		TRY(lin(f, a->ff_pre, OPS_F32, ff_in, mt, P->ff1_w, P->ff1_b, M, H, F, 0));
 		gelu_forward(a->ff_act, OPS_F32, a->ff_pre, nF);
 		if (RP(f, activation) > 0)
 			dropout_apply(a->ff_act, a->ff_act, nF, f->reg.activation, LKEY(f, l, W2V_DROP_L_ACT));
 		ff_in = mm_in(a->ff_act, mmF, mt, nF);
 	} else {
-		TRY(linear_forward(f->ops, mmF, mt, ff_in, mt, P->ff1_w, P->ff1_b, M, H, F, OPS_POST_GELU));
+		TRY(lin(f, mmF, mt, ff_in, mt, P->ff1_w, P->ff1_b, M, H, F, OPS_POST_GELU));
 		ff_in = mmF;
 	}
 	float *h2 = train ? a->h2 : resid;
 	copy_if(h2, resid, nH);
 	if (RP(f, hidden) > 0) {
-		TRY(linear_forward(f->ops, rtmp, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, 0));
+		TRY(lin(f, rtmp, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, 0));
 		add_dropped(h2, rtmp, nH, f->reg.hidden, LKEY(f, l, W2V_DROP_L_FFN_OUT));
 	} else {
-		TRY(linear_forward(f->ops, h2, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, OPS_POST_ADD));
+		TRY(lin(f, h2, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, OPS_POST_ADD));
 	}
 	a->h2 = h2;
 	if (!stable) {
@@ -419,15 +434,15 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 			layernorm_forward(a->ad_ln, OPS_F32, a->ad_mean, a->ad_rstd, h2, AP->norm_w, AP->norm_b, M, H,
 			                  W2V_TORCH_NORM_EPS);
 			ad_in = mm_in(a->ad_ln, mmH, mt, nH);
-			TRY(linear_forward(f->ops, a->ad_pre, OPS_F32, ad_in, mt, AP->l1_w, AP->l1_b, M, H, A, 0));
+			TRY(lin(f, a->ad_pre, OPS_F32, ad_in, mt, AP->l1_w, AP->l1_b, M, H, A, 0));
 			relu_forward(a->ad_act, a->ad_pre, nA);
 			ad_in = mm_in(a->ad_act, mmA, mt, nA);
 		} else {
 			layernorm_forward(mmH, mt, NULL, NULL, h2, AP->norm_w, AP->norm_b, M, H, W2V_TORCH_NORM_EPS);
-			TRY(linear_forward(f->ops, mmA, mt, mmH, mt, AP->l1_w, AP->l1_b, M, H, A, OPS_POST_RELU));
+			TRY(lin(f, mmA, mt, mmH, mt, AP->l1_w, AP->l1_b, M, H, A, OPS_POST_RELU));
 			ad_in = mmA;
 		}
-		TRY(linear_forward(f->ops, out, OPS_F32, ad_in, mt, AP->l2_w, AP->l2_b, M, A, H, OPS_POST_ADD));
+		TRY(lin(f, out, OPS_F32, ad_in, mt, AP->l2_w, AP->l2_b, M, A, H, OPS_POST_ADD));
 	}
 out:
 	if (rc)
@@ -555,7 +570,7 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 		layernorm_forward(fpin, mt, NULL, NULL, f->extract_features, p->fp_ln_w, p->fp_ln_b, M, Cl, eps);
 	}
 	NEED(f->proj, nH * 4);
-	TRY(linear_forward(f->ops, f->proj, OPS_F32, fpin, mt, p->fp_w, p->fp_b, M, Cl, H, 0));
+	TRY(lin(f, f->proj, OPS_F32, fpin, mt, p->fp_w, p->fp_b, M, Cl, H, 0));
 	TRY(regularize_projection(f));
 	if (f->masked)
 		for (int b = 0; b < B; b++)

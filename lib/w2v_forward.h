@@ -39,6 +39,10 @@ enum {
 	W2V_FWD_HIDDEN = 2,  /* keep every hidden state (w2v_fwd.hidden[0..L]) */
 	W2V_FWD_TRAIN  = 4,  /* keep every encoder layer's activations for backward */
 	W2V_FWD_TRAIN_FEAT = 8, /* also keep the conv feature encoder's activations */
+	W2V_FWD_INT8   = 16, /* dynamic int8 for the encoder's linear layers and the
+	                      * feature projection (linear_forward_int8); norms,
+	                      * attention, convolutions and lm_head stay fp32.
+	                      * Inference only: not with W2V_FWD_TRAIN or _BF16 */
 };
 
 /* Activations of one encoder layer.  In inference the residual-stream

@@ -44,7 +44,7 @@ typedef struct w2v_infer {
 	int len_cap;
 } w2v_infer;
 
-/* flags: W2V_FWD_BF16 (and W2V_FWD_HIDDEN to keep hidden states). */
+/* flags: W2V_FWD_BF16 or W2V_FWD_INT8 (and W2V_FWD_HIDDEN to keep hidden states). */
 int w2v_infer_create(w2v_infer **wi, const w2v_model *m, int flags);
 void w2v_infer_free(w2v_infer *wi);
 

@@ -112,8 +112,9 @@ static void check_batch(const char *name, w2v_model *m, int flags, double tol, i
 	if (lg && ne == (size_t)B * T * c->vocab_size) {
 		double d = diff_valid(f->logits, lg, B, T, c->vocab_size, flen);
 		CHECKF(d < tol, "%s logits (flags %d): max diff %g", name, flags, d);
-		if (flags & W2V_FWD_BF16)
-			printf("# %s bf16 logits max abs diff vs fp64 golden: %.3g\n", name, d);
+		if (flags & (W2V_FWD_BF16 | W2V_FWD_INT8))
+			printf("# %s %s logits max abs diff vs fp64 golden: %.3g\n", name,
+			       (flags & W2V_FWD_BF16) ? "bf16" : "int8", d);
 		/* log-probs are log_softmax of the logits */
 		for (int t = 0; t < 3; t++) {
 			double s = 0;
@@ -174,6 +175,27 @@ static void test_bf16(void)
 	if (m)
 		check_batch("base-tiny", m, W2V_FWD_BF16, 0.1, 0);
 	w2v_free(m);
+}
+
+/* Dynamic int8 (encoder linears + feature projection): every golden tensor
+ * within 0.02 (measured 0.003 on the logits of both tiny fixtures, about
+ * half the bf16 mode's error), and int8 is refused with training or bf16. */
+static void test_int8(void)
+{
+	const char *names[] = { "mms-tiny", "base-tiny" };
+	for (int k = 0; k < 2; k++) {
+		char dir[256];
+		snprintf(dir, sizeof dir, FX "%s", names[k]);
+		w2v_model *m = load(dir, NULL);
+		if (!m)
+			continue;
+		check_batch(names[k], m, W2V_FWD_INT8, 0.02, k == 0);
+		w2v_fwd *f = NULL;
+		CHECK(w2v_fwd_create(&f, m, W2V_FWD_INT8 | W2V_FWD_TRAIN) == ACC_EINVAL);
+		CHECK(w2v_fwd_create(&f, m, W2V_FWD_INT8 | W2V_FWD_BF16) == ACC_EINVAL);
+		CHECK(f == NULL);
+		w2v_free(m);
+	}
 }
 
 /* The training flags keep per-layer activations but compute the same thing. */
@@ -443,6 +465,7 @@ int main(void)
 	RUN(test_mms_tiny);
 	RUN(test_base_tiny);
 	RUN(test_bf16);
+	RUN(test_int8);
 	RUN(test_train_flags_same_result);
 	RUN(test_layer_norm_eps_variant);
 	RUN(test_legacy_names_and_adapter);
