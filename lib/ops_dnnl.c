@@ -82,6 +82,8 @@ typedef struct {
 	size_t bytes;
 	float *scale;               /* int8 packings: per-output-channel scales (quant.h) */
 	int stale;
+	int released;               /* w itself may no longer be read (ops_ctx_source_released):
+	                             * other layouts are derived from this packing */
 } packed_w;
 
 /* scratch slots of the ops themselves: 0-1 attention, 2 posconv, 3-5 the
@@ -173,6 +175,13 @@ void ops_ctx_weights_changed(ops_ctx *c, const float *w)
 void ops_ctx_set_pack_f32(ops_ctx *c, int pack) { c->pack_f32 = pack; }
 
 void ops_ctx_set_cache_max(ops_ctx *c, int n) { c->cache_max = n < 1 ? 1 : n; }
+
+void ops_ctx_source_released(ops_ctx *c, const float *w)
+{
+	for (int i = 0; i < c->npacks; i++)
+		if (c->packs[i].w == w)
+			c->packs[i].released = 1;
+}
 
 int ops_bf16_pays_off(double *ratio)
 {
@@ -354,6 +363,7 @@ static void *packed_get_q(ops_ctx *c, const float *w, const dnnl_memory_desc_t *
 	dnnl_memory_t ms = NULL, md_ = NULL;
 	int8_t *q = NULL;
 	int s8 = umd->data_type == dnnl_s8;
+	int from = -1;   /* a packing of w to derive from, when w was released */
 	for (int i = 0; i < c->npacks; i++)
 		if (c->packs[i].w == w && dnnl_memory_desc_equal(&c->packs[i].md, md) &&
 		    dnnl_memory_desc_equal(&c->packs[i].umd, umd)) {
@@ -364,7 +374,22 @@ static void *packed_get_q(ops_ctx *c, const float *w, const dnnl_memory_desc_t *
 				return pw->data;
 			}
 			break;
+		} else if (c->packs[i].w == w && c->packs[i].released && !c->packs[i].stale &&
+		           c->packs[i].md.data_type == md->data_type) {
+			from = i;
 		}
+	if (pw && pw->released) {
+		err_set(ACC_EINTERNAL, "a weight changed after its fp32 copy was released");
+		return NULL;
+	}
+	if (!pw && from < 0) {
+		for (int i = 0; i < c->npacks; i++)
+			if (c->packs[i].w == w && c->packs[i].released) {
+				err_set(ACC_EINTERNAL, "a weight whose fp32 copy was released is needed in another "
+				        "data type");
+				return NULL;
+			}
+	}
 	if (!pw) {
 		if (c->npacks == c->cappacks) {
 			int cap = c->cappacks ? c->cappacks * 2 : 64;
@@ -391,7 +416,22 @@ static void *packed_get_q(ops_ctx *c, const float *w, const dnnl_memory_desc_t *
 		c->npacks++;
 	}
 	const void *src = w;
-	if (s8) {
+	const dnnl_memory_desc_t *smd = umd;
+	if (from >= 0) {
+		/* a new layout of a released weight: reorder from its packing */
+		packed_w *f = &c->packs[from];
+		src = f->data;
+		smd = &f->md;
+		pw->released = 1;
+		if (f->scale) {
+			int N = (int)umd->dims[1];
+			if (!pw->scale && !(pw->scale = malloc(sizeof(float) * N))) {
+				rc = err_set(ACC_ENOMEM, "out of memory: int8 weight scales");
+				goto out;
+			}
+			memcpy(pw->scale, f->scale, sizeof(float) * N);
+		}
+	} else if (s8) {
 		/* umd is w^T [K,N] over w [N,K]: quantize the rows of w */
 		int K = (int)umd->dims[0], N = (int)umd->dims[1];
 		if (!pw->scale && !(pw->scale = malloc(sizeof(float) * N))) {
@@ -405,9 +445,9 @@ static void *packed_get_q(ops_ctx *c, const float *w, const dnnl_memory_desc_t *
 		quant_rows_s8(q, pw->scale, w, N, K);
 		src = q;
 	}
-	DN(dnnl_reorder_primitive_desc_create(&rpd, umd, c->eng, md, c->eng, NULL));
+	DN(dnnl_reorder_primitive_desc_create(&rpd, smd, c->eng, md, c->eng, NULL));
 	DN(dnnl_primitive_create(&r, rpd));
-	DN(dnnl_memory_create(&ms, umd, c->eng, (void *)src));
+	DN(dnnl_memory_create(&ms, smd, c->eng, (void *)src));
 	DN(dnnl_memory_create(&md_, md, c->eng, pw->data));
 	dnnl_exec_arg_t args[2] = { { DNNL_ARG_FROM, ms }, { DNNL_ARG_TO, md_ } };
 	DN(dnnl_primitive_execute(r, c->strm, 2, args));
@@ -605,6 +645,38 @@ out:
 		dnnl_primitive_attr_destroy(attr);
 	if (rc)
 		err_wrap(rc, "int8 linear [%d x %d] -> %d", M, K, N);
+	return rc;
+}
+
+/* The packing a linear layer over w [N,K] uses (bf16 for xt == OPS_BF16,
+ * s8 when int8), made now.  The layout is the one oneDNN asks for with
+ * M = 1; it asked the same for every M in a sweep of 1..6561 on AVX-512
+ * CPUs (and another M's layout would be derived from this packing once w
+ * is released). */
+int ops_ctx_pack_linear(ops_ctx *c, const float *w, int K, int N, ops_dtype xt, int int8)
+{
+	int rc = 0;
+	dnnl_primitive_desc_t pd = NULL;
+	dnnl_data_type_t t = int8 ? dnnl_s8 : dt(xt);
+	if (!int8 && xt != OPS_BF16)
+		return err_set(ACC_EINVAL, "fp32 linear weights are read in place, not packed");
+	dnnl_memory_desc_t smd, wmd, dmd, umd;
+	dnnl_matmul_desc_t md;
+	dnnl_dims_t sd = { 1, K }, wd = { K, N }, dd = { 1, N }, wstr = { 1, K };
+	DN(dnnl_memory_desc_init_by_strides(&umd, 2, wd, int8 ? dnnl_s8 : dnnl_f32, wstr));
+	DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, t, dnnl_ab));
+	DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, t, dnnl_format_tag_any));
+	DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, int8 ? dnnl_s32 : dnnl_f32, dnnl_ab));
+	DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
+	DN(dnnl_primitive_desc_create(&pd, &md, NULL, c->eng, NULL));
+	const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+	if (!packed_get_q(c, w, &umd, want, NULL))
+		rc = ACC_EINTERNAL;
+out:
+	if (pd)
+		dnnl_primitive_desc_destroy(pd);
+	if (rc)
+		err_wrap(rc, "packing a linear weight [%d x %d]", N, K);
 	return rc;
 }
 

@@ -168,6 +168,9 @@ typedef struct w2v_model {
 	                       * saving preserves the fields this struct does not model */
 	char *preproc_json;   /* original preprocessor_config.json text or NULL */
 	void *base_mem, *train_mem; /* the allocations behind base/train (owned; w2v_free) */
+	size_t base_bytes;    /* base_mem is an anonymous mapping of this many bytes */
+	int base_released;    /* w2v_base_release() dropped part of the base: only the
+	                       * forward that released it may run (w2v_fwd_lean) */
 } w2v_model;
 
 /* ---- configuration (w2v_config.c) ---- */
@@ -230,6 +233,13 @@ const w2v_tensor *w2v_tensor_find(const w2v_model *m, const char *name);
 int w2v_resize_head(w2v_model *m, int v);
 
 void w2v_free(w2v_model *m);
+
+/* Give the memory of the frozen base tensor at w (n floats, inside m->base)
+ * back to the system: its whole pages are dropped (madvise) and read as
+ * zeros afterwards, and the model is marked (base_released) so that no new
+ * forward is created on it.  For bf16/int8 inference, whose packed copies
+ * of the weights make the fp32 ones dead weight (w2v_fwd_lean). */
+int w2v_base_release(w2v_model *m, const float *w, size_t n);
 
 /* ---- random initialisation (w2v_init.c) ---- */
 

@@ -71,6 +71,13 @@ int w2v_fwd_create(w2v_fwd **out, const w2v_model *m, int flags)
 		return err_set(ACC_ENOMEM, "out of memory");
 	f->m = m;
 	f->flags = flags;
+	if (m->base_released) {
+		free(f);
+		err_set(ACC_EINVAL, "this model's fp32 weights were released for the bf16/int8 forward that "
+		        "runs it (w2v_fwd_lean)");
+		err_hint("load the model again for another forward");
+		return ACC_EINVAL;
+	}
 	if ((flags & W2V_FWD_INT8) && (flags & (W2V_FWD_TRAIN | W2V_FWD_BF16))) {
 		free(f);
 		return err_set(ACC_EINVAL, "int8 inference cannot be combined with %s",
@@ -657,6 +664,45 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 	NEED(f->logprobs, (size_t)M * V * 4);
 	TRY(linear_forward(f->ops, f->logits, OPS_F32, mm_in(cur, mmH, mt, nH), mt, p->lm_w, p->lm_b, M, H, V, 0));
 	logsoftmax_forward(f->logprobs, f->logits, M, V);
+out:
+	return rc;
+}
+
+/* ---- bf16/int8 inference without the fp32 weights ---- */
+
+typedef struct { float *w; int K, N; } lean_weight;   /* a linear weight [N,K] */
+
+int w2v_fwd_lean(w2v_fwd *f, w2v_model *m)
+{
+	int rc = 0;
+	const w2v_config *c = &m->cfg;
+	int int8 = (f->flags & W2V_FWD_INT8) != 0;
+	if (m != f->m)
+		return err_set(ACC_EINVAL, "w2v_fwd_lean: the model is not the forward's");
+	if (!(f->flags & (W2V_FWD_BF16 | W2V_FWD_INT8)) || (f->flags & W2V_FWD_TRAIN))
+		return err_set(ACC_EINVAL, "only a bf16 or int8 inference forward keeps packed copies of its "
+		               "weights (fp32 reads them in place)");
+	int H = c->hidden_size, F = c->intermediate_size, L = c->num_hidden_layers;
+	int Cl = c->conv_dim[c->num_feat_extract_layers - 1];
+	lean_weight lw[6 * W2V_MAX_LAYERS + 1];
+	int n = 0;
+	lw[n++] = (lean_weight){ m->p.fp_w, Cl, H };
+	for (int l = 0; l < L; l++) {
+		w2v_layer_params *P = &m->p.layer[l];
+		lw[n++] = (lean_weight){ P->q_w, H, H };
+		lw[n++] = (lean_weight){ P->k_w, H, H };
+		lw[n++] = (lean_weight){ P->v_w, H, H };
+		lw[n++] = (lean_weight){ P->o_w, H, H };
+		lw[n++] = (lean_weight){ P->ff1_w, H, F };
+		lw[n++] = (lean_weight){ P->ff2_w, F, H };
+	}
+	/* every packing first: a failure leaves the model whole */
+	for (int i = 0; i < n; i++)
+		TRY(ops_ctx_pack_linear(f->ops, lw[i].w, lw[i].K, lw[i].N, OPS_BF16, int8));
+	for (int i = 0; i < n; i++) {
+		ops_ctx_source_released(f->ops, lw[i].w);
+		TRY(w2v_base_release(m, lw[i].w, (size_t)lw[i].K * lw[i].N));
+	}
 out:
 	return rc;
 }

@@ -141,6 +141,14 @@ typedef struct w2v_fwd {
 int w2v_fwd_create(w2v_fwd **f, const w2v_model *m, int flags);
 void w2v_fwd_free(w2v_fwd *f);
 
+/* For a bf16 or int8 inference forward f of model m: pack every linear
+ * weight of the encoder and the feature projection now (bf16, or int8 per
+ * output channel) and release their fp32 copies (w2v_base_release), about
+ * 95% of the base's memory.  Afterwards m serves only f: w2v_fwd_create on
+ * it is ACC_EINVAL.  The results of f do not change (the same packings).
+ * ACC_EINVAL for fp32 or training forwards. */
+int w2v_fwd_lean(w2v_fwd *f, w2v_model *m);
+
 /* Run the model on x [B, n] (normalized samples, zero padded).  len[b] =
  * valid samples of utterance b (NULL: all n, no attention mask).  Fills the
  * outputs above; f->T frames (0 when n is shorter than the receptive field:

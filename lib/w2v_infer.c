@@ -271,3 +271,8 @@ int w2v_transcribe(w2v_infer *wi, const vocab *v, const float *wav, int64_t n,
 	free(lp);
 	return rc;
 }
+
+int w2v_infer_lean(w2v_infer *wi, w2v_model *m)
+{
+	return w2v_fwd_lean(wi->fwd, m);
+}

@@ -199,6 +199,74 @@ static void test_int8(void)
 	}
 }
 
+/* w2v_infer_lean: the same logits bit for bit as a bf16/int8 inference that
+ * keeps its fp32 weights; the released weights' whole pages read as zeros
+ * afterwards (their memory went back to the system); no other forward may
+ * then be created on the model, and fp32 or training forwards cannot be
+ * made lean.  On a random model wide enough for whole pages (H = 256). */
+static void test_lean(void)
+{
+	w2v_config cfg;
+	CHECK_OK(w2v_config_load(&cfg, FX "mms-tiny"));
+	cfg.hidden_size = 256;
+	cfg.intermediate_size = 512;
+	cfg.num_attention_heads = 4;
+	cfg.num_conv_pos_embedding_groups = 4;
+	cfg.adapter_attn_dim = 0;
+	int flags[2] = { W2V_FWD_BF16, W2V_FWD_INT8 };
+	int n = 8000;
+	float *wav = malloc(sizeof(float) * n);
+	for (int i = 0; i < n; i++)
+		wav[i] = 0.3f * sinf(i * 0.05f) + 0.1f * sinf(i * 0.31f);
+	for (int k = 0; k < 2; k++) {
+		w2v_model *m1 = NULL, *m2 = NULL;
+		w2v_infer *w1 = NULL, *w2 = NULL;
+		CHECK_OK(w2v_model_alloc(&m1, &cfg));
+		CHECK_OK(w2v_model_alloc(&m2, &cfg));
+		if (!m1 || !m2)
+			goto next;
+		CHECK_OK(w2v_init_random(m1, 11));
+		CHECK_OK(w2v_init_random(m2, 11));
+		CHECK_OK(w2v_infer_create(&w1, m1, flags[k]));
+		CHECK_OK(w2v_infer_create(&w2, m2, flags[k]));
+		if (!w1 || !w2)
+			goto next;
+		const float *wv[1] = { wav };
+		int64_t nn[1] = { n };
+		CHECK_OK(w2v_infer_lean(w2, m2));
+		CHECK(m2->base_released);
+		CHECK_OK(w2v_infer_batch(w1, wv, nn, 1));
+		CHECK_OK(w2v_infer_batch(w2, wv, nn, 1));
+		int T1 = 0, T2 = 0;
+		const float *e1 = w2v_infer_emissions(w1, 0, &T1), *e2 = w2v_infer_emissions(w2, 0, &T2);
+		CHECK(T1 == T2 && T1 > 0);
+		if (e1 && e2 && T1 == T2)
+			CHECKF(!memcmp(e1, e2, sizeof(float) * T1 * m1->cfg.vocab_size), "lean %s emissions differ",
+			       k ? "int8" : "bf16");
+		/* ff1 of layer 0: 512 x 256 floats = 128 pages, all but the edges zero now */
+		const float *ff = m2->p.layer[0].ff1_w;
+		size_t nz = 0, total = (size_t)512 * 256;
+		for (size_t i = 0; i < total; i++)
+			nz += ff[i] != 0;
+		CHECKF(nz <= 2 * 4096 / sizeof(float), "%zu of %zu released weights still non-zero", nz, total);
+		w2v_fwd *f = NULL;
+		CHECK(w2v_fwd_create(&f, m2, flags[k]) == ACC_EINVAL);
+		CHECK(f == NULL);
+		/* an fp32 forward cannot be made lean */
+		w2v_fwd *f32 = NULL;
+		CHECK_OK(w2v_fwd_create(&f32, m1, 0));
+		if (f32)
+			CHECK(w2v_fwd_lean(f32, m1) == ACC_EINVAL);
+		w2v_fwd_free(f32);
+	next:
+		w2v_infer_free(w1);
+		w2v_infer_free(w2);
+		w2v_free(m1);
+		w2v_free(m2);
+	}
+	free(wav);
+}
+
 /* The training flags keep per-layer activations but compute the same thing. */
 static void test_train_flags_same_result(void)
 {
@@ -467,6 +535,7 @@ int main(void)
 	RUN(test_base_tiny);
 	RUN(test_bf16);
 	RUN(test_int8);
+	RUN(test_lean);
 	RUN(test_train_flags_same_result);
 	RUN(test_layer_norm_eps_variant);
 	RUN(test_legacy_names_and_adapter);
