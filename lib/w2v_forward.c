@@ -311,21 +311,37 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	int stable = c->do_stable_layer_norm;
 
 	if (train) {
-		/* allocated per layer, in a fixed order */
+		/* allocated per layer, in a fixed order; a frozen layer's
+		 * weight-gradient-only tensors share the first frozen layer's */
+		int slim = l < f->frozen_below;
+		w2v_layer_acts *sh = slim && l > 0 ? &f->layer[0] : NULL;
+		a->slim = slim;
 		NEED(a->q, nH * 4); NEED(a->k, nH * 4); NEED(a->v, nH * 4);
-		NEED(a->probs, (size_t)B * NH * T * T * 4);
-		NEED(a->attn, nH * 4);
+		if (sh) {
+			a->probs = sh->probs;
+			a->attn = sh->attn;
+		} else {
+			NEED(a->probs, (size_t)B * NH * T * T * 4);
+			NEED(a->attn, nH * 4);
+		}
 		NEED(a->h1, nH * 4);
 		NEED(a->ln1_mean, M * 4); NEED(a->ln1_rstd, M * 4);
 		NEED(a->ln2_mean, M * 4); NEED(a->ln2_rstd, M * 4);
-		if (stable) {
+		if (stable && sh) {
+			a->ln1 = sh->ln1;
+			a->ln2 = sh->ln2;
+		} else if (stable) {
 			NEED(a->ln1, nH * 4);
 			NEED(a->ln2, nH * 4);
 		} else {
 			NEED(a->h1n, nH * 4);
 			a->ln2 = a->h1n;
 		}
-		NEED(a->ff_pre, nF * 4); NEED(a->ff_act, nF * 4);
+		NEED(a->ff_pre, nF * 4);
+		if (sh)
+			a->ff_act = sh->ff_act;
+		else
+			NEED(a->ff_act, nF * 4);
 		NEED(a->h2, nH * 4);
 		if (A > 0 && stable) {
 			NEED(a->ad_ln, nH * 4); NEED(a->ad_mean, M * 4); NEED(a->ad_rstd, M * 4);
@@ -671,6 +687,12 @@ out:
 /* ---- bf16/int8 inference without the fp32 weights ---- */
 
 typedef struct { float *w; int K, N; } lean_weight;   /* a linear weight [N,K] */
+
+void w2v_fwd_set_frozen_below(w2v_fwd *f, int layer)
+{
+	int L = f->m->cfg.num_hidden_layers;
+	f->frozen_below = layer < 0 ? 0 : layer > L ? L : layer;
+}
 
 int w2v_fwd_lean(w2v_fwd *f, w2v_model *m)
 {
