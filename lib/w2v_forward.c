@@ -312,9 +312,10 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 
 	if (train) {
 		/* allocated per layer, in a fixed order; a frozen layer's
-		 * weight-gradient-only tensors share the first frozen layer's */
+		 * weight-gradient-only tensors live in the shared set (w2v_forward
+		 * allocates it before the layers, so LayerDrop cannot skip it) */
 		int slim = l < f->frozen_below;
-		w2v_layer_acts *sh = slim && l > 0 ? &f->layer[0] : NULL;
+		w2v_layer_acts *sh = slim ? &f->slim_set : NULL;
 		a->slim = slim;
 		NEED(a->q, nH * 4); NEED(a->k, nH * 4); NEED(a->v, nH * 4);
 		if (sh) {
@@ -633,6 +634,16 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 	float *rtmp = NULL;
 	if (RP(f, hidden) > 0)
 		NEED(rtmp, nH * 4);
+	if (train && f->frozen_below > 0) {
+		w2v_layer_acts *sh = &f->slim_set;
+		NEED(sh->probs, (size_t)B * c->num_attention_heads * T * T * 4);
+		NEED(sh->attn, nH * 4);
+		NEED(sh->ff_act, (size_t)M * c->intermediate_size * 4);
+		if (c->do_stable_layer_norm) {
+			NEED(sh->ln1, nH * 4);
+			NEED(sh->ln2, nH * 4);
+		}
+	}
 	uint64_t ld_rng = w2v_fwd_drop_key(f, W2V_DROP_LAYERDROP);
 	for (int l = 0; l < L; l++) {
 		float *nx = cur;

@@ -131,6 +131,7 @@ typedef struct w2v_fwd {
 	uint8_t *tmask;                 /* [B*T] SpecAugment time mask of the last batch, or NULL */
 	uint8_t *fmask;                 /* [B*H] feature mask (1 = channel zeroed), or NULL */
 	int frozen_below;               /* w2v_fwd_set_frozen_below (0: every layer keeps everything) */
+	w2v_layer_acts slim_set;        /* the buffers the frozen layers share (private) */
 	/* identity of the trainable group the packed weights came from (private) */
 	const float *seen_train;
 	int seen_vocab;

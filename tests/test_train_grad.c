@@ -332,8 +332,9 @@ out:
 /* Frozen layers that keep only what their input gradient needs
  * (w2v_fwd_set_frozen_below) give the same loss and the same gradients bit
  * for bit as a forward that keeps everything, in fp32 and bf16, for
- * adapters-only and top-1 training, with fewer activation bytes (adapters-only:
- * both layers frozen share one set); a backward
+ * adapters-only and top-1 training, without and with regularization (every
+ * dropout, LayerDrop), with fewer activation bytes (adapters-only: both
+ * layers frozen share one set); a backward
  * asking for gradients below the frozen layers is refused. */
 static size_t act_bytes(const w2v_fwd *f)
 {
@@ -355,9 +356,15 @@ static void test_slim_frozen_layers(void)
 	CHECK(load_batch(g, &bt) == 0);
 	int L = m->cfg.num_hidden_layers;
 	int modes[2] = { W2V_BWD_ADAPTERS, L - 1 };
+	/* every dropout on and LayerDrop 0.5: seeds where layer 0 is skipped
+	 * (the shared buffers must not depend on it) and where it is not */
+	w2v_reg reg;
+	w2v_reg_none(&reg);
+	reg.hidden = reg.attention = reg.activation = 0.1f;
+	reg.layerdrop = 0.5f;
 	for (int prec = 0; prec < 2; prec++)
-		for (int md = 0; md < 2; md++) {
-			int flags = W2V_FWD_TRAIN | (prec ? W2V_FWD_BF16 : 0), bf = modes[md];
+		for (int md = 0; md < 4; md++) {
+			int flags = W2V_FWD_TRAIN | (prec ? W2V_FWD_BF16 : 0), bf = modes[md % 2];
 			float *gt[2], *gb[2];
 			double loss[2];
 			size_t bytes[2];
@@ -375,6 +382,8 @@ static void test_slim_frozen_layers(void)
 				}
 				if (slim)
 					w2v_fwd_set_frozen_below(f, bf);
+				if (md >= 2)
+					CHECK_OK(w2v_fwd_set_reg(f, &reg, 1000 + md + 10 * prec));
 				float *dlog = NULL;
 				CHECK_OK(w2v_forward(f, bt.x, bt.B, bt.n, bt.len));
 				dlog = calloc((size_t)f->B * f->T * m->cfg.vocab_size, sizeof(float));
@@ -397,7 +406,7 @@ static void test_slim_frozen_layers(void)
 			if (md == 0)
 				CHECKF(bytes[1] < bytes[0], "%s base_from %d: %zu activation bytes, not fewer than %zu", what,
 				       bf, bytes[1], bytes[0]);
-			else
+			else   /* one frozen layer, or LayerDrop skipped some */
 				CHECK(bytes[1] <= bytes[0]);
 			if (md == 0)
 				printf("# %s adapters-only: activations %zu -> %zu bytes\n", what, bytes[0], bytes[1]);
