@@ -11,7 +11,11 @@
  * frames as PyTorch computes them), so GFLOP/s compare like for like.
  *
  * Usage: bench_infer [--config mms-300m] [--batch 4] [--seconds 5]
- *                    [--precision fp32|bf16] [--reps 5] [--matmul] [--pack] [--accuracy]
+ *                    [--precision fp32|bf16|int8] [--lean] [--reps 5] [--matmul] [--pack]
+ *                    [--accuracy]
+ * --lean releases the fp32 copies of the packed weights (w2v_infer_lean, as
+ * align and transcribe do for bf16/int8); --accuracy compares bf16 and int8
+ * with fp32 on the same input.
  */
 #include <math.h>
 #include <stdio.h>
@@ -26,6 +30,8 @@
 #include "ops.h"
 #include "w2v.h"
 #include "w2v_forward.h"
+#include "w2v_infer.h"
+#include "w2v_precision.h"
 
 static double now(void)
 {
@@ -135,8 +141,8 @@ out:
 
 int main(int argc, char **argv)
 {
-	const char *config = "mms-300m", *prec = "fp32";
-	int B = 4, reps = 5, do_matmul = 0, pack = 0, accuracy = 0;
+	const char *config = "mms-300m", *prec = "fp32", *model_dir = NULL;
+	int B = 4, reps = 5, do_matmul = 0, pack = 0, accuracy = 0, lean = 0;
 	double secs = 5.0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--config") && i + 1 < argc) config = argv[++i];
@@ -146,10 +152,12 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--matmul")) do_matmul = 1;
 		else if (!strcmp(argv[i], "--pack")) pack = 1;
+		else if (!strcmp(argv[i], "--lean")) lean = 1;
+		else if (!strcmp(argv[i], "--model") && i + 1 < argc) model_dir = argv[++i];
 		else if (!strcmp(argv[i], "--accuracy")) accuracy = 1;
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "--version")) {
-			printf("usage: bench_infer [--config NAME] [--batch B] [--seconds S] [--precision fp32|bf16]"
-			       " [--reps N] [--matmul] [--pack] [--accuracy]\n");
+			printf("usage: bench_infer [--config NAME | --model DIR] [--batch B] [--seconds S]"
+			       " [--precision fp32|bf16|int8] [--lean] [--reps N] [--matmul] [--pack] [--accuracy]\n");
 			return 0;
 		} else {
 			fprintf(stderr, "error: unknown option '%s'\n", argv[i]);
@@ -158,13 +166,28 @@ int main(int argc, char **argv)
 	}
 	if (do_matmul)
 		return matmul_peak() ? 1 : 0;
-	int bf16 = !strcmp(prec, "bf16");
+	w2v_precision pr;
+	if (w2v_precision_parse(prec, &pr) || pr == W2V_PREC_AUTO) {
+		fprintf(stderr, "error: --precision must be fp32, bf16 or int8\n");
+		return 2;
+	}
+	int bf16 = pr == W2V_PREC_BF16, fflags = w2v_precision_flags(pr);
 	w2v_config cfg;
 	w2v_model *m = NULL;
 	w2v_fwd *f = NULL;
+	w2v_infer *wi = NULL;
 	int rc;
-	if ((rc = w2v_config_preset(&cfg, config)) || (rc = w2v_model_alloc(&m, &cfg)) ||
-	    (rc = w2v_init_random(m, 1234))) {
+	if (model_dir) {
+		/* a saved checkpoint, loaded as align/transcribe do (lean: each
+		 * linear packed as it is read, its fp32 copy released) */
+		if ((rc = w2v_infer_load(&wi, &m, model_dir, NULL, fflags, lean))) {
+			err_print();
+			return 1;
+		}
+		cfg = m->cfg;
+		config = model_dir;
+	} else if ((rc = w2v_config_preset(&cfg, config)) || (rc = w2v_model_alloc(&m, &cfg)) ||
+	           (rc = w2v_init_random(m, 1234))) {
 		err_print();
 		return 1;
 	}
@@ -172,7 +195,7 @@ int main(int argc, char **argv)
 	 * biases of some w2v_init_random versions): they would turn every
 	 * output to NaN and make the timing meaningless */
 	size_t fixed = 0;
-	for (size_t i = 0; i < m->base_numel; i++)
+	for (size_t i = 0; i < m->base_numel && !wi; i++)
 		if (!isfinite(m->base[i])) {
 			m->base[i] = 0;
 			fixed++;
@@ -189,10 +212,15 @@ int main(int argc, char **argv)
 		x[i] = (float)((s >> 40) / (double)(1 << 24)) * 2.0f - 1.0f;
 	}
 	if (accuracy) {
-		/* bf16 against fp32 on the same input: logits and greedy path */
-		w2v_fwd *f32 = NULL, *f16 = NULL;
-		if (w2v_fwd_create(&f32, m, 0) || w2v_fwd_create(&f16, m, W2V_FWD_BF16) ||
-		    w2v_forward(f32, x, B, n, NULL) || w2v_forward(f16, x, B, n, NULL)) {
+		/* bf16 and int8 against fp32 on the same input: logits and greedy path */
+		w2v_fwd *f32 = NULL;
+		if (w2v_fwd_create(&f32, m, 0) || w2v_forward(f32, x, B, n, NULL)) {
+			err_print();
+			return 1;
+		}
+		for (int q = 0; q < 2; q++) {
+		w2v_fwd *f16 = NULL;
+		if (w2v_fwd_create(&f16, m, q ? W2V_FWD_INT8 : W2V_FWD_BF16) || w2v_forward(f16, x, B, n, NULL)) {
 			err_print();
 			return 1;
 		}
@@ -213,16 +241,19 @@ int main(int argc, char **argv)
 			}
 			agree += ia == ib;
 		}
-		printf("%s bf16 vs fp32, B=%d %.0fs random input: max |dlogit| %.4g (max |logit| %.3g), "
+		printf("%s %s vs fp32, B=%d %.0fs random input: max |dlogit| %.4g (max |logit| %.3g), "
 		       "max |dlogprob| %.4g, greedy argmax agrees on %.2f%% of %ld frames\n",
-		       config, B, secs, md, mref, ml, 100.0 * agree / frames, frames);
-		w2v_fwd_free(f32);
+		       config, q ? "int8" : "bf16", B, secs, md, mref, ml, 100.0 * agree / frames, frames);
 		w2v_fwd_free(f16);
+		}
+		w2v_fwd_free(f32);
 		w2v_free(m);
 		free(x);
 		return 0;
 	}
-	if ((rc = w2v_fwd_create(&f, m, bf16 ? W2V_FWD_BF16 : 0))) {
+	if (wi)
+		f = wi->fwd;
+	else if ((rc = w2v_fwd_create(&f, m, fflags)) || (lean && (rc = w2v_fwd_lean(f, m)))) {
 		err_print();
 		return 1;
 	}
@@ -250,13 +281,17 @@ int main(int argc, char **argv)
 	printf("%s infer %s%s B=%d %.0fs: warm-up %.2f s, median %.3f s (min %.3f) over %d reps, "
 	       "%.2f audio s/s, %.1f GFLOP/step, %.1f GFLOP/s; weights %.2f GiB, packed %.2f GiB, "
 	       "RSS after model %.2f GiB, peak RSS %.2f GiB (checksum %.6g)\n",
-	       config, prec, pack && !bf16 ? " (packed fp32 weights)" : "", B, secs, warm, med, ts[0], reps,
+	       config, prec, pack && !bf16 ? " (packed fp32 weights)" : lean ? " (lean)" : "", B, secs, warm, med,
+	       ts[0], reps,
 	       B * secs / med, fl / 1e9, fl / med / 1e9, wbytes / 1073741824.0,
 	       ops_ctx_packed_bytes(w2v_fwd_ops(f)) / 1073741824.0, rss_model / 1048576.0,
 	       vm_kib("VmHWM:") / 1048576.0, sum);
 	free(ts);
 	free(x);
-	w2v_fwd_free(f);
+	if (wi)
+		w2v_infer_free(wi);
+	else
+		w2v_fwd_free(f);
 	w2v_free(m);
 	return 0;
 }

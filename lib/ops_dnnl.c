@@ -621,23 +621,55 @@ int linear_forward_int8(ops_ctx *c, void *y, ops_dtype yt, const float *x, const
 	quant_rows_s8(qx, sx, x, M, K);
 	if ((rc = prim_run(c, e, qx, wp, NULL, acc)))
 		goto out;
+	/* in column blocks, each step a branch-free loop the compiler vectorizes */
 	#pragma omp parallel for schedule(static)
 	for (int m = 0; m < M; m++) {
 		const int32_t *ar = acc + (size_t)m * N;
-		float s = sx[m];
-		float *yf = yt == OPS_F32 ? (float *)y + (size_t)m * N : NULL;
-		uint16_t *yb = yt == OPS_BF16 ? (uint16_t *)y + (size_t)m * N : NULL;
-		#pragma omp simd
-		for (int n = 0; n < N; n++) {
-			float v = (float)ar[n] * (s * sw[n]) + (b ? b[n] : 0.0f);
-			if (post & OPS_POST_GELU)
-				v = fast_gelu(v);
-			if (post & OPS_POST_RELU)
-				v = v > 0 ? v : 0;
-			if (yf)
-				yf[n] = (post & OPS_POST_ADD) ? yf[n] + v : v;
-			else
-				yb[n] = to_bf16((post & OPS_POST_ADD) ? ops_bf16_to_f32(yb[n]) + v : v);
+		float s = sx[m], t[256];
+		for (int n0 = 0; n0 < N; n0 += 256) {
+			int nb = N - n0 < 256 ? N - n0 : 256;
+			const int32_t *a = ar + n0;
+			const float *ws = sw + n0;
+			if (b) {
+				const float *bb = b + n0;
+				#pragma omp simd
+				for (int j = 0; j < nb; j++)
+					t[j] = (float)a[j] * (s * ws[j]) + bb[j];
+			} else {
+				#pragma omp simd
+				for (int j = 0; j < nb; j++)
+					t[j] = (float)a[j] * (s * ws[j]);
+			}
+			if (post & OPS_POST_GELU) {
+				#pragma omp simd
+				for (int j = 0; j < nb; j++)
+					t[j] = fast_gelu(t[j]);
+			}
+			if (post & OPS_POST_RELU) {
+				#pragma omp simd
+				for (int j = 0; j < nb; j++)
+					t[j] = t[j] > 0 ? t[j] : 0;
+			}
+			if (yt == OPS_F32) {
+				float *yf = (float *)y + (size_t)m * N + n0;
+				if (post & OPS_POST_ADD) {
+					#pragma omp simd
+					for (int j = 0; j < nb; j++)
+						yf[j] += t[j];
+				} else {
+					memcpy(yf, t, sizeof(float) * nb);
+				}
+			} else {
+				uint16_t *yb = (uint16_t *)y + (size_t)m * N + n0;
+				if (post & OPS_POST_ADD) {
+					#pragma omp simd
+					for (int j = 0; j < nb; j++)
+						t[j] += ops_bf16_to_f32(yb[j]);
+				}
+				#pragma omp simd
+				for (int j = 0; j < nb; j++)
+					yb[j] = to_bf16(t[j]);
+			}
 		}
 	}
 out:

@@ -218,6 +218,14 @@ int w2v_model_alloc(w2v_model **m, const w2v_config *cfg);
  * A pytorch_model.bin-only directory is ACC_EUNSUPPORTED with a hint. */
 int w2v_load(w2v_model **m, const char *dir, const char *lang);
 
+/* w2v_load that calls hook(arg, m, p) as each frozen base tensor p of the
+ * model's checkpoint is in place (its values final; the positional conv,
+ * folded from its weight norm at the end, is not announced).  A non-zero
+ * return stops the load with that code.  For loaders that repack weights
+ * as they arrive (w2v_infer_load). */
+typedef int (*w2v_tensor_hook)(void *arg, w2v_model *m, const float *p);
+int w2v_load_hooked(w2v_model **m, const char *dir, const char *lang, w2v_tensor_hook hook, void *arg);
+
 /* Load an adapter file like transformers' load_adapter: the file must hold
  * exactly every layer's adapter_layer tensors and lm_head.{weight,bias}
  * (error names missing and extra keys); lm_head is resized to the file's

@@ -705,23 +705,16 @@ void w2v_fwd_set_frozen_below(w2v_fwd *f, int layer)
 	f->frozen_below = layer < 0 ? 0 : layer > L ? L : layer;
 }
 
-int w2v_fwd_lean(w2v_fwd *f, w2v_model *m)
+/* The linear weights of m that a lean forward packs: [N,K] each. */
+static int lean_weights(const w2v_model *m, lean_weight *lw)
 {
-	int rc = 0;
 	const w2v_config *c = &m->cfg;
-	int int8 = (f->flags & W2V_FWD_INT8) != 0;
-	if (m != f->m)
-		return err_set(ACC_EINVAL, "w2v_fwd_lean: the model is not the forward's");
-	if (!(f->flags & (W2V_FWD_BF16 | W2V_FWD_INT8)) || (f->flags & W2V_FWD_TRAIN))
-		return err_set(ACC_EINVAL, "only a bf16 or int8 inference forward keeps packed copies of its "
-		               "weights (fp32 reads them in place)");
 	int H = c->hidden_size, F = c->intermediate_size, L = c->num_hidden_layers;
 	int Cl = c->conv_dim[c->num_feat_extract_layers - 1];
-	lean_weight lw[6 * W2V_MAX_LAYERS + 1];
 	int n = 0;
 	lw[n++] = (lean_weight){ m->p.fp_w, Cl, H };
 	for (int l = 0; l < L; l++) {
-		w2v_layer_params *P = &m->p.layer[l];
+		const w2v_layer_params *P = &m->p.layer[l];
 		lw[n++] = (lean_weight){ P->q_w, H, H };
 		lw[n++] = (lean_weight){ P->k_w, H, H };
 		lw[n++] = (lean_weight){ P->v_w, H, H };
@@ -729,13 +722,55 @@ int w2v_fwd_lean(w2v_fwd *f, w2v_model *m)
 		lw[n++] = (lean_weight){ P->ff1_w, H, F };
 		lw[n++] = (lean_weight){ P->ff2_w, F, H };
 	}
+	return n;
+}
+
+static int lean_check(const w2v_fwd *f, const w2v_model *m)
+{
+	if (m != f->m)
+		return err_set(ACC_EINVAL, "w2v_fwd_lean: the model is not the forward's");
+	if (!(f->flags & (W2V_FWD_BF16 | W2V_FWD_INT8)) || (f->flags & W2V_FWD_TRAIN))
+		return err_set(ACC_EINVAL, "only a bf16 or int8 inference forward keeps packed copies of its "
+		               "weights (fp32 reads them in place)");
+	return 0;
+}
+
+static int lean_one(w2v_fwd *f, w2v_model *m, const lean_weight *w)
+{
+	int rc = ops_ctx_pack_linear(f->ops, w->w, w->K, w->N, OPS_BF16, (f->flags & W2V_FWD_INT8) != 0);
+	if (rc)
+		return rc;
+	ops_ctx_source_released(f->ops, w->w);
+	return w2v_base_release(m, w->w, (size_t)w->K * w->N);
+}
+
+int w2v_fwd_lean_tensor(w2v_fwd *f, w2v_model *m, const float *p)
+{
+	int rc = lean_check(f, m);
+	if (rc)
+		return rc;
+	lean_weight lw[6 * W2V_MAX_LAYERS + 1];
+	int n = lean_weights(m, lw);
+	for (int i = 0; i < n; i++)
+		if (lw[i].w == p)
+			return lean_one(f, m, &lw[i]);
+	return 0;
+}
+
+int w2v_fwd_lean(w2v_fwd *f, w2v_model *m)
+{
+	int rc = lean_check(f, m);
+	if (rc)
+		return rc;
+	lean_weight lw[6 * W2V_MAX_LAYERS + 1];
+	int n = lean_weights(m, lw);
 	/* every packing first: a failure leaves the model whole */
 	for (int i = 0; i < n; i++)
-		TRY(ops_ctx_pack_linear(f->ops, lw[i].w, lw[i].K, lw[i].N, OPS_BF16, int8));
-	for (int i = 0; i < n; i++) {
-		ops_ctx_source_released(f->ops, lw[i].w);
-		TRY(w2v_base_release(m, lw[i].w, (size_t)lw[i].K * lw[i].N));
-	}
-out:
-	return rc;
+		if ((rc = ops_ctx_pack_linear(f->ops, lw[i].w, lw[i].K, lw[i].N, OPS_BF16,
+		                              (f->flags & W2V_FWD_INT8) != 0)))
+			return rc;
+	for (int i = 0; i < n; i++)
+		if ((rc = lean_one(f, m, &lw[i])))
+			return rc;
+	return 0;
 }

@@ -156,6 +156,12 @@ void w2v_fwd_free(w2v_fwd *f);
  * ACC_EINVAL for fp32 or training forwards. */
 int w2v_fwd_lean(w2v_fwd *f, w2v_model *m);
 
+/* w2v_fwd_lean for one tensor p of m, as a loader delivers it
+ * (w2v_load_hooked): when p is one of the linear weights, pack it and
+ * release its fp32 copy; other tensors are left alone.  Loading a model this
+ * way never holds all its fp32 linear weights at once. */
+int w2v_fwd_lean_tensor(w2v_fwd *f, w2v_model *m, const float *p);
+
 /* Run the model on x [B, n] (normalized samples, zero padded).  len[b] =
  * valid samples of utterance b (NULL: all n, no attention mask).  Fills the
  * outputs above; f->T frames (0 when n is shorter than the receptive field:

@@ -276,3 +276,49 @@ int w2v_infer_lean(w2v_infer *wi, w2v_model *m)
 {
 	return w2v_fwd_lean(wi->fwd, m);
 }
+
+typedef struct {
+	w2v_infer *wi;
+	int flags;
+} lean_load;
+
+/* w2v_load_hooked's hook: the inference exists from the first tensor on
+ * (w2v_fwd_create reads no weight), and packs each linear as it arrives. */
+static int lean_hook(void *arg, w2v_model *m, const float *p)
+{
+	lean_load *ll = arg;
+	int rc;
+	if (!ll->wi && (rc = w2v_infer_create(&ll->wi, m, ll->flags)))
+		return rc;
+	return w2v_fwd_lean_tensor(ll->wi->fwd, m, p);
+}
+
+int w2v_infer_load(w2v_infer **wi, w2v_model **m, const char *dir, const char *lang, int flags, int lean)
+{
+	int rc;
+	lean_load ll = { NULL, flags };
+	*wi = NULL;
+	*m = NULL;
+	if (lean && !(flags & (W2V_FWD_BF16 | W2V_FWD_INT8)))
+		lean = 0;   /* fp32 reads its weights in place: nothing to release */
+	if (!lean) {
+		if ((rc = w2v_load(m, dir, lang)))
+			return rc;
+		if ((rc = w2v_infer_create(wi, *m, flags))) {
+			w2v_free(*m);
+			*m = NULL;
+		}
+		return rc;
+	}
+	if ((rc = w2v_load_hooked(m, dir, lang, lean_hook, &ll))) {
+		w2v_infer_free(ll.wi);
+		return rc;
+	}
+	if (!ll.wi && (rc = w2v_infer_create(&ll.wi, *m, flags))) {
+		w2v_free(*m);
+		*m = NULL;
+		return rc;
+	}
+	*wi = ll.wi;
+	return 0;
+}

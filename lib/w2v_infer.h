@@ -53,6 +53,13 @@ void w2v_infer_free(w2v_infer *wi);
  * weights once, in bf16 (int8: once, in int8).  m then serves only wi. */
 int w2v_infer_lean(w2v_infer *wi, w2v_model *m);
 
+/* Load the model of dir (+ adapter lang, NULL = none; as w2v_load) and
+ * create an inference over it with flags.  lean (bf16 or int8 flags): pack
+ * each linear weight as it is read and release its fp32 copy at once, so
+ * the peak memory holds the weights about once, in their packed precision,
+ * rather than fp32 + packed.  *m must be freed after *wi. */
+int w2v_infer_load(w2v_infer **wi, w2v_model **m, const char *dir, const char *lang, int flags, int lean);
+
 /* Run a batch of B raw utterances (wav[b], n[b] samples): normalize (when
  * cfg.do_normalize), pad, mask (when cfg.return_attention_mask), forward.
  * Afterwards w2v_infer_emissions() gives each utterance's log-probs. */

@@ -349,6 +349,8 @@ typedef struct {
 	float *g, *v;
 	int g_which, v_which;           /* naming used, -1 = none yet */
 	char g_file[256], v_file[256];
+	w2v_tensor_hook hook;           /* w2v_load_hooked */
+	void *hook_arg;
 } loader;
 
 static int load_tensor(loader *ld, const char *file, const safetensors_tensor *s)
@@ -394,6 +396,8 @@ static int load_tensor(loader *ld, const char *file, const safetensors_tensor *s
 	safetensors_to_f32(s, dst);
 	release_pages(s);
 	ld->loaded[row] = 1;
+	if (ld->hook && t->group == W2V_GROUP_BASE)
+		return ld->hook(ld->hook_arg, m, dst);
 	return 0;
 }
 
@@ -595,11 +599,16 @@ static int read_text(const char *dir, const char *name, char **out)
 
 int w2v_load(w2v_model **out, const char *dir, const char *lang)
 {
+	return w2v_load_hooked(out, dir, lang, NULL, NULL);
+}
+
+int w2v_load_hooked(w2v_model **out, const char *dir, const char *lang, w2v_tensor_hook hook, void *arg)
+{
 	*out = NULL;
 	char path[4096];
 	w2v_config cfg;
 	w2v_model *m = NULL;
-	loader ld = {.dir = dir, .g_which = -1, .v_which = -1};
+	loader ld = {.dir = dir, .g_which = -1, .v_which = -1, .hook = hook, .hook_arg = arg};
 	int rc;
 	if (!fs_exists(dir))
 		return err_set(ACC_ENOTFOUND, "model directory '%s' does not exist", dir);

@@ -267,6 +267,50 @@ static void test_lean(void)
 	free(wav);
 }
 
+/* w2v_infer_load: lean (each linear packed as it is read, its fp32 copy
+ * released) gives the same emissions bit for bit as a plain load + infer,
+ * for bf16 and int8, with the adapter; fp32 lean is a plain load. */
+static void test_infer_load_lean(void)
+{
+	safetensors_file *g = NULL;
+	CHECK_OK(safetensors_open(&g, FX "mms-tiny/golden.safetensors"));
+	size_t n1 = 0;
+	float *w1 = g ? golden(g, "wave1", &n1) : NULL;
+	int flags[3] = { W2V_FWD_BF16, W2V_FWD_INT8, 0 };
+	for (int k = 0; w1 && k < 3; k++) {
+		w2v_model *ma = NULL, *mb = NULL;
+		w2v_infer *wa = NULL, *wb = NULL;
+		CHECK_OK(w2v_infer_load(&wa, &ma, FX "mms-tiny", "amh", flags[k], 0));
+		CHECK_OK(w2v_infer_load(&wb, &mb, FX "mms-tiny", "amh", flags[k], 1));
+		if (wa && wb) {
+			const float *wv[1] = { w1 };
+			int64_t nn[1] = { (int64_t)n1 };
+			CHECK_OK(w2v_infer_batch(wa, wv, nn, 1));
+			CHECK_OK(w2v_infer_batch(wb, wv, nn, 1));
+			int Ta = 0, Tb = 0;
+			const float *ea = w2v_infer_emissions(wa, 0, &Ta), *eb = w2v_infer_emissions(wb, 0, &Tb);
+			CHECK(Ta == Tb && Ta > 0);
+			if (ea && eb && Ta == Tb)
+				CHECKF(!memcmp(ea, eb, sizeof(float) * Ta * ma->cfg.vocab_size), "flags %d: lean load differs",
+				       flags[k]);
+			CHECK(mb->base_released == (flags[k] != 0));
+			CHECK(!ma->base_released);
+			CHECK_STR(mb->lang, "amh");
+		}
+		w2v_infer_free(wa);
+		w2v_infer_free(wb);
+		w2v_free(ma);
+		w2v_free(mb);
+	}
+	/* a missing directory: an error, nothing leaked (ASan) */
+	w2v_model *m = NULL;
+	w2v_infer *wi = NULL;
+	CHECK(w2v_infer_load(&wi, &m, FX "no-such-model", NULL, W2V_FWD_BF16, 1) == ACC_ENOTFOUND);
+	CHECK(wi == NULL && m == NULL);
+	free(w1);
+	safetensors_close(g);
+}
+
 /* The training flags keep per-layer activations but compute the same thing. */
 static void test_train_flags_same_result(void)
 {
@@ -536,6 +580,7 @@ int main(void)
 	RUN(test_bf16);
 	RUN(test_int8);
 	RUN(test_lean);
+	RUN(test_infer_load_lean);
 	RUN(test_train_flags_same_result);
 	RUN(test_layer_norm_eps_variant);
 	RUN(test_legacy_names_and_adapter);
