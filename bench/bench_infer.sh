@@ -1,8 +1,11 @@
 #!/bin/sh
 # bench/bench_infer.sh — emission throughput of accent's model forward next to
 # the PyTorch reference (../shared/bench/torch_ref), same machine, same run,
-# mms-300m shape, batch 4 x 5 s, fp32 and bf16; the 2048^3 oneDNN matmul
-# ceiling; peak memory of the mms-1b shape.  Appends a section to
+# mms-300m shape, batch 4 x 5 s, fp32, bf16 and dynamic int8 (PyTorch:
+# bf16 autocast and quantize_dynamic); the 2048^3 oneDNN matmul ceiling; peak
+# memory of a saved mms-300m checkpoint loaded as align/transcribe load it
+# (bf16/int8 lean: fp32 copies released as each weight is packed); peak
+# memory of the mms-1b shape.  Appends a section to
 # bench/RESULTS.md.  Not a test (minutes of work; needs python3-torch,
 # libopenblas0-openmp and libtcmalloc-minimal4 for the PyTorch side).
 #
@@ -31,17 +34,25 @@ $B --matmul | tee "$TMP/matmul.txt" >&2
 echo "== accent mms-300m fp32 / bf16" >&2
 $B --config mms-300m --precision fp32 --reps 5 | tee "$TMP/fp32.txt" >&2
 $B --config mms-300m --precision bf16 --reps 5 | tee "$TMP/bf16.txt" >&2
+$B --config mms-300m --precision int8 --reps 5 | tee "$TMP/int8.txt" >&2
 $B --config mms-300m --precision fp32 --reps 3 --pack | tee "$TMP/fp32np.txt" >&2
 $B --config mms-300m --accuracy | tee "$TMP/acc.txt" >&2
+echo "== peak memory of a saved mms-300m checkpoint, loaded as the binaries do" >&2
+CK=${BUILD:-build}/bench-infer/mms-300m
+[ -f "$CK/config.json" ] || $BINDIR/mkmodel --preset mms-300m --langs eng --out "$CK" >&2
+for p in fp32 "bf16 --lean" "int8 --lean" bf16 int8; do
+	$B --model "$CK" --precision $p --reps 1 | tee -a "$TMP/mem.txt" >&2
+done
 if [ $do_torch = 1 ]; then
 	echo "== PyTorch reference (mms-300m infer fp32, bf16-autocast)" >&2
 	# OpenBLAS 0.3.21 does not recognise every AVX-512 CPU and may fall back to
 	# its Prescott kernels (6x slower); pin the AVX-512 kernels for fairness.
 	(cd "$TORCH" && OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Cooperlake} /usr/bin/python3 bench.py --configs mms-300m --modes infer \
-		--precisions fp32,bf16-autocast --target-timed 30 --json "$TMP/torch.json") >&2 || true
+		--precisions fp32,bf16-autocast,int8-dynamic --target-timed 30 --json "$TMP/torch.json") >&2 || true
 	# accent again after PyTorch: the machine is shared, report both runs
 	$B --config mms-300m --precision fp32 --reps 3 | tee "$TMP/fp32b.txt" >&2
 	$B --config mms-300m --precision bf16 --reps 3 | tee "$TMP/bf16b.txt" >&2
+	$B --config mms-300m --precision int8 --reps 3 | tee "$TMP/int8b.txt" >&2
 fi
 if [ $do_1b = 1 ]; then
 	echo "== mms-1b peak memory (fp32, bf16)" >&2
@@ -75,19 +86,22 @@ field() {  # file regex -> first match group
 	echo "The machine is shared: other work running at the same time makes every number noisy."
 	echo
 	echo '```'
-	cat "$TMP/matmul.txt" "$TMP/fp32.txt" "$TMP/bf16.txt" "$TMP/fp32np.txt" "$TMP/acc.txt"
-	[ -f "$TMP/fp32b.txt" ] && cat "$TMP/fp32b.txt" "$TMP/bf16b.txt"
+	cat "$TMP/matmul.txt" "$TMP/fp32.txt" "$TMP/bf16.txt" "$TMP/int8.txt" "$TMP/fp32np.txt" "$TMP/acc.txt" \
+	    "$TMP/mem.txt"
+	[ -f "$TMP/fp32b.txt" ] && cat "$TMP/fp32b.txt" "$TMP/bf16b.txt" "$TMP/int8b.txt"
 	[ -f "$TMP/1b_np.txt" ] && cat "$TMP/1b_np.txt" "$TMP/1b_bf16.txt"
 	echo '```'
 	echo
 	set -- $(torch_row fp32); tf=$1
 	set -- $(torch_row bf16-autocast); tb=$1
+	set -- $(torch_row int8-dynamic); ti=$1
 	af=$(field "$TMP/fp32.txt" ' \([0-9.]*\) audio s\/s')
 	ab=$(field "$TMP/bf16.txt" ' \([0-9.]*\) audio s\/s')
+	ai=$(field "$TMP/int8.txt" ' \([0-9.]*\) audio s\/s')
 	echo "| mms-300m infer, B=4 x 5 s | accent audio s/s | PyTorch audio s/s (same run) | ratio |"
 	echo "|---|---|---|---|"
-	for p in fp32 bf16; do
-		if [ $p = fp32 ]; then a=$af; t=$tf; else a=$ab; t=$tb; fi
+	for p in fp32 bf16 int8; do
+		case $p in fp32) a=$af; t=$tf ;; bf16) a=$ab; t=$tb ;; int8) a=$ai; t=$ti ;; esac
 		r=$(awk -v a="$a" -v t="$t" 'BEGIN { if (t + 0 > 0) printf "%.2fx", a / t; else print "n/a" }')
 		echo "| $p | $a | $t | $r |"
 	done
