@@ -73,6 +73,10 @@ int main(int argc, char **argv)
 	}
 	int base_from = strcmp(freeze, "full") ? W2V_BWD_ADAPTERS : 0;
 	w2v_fwd_set_frozen_below(f, base_from);   /* as the trainer does */
+	if (bf16 && base_from == W2V_BWD_ADAPTERS && w2v_fwd_release_frozen(f, m)) {
+		err_print();
+		return 1;
+	}
 	int n = (int)(secs * 16000);
 	float *x = malloc(sizeof(float) * B * n);
 	uint64_t s = 1;

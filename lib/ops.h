@@ -125,6 +125,9 @@ void ops_ctx_set_pack_f32(ops_ctx *ctx, int pack);
  * bf16 input (xt == OPS_BF16) or linear_forward_int8 (int8) will read it.
  * fp32 linear weights are read in place: ACC_EINVAL. */
 int ops_ctx_pack_linear(ops_ctx *ctx, const float *w, int K, int N, ops_dtype xt, int int8);
+/* Likewise the packing linear_backward_data reads w with (dy in dyt; only
+ * bf16 packs: ACC_EINVAL for fp32). */
+int ops_ctx_pack_linear_bwd(ops_ctx *ctx, const float *w, int K, int N, ops_dtype dyt);
 /* w's memory may no longer be read (its caller released it; w2v_fwd_lean):
  * its packings stay valid, a layout not yet made is derived from one of
  * them, and a stale one is an error. */

@@ -375,8 +375,9 @@ static void *packed_get_q(ops_ctx *c, const float *w, const dnnl_memory_desc_t *
 			}
 			break;
 		} else if (c->packs[i].w == w && c->packs[i].released && !c->packs[i].stale &&
-		           c->packs[i].md.data_type == md->data_type) {
-			from = i;
+		           c->packs[i].md.data_type == md->data_type &&
+		           dnnl_memory_desc_equal(&c->packs[i].umd, umd)) {
+			from = i;   /* the same view of w in the same type: a reorder away */
 		}
 	if (pw && pw->released) {
 		err_set(ACC_EINTERNAL, "a weight changed after its fp32 copy was released");
@@ -386,7 +387,7 @@ static void *packed_get_q(ops_ctx *c, const float *w, const dnnl_memory_desc_t *
 		for (int i = 0; i < c->npacks; i++)
 			if (c->packs[i].w == w && c->packs[i].released) {
 				err_set(ACC_EINTERNAL, "a weight whose fp32 copy was released is needed in another "
-				        "data type");
+				        "data type or orientation");
 				return NULL;
 			}
 	}
@@ -685,6 +686,38 @@ out:
  * M = 1; it asked the same for every M in a sweep of 1..6561 on AVX-512
  * CPUs (and another M's layout would be derived from this packing once w
  * is released). */
+int ops_ctx_pack_linear_bwd(ops_ctx *c, const float *w, int K, int N, ops_dtype dyt)
+{
+	int rc = 0;
+	dnnl_primitive_desc_t pd = NULL;
+	dnnl_primitive_attr_t attr = NULL;
+	if (dyt != OPS_BF16)
+		return err_set(ACC_EINVAL, "fp32 linear weights are read in place, not packed");
+	/* as weight_matmul(K_LINEAR_BWD): dx[M,K] += dy[M,N] w, w [N,K] as stored */
+	dnnl_memory_desc_t smd, wmd, dmd, umd;
+	dnnl_matmul_desc_t md;
+	dnnl_dims_t sd = { 1, N }, wd = { N, K }, dd = { 1, K }, wstr = { K, 1 };
+	DN(dnnl_memory_desc_init_by_strides(&umd, 2, wd, dnnl_f32, wstr));
+	DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, dnnl_bf16, dnnl_ab));
+	DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_bf16, dnnl_format_tag_any));
+	DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab));
+	DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
+	if (!(attr = make_attr(OPS_POST_ADD, 1.0f, &rc)))
+		goto out;
+	DN(dnnl_primitive_desc_create(&pd, &md, attr, c->eng, NULL));
+	const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+	if (!packed_get_q(c, w, &umd, want, NULL))
+		rc = ACC_EINTERNAL;
+out:
+	if (pd)
+		dnnl_primitive_desc_destroy(pd);
+	if (attr)
+		dnnl_primitive_attr_destroy(attr);
+	if (rc)
+		err_wrap(rc, "packing a linear weight's input gradient [%d x %d]", N, K);
+	return rc;
+}
+
 int ops_ctx_pack_linear(ops_ctx *c, const float *w, int K, int N, ops_dtype xt, int int8)
 {
 	int rc = 0;

@@ -1194,6 +1194,11 @@ int trainer_run(const trainer_opts *o, trainer_result *res)
 		/* the base model (with the initial adapter) once: a complete HF directory */
 		TRY(save_checkpoint(&t, 1));
 	}
+	/* bf16 adapter training: the frozen base is only ever read through its
+	 * bf16 packings, and nothing saves it again (written whole above, or by
+	 * the run being resumed): keep it once, in bf16 */
+	if (o->bf16 && !t.base_trains && t.m->cfg.do_stable_layer_norm && t.m->cfg.adapter_attn_dim > 0)
+		TRY(w2v_fwd_release_frozen(t.f, t.m));
 	res->n_train = t.n_train;
 	res->n_dev = t.n_dev;
 	res->train_run_id = t.train_run_id;

@@ -774,3 +774,29 @@ int w2v_fwd_lean(w2v_fwd *f, w2v_model *m)
 			return rc;
 	return 0;
 }
+
+int w2v_fwd_release_frozen(w2v_fwd *f, w2v_model *m)
+{
+	int rc = 0;
+	if (m != f->m)
+		return err_set(ACC_EINVAL, "w2v_fwd_release_frozen: the model is not the forward's");
+	if (!(f->flags & W2V_FWD_TRAIN) || !(f->flags & W2V_FWD_BF16) ||
+	    f->frozen_below < m->cfg.num_hidden_layers)
+		return err_set(ACC_EINVAL, "only a bf16 training forward whose every encoder layer is frozen can "
+		               "drop its fp32 weights (fp32 matmuls read them in place)");
+	lean_weight lw[6 * W2V_MAX_LAYERS + 1];
+	int n = lean_weights(m, lw);
+	/* one weight at a time (both packings, then its fp32 copy goes), so
+	 * memory never holds more than the fp32 base plus one weight's packings;
+	 * lw[0], the feature projection, has no input gradient when nothing
+	 * below the encoder trains */
+	for (int i = 0; i < n; i++) {
+		if ((rc = ops_ctx_pack_linear(f->ops, lw[i].w, lw[i].K, lw[i].N, OPS_BF16, 0)) ||
+		    (i > 0 && (rc = ops_ctx_pack_linear_bwd(f->ops, lw[i].w, lw[i].K, lw[i].N, OPS_BF16))))
+			return rc;
+		ops_ctx_source_released(f->ops, lw[i].w);
+		if ((rc = w2v_base_release(m, lw[i].w, (size_t)lw[i].K * lw[i].N)))
+			return rc;
+	}
+	return 0;
+}

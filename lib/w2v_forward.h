@@ -162,6 +162,15 @@ int w2v_fwd_lean(w2v_fwd *f, w2v_model *m);
  * way never holds all its fp32 linear weights at once. */
 int w2v_fwd_lean_tensor(w2v_fwd *f, w2v_model *m, const float *p);
 
+/* Adapter training in bf16 (f: W2V_FWD_TRAIN | W2V_FWD_BF16 with every
+ * encoder layer frozen, w2v_fwd_set_frozen_below(f, L)): make the bf16
+ * packings of the frozen linear weights now (the forward's and the input
+ * gradient's) and release their fp32 copies one weight at a time
+ * (w2v_base_release), about 95% of the base's memory.  The base can then no
+ * longer be saved (w2v_save refuses) and m serves only f.  ACC_EINVAL for
+ * other forwards. */
+int w2v_fwd_release_frozen(w2v_fwd *f, w2v_model *m);
+
 /* Run the model on x [B, n] (normalized samples, zero padded).  len[b] =
  * valid samples of utterance b (NULL: all n, no attention mask).  Fills the
  * outputs above; f->T frames (0 when n is shorter than the receptive field:

@@ -38,6 +38,9 @@ int w2v_save(const w2v_model *m, const char *dir, int dtype)
 	int rc;
 	if (dtype != W2V_SAVE_F32 && dtype != W2V_SAVE_BF16 && dtype != W2V_SAVE_F16)
 		return err_set(ACC_EINVAL, "w2v_save: bad dtype %d", dtype);
+	if (m->base_released)   /* its fp32 weights live only as packed copies now */
+		return err_set(ACC_EINVAL, "w2v_save: this model's base weights were released for bf16/int8 use "
+		               "and cannot be saved");
 	if (fs_mkdir_p(dir))
 		return err_set(ACC_EIO, "cannot create model directory '%s'", dir);
 	if ((rc = w2v_config_write(&m->cfg, m->config_json, dir)) ||

@@ -422,6 +422,77 @@ out:
 	w2v_free(m);
 }
 
+/* bf16 adapter training without the fp32 base (w2v_fwd_release_frozen):
+ * the same loss and gradients bit for bit over two steps (the adapters
+ * change between them) as with it; the base then cannot be saved, and an
+ * fp32 or partly-frozen forward cannot release. */
+static void test_bf16_release_frozen(void)
+{
+	w2v_model *m[2] = { NULL, NULL };
+	safetensors_file *g = NULL;
+	batch bt = { 0 };
+	w2v_fwd *f[2] = { NULL, NULL };
+	w2v_bwd *bk = NULL;
+	float *gt[2] = { NULL, NULL }, *dlog = NULL;
+	CHECK_OK(safetensors_open(&g, FX "/golden.safetensors"));
+	CHECK_OK(w2v_bwd_create(&bk));
+	for (int k = 0; k < 2; k++) {
+		CHECK_OK(w2v_load(&m[k], FX, NULL));
+		if (m[k]) {
+			CHECK_OK(w2v_fwd_create(&f[k], m[k], W2V_FWD_TRAIN | W2V_FWD_BF16));
+			gt[k] = calloc(m[k]->train_numel, sizeof(float));
+		}
+	}
+	if (!g || !bk || !f[0] || !f[1] || load_batch(g, &bt))
+		goto out;
+	int L = m[0]->cfg.num_hidden_layers;
+	w2v_fwd_set_frozen_below(f[0], L);
+	CHECK(w2v_fwd_release_frozen(f[0], m[0]) == 0);
+	w2v_fwd_set_frozen_below(f[1], L);
+	CHECK(m[0]->base_released && !m[1]->base_released);
+	for (int step = 0; step < 2; step++) {
+		double loss[2];
+		for (int k = 0; k < 2; k++) {
+			CHECK_OK(w2v_forward(f[k], bt.x, bt.B, bt.n, bt.len));
+			free(dlog);
+			dlog = calloc((size_t)f[k]->B * f[k]->T * m[k]->cfg.vocab_size, sizeof(float));
+			CHECK_OK(loss_of(f[k], &bt, CTC_REDUCE_SUM, &loss[k], dlog));
+			memset(gt[k], 0, sizeof(float) * m[k]->train_numel);
+			CHECK_OK(w2v_backward(bk, f[k], NULL, dlog, gt[k], NULL, W2V_BWD_ADAPTERS));
+		}
+		CHECKF(loss[0] == loss[1], "step %d: loss %.9g vs %.9g", step, loss[0], loss[1]);
+		CHECKF(!memcmp(gt[0], gt[1], sizeof(float) * m[0]->train_numel), "step %d: gradients differ", step);
+		for (int k = 0; k < 2; k++) {   /* an "optimizer step" on the adapters */
+			for (size_t i = 0; i < m[k]->train_numel; i++)
+				m[k]->train[i] -= 1e-3f * gt[k][i];
+		}
+	}
+	char dir[1024];
+	snprintf(dir, sizeof dir, "%s/released", check_tmp());
+	CHECK(w2v_save(m[0], dir, W2V_SAVE_F32) == ACC_EINVAL);
+	/* only bf16 training forwards with every layer frozen may release */
+	w2v_fwd *f32 = NULL;
+	CHECK_OK(w2v_fwd_create(&f32, m[1], W2V_FWD_TRAIN));
+	if (f32) {
+		w2v_fwd_set_frozen_below(f32, L);
+		CHECK(w2v_fwd_release_frozen(f32, m[1]) == ACC_EINVAL);
+	}
+	w2v_fwd_free(f32);
+	w2v_fwd_set_frozen_below(f[1], L - 1);
+	CHECK(w2v_fwd_release_frozen(f[1], m[1]) == ACC_EINVAL);
+	CHECK(!m[1]->base_released);
+out:
+	free(dlog);
+	free(bt.x);
+	for (int k = 0; k < 2; k++) {
+		free(gt[k]);
+		w2v_fwd_free(f[k]);
+		w2v_free(m[k]);
+	}
+	w2v_bwd_free(bk);
+	safetensors_close(g);
+}
+
 /* Full backward (base tensors included, conv encoder too) vs central finite
  * differences of the summed CTC loss, on a few elements of each tensor. */
 static void test_full_backward_fd(void)
@@ -558,6 +629,7 @@ int main(void)
 	RUN(test_grad_parity);
 	RUN(test_grad_layer_norm_eps_variant);
 	RUN(test_slim_frozen_layers);
+	RUN(test_bf16_release_frozen);
 	RUN(test_full_backward_fd);
 	return check_summary();
 }
