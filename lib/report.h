@@ -43,7 +43,7 @@ enum {
  * json_decref()s it); 0 or ACC_EDB / ACC_ENOMEM. ---- */
 
 /* One row: utterances, hours, speakers, languages (status 'ok'); not_ok
- * (utterances of another status), recordings, rejects. */
+ * (utterances of another status), corpora, rejects. */
 int report_totals(manifest *m, const report_filter *f, json_t **rows);
 /* name, version, applied_at per schema component. */
 int report_schema_versions(manifest *m, json_t **rows);
@@ -54,7 +54,9 @@ int report_runs(manifest *m, json_t **rows);
 int report_hours_lang_split(manifest *m, const report_filter *f, json_t **rows);
 /* Speakers with most audio first: speaker, lang, gender, accent,
  * utterances, hours, natural_share (of the status-ok audio), balanced_share
- * (of the summed utterance weights; NULL when no weights). */
+ * (of the sampling mass: weight per second (speakers.weight) times usable
+ * seconds, which is the sum of the speaker's utterance weights after a
+ * plain db weights; NULL when no weights). */
 int report_speaker_shares(manifest *m, const report_filter *f, int limit, json_t **rows);
 /* bucket_s (0..19 = [b, b+1) s, 20 = 20 s and more), range_s, utterances, hours. */
 int report_duration_hist(manifest *m, const report_filter *f, json_t **rows);
@@ -71,9 +73,10 @@ int report_rejects(manifest *m, json_t **rows);
 int report_align_conf_hist(manifest *m, const report_filter *f, json_t **rows);
 /* The align_flag_counts view (one row per language). */
 int report_align_flags(manifest *m, const report_filter *f, json_t **rows);
-/* Rate outliers, farthest from the speaker's mean first: utt_key, speaker,
- * lang, chars_per_s, speaker_mean_rate, ratio, text_norm, total (all
- * outliers, on every row). */
+/* Speaking-rate outliers as align run flags them (flag 4: characters per
+ * second outside its --rate-min/--rate-max): the REPORT_MAX_WORST/2 fastest
+ * and the REPORT_MAX_WORST/2 slowest, fastest first: utt_key, speaker, lang,
+ * chars_per_s, duration_s, text_norm, total (all flagged, on every row). */
 int report_align_rate_outliers(manifest *m, const report_filter *f, json_t **rows);
 /* Lowest min_window_logp first: utt_key, speaker, lang, duration_s,
  * min_window_logp, mean_logp, flag_names, text_norm. */
@@ -97,10 +100,12 @@ int report_eval_runs(manifest *m, const report_filter *f, json_t **rows);
  * the whole split ('all'), and the newest of every other decoder on the
  * same model, language and split.  Rows: id, decoder, model_dir, lang, split. */
 int report_eval_focus(manifest *m, const report_filter *f, json_t **rows);
-/* CER/WER of one evaluation per slice: kind "speaker", "gender", "accent"
- * or "duration".  Rows: slice, utterances, cer, wer (speaker: worst CER
- * first; the others in slice order). */
-int report_eval_slice(manifest *m, int64_t eval_id, const char *kind, json_t **rows);
+/* CER/WER of one evaluation per slice, every kind in one pass: kind
+ * ("duration", "gender", "accent", "speaker", in this order), slice,
+ * utterances, cer, wer.  Durations in bucket order (0-2, 2-5, 5-10, 10-20,
+ * 20+ s), genders and accents by name, speakers worst CER first (at most
+ * REPORT_MAX_SLICE). */
+int report_eval_slices(manifest *m, int64_t eval_id, json_t **rows);
 /* Worst utterances of one evaluation (most word errors per reference
  * word, then character errors): utt_key, ref, hyp, word_errors, ref_words,
  * wer, cer. */

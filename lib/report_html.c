@@ -362,7 +362,7 @@ static void section_header(page *p, const report_opts *o)
 {
 	static const col cards[] = {
 		{ "hours", "hours (usable)" }, { "utterances", "utterances (usable)" }, { "speakers", "speakers" },
-		{ "languages", "languages" }, { "recordings", "recordings" }, { "rejects", "rejects" },
+		{ "languages", "languages" }, { "corpora", "corpora" }, { "rejects", "rejects" },
 		{ "not_ok", "utterances not usable" },
 	};
 	json_t *tot = NULL, *t;
@@ -420,9 +420,9 @@ static void section_corpus(page *p)
 	table(p, ls, NULL, 0, "no usable utterances");
 
 	heading(p, 3, NULL, "Speakers: natural and balanced share");
-	para(p, "Natural share: the speaker's part of the usable audio.  Balanced share: its part of the summed "
-		"utterance weights (db weights), i.e. how often training samples it with --sampling balanced.  "
-		"Speakers with most audio first.");
+	para(p, "Natural share: the speaker's part of the usable audio.  Balanced share: its part of the sampling "
+		"mass the speaker weights give it (db weights: weight per second times its usable seconds), i.e. how "
+		"often training samples it with --sampling balanced.  Speakers with most audio first.");
 	{
 		static const char *const keys[] = { "natural_share", "balanced_share" };
 		static const char *const names[] = { "natural share", "balanced share" };
@@ -512,16 +512,16 @@ static void section_alignment(page *p)
 	heading(p, 3, NULL, "Speaking-rate outliers");
 	if (json_array_size(rate)) {
 		char line[160];
-		snprintf(line, sizeof line, "%lld utterances are spoken below 2/3 or above 3/2 of their speaker's mean "
-			 "rate; the %zu farthest from it:",
+		snprintf(line, sizeof line, "%lld utterances carry align run's speaking-rate flag (characters per "
+			 "second outside --rate-min/--rate-max); the fastest and the slowest %zu:",
 			 (long long)json_integer_value(json_object_get(json_array_get(rate, 0), "total")), json_array_size(rate));
 		para(p, line);
 	}
 	{
 		static const col c[] = { { "utt_key", "utterance" }, { "speaker", "speaker" }, { "lang", "lang" },
-					 { "chars_per_s", "chars/s" }, { "speaker_mean_rate", "speaker mean" },
-					 { "ratio", "ratio" }, { "text_norm", "text" } };
-		table(p, rate, c, 7, "no speaking-rate outliers");
+					 { "chars_per_s", "chars/s" }, { "duration_s", "duration (s)" },
+					 { "text_norm", "text" } };
+		table(p, rate, c, 6, "no speaking-rate outliers");
 	}
 	heading(p, 3, NULL, "Least confident alignments");
 	table(p, worst, NULL, 0, NULL);
@@ -607,7 +607,7 @@ static void section_eval(page *p)
 {
 	static const char *const kinds[] = { "duration", "gender", "accent", "speaker" };
 	static const char *const kind_titles[] = { "utterance duration", "speaker gender", "speaker accent", "speaker (worst first)" };
-	json_t *evals = NULL, *focus = NULL, *chrono = NULL, *r;
+	json_t *evals = NULL, *focus = NULL, *chrono = NULL, *all = NULL, *r;
 	size_t i;
 	QUERY(p, report_eval_runs(p->m, p->f, &evals));
 	QUERY(p, report_eval_focus(p->m, p->f, &focus));
@@ -658,34 +658,41 @@ static void section_eval(page *p)
 		}
 		para(p, line);
 	}
-	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && !p->rc; k++) {
-		json_t *all = json_array();
-		char title[160];
-		if (!all)
-			goto nomem;
-		json_array_foreach(focus, i, r) {
-			json_t *rows = NULL, *row;
-			size_t j;
-			char ev[64];
-			if (QUERY(p, report_eval_slice(p->m, json_integer_value(json_object_get(r, "id")), kinds[k], &rows)))
-				break;
-			snprintf(ev, sizeof ev, "#%lld %s", (long long)json_integer_value(json_object_get(r, "id")),
-				 json_string_value(json_object_get(r, "decoder")));
-			json_array_foreach(rows, j, row) {
-				json_object_set_new(row, "evaluation", json_string(ev));
-				json_array_append(all, row);
+	/* every slice of every focus evaluation, then one chart and table per kind */
+	if (!(all = json_array()))
+		goto nomem;
+	json_array_foreach(focus, i, r) {
+		json_t *rows = NULL, *row;
+		size_t j;
+		char ev[64];
+		if (QUERY(p, report_eval_slices(p->m, json_integer_value(json_object_get(r, "id")), &rows)))
+			goto out;
+		snprintf(ev, sizeof ev, "#%lld %s", (long long)json_integer_value(json_object_get(r, "id")),
+			 json_string_value(json_object_get(r, "decoder")));
+		json_array_foreach(rows, j, row) {
+			if (json_object_set_new(row, "evaluation", json_string(ev)) || json_array_append(all, row)) {
+				json_decref(rows);
+				goto nomem;
 			}
-			json_decref(rows);
+		}
+		json_decref(rows);
+	}
+	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && !p->rc; k++) {
+		static const col c[] = { { "evaluation", "evaluation" }, { "slice", "slice" },
+					 { "utterances", "utterances" }, { "cer", "CER" }, { "wer", "WER" } };
+		json_t *sel = json_array();
+		char title[160];
+		if (!sel)
+			goto nomem;
+		json_array_foreach(all, i, r) {
+			if (!strcmp(str_of(r, "kind", title, sizeof title), kinds[k]))
+				json_array_append(sel, r);
 		}
 		snprintf(title, sizeof title, "CER per %s", kind_titles[k]);
 		heading(p, 3, NULL, title);
-		chart_pivot(p, title, all, "slice", "evaluation", "cer", NULL, 40, kinds[k], "CER", 0);
-		{
-			static const col c[] = { { "evaluation", "evaluation" }, { "slice", "slice" },
-						 { "utterances", "utterances" }, { "cer", "CER" }, { "wer", "WER" } };
-			table(p, all, c, 5, NULL);
-		}
-		json_decref(all);
+		chart_pivot(p, title, sel, "slice", "evaluation", "cer", NULL, 40, kinds[k], "CER", 0);
+		table(p, sel, c, 5, NULL);
+		json_decref(sel);
 	}
 	json_array_foreach(focus, i, r) {
 		json_t *worst = NULL;
@@ -713,6 +720,7 @@ out:
 	json_decref(evals);
 	json_decref(focus);
 	json_decref(chrono);
+	json_decref(all);
 }
 
 static void section_provenance(page *p)
@@ -751,10 +759,11 @@ static int load_chartjs(const char *path, char **js, size_t *len)
 		return err_wrap(rc, "cannot inline the chart library");
 	for (const char *s = *js; (s = strchr(s, '<')); s++) {
 		if (!strncasecmp(s, "</script", 8) || !strncmp(s, "<!--", 4)) {
+			rc = err_set(ACC_EFORMAT, "'%s' contains '%.8s', which would end the report's inline <script>",
+				     path, s);
 			free(*js);
 			*js = NULL;
-			return err_set(ACC_EFORMAT, "'%s' contains '%.8s', which would end the report's inline <script>",
-				       path, s);
+			return rc;
 		}
 	}
 	return 0;

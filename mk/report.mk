@@ -15,3 +15,10 @@ $(BUILD)/report_assets.h: lib/report_page.js lib/report_page.css mk/report.mk | 
 
 $(BUILD)/lib/report_html.o: $(BUILD)/report_assets.h
 $(BUILD)/tests/test_report: tests/manifest_fixture.h
+
+# Benchmark (not part of `make test`): `db report` on a 1,000,000-utterance
+# manifest with alignments, training curves and evaluations; appends to
+# bench/RESULTS.md.
+.PHONY: bench-report
+bench-report: $(BINDIR)/db
+	BINDIR=$(BINDIR) sh bench/bench_report.sh
