@@ -7,7 +7,9 @@
 # 4 evaluations of the whole eng test split.  Times `db report` (whole
 # process, best of 3; target < 5 s) for the whole manifest and for one
 # language, and the page size (target < 5 MB).  Appends a section to
-# bench/RESULTS.md.  Usage:
+# bench/RESULTS.md.  Generating the manifest takes minutes on a busy
+# machine: BENCH_REPORT_DB=FILE keeps it in FILE and, when FILE exists,
+# reuses it (it must have been made by this script).  Usage:
 #   make bench-report            or   BINDIR=bin sh bench/bench_report.sh [N]
 set -e
 BINDIR=${BINDIR:-bin}
@@ -16,19 +18,25 @@ N=${1:-1000000}
 ROOT=$(pwd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/accent-benchreport-XXXXXX")
 trap 'rm -rf "$W"' EXIT
-M="$W/data.db"
+M=${BENCH_REPORT_DB:-"$W/data.db"}
 now() { date +%s.%N; }
 el() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+# best of 3 runs: "wall cpu" seconds (cpu = user + sys of the process, which
+# a busy shared machine inflates far less than the wall time)
 best3() {
-	best=""
+	best=""; bestcpu=""
 	for k in 1 2 3; do
-		t0=$(now); "$@" > /dev/null; t1=$(now)
-		t=$(el "$t0" "$t1")
-		if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; fi
+		/usr/bin/time -f '%e %U %S' -o "$W/time" "$@" > /dev/null
+		t=$(awk '{ print $1 }' "$W/time"); c=$(awk '{ printf "%.2f", $2 + $3 }' "$W/time")
+		if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; bestcpu=$c; fi
 	done
-	echo "$best"
+	echo "$best $bestcpu"
 }
 
+gen="(reused)"
+if [ -n "$BENCH_REPORT_DB" ] && [ -s "$M" ]; then
+	echo "reusing $M"
+else
 echo "generating $N utterances with alignments, training curves and evaluations..."
 t0=$(now)
 BINDIR="$(dirname "$DB")" sh "$ROOT/bench/gen_manifest.sh" "$M" "$N"
@@ -74,20 +82,21 @@ COMMIT;
 ANALYZE;"
 t1=$(now)
 gen=$(el "$t0" "$t1")
+fi
 q() { sqlite3 "$M" "$1"; }
 rows=$(q "SELECT count(*) FROM utterances")
 aligned=$(q "SELECT count(*) FROM alignments")
 evalrows=$(q "SELECT count(*) FROM eval_utterances")
 metrics=$(q "SELECT count(*) FROM train_metrics")
 dbsize=$(du -m "$M" | cut -f1)
-echo "generated in ${gen}s: $rows utterances, $aligned alignments, $metrics training metrics, $evalrows evaluated utterances (${dbsize} MB)"
+echo "manifest ($([ "$gen" = "(reused)" ] && echo reused || echo "generated in ${gen}s")): $rows utterances, $aligned alignments, $metrics training metrics, $evalrows evaluated utterances (${dbsize} MB)"
 
-full=$(best3 "$DB" --manifest "$M" report --out "$W/report.html")
+set -- $(best3 "$DB" --manifest "$M" report --out "$W/report.html"); full=$1; fullcpu=$2
 size=$(stat -c %s "$W/report.html")
 charts=$(grep -o '<canvas id="chart-[0-9]*"' "$W/report.html" | wc -l)
-lang=$(best3 "$DB" --manifest "$M" report --out "$W/amh.html" --lang amh)
+set -- $(best3 "$DB" --manifest "$M" report --out "$W/amh.html" --lang amh); lang=$1; langcpu=$2
 lsize=$(stat -c %s "$W/amh.html")
-run=$(best3 "$DB" --manifest "$M" report --out "$W/run.html" --run 4)
+set -- $(best3 "$DB" --manifest "$M" report --out "$W/run.html" --run 4); run=$1; runcpu=$2
 chartjs=$(stat -c %s "${ACCENT_CHARTJS:-/usr/share/javascript/chart.js/chart.min.js}")
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
@@ -97,13 +106,13 @@ res=${RESULTS:-"$ROOT/bench/RESULTS.md"}
 	echo "## db report at scale (bench/bench_report.sh) — $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo ""
 	echo "Machine: $cpu, $(nproc) cores; SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: wall times are noisy)."
-	echo "Manifest: $rows utterances (2,500 speakers, 2 languages, split and weighted), $aligned alignments, 20,000 rejects, 4 training runs with $metrics metric rows, 4 evaluations with $evalrows utterance rows; ${dbsize} MB (generated in ${gen} s)."
+	echo "Manifest: $rows utterances (2,500 speakers, 2 languages, split and weighted), $aligned alignments, 20,000 rejects, 4 training runs with $metrics metric rows, 4 evaluations with $evalrows utterance rows; ${dbsize} MB ($([ "$gen" = "(reused)" ] && echo "made by an earlier run of this script, BENCH_REPORT_DB" || echo "generated in ${gen} s"))."
 	echo ""
-	echo "| measurement | wall time (s) | page size (bytes) |"
-	echo "|---|---|---|"
-	echo "| \`db report --out report.html\` (whole process, best of 3; target < 5 s, < 5 MB) | $full | $size ($charts charts; Chart.js itself: $chartjs) |"
-	echo "| \`db report --lang amh\` | $lang | $lsize |"
-	echo "| \`db report --run 4\` | $run | |"
+	echo "| measurement | wall time (s) | CPU time (s) | page size (bytes) |"
+	echo "|---|---|---|---|"
+	echo "| \`db report --out report.html\` (whole process, best of 3; target < 5 s, < 5 MB) | $full | $fullcpu | $size ($charts charts; Chart.js itself: $chartjs) |"
+	echo "| \`db report --lang amh\` | $lang | $langcpu | $lsize |"
+	echo "| \`db report --run 4\` | $run | $runcpu | |"
 } >> "$res"
-echo "db report: ${full}s, $size bytes ($charts charts); --lang amh ${lang}s; --run 4 ${run}s"
+echo "db report: ${full}s (cpu ${fullcpu}s), $size bytes ($charts charts); --lang amh ${lang}s; --run 4 ${run}s"
 echo "appended to $res"
