@@ -9,7 +9,9 @@
  * per-gender and per-accent figure is a small aggregate of that stream;
  * alignments are read in one sequential pass (NOT INDEXED: in index order
  * every row would be a random lookup) or through the covering
- * (lang, flags) index.  Filters and limits are bound parameters (:lang,
+ * (lang, flags) index; the two histograms count one sequential pass into
+ * their bins here, because SQLite groups only by sorting every row; lists
+ * take their top rows before joining anything to them.  Filters and limits are bound parameters (:lang,
  * :run, :id, :text, :limit); the SQL is constant.
  */
 #include "report.h"

@@ -22,3 +22,4 @@ $(BUILD)/tests/test_report: tests/manifest_fixture.h
 .PHONY: bench-report
 bench-report: $(BINDIR)/db
 	BINDIR=$(BINDIR) sh bench/bench_report.sh
+bench: bench-report
