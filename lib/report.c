@@ -65,6 +65,9 @@ static int rows_sql(manifest *m, const char *what, const char *sql, const qargs 
 		}
 		for (int i = 0; i < ncol; i++) {
 			json_t *v = dbquery_json_cell(st, i);
+			/* JSON has no infinity (a diverged loss): shown as empty */
+			if (!v && sqlite3_column_type(st, i) == SQLITE_FLOAT)
+				v = json_null();
 			if (!v || json_object_set_new(o, sqlite3_column_name(st, i), v)) {
 				rc = err_set(ACC_ENOMEM, "out of memory");
 				goto out;
@@ -229,12 +232,14 @@ int report_hours_by_attr(manifest *m, const report_filter *f, const char *attr, 
 	static const char sql_gender[] =
 		"SELECT coalesce(t.lang, '?') AS lang, coalesce(s.gender, 'unknown') AS gender, "
 		"       count(t.speaker_id) AS speakers, sum(t.n) AS utterances, round(sum(t.sec) / 3600.0, 4) AS hours "
-		"FROM " PER_SPEAKER " AS t LEFT JOIN speakers AS s ON s.id = t.speaker_id GROUP BY 1, 2 ORDER BY 1, 2";
+		"FROM " PER_SPEAKER " AS t LEFT JOIN speakers AS s ON s.id = t.speaker_id GROUP BY 1, 2 "
+		"ORDER BY 1, sum(t.sec) DESC, 2 LIMIT :limit";
 	static const char sql_accent[] =
 		"SELECT coalesce(t.lang, '?') AS lang, coalesce(s.accent, 'unknown') AS accent, "
 		"       count(t.speaker_id) AS speakers, sum(t.n) AS utterances, round(sum(t.sec) / 3600.0, 4) AS hours "
-		"FROM " PER_SPEAKER " AS t LEFT JOIN speakers AS s ON s.id = t.speaker_id GROUP BY 1, 2 ORDER BY 1, 2";
-	qargs a = { .f = f };
+		"FROM " PER_SPEAKER " AS t LEFT JOIN speakers AS s ON s.id = t.speaker_id GROUP BY 1, 2 "
+		"ORDER BY 1, sum(t.sec) DESC, 2 LIMIT :limit";
+	qargs a = { .f = f, .limit = REPORT_MAX_ATTR };
 	if (strcmp(attr, "gender") && strcmp(attr, "accent"))
 		return err_set(ACC_EINVAL, "no breakdown by '%s' (gender or accent)", attr);
 	return rows_sql(m, "cannot read hours by speaker attribute", !strcmp(attr, "gender") ? sql_gender : sql_accent,

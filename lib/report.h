@@ -29,6 +29,7 @@ typedef struct report_filter {
 enum {
 	REPORT_MAX_RUNS = 200,         /* runs (command lines) in the header */
 	REPORT_MAX_SPEAKERS = 100,     /* speakers in the share table (chart: 30) */
+	REPORT_MAX_ATTR = 300,         /* (language, gender/accent) rows: accents are free text */
 	REPORT_MAX_WORST = 50,         /* worst alignments / rate outliers */
 	REPORT_MAX_TRAIN_RUNS = 12,    /* training runs with learning curves */
 	REPORT_CURVE_POINTS = 500,     /* points per learning curve (steps averaged in buckets) */
@@ -61,7 +62,8 @@ int report_speaker_shares(manifest *m, const report_filter *f, int limit, json_t
 /* bucket_s (0..19 = [b, b+1) s, 20 = 20 s and more), range_s, utterances, hours. */
 int report_duration_hist(manifest *m, const report_filter *f, json_t **rows);
 /* lang, <attr> ('unknown' when not given), speakers, utterances, hours,
- * attr = "gender" or "accent". */
+ * attr = "gender" or "accent"; per language most audio first, at most
+ * REPORT_MAX_ATTR rows. */
 int report_hours_by_attr(manifest *m, const report_filter *f, const char *attr, json_t **rows);
 /* reason, n, examples (up to REPORT_REJECT_EXAMPLES "source: message"
  * lines), most frequent first.  Rejects have no language: not filtered. */

@@ -688,8 +688,9 @@ static void section_eval(page *p)
 			if (!strcmp(str_of(r, "kind", title, sizeof title), kinds[k]))
 				json_array_append(sel, r);
 		}
-		snprintf(title, sizeof title, "CER per %s", kind_titles[k]);
+		snprintf(title, sizeof title, "By %s", kind_titles[k]);
 		heading(p, 3, NULL, title);
+		snprintf(title, sizeof title, "CER per %s", kind_titles[k]);
 		chart_pivot(p, title, sel, "slice", "evaluation", "cer", NULL, 40, kinds[k], "CER", 0);
 		table(p, sel, c, 5, NULL);
 		json_decref(sel);

@@ -399,6 +399,14 @@ static void test_train_curve(void)
 	CHECK_OK(report_train_curve(M, 8, "train", 500, &rows));
 	CHECK_EQ_INT(json_array_size(rows), 0);
 	json_decref(rows);
+	/* a diverged step (infinite loss; JSON has no infinity) reads as null */
+	CHECK_OK(manifest_exec(M, "INSERT INTO train_metrics(train_run_id, step, split, loss, lr) VALUES "
+				  "(8, 1, 'train', 1.5, 0.1), (8, 2, 'train', 9e999, 0.1)"));
+	CHECK_OK(report_train_curve(M, 8, "train", 500, &rows));
+	CHECK_EQ_INT(json_array_size(rows), 2);
+	CHECK_NEAR(num(row(rows, 0), "loss"), 1.5, 1e-12);
+	CHECK(json_is_null(json_object_get(row(rows, 1), "loss")));
+	json_decref(rows);
 
 	CHECK_OK(report_train_runs(M, &ALL, &rows));
 	CHECK_EQ_INT(json_array_size(rows), 2);
