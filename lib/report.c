@@ -207,7 +207,7 @@ int report_duration_hist(manifest *m, const report_filter *f, json_t **rows)
 		goto out;
 	}
 	for (int b = 0; b < NB && !rc; b++) {
-		char range[16];
+		char range[32];
 		if (!n[b])
 			continue;
 		if (b == NB - 1)
