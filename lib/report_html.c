@@ -24,11 +24,10 @@
 #include <strings.h>
 #include <time.h>
 
-void report_html_text(FILE *out, const char *s)
+/* The first n bytes of s (or up to its NUL), escaped. */
+static void html_textn(FILE *out, const char *s, size_t n)
 {
-	if (!s)
-		return;
-	for (; *s; s++) {
+	for (; n && *s; s++, n--) {
 		switch (*s) {
 		case '&': fputs("&amp;", out); break;
 		case '<': fputs("&lt;", out); break;
@@ -38,6 +37,12 @@ void report_html_text(FILE *out, const char *s)
 		default: fputc(*s, out);
 		}
 	}
+}
+
+void report_html_text(FILE *out, const char *s)
+{
+	if (s)
+		html_textn(out, s, (size_t)-1);
 }
 
 int report_json_script(FILE *out, const json_t *v)
@@ -97,9 +102,7 @@ static void cell_text(FILE *out, const json_t *v)
 		/* line breaks (reject examples) become <br> */
 		const char *s = json_string_value(v), *nl;
 		while ((nl = strchr(s, '\n'))) {
-			char *part = strndup(s, (size_t)(nl - s));
-			report_html_text(out, part);
-			free(part);
+			html_textn(out, s, (size_t)(nl - s));
 			fputs("<br>", out);
 			s = nl + 1;
 		}
