@@ -34,6 +34,7 @@ static void usage(FILE *fp)
 		"  split    assign speaker-disjoint train/dev/test splits\n"
 		"  weights  recompute the speaker balance weights\n"
 		"  export   write NeMo, Kaldi, Lhotse or Hugging Face CSV files\n"
+		"  report   one self-contained HTML page with charts: corpus, alignment, training, eval\n"
 		"\n"
 		"Run 'db <command> --help' for a command's options.\n");
 }
@@ -437,6 +438,8 @@ out:
 	return write_end(m, run, rc, counts);
 }
 
+int db_report_main(int argc, char **argv, const char *manifest_path);  /* db/report.c */
+
 int main(int argc, char **argv)
 {
 	char **args = calloc((size_t)argc + 1, sizeof *args);
@@ -480,6 +483,8 @@ int main(int argc, char **argv)
 			rc = cmd_weights(sub_argc, sub_argv, argc, argv);
 		else if (!strcmp(cmd, "export"))
 			rc = cmd_export(sub_argc, sub_argv, argc, argv);
+		else if (!strcmp(cmd, "report"))
+			rc = db_report_main(sub_argc, sub_argv, manifest_path);
 		else {
 			fprintf(stderr, "error: unknown command '%s'\nhint: run 'db --help' for the list\n", cmd);
 			rc = 2;

@@ -274,3 +274,8 @@ int dbquery_print(manifest *m, const char *sql, dbquery_format f, FILE *out, int
 		*nrows = rows;
 	return rc;
 }
+
+json_t *dbquery_json_cell(sqlite3_stmt *st, int i)
+{
+	return json_value(st, i);
+}

@@ -23,3 +23,9 @@ int dbquery_print(manifest *m, const char *sql, dbquery_format f, FILE *out, int
 /* Write s as one RFC 4180 CSV field (quoted when it holds a comma, quote or
  * line break; nothing for NULL), without a separator.  Also export's. */
 void dbquery_csv_field(FILE *out, const char *s);
+
+/* Column i of the current row of st as a new JSON value, as the json format
+ * writes it (integers, reals, null, text with invalid UTF-8 shown as U+FFFD,
+ * blobs as hex).  NULL when out of memory.  Also db report's. */
+#include <jansson.h>
+json_t *dbquery_json_cell(sqlite3_stmt *st, int i);

@@ -19,6 +19,8 @@
 #   5. adapter training for Amharic on the frozen base (when `train` can)
 #   6. n-gram LM, greedy + LM beam evaluation (CER/WER), alignment accuracy
 #      against the synthesizer's truth (aligneval), the SQL to try next
+#   and last, db report: everything above on one HTML page,
+#   $DEMO_DIR/report.html, whose path is the last line printed
 #
 # Re-runnable: a step whose output is present and made with the same
 # settings (a stamp file in $DEMO_DIR/.stamps) is skipped; align, eval and
@@ -411,4 +413,11 @@ if [ "${DEMO_BENCH:-0}" = 1 ]; then
 	} >> "$RES"
 	echo "appended the results to bench/RESULTS.md"
 fi
+# ---------------------------------------------------------------------------
+# The report: corpus, alignment, learning curves and evaluation on one
+# self-contained page (db report; cheap, always written).
+"$BIN/db" --manifest "$DB" report --out "$D/report.html" > /dev/null || die "db report failed"
+REPORT=$D/report.html
+case "$REPORT" in "$ROOT"/*) REPORT=${REPORT#"$ROOT"/} ;; esac
+printf '\n==> Report (open it in any browser, it needs no network):\n%s\n' "$REPORT"
 exit 0
