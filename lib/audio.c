@@ -23,6 +23,7 @@
  */
 #include "audio.h"
 #include "err.h"
+#include "fsutil.h"
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -615,27 +616,39 @@ out:
 int audio_write_wav(const char *path, const float *x, int64_t n, int sample_rate)
 {
 	SF_INFO si = { 0 };
-	SNDFILE *sf;
-	char tmp[4200];
-	/* temporary name + rename: a killed writer never leaves a half WAV */
-	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+	SNDFILE *sf = NULL;
+	FILE *fp = NULL;
+	char tmp[4096];
+	int rc;
+	/* a fresh temporary (never through a planted symlink) + rename: a
+	 * killed writer never leaves a half WAV */
+	if ((rc = fs_open_tmp(path, tmp, &fp)) != 0)
+		return rc;
 	si.samplerate = sample_rate;
 	si.channels = 1;
 	si.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-	sf = sf_open(tmp, SFM_WRITE, &si);
-	if (!sf)
-		return err_set(ACC_EIO, "cannot write '%s': %s", path, sf_strerror(NULL));
+	sf = sf_open_fd(fileno(fp), SFM_WRITE, &si, 0);
+	if (!sf) {
+		rc = err_set(ACC_EIO, "cannot write '%s': %s", path, sf_strerror(NULL));
+		goto out;
+	}
 	sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
 	if (sf_writef_float(sf, x, n) != n) {
-		int rc = err_set(ACC_EIO, "cannot write '%s': %s", path, sf_strerror(sf));
+		rc = err_set(ACC_EIO, "cannot write '%s': %s", path, sf_strerror(sf));
+		goto out;
+	}
+	if (sf_close(sf) != 0) {
+		sf = NULL;
+		rc = err_set(ACC_EIO, "cannot write '%s'", path);
+		goto out;
+	}
+	sf = NULL;
+	rc = fs_commit_tmp(fp, tmp, path);
+	fp = NULL;
+out:
+	if (sf)
 		sf_close(sf);
-		unlink(tmp);
-		return rc;
-	}
-	if (sf_close(sf) != 0 || rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		return err_set(ACC_EIO, "cannot write '%s': %s", path, strerror(e));
-	}
-	return 0;
+	if (fp)
+		fs_abort_tmp(fp, tmp);
+	return rc;
 }

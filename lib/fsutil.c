@@ -8,17 +8,61 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 int fs_open_tmp(const char *path, char *tmp_path, FILE **fp)
 {
-	int n = snprintf(tmp_path, 4096, "%s.tmp.%ld", path, (long)getpid());
-	if (n < 0 || n >= 4096)
-		return err_set(ACC_EINVAL, "path too long: '%s'", path);
-	*fp = fopen(tmp_path, "wb");
-	if (!*fp)
-		return err_set(ACC_EIO, "cannot create '%s': %s", tmp_path, strerror(errno));
+	/* The temporary lives next to path (same file system, so the rename is
+	 * atomic) under a name nobody can predict or pre-plant: O_EXCL refuses
+	 * an existing name and O_NOFOLLOW a symlink, so a link planted in the
+	 * output directory can never redirect the write to another file. */
+	static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[12];
+	int fd = -1, e = 0;
+	*fp = NULL;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		char suffix[13];
+		if (fs_random_bytes(rnd, sizeof rnd) != 0)
+			return err_set(ACC_EIO, "cannot create a temporary name for '%s': no random bytes", path);
+		for (int i = 0; i < 12; i++)
+			suffix[i] = digits[rnd[i] % 36];
+		suffix[12] = 0;
+		int n = snprintf(tmp_path, 4096, "%s.tmp.%ld.%s", path, (long)getpid(), suffix);
+		if (n < 0 || n >= 4096)
+			return err_set(ACC_EINVAL, "path too long: '%s'", path);
+		fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd >= 0)
+			break;
+		e = errno;
+		if (e != EEXIST)
+			break;
+	}
+	if (fd < 0)
+		return err_set(ACC_EIO, "cannot create '%s': %s", tmp_path, strerror(e ? e : EEXIST));
+	if (!(*fp = fdopen(fd, "wb"))) {
+		e = errno;
+		close(fd);
+		unlink(tmp_path);
+		return err_set(ACC_EIO, "cannot create '%s': %s", tmp_path, strerror(e));
+	}
+	return 0;
+}
+
+int fs_random_bytes(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = getrandom(p + got, n - got, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return ACC_EIO;
+		}
+		got += (size_t)r;
+	}
 	return 0;
 }
 
