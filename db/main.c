@@ -63,6 +63,13 @@ static int open_manifest(manifest **m)
 	return manifest_open(m, manifest_path, 0);
 }
 
+/* The commands that only read open the manifest read-only: they work on a
+ * read-only file and can never change it. */
+static int open_manifest_ro(manifest **m)
+{
+	return manifest_open_ro(m, manifest_path);
+}
+
 /* ------------------------------------------------------------------ stats */
 
 static int cmd_stats(int argc, char **argv)
@@ -98,7 +105,7 @@ static int cmd_stats(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("stats", "unexpected argument '%s'", argv[optind]);
-	if ((rc = open_manifest(&m)))
+	if ((rc = open_manifest_ro(&m)))
 		return fail(rc);
 	rc = dbstats_print(m, &o, stdout);
 	manifest_close(m);
@@ -153,7 +160,7 @@ static int cmd_check(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("check", "unexpected argument '%s'", argv[optind]);
-	if ((rc = open_manifest(&m)))
+	if ((rc = open_manifest_ro(&m)))
 		return fail(rc);
 	rc = dbcheck_run(m, &o, &r);
 	manifest_close(m);
@@ -185,22 +192,27 @@ static int cmd_check(int argc, char **argv)
 static int cmd_query(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "format", required_argument, 0, 'f' }, { "help", no_argument, 0, 'h' },
-		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
+		{ "format", required_argument, 0, 'f' }, { "write", no_argument, 0, 'w' },
+		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
 	};
 	dbquery_format f = DBQUERY_TABLE;
 	manifest *m = NULL;
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+	int c, rc, write = 0;
+	while ((c = getopt_long(argc, argv, "f:wh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'w':
+			write = 1;
+			break;
 		case 'f':
 			if (dbquery_parse_format(optarg, &f))
 				return usage_error("query", "--format must be table, csv or json, not '%s'", optarg);
 			break;
 		case 'h':
-			printf("usage: db query [--format table|csv|json] \"SQL\"\n\n"
+			printf("usage: db query [--format table|csv|json] [--write] \"SQL\"\n\n"
 			       "Runs the SQL (several statements allowed) on the manifest and prints each\n"
-			       "result.  Tables and views are documented in the schema:\n"
+			       "result.  The manifest is opened read-only: a statement that would change\n"
+			       "it is refused unless --write is given.  ATTACH and VACUUM INTO are always\n"
+			       "refused.  Tables and views are documented in the schema:\n"
 			       "  db query \"SELECT sql FROM sqlite_master WHERE name = 'utterances'\"\n"
 			       "Examples:\n"
 			       "  db query \"SELECT * FROM hours_by_lang_split\"\n"
@@ -212,9 +224,9 @@ static int cmd_query(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return usage_error("query", "%s", optind == argc ? "db query wants one SQL argument" : "db query wants exactly one SQL argument (quote it)");
-	if ((rc = open_manifest(&m)))
+	if ((rc = write ? open_manifest(&m) : open_manifest_ro(&m)))
 		return fail(rc);
-	rc = dbquery_print(m, argv[optind], f, stdout, NULL);
+	rc = dbquery_exec(m, argv[optind], f, write ? DBQUERY_WRITE : 0, stdout, NULL);
 	manifest_close(m);
 	if (fflush(stdout) != 0 && !rc)
 		rc = err_set(ACC_EIO, "cannot write the output");
