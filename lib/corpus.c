@@ -81,6 +81,7 @@ int corpus_open(corpus **out, const char *root, const char *layout)
 		}
 		memcpy(c->root, root, n);
 		c->root[n] = 0;
+		memcpy(c->base, c->root, n + 1);
 	}
 	c->L = L;
 	if ((rc = L->open(c)) != 0) {
@@ -91,10 +92,54 @@ int corpus_open(corpus **out, const char *root, const char *layout)
 	return 0;
 }
 
+void corpus_allow_outside(corpus *c, int allow) { c->allow_outside = allow != 0; }
+
+/* A printable copy of s for messages: control characters as '?'. */
+static void printable(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (; *s && n + 1 < cap; s++)
+		out[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	out[n] = 0;
+}
+
+/* The checks every layout's audio paths get (see corpus_next). */
+static int check_audio_path(corpus *c, corpus_item *it)
+{
+	char shown[512], full[12300];
+	if (it->reject_reason || !it->audio)
+		return 1;
+	for (const unsigned char *p = (const unsigned char *)it->audio; *p; p++)
+		if (*p < 0x20 || *p == 0x7f) {
+			printable(it->audio, shown, sizeof shown);
+			return corpus_item_reject(it, it->source, "bad_path",
+						  "audio file name '%s' holds a control character (line break, tab ...): no "
+						  "line-based manifest or export can name it safely; rename the file", shown) ?
+				ACC_ENOMEM : 1;
+		}
+	if (c->allow_outside)
+		return 1;
+	if (it->audio[0] == '/')
+		snprintf(full, sizeof full, "%s", it->audio);
+	else
+		snprintf(full, sizeof full, "%s/%s", c->root, it->audio);
+	if (!fs_path_within(full, c->base)) {
+		char base[4096];
+		printable(it->audio, shown, sizeof shown);
+		if (fs_path_normalize(c->base, base, sizeof base))
+			snprintf(base, sizeof base, "%s", c->base);
+		return corpus_item_reject(it, it->source, "outside_root",
+					  "audio path '%s' is outside the corpus directory '%s'; pass --allow-outside to read it",
+					  shown, base) ? ACC_ENOMEM : 1;
+	}
+	return 1;
+}
+
 int corpus_next(corpus *c, corpus_item *it)
 {
 	memset(it, 0, sizeof *it);
-	return c->L->next(c, it);
+	int r = c->L->next(c, it);
+	return r == 1 ? check_audio_path(c, it) : r;
 }
 
 const char *corpus_layout_name(const corpus *c) { return c->L->name; }
@@ -193,9 +238,10 @@ int corpus_item_reject(corpus_item *it, const char *source, const char *reason, 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	char *src = strdup(source);   /* source may be it->source itself */
 	free(it->source);
 	free(it->reject_msg);
-	it->source = strdup(source);
+	it->source = src;
 	it->reject_reason = reason;
 	it->reject_msg = strdup(buf);
 	return it->source && it->reject_msg ? 0 : ACC_ENOMEM;

@@ -61,8 +61,15 @@ int corpus_detect(const char *root, const char **name);
 int corpus_open(corpus **c, const char *root, const char *layout);
 /* Next item: 1 with *it filled (release with corpus_item_clear), 0 at the
  * end, <0 on a failure that stops reading (I/O).  Malformed rows are
- * returned as items with reject_reason set, not as errors. */
+ * returned as items with reject_reason set, not as errors.  Audio paths are
+ * checked here for every layout: a name holding a control character (line
+ * break, tab, ...) is a bad_path reject (it cannot be written to line-based
+ * files such as Kaldi's wav.scp); a path that leads outside the corpus
+ * (absolute elsewhere, or climbing out with "..") is an outside_root reject
+ * unless corpus_allow_outside() was called. */
 int corpus_next(corpus *c, corpus_item *it);
+/* Accept audio paths outside the corpus tree (prep --allow-outside). */
+void corpus_allow_outside(corpus *c, int allow);
 const char *corpus_layout_name(const corpus *c);
 const char *corpus_root(const corpus *c);
 void corpus_close(corpus *c);
@@ -83,6 +90,10 @@ typedef struct corpus_layout {
 
 struct corpus {
 	char root[4096];
+	/* The tree audio paths must stay in (outside_root otherwise): the root,
+	 * for Kaldi the recipe root two levels above the data directory. */
+	char base[4096];
+	int  allow_outside;
 	const corpus_layout *L;
 	void *st;            /* layout state */
 };

@@ -88,6 +88,12 @@ static int kaldi_open(corpus *c)
 	if (!s)
 		return err_set(ACC_ENOMEM, "out of memory");
 	c->st = s;
+	/* paths in wav.scp are relative to the recipe root (see resolve) */
+	if (strlen(c->root) + 7 > sizeof c->base) {
+		rc = err_set(ACC_EINVAL, "corpus path too long");
+		goto fail;
+	}
+	memcpy(c->base + strlen(c->root), "/../..", 7);
 	if ((rc = load_map(c->root, "text", &s->text, 0)) || (rc = load_map(c->root, "utt2spk", &s->utt2spk, 0)) ||
 	    (rc = load_map(c->root, "spk2gender", &s->spk2gender, 0)) ||
 	    (rc = load_map(c->root, "utt2lang", &s->utt2lang, 0)) || (rc = load_map(c->root, "wav.scp", &s->wav_rec, 1)))

@@ -216,6 +216,77 @@ int fs_join(char *dst, size_t cap, const char *dir, const char *rel)
 	return 0;
 }
 
+int fs_path_normalize(const char *path, char *out, size_t cap)
+{
+	size_t n = 0, lead = 0;   /* lead: bytes of leading "../" kept in a relative path */
+	int abs = path[0] == '/';
+	if (cap < 2)
+		return err_set(ACC_EINVAL, "path too long: '%s'", path);
+	if (abs)
+		out[n++] = '/';
+	lead = n;
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		const char *e = p;
+		while (*e && *e != '/')
+			e++;
+		size_t len = (size_t)(e - p);
+		if (!len)
+			break;
+		if (len == 1 && p[0] == '.') {
+			/* "." adds nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			if (n > lead) {
+				/* drop the last component */
+				while (n > lead && out[n - 1] != '/')
+					n--;
+				if (n > lead)
+					n--;   /* its separator */
+				if (abs && n == 0)
+					n = 1;
+			} else if (!abs) {
+				/* a relative path climbing above its start keeps the ".." */
+				if (n + 3 + 1 > cap)
+					return err_set(ACC_EINVAL, "path too long: '%s'", path);
+				if (n)
+					out[n++] = '/';
+				out[n++] = '.';
+				out[n++] = '.';
+				lead = n;
+			}
+			/* an absolute path cannot climb above "/" */
+		} else {
+			if (n + len + 2 > cap)
+				return err_set(ACC_EINVAL, "path too long: '%s'", path);
+			if (n && out[n - 1] != '/')
+				out[n++] = '/';
+			memcpy(out + n, p, len);
+			n += len;
+		}
+		p = e;
+	}
+	if (!n)
+		out[n++] = '.';
+	out[n] = 0;
+	return 0;
+}
+
+int fs_path_within(const char *path, const char *dir)
+{
+	char a[8192], b[8192];
+	if (fs_path_normalize(path, a, sizeof a) || fs_path_normalize(dir, b, sizeof b))
+		return 0;
+	if ((a[0] == '/') != (b[0] == '/'))
+		return 0;
+	if (!strcmp(b, "/"))
+		return 1;
+	if (!strcmp(b, "."))
+		return strcmp(a, "..") && strncmp(a, "../", 3);
+	size_t n = strlen(b);
+	return !strncmp(a, b, n) && (a[n] == 0 || a[n] == '/');
+}
+
 int fs_mkdir_p(const char *path)
 {
 	char tmp[4096];

@@ -38,6 +38,16 @@ void fs_sha256_buf(const void *data, size_t len, char hex[65]);
  * ACC_EINVAL when it does not fit in cap. */
 int fs_join(char *dst, size_t cap, const char *dir, const char *rel);
 
+/* Lexical normalization (no file system access, symlinks not resolved):
+ * repeated '/', "." and "name/.." collapse; a relative path keeps the ".."
+ * that climb above its start; "/.." is "/".  "" -> ".".  ACC_EINVAL when
+ * it does not fit in cap. */
+int fs_path_normalize(const char *path, char *out, size_t cap);
+
+/* 1 when path, normalized lexically, is dir or lies under it (both
+ * absolute or both relative to the same place), else 0. */
+int fs_path_within(const char *path, const char *dir);
+
 /* mkdir -p.  Returns 0 when the directory exists afterwards. */
 int fs_mkdir_p(const char *path);
 

@@ -653,6 +653,7 @@ static void *reader_main(void *arg)
 		snprintf(p->reader_err, sizeof p->reader_err, "%s", err_msg());
 		goto out;
 	}
+	corpus_allow_outside(c, p->o->allow_outside);
 	for (;;) {
 		if (stop_requested || p->abort)
 			break;

@@ -7,6 +7,7 @@
  * where the content matters). */
 #include "check.h"
 #include "audio.h"
+#include "export.h"
 #include "err.h"
 #include "fsutil.h"
 #include "ingest.h"
@@ -495,6 +496,134 @@ static void test_balance_and_splits(void)
 		   1e-6);
 }
 
+/* ---- issue 19: hostile corpora ---- */
+
+static char *slurp(const char *path)
+{
+	char *d = NULL;
+	size_t n;
+	return fs_read_all(path, &d, &n, 0) == 0 ? d : NULL;
+}
+
+/* Security 1: a file name with a line break and "... |" reached wav.scp and
+ * Kaldi ran it.  Now such a name is a bad_path reject, every other name is
+ * exported as a plain WAV path or the quoted sox pipe, and running each
+ * wav.scp entry the way Kaldi does (sh -c) decodes audio and nothing else. */
+static void test_hostile_names_and_kaldi_export(void)
+{
+	const char *r = mkroot("hn");
+	char db[1100], out[1100], marker[1100], cmd[9000];
+	snprintf(db, sizeof db, "%s/hn.db", TEST_TMP);
+	snprintf(out, sizeof out, "%s/hn-exp", TEST_TMP);
+	snprintf(marker, sizeof marker, "%s/PWNED", TEST_TMP);
+	speech_file(r, "good.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.5);
+	put(r, "good.txt", "a good clip");
+	speech_file(r, "x\nr0 touch PWNED |.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.2);
+	put(r, "x\nr0 touch PWNED |.txt", "evil name");
+	copy_file(TEST_DATA("data/speech/common_voice_en_651325.mp3"), r, "it's a clip; touch PWNED |.mp3");
+	put(r, "it's a clip; touch PWNED |.txt", "an mp3 with quotes");
+	speech_file(r, "plain.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 22050, 1, 1.3);
+	put(r, "plain.txt", "a flac file");
+	ingest_summary s;
+	CHECK_OK(ingest(r, "folder", db, &s, NULL));
+	CHECK_EQ_INT(q1(db, "SELECT count(*) FROM utterances"), 3);
+	CHECK_EQ_INT(q1(db, "SELECT count(*) FROM rejects WHERE reason = 'bad_path'"), 1);
+	CHECK_EQ_INT(q1(db, "SELECT count(*) FROM recordings WHERE path LIKE '%PWNED%' AND path NOT LIKE 'it''s%'"), 0);
+
+	manifest *m = NULL;
+	export_opts eo = EXPORT_OPTS_DEFAULT;
+	eo.format = EXPORT_KALDI;
+	eo.out_dir = out;
+	eo.status = "ok";
+	CHECK_OK(manifest_open(&m, db, 0));
+	CHECK_OK(manifest_exec(m, "UPDATE utterances SET split = 'train'"));
+	CHECK_OK(export_write(m, &eo, NULL));
+	snprintf(cmd, sizeof cmd, "%s/train/wav.scp", out);
+	char *scp = slurp(cmd);
+	CHECK(scp != NULL);
+	int lines = 0, pipes = 0, decoded = 0;
+	for (char *save = NULL, *line = scp ? strtok_r(scp, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+		lines++;
+		char *rx = strchr(line, ' ');
+		CHECK(rx != NULL);
+		if (!rx)
+			continue;
+		rx++;
+		size_t n = strlen(rx);
+		if (rx[n - 1] != '|') {
+			CHECKF(strstr(rx, ".wav") && fs_exists(rx), "plain entry '%s' is not an existing WAV", rx);
+			continue;
+		}
+		/* Kaldi: popen(rxfilename without the trailing '|') */
+		pipes++;
+		rx[n - 1] = 0;
+		char wav[1200];
+		snprintf(wav, sizeof wav, "%s/piped.wav", TEST_TMP);
+		snprintf(cmd, sizeof cmd, "cd '%s' && (%s) > '%s' 2>/dev/null", TEST_TMP, rx, wav);
+		CHECKF(system(cmd) == 0, "wav.scp pipe failed: %s", rx);
+		SF_INFO si = { 0 };
+		SNDFILE *sf = sf_open(wav, SFM_READ, &si);
+		CHECKF(sf && (si.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV && si.frames > 16000, "pipe '%s' gave no WAV", rx);
+		decoded += sf != NULL;
+		if (sf)
+			sf_close(sf);
+	}
+	CHECK_EQ_INT(lines, 3);
+	CHECK_EQ_INT(pipes, 2);      /* mp3 and flac: Kaldi reads only RIFF WAV */
+	CHECK_EQ_INT(decoded, 2);
+	CHECKF(!fs_exists(marker), "a file name ran a command");
+	free(scp);
+
+	/* a manifest from before the check: a line break in a stored path is
+	 * refused by the export (no file replaced), not written */
+	CHECK_OK(manifest_exec(m, "UPDATE recordings SET path = 'a' || char(10) || 'r9 touch PWNED |' WHERE path = 'good.wav'"));
+	CHECK_EQ_INT(export_write(m, &eo, NULL), ACC_EFORMAT);
+	manifest_close(m);
+	CHECKF(!fs_exists(marker), "a file name ran a command");
+}
+
+static void outside_tweak(ingest_opts *o) { o->allow_outside = 1; }
+
+/* Security 4: "../../../../etc/passwd" and "/etc/passwd" in wav.scp or a
+ * Common Voice TSV were opened and read.  Now they are outside_root
+ * rejects unless --allow-outside; Kaldi's recipe-root paths still work. */
+static void test_outside_root(void)
+{
+	char k[1100], db[1100], db2[1100];
+	const char *recipe = mkroot("orecipe");
+	snprintf(k, sizeof k, "%s/data/train", recipe);
+	fs_mkdir_p(k);
+	snprintf(db, sizeof db, "%s/outside.db", TEST_TMP);
+	snprintf(db2, sizeof db2, "%s/outside2.db", TEST_TMP);
+	speech_file(k, "wav/a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.5);
+	speech_file(recipe, "audio/b.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.5);
+	put(k, "wav.scp", "e1 ../../../../../../../../../../../../etc/passwd\ne2 /etc/passwd\n"
+	    "in1 wav/a.wav\nin2 ../../audio/b.wav\ne3 wav/../../../../x/../../../etc/hostname\n");
+	put(k, "text", "e1 one\ne2 two\nin1 three\nin2 four\ne3 five\n");
+	ingest_summary s;
+	CHECK_OK(ingest(k, "kaldi", db, &s, NULL));
+	CHECK_STR(reason_of(db, "wav.scp:1"), "outside_root");
+	CHECK_STR(reason_of(db, "wav.scp:2"), "outside_root");
+	CHECK_STR(reason_of(db, "wav.scp:5"), "outside_root");
+	CHECK_EQ_INT(q1(db, "SELECT count(*) FROM utterances"), 2);
+	CHECK(strstr(qs(db, "SELECT message FROM rejects WHERE source = 'wav.scp:2'"), "--allow-outside") != NULL);
+	/* with --allow-outside the files are read (and rejected for what they are) */
+	CHECK_OK(ingest(k, "kaldi", db2, &s, outside_tweak));
+	CHECK(strcmp(reason_of(db2, "wav.scp:1"), "outside_root") && strcmp(reason_of(db2, "wav.scp:1"), "(none)"));
+	CHECK(strcmp(reason_of(db2, "wav.scp:2"), "outside_root") && strcmp(reason_of(db2, "wav.scp:2"), "(none)"));
+
+	const char *cv = mkroot("ocv");
+	char db3[1100];
+	snprintf(db3, sizeof db3, "%s/ocv.db", TEST_TMP);
+	speech_file(cv, "clips/fine.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.5);
+	put(cv, "validated.tsv", "client_id\tpath\tsentence\tlocale\n"
+	    "c1\t../../../../../../../../etc/passwd\tone\ten\nc2\tfine.wav\ttwo\ten\nc3\t/etc/passwd\tthree\ten\n");
+	CHECK_OK(ingest(cv, "commonvoice", db3, &s, NULL));
+	CHECK_STR(reason_of(db3, "validated.tsv:2"), "outside_root");
+	CHECK_STR(reason_of(db3, "validated.tsv:4"), "missing_file");   /* clips//etc/passwd: inside */
+	CHECK_EQ_INT(q1(db3, "SELECT count(*) FROM utterances"), 1);
+}
+
 int main(void)
 {
 	setenv("ACCENT_NO_PROGRESS", "1", 1);
@@ -503,5 +632,7 @@ int main(void)
 	RUN(test_kaldi_segments);
 	RUN(test_long_recordings);
 	RUN(test_balance_and_splits);
+	RUN(test_hostile_names_and_kaldi_export);
+	RUN(test_outside_root);
 	return check_summary();
 }
