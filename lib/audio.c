@@ -127,6 +127,7 @@ const char *audio_fault_name(int fault)
 	case AUDIO_FAULT_CORRUPT: return "corrupt_audio";
 	case AUDIO_FAULT_HEADER_ONLY: return "header_only";
 	case AUDIO_FAULT_TRUNCATED: return "truncated";
+	case AUDIO_FAULT_BAD_RATE: return "bad_rate";
 	}
 	return "corrupt_audio";
 }
@@ -220,6 +221,13 @@ static int open_audio(const char *path, SNDFILE **out, SF_INFO *si, audio_info *
 				       path);
 		}
 	}
+	if (si->samplerate > 0 && si->samplerate < AUDIO_MIN_RATE && si->channels > 0) {
+		/* a 1 Hz header would make 16,000 output samples per input frame */
+		sf_close(sf);
+		set_fault(fault, AUDIO_FAULT_BAD_RATE);
+		return err_set(ACC_EFORMAT, "cannot decode '%s': implausible sample rate %d Hz (minimum %d Hz)", path,
+			       si->samplerate, AUDIO_MIN_RATE);
+	}
 	if (si->samplerate <= 0 || si->samplerate > 1000000 || si->channels <= 0 || si->channels > 1024) {
 		sf_close(sf);
 		set_fault(fault, AUDIO_FAULT_CORRUPT);
@@ -270,6 +278,7 @@ typedef struct blockdec {
 	float *obuf;        /* resampler output for one block (+ margin) */
 	int64_t obuf_cap;
 	int64_t clip, seen; /* clip counting over original channel samples */
+	int64_t nonfinite;  /* NaN/Inf samples met (counted like clip) */
 	int count_clip;
 } blockdec;
 
@@ -365,8 +374,10 @@ static int block_compute(blockdec *d, int64_t b, float **y, int64_t *ny)
 			int counted = d->count_clip && pos >= in_start && pos < in_start + d->b_in;
 			for (int c = 0; c < d->ch; c++) {
 				float v = fr[c];
-				if (!isfinite(v))
+				if (!isfinite(v)) {
 					v = 0;
+					d->nonfinite += counted;
+				}
 				acc += v;
 				if (counted && fabsf(v) >= CLIP_LEVEL)
 					d->clip++;
@@ -520,6 +531,7 @@ int audio_decode_stream(const char *path, audio_block_fn fn, void *ctx, audio_in
 	if (stats) {
 		stats_finish(&acc, stats);
 		stats->clip_ratio = d.seen ? (double)d.clip / d.seen : 0;
+		stats->nonfinite_ratio = d.seen ? (double)d.nonfinite / d.seen : 0;
 	}
 	rc = 0;
 out:
