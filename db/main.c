@@ -119,6 +119,7 @@ static int cmd_check(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "hash", no_argument, 0, 'H' }, { "no-files", no_argument, 0, 'n' },
 		{ "examples", required_argument, 0, 'e' }, { "tolerance", required_argument, 0, 't' },
+		{ "distinct-text", no_argument, 0, 'd' },
 		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
 	};
 	dbcheck_opts o = DBCHECK_OPTS_DEFAULT;
@@ -131,6 +132,7 @@ static int cmd_check(int argc, char **argv)
 		switch (c) {
 		case 'H': o.hash = 1; break;
 		case 'n': o.skip_files = 1; break;
+		case 'd': o.distinct_text = 1; break;
 		case 'e':
 			if (cliopt_integer(optarg, &n) || n < 0 || n > 1000000)
 				return usage_error("check", "--examples wants a count, not '%s'", optarg);
@@ -142,7 +144,7 @@ static int cmd_check(int argc, char **argv)
 			o.span_tolerance = d;
 			break;
 		case 'h':
-			printf("usage: db check [--hash] [--no-files] [--examples N] [--tolerance S]\n\n"
+			printf("usage: db check [--hash] [--no-files] [--examples N] [--tolerance S] [--distinct-text]\n\n"
 			       "Checks that every recording file still exists with the size (and, when its\n"
 			       "mtime changed or with --hash, the SHA-256) measured at ingest; that\n"
 			       "utterance spans lie inside their recordings (with S seconds of tolerance,\n"
@@ -151,7 +153,9 @@ static int cmd_check(int argc, char **argv)
 			       "Orphan recordings/speakers and touched files are reported as notes.\n\n"
 			       "  --hash        re-hash every file, not only those whose mtime changed\n"
 			       "  --no-files    skip the file checks\n"
-			       "  --examples N  examples shown per finding (default 5)\n\n"
+			       "  --examples N  examples shown per finding (default 5)\n"
+			       "  --distinct-text  a sentence in two splits is a problem (splits made with\n"
+			       "                --distinct-text); by default it is a note\n\n"
 			       "Exit status: 0 no problems, 3 problems found, 4 database error.\n");
 			return 0;
 		case 'V': printf("db %s\n", ACCENT_VERSION); return 0;

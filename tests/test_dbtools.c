@@ -311,6 +311,16 @@ static void test_check(void)
 	CHECK_EQ_INT(r.problems, problems);
 	CHECK(r.problems >= 9);
 	CHECK(r.item[DBCHECK_MTIME_CHANGED].problem == 0 && r.item[DBCHECK_ORPHAN_SPEAKER].problem == 0);
+	/* issue 19 #13: a shared sentence is a note unless the splits were asked
+	 * to keep sentences apart */
+	CHECK(r.item[DBCHECK_TEXT_SPLIT_LEAK].problem == 0);
+	long long before = r.problems;
+	dbcheck_report_free(&r);
+	co.distinct_text = 1;
+	CHECK_OK(dbcheck_run(m, &co, &r));
+	CHECK(r.item[DBCHECK_TEXT_SPLIT_LEAK].problem == 1);
+	CHECK_EQ_INT(r.problems, before + 1);
+	co.distinct_text = 0;
 	dbcheck_report_free(&r);
 
 	/* --hash re-hashes everything; --no-files skips the files */

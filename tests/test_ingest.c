@@ -7,6 +7,7 @@
  * where the content matters). */
 #include "check.h"
 #include "audio.h"
+#include "dbcheck.h"
 #include "export.h"
 #include "err.h"
 #include "fsutil.h"
@@ -838,6 +839,51 @@ static void test_bad_values_become_rejects(void)
 	CHECK_EQ_INT(q1(db3, "SELECT count(*) FROM rejects WHERE reason = 'bad_span'"), 5);
 }
 
+/* Silent loss 13: a default ingest failed its own db check: a Kaldi
+ * recording with two speakers on separate segments was split by speaker
+ * (audio_split_leak), and shared sentences were text_split_leak problems
+ * though --distinct-text was not asked.  The split now keeps the speakers
+ * of a recording together; a shared sentence is a note. */
+static void test_default_ingest_passes_db_check(void)
+{
+	const char *k = mkroot("k2spk");
+	char db[1100], scp[4096] = "", seg[4096] = "", txt[4096] = "", u2s[4096] = "";
+	snprintf(db, sizeof db, "%s/k2spk.db", TEST_TMP);
+	for (int i = 0; i < 10; i++) {
+		char rel[64];
+		snprintf(rel, sizeof rel, "wav/m%d.wav", i);
+		speech_file(k, rel, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 3.0 + 0.1 * i);
+		size_t n = strlen(scp);
+		snprintf(scp + n, sizeof scp - n, "m%d %s\n", i, rel);
+		n = strlen(seg);
+		snprintf(seg + n, sizeof seg - n, "m%d-a m%d 0 1.4\nm%d-b m%d 1.5 2.9\n", i, i, i, i);
+		n = strlen(txt);
+		snprintf(txt + n, sizeof txt - n, "m%d-a the same sentence\nm%d-b words of meeting %d\n", i, i, i);
+		n = strlen(u2s);
+		snprintf(u2s + n, sizeof u2s - n, "m%d-a A%d\nm%d-b B%d\n", i, i, i, i);
+	}
+	put(k, "wav.scp", scp);
+	put(k, "segments", seg);
+	put(k, "text", txt);
+	put(k, "utt2spk", u2s);
+	ingest_summary s;
+	CHECK_OK(ingest(k, "kaldi", db, &s, NULL));
+	CHECK_EQ_INT(q1(db, "SELECT count(*) FROM utterances"), 20);
+	CHECK_EQ_INT(q1(db, "SELECT count(*) FROM (SELECT recording_id FROM utterances GROUP BY recording_id "
+			    "HAVING count(DISTINCT split) > 1)"), 0);
+	CHECK(q1(db, "SELECT count(DISTINCT split) FROM utterances") >= 2);
+	manifest *m = NULL;
+	dbcheck_opts co = DBCHECK_OPTS_DEFAULT;
+	dbcheck_report r;
+	CHECK_OK(manifest_open(&m, db, 0));
+	CHECK_OK(dbcheck_run(m, &co, &r));
+	CHECK_EQ_INT(r.item[DBCHECK_AUDIO_SPLIT_LEAK].count, 0);
+	CHECK_EQ_INT(r.item[DBCHECK_SPEAKER_SPLIT_LEAK].count, 0);
+	CHECK_EQ_INT(r.problems, 0);
+	dbcheck_report_free(&r);
+	manifest_close(m);
+}
+
 int main(void)
 {
 	setenv("ACCENT_NO_PROGRESS", "1", 1);
@@ -852,5 +898,6 @@ int main(void)
 	RUN(test_unreadable_parts);
 	RUN(test_kaldi_bad_lines_and_duplicates);
 	RUN(test_bad_values_become_rejects);
+	RUN(test_default_ingest_passes_db_check);
 	return check_summary();
 }
