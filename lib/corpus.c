@@ -623,6 +623,8 @@ const char *strmap_get(const strmap *m, const char *key)
 	return NULL;
 }
 
+size_t strmap_size(const strmap *m) { return m ? m->n : 0; }
+
 void strmap_free(strmap *m)
 {
 	if (!m)

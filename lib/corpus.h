@@ -24,6 +24,7 @@
  *                the lines for the align stage.
  */
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct corpus_utt {
@@ -150,6 +151,7 @@ typedef struct strmap strmap;
 strmap *strmap_new(void);
 int strmap_put(strmap *m, const char *key, const char *val);  /* replaces; ACC_ENOMEM */
 const char *strmap_get(const strmap *m, const char *key);
+size_t strmap_size(const strmap *m);  /* number of keys (0 for NULL) */
 void strmap_free(strmap *m);
 
 /* Read a whole small text file, trimmed; NULL when it cannot be used, with

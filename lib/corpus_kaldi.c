@@ -250,6 +250,10 @@ static void set_attrs(kaldi_state *s, corpus_utt *u)
 {
 	if (strmap_get(s->text_conflict, u->key))
 		corpus_utt_reject(u, "conflicting_transcript", "utterance '%s' has two different transcripts in text", u->key);
+	else if (strmap_size(s->utt2spk) && !strmap_get(s->utt2spk, u->key))
+		/* Kaldi wants every utterance in utt2spk; without it the speaker
+		 * (balance, splits) is unknown: reported, not guessed */
+		corpus_utt_reject(u, "no_speaker", "utterance '%s' is not in utt2spk", u->key);
 	const char *spk = strmap_get(s->utt2spk, u->key);
 	u->speaker = corpus_strdup_opt(spk);
 	u->gender = spk ? corpus_strdup_opt(strmap_get(s->spk2gender, spk)) : NULL;

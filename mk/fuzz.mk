@@ -9,6 +9,9 @@
 # Each run keeps its growing corpus in $(BUILD)/fuzz/corpus-NAME (seeds:
 # tests/fuzz/seeds/NAME), crashes in $(BUILD)/fuzz/, and a log whose last
 # line ("Done N runs in S second(s)") gives the execution count.
+# clang + its runtimes (libFuzzer) for `make fuzz`; .ci/run smoke-runs them.
+DEB_PKGS += clang libclang-rt-14-dev
+
 FUZZ_TARGETS := arpa corpus_tsv corpus_kaldi corpus_nemo modelcfg audio
 FUZZ_SEEDS_arpa := arpa
 FUZZ_SEEDS_corpus_tsv := tsv
@@ -23,7 +26,7 @@ FUZZ_LIB_CFLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-f
                   -Ilib $(shell pkg-config --cflags $(FUZZ_PKGS))
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:lib/%.c=$(BUILD)/fuzz/lib/%.o)
 
-.PHONY: fuzz-smoke $(FUZZ_TARGETS:%=fuzz-%)
+.PHONY: fuzz-smoke fuzz-available $(FUZZ_TARGETS:%=fuzz-%)
 fuzz: $(FUZZ_TARGETS:%=fuzz-%)
 
 $(BUILD)/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h)
@@ -48,3 +51,9 @@ $(FUZZ_TARGETS:%=fuzz-%): fuzz-%: $(BUILD)/fuzz/fuzz_%
 
 fuzz-smoke:
 	@$(MAKE) --no-print-directory FUZZ_SECONDS=30 fuzz
+
+# 1 when $(FUZZ_CC) links a libFuzzer harness (used by .ci/run).
+fuzz-available:
+	@mkdir -p $(BUILD); printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { return d && n; }\n' > $(BUILD)/fuzz-probe.c 2>/dev/null \
+	  && $(FUZZ_CC) -fsanitize=fuzzer -o $(BUILD)/fuzz-probe $(BUILD)/fuzz-probe.c 2>/dev/null && echo 1 || echo 0; \
+	  rm -f $(BUILD)/fuzz-probe $(BUILD)/fuzz-probe.c

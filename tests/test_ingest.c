@@ -762,6 +762,18 @@ static void test_kaldi_bad_lines_and_duplicates(void)
 	CHECK_STR(reason_of(db, "utt2spk:4"), "bad_row");
 	CHECK_STR(reason_of(db, "segments:1"), "conflicting_transcript");
 	CHECK_STR(qs(db, "SELECT s.label FROM utterances u JOIN speakers s ON s.id = u.speaker_id WHERE utt_key = 'u6'"), "s2");
+	/* issue 19 #14: an utterance missing from utt2spk is reported */
+	const char *k2 = mkroot("knospk");
+	char db2[1100];
+	snprintf(db2, sizeof db2, "%s/knospk.db", TEST_TMP);
+	speech_file(k2, "rec.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 4.0);
+	put(k2, "wav.scp", "rec rec.wav\n");
+	put(k2, "segments", "v1 rec 0 1.5\nv2 rec 2 3.5\n");
+	put(k2, "text", "v1 one\nv2 two\n");
+	put(k2, "utt2spk", "v1 s1\n");
+	CHECK_OK(ingest(k2, "kaldi", db2, &s, NULL));
+	CHECK_STR(reason_of(db2, "segments:2"), "no_speaker");
+	CHECK_EQ_INT(q1(db2, "SELECT count(*) FROM utterances"), 1);
 }
 
 /* Silent loss 8, 9 (TSV), 10 and 14 (rate, NaN): a transcript with a NUL

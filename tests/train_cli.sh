@@ -84,5 +84,10 @@ wait $pid 2>/dev/null
 [ $killed = 1 ] && ok "run killed mid-way" || ok "run finished before the kill (resume still checked)"
 expect "resume after kill -9" 0 "$TRAIN" $COMMON --out killed --steps 24 --eval-every 0 --save-every 1 --resume
 if cmp -s -i $HDR ref/train_state.bin killed/train_state.bin; then ok "kill -9 + resume = uninterrupted"; else ko "kill -9 + resume = uninterrupted"; fi
+# issue 19 #14: the killed run's train_runs row does not stay 'running'
+same "no train_runs row left running" "$(sqlite3 "$T/data.db" "SELECT count(*) FROM train_runs WHERE status = 'running'")" 0
+if [ $killed = 1 ]; then
+	same "the killed run is marked interrupted" "$(sqlite3 "$T/data.db" "SELECT count(*) FROM train_runs WHERE status = 'interrupted' AND out_dir = 'killed'")" 1
+fi
 echo "# train_cli.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
