@@ -64,6 +64,13 @@ static int open_manifest(manifest **m)
 	return manifest_open(m, manifest_path, 0);
 }
 
+/* The commands that only read open the manifest read-only: they work on a
+ * read-only file and can never change it. */
+static int open_manifest_ro(manifest **m)
+{
+	return manifest_open_ro(m, manifest_path);
+}
+
 /* ------------------------------------------------------------------ stats */
 
 static int cmd_stats(int argc, char **argv)
@@ -99,7 +106,7 @@ static int cmd_stats(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("stats", "unexpected argument '%s'", argv[optind]);
-	if ((rc = open_manifest(&m)))
+	if ((rc = open_manifest_ro(&m)))
 		return fail(rc);
 	rc = dbstats_print(m, &o, stdout);
 	manifest_close(m);
@@ -113,6 +120,7 @@ static int cmd_check(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "hash", no_argument, 0, 'H' }, { "no-files", no_argument, 0, 'n' },
 		{ "examples", required_argument, 0, 'e' }, { "tolerance", required_argument, 0, 't' },
+		{ "distinct-text", no_argument, 0, 'd' },
 		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
 	};
 	dbcheck_opts o = DBCHECK_OPTS_DEFAULT;
@@ -125,6 +133,7 @@ static int cmd_check(int argc, char **argv)
 		switch (c) {
 		case 'H': o.hash = 1; break;
 		case 'n': o.skip_files = 1; break;
+		case 'd': o.distinct_text = 1; break;
 		case 'e':
 			if (cliopt_integer(optarg, &n) || n < 0 || n > 1000000)
 				return usage_error("check", "--examples wants a count, not '%s'", optarg);
@@ -136,7 +145,7 @@ static int cmd_check(int argc, char **argv)
 			o.span_tolerance = d;
 			break;
 		case 'h':
-			printf("usage: db check [--hash] [--no-files] [--examples N] [--tolerance S]\n\n"
+			printf("usage: db check [--hash] [--no-files] [--examples N] [--tolerance S] [--distinct-text]\n\n"
 			       "Checks that every recording file still exists with the size (and, when its\n"
 			       "mtime changed or with --hash, the SHA-256) measured at ingest; that\n"
 			       "utterance spans lie inside their recordings (with S seconds of tolerance,\n"
@@ -145,7 +154,9 @@ static int cmd_check(int argc, char **argv)
 			       "Orphan recordings/speakers and touched files are reported as notes.\n\n"
 			       "  --hash        re-hash every file, not only those whose mtime changed\n"
 			       "  --no-files    skip the file checks\n"
-			       "  --examples N  examples shown per finding (default 5)\n\n"
+			       "  --examples N  examples shown per finding (default 5)\n"
+			       "  --distinct-text  a sentence in two splits is a problem (splits made with\n"
+			       "                --distinct-text); by default it is a note\n\n"
 			       "Exit status: 0 no problems, 3 problems found, 4 database error.\n");
 			return 0;
 		case 'V': printf("db %s\n", ACCENT_VERSION); return 0;
@@ -154,7 +165,7 @@ static int cmd_check(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("check", "unexpected argument '%s'", argv[optind]);
-	if ((rc = open_manifest(&m)))
+	if ((rc = open_manifest_ro(&m)))
 		return fail(rc);
 	rc = dbcheck_run(m, &o, &r);
 	manifest_close(m);
@@ -186,22 +197,27 @@ static int cmd_check(int argc, char **argv)
 static int cmd_query(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "format", required_argument, 0, 'f' }, { "help", no_argument, 0, 'h' },
-		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
+		{ "format", required_argument, 0, 'f' }, { "write", no_argument, 0, 'w' },
+		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
 	};
 	dbquery_format f = DBQUERY_TABLE;
 	manifest *m = NULL;
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+	int c, rc, write = 0;
+	while ((c = getopt_long(argc, argv, "f:wh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'w':
+			write = 1;
+			break;
 		case 'f':
 			if (dbquery_parse_format(optarg, &f))
 				return usage_error("query", "--format must be table, csv or json, not '%s'", optarg);
 			break;
 		case 'h':
-			printf("usage: db query [--format table|csv|json] \"SQL\"\n\n"
+			printf("usage: db query [--format table|csv|json] [--write] \"SQL\"\n\n"
 			       "Runs the SQL (several statements allowed) on the manifest and prints each\n"
-			       "result.  Tables and views are documented in the schema:\n"
+			       "result.  The manifest is opened read-only: a statement that would change\n"
+			       "it is refused unless --write is given.  ATTACH and VACUUM INTO are always\n"
+			       "refused.  Tables and views are documented in the schema:\n"
 			       "  db query \"SELECT sql FROM sqlite_master WHERE name = 'utterances'\"\n"
 			       "Examples:\n"
 			       "  db query \"SELECT * FROM hours_by_lang_split\"\n"
@@ -213,9 +229,9 @@ static int cmd_query(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return usage_error("query", "%s", optind == argc ? "db query wants one SQL argument" : "db query wants exactly one SQL argument (quote it)");
-	if ((rc = open_manifest(&m)))
+	if ((rc = write ? open_manifest(&m) : open_manifest_ro(&m)))
 		return fail(rc);
-	rc = dbquery_print(m, argv[optind], f, stdout, NULL);
+	rc = dbquery_exec(m, argv[optind], f, write ? DBQUERY_WRITE : 0, stdout, NULL);
 	manifest_close(m);
 	if (fflush(stdout) != 0 && !rc)
 		rc = err_set(ACC_EIO, "cannot write the output");

@@ -23,6 +23,7 @@
  */
 #include "audio.h"
 #include "err.h"
+#include "fsutil.h"
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -126,6 +127,7 @@ const char *audio_fault_name(int fault)
 	case AUDIO_FAULT_CORRUPT: return "corrupt_audio";
 	case AUDIO_FAULT_HEADER_ONLY: return "header_only";
 	case AUDIO_FAULT_TRUNCATED: return "truncated";
+	case AUDIO_FAULT_BAD_RATE: return "bad_rate";
 	}
 	return "corrupt_audio";
 }
@@ -219,6 +221,13 @@ static int open_audio(const char *path, SNDFILE **out, SF_INFO *si, audio_info *
 				       path);
 		}
 	}
+	if (si->samplerate > 0 && si->samplerate < AUDIO_MIN_RATE && si->channels > 0) {
+		/* a 1 Hz header would make 16,000 output samples per input frame */
+		sf_close(sf);
+		set_fault(fault, AUDIO_FAULT_BAD_RATE);
+		return err_set(ACC_EFORMAT, "cannot decode '%s': implausible sample rate %d Hz (minimum %d Hz)", path,
+			       si->samplerate, AUDIO_MIN_RATE);
+	}
 	if (si->samplerate <= 0 || si->samplerate > 1000000 || si->channels <= 0 || si->channels > 1024) {
 		sf_close(sf);
 		set_fault(fault, AUDIO_FAULT_CORRUPT);
@@ -269,6 +278,7 @@ typedef struct blockdec {
 	float *obuf;        /* resampler output for one block (+ margin) */
 	int64_t obuf_cap;
 	int64_t clip, seen; /* clip counting over original channel samples */
+	int64_t nonfinite;  /* NaN/Inf samples met (counted like clip) */
 	int count_clip;
 } blockdec;
 
@@ -364,8 +374,10 @@ static int block_compute(blockdec *d, int64_t b, float **y, int64_t *ny)
 			int counted = d->count_clip && pos >= in_start && pos < in_start + d->b_in;
 			for (int c = 0; c < d->ch; c++) {
 				float v = fr[c];
-				if (!isfinite(v))
+				if (!isfinite(v)) {
 					v = 0;
+					d->nonfinite += counted;
+				}
 				acc += v;
 				if (counted && fabsf(v) >= CLIP_LEVEL)
 					d->clip++;
@@ -519,6 +531,7 @@ int audio_decode_stream(const char *path, audio_block_fn fn, void *ctx, audio_in
 	if (stats) {
 		stats_finish(&acc, stats);
 		stats->clip_ratio = d.seen ? (double)d.clip / d.seen : 0;
+		stats->nonfinite_ratio = d.seen ? (double)d.nonfinite / d.seen : 0;
 	}
 	rc = 0;
 out:
@@ -615,27 +628,39 @@ out:
 int audio_write_wav(const char *path, const float *x, int64_t n, int sample_rate)
 {
 	SF_INFO si = { 0 };
-	SNDFILE *sf;
-	char tmp[4200];
-	/* temporary name + rename: a killed writer never leaves a half WAV */
-	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+	SNDFILE *sf = NULL;
+	FILE *fp = NULL;
+	char tmp[4096];
+	int rc;
+	/* a fresh temporary (never through a planted symlink) + rename: a
+	 * killed writer never leaves a half WAV */
+	if ((rc = fs_open_tmp(path, tmp, &fp)) != 0)
+		return rc;
 	si.samplerate = sample_rate;
 	si.channels = 1;
 	si.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-	sf = sf_open(tmp, SFM_WRITE, &si);
-	if (!sf)
-		return err_set(ACC_EIO, "cannot write '%s': %s", path, sf_strerror(NULL));
+	sf = sf_open_fd(fileno(fp), SFM_WRITE, &si, 0);
+	if (!sf) {
+		rc = err_set(ACC_EIO, "cannot write '%s': %s", path, sf_strerror(NULL));
+		goto out;
+	}
 	sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
 	if (sf_writef_float(sf, x, n) != n) {
-		int rc = err_set(ACC_EIO, "cannot write '%s': %s", path, sf_strerror(sf));
+		rc = err_set(ACC_EIO, "cannot write '%s': %s", path, sf_strerror(sf));
+		goto out;
+	}
+	if (sf_close(sf) != 0) {
+		sf = NULL;
+		rc = err_set(ACC_EIO, "cannot write '%s'", path);
+		goto out;
+	}
+	sf = NULL;
+	rc = fs_commit_tmp(fp, tmp, path);
+	fp = NULL;
+out:
+	if (sf)
 		sf_close(sf);
-		unlink(tmp);
-		return rc;
-	}
-	if (sf_close(sf) != 0 || rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		return err_set(ACC_EIO, "cannot write '%s': %s", path, strerror(e));
-	}
-	return 0;
+	if (fp)
+		fs_abort_tmp(fp, tmp);
+	return rc;
 }

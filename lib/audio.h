@@ -29,6 +29,7 @@ typedef struct audio_stats {
 	double rms;            /* sqrt(mean x^2) */
 	double clip_ratio;     /* share of samples with |x| >= 0.999 in the ORIGINAL channels */
 	double silence_ratio;  /* share of 20 ms frames whose RMS < -50 dBFS */
+	double nonfinite_ratio;/* share of NaN/Inf samples in the ORIGINAL channels (decoded as 0) */
 } audio_stats;
 
 /* Probe a file's header.  ACC_EFORMAT (libsndfile's reason) when it cannot
@@ -67,7 +68,10 @@ enum {
 	AUDIO_FAULT_CORRUPT,      /* unrecognised header or decoder error */
 	AUDIO_FAULT_HEADER_ONLY,  /* valid header, no audio frames */
 	AUDIO_FAULT_TRUNCATED,    /* fewer frames than the header declares */
+	AUDIO_FAULT_BAD_RATE,     /* a sample rate no speech recording has (< AUDIO_MIN_RATE) */
 };
+/* Lowest input sample rate accepted (telephone speech is 8 kHz). */
+#define AUDIO_MIN_RATE 4000
 /* Reason code for a fault: "missing_file", "corrupt_audio", "truncated", ... */
 const char *audio_fault_name(int fault);
 

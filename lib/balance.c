@@ -387,6 +387,123 @@ static int drop_split_indexes(manifest *m, char ***sqls)
 	return rc;
 }
 
+/* Split units: a speaker (or, without one, a recording) is a unit, but
+ * the speakers of one recording (a meeting, a dialogue) must share a
+ * split, else its audio is in two splits (db check's audio_split_leak).
+ * Union-find over the (unit, recording) pairs fills temp.split_group(k ->
+ * g) with g the smallest unit key of k's group (k itself when alone). */
+typedef struct upair {
+	int64_t unit, rec;
+} upair;
+
+static int cmp_pair_rec(const void *a, const void *b)
+{
+	const upair *x = a, *y = b;
+	return x->rec < y->rec ? -1 : x->rec > y->rec ? 1 : (x->unit > y->unit) - (x->unit < y->unit);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static size_t uf_find(size_t *parent, size_t i)
+{
+	while (parent[i] != i) {
+		parent[i] = parent[parent[i]];
+		i = parent[i];
+	}
+	return i;
+}
+
+static size_t unit_index(const int64_t *keys, size_t n, int64_t k)
+{
+	int64_t *p = bsearch(&k, keys, n, sizeof *keys, cmp_i64);
+	return p ? (size_t)(p - keys) : 0;
+}
+
+static int build_split_groups(manifest *m)
+{
+	sqlite3_stmt *q = NULL;
+	upair *pr = NULL;
+	int64_t *keys = NULL;
+	size_t *parent = NULL, np = 0, cap = 0, nk = 0;
+	int rc, s;
+	if ((rc = manifest_exec(m, "DROP TABLE IF EXISTS temp.split_group; "
+				"CREATE TEMP TABLE split_group (k INTEGER PRIMARY KEY, g INTEGER NOT NULL)")))
+		return rc;
+	if ((rc = manifest_prepare(m, "SELECT DISTINCT " UNIT_KEY ", u.recording_id FROM utterances u", &q)))
+		return rc;
+	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+		if (np == cap) {
+			size_t nc = cap ? 2 * cap : 1024;
+			upair *t = realloc(pr, nc * sizeof *t);
+			if (!t) {
+				rc = err_set(ACC_ENOMEM, "out of memory");
+				goto out;
+			}
+			pr = t;
+			cap = nc;
+		}
+		pr[np].unit = sqlite3_column_int64(q, 0);
+		pr[np++].rec = sqlite3_column_int64(q, 1);
+	}
+	if (s != SQLITE_DONE) {
+		rc = manifest_db_error(m, "cannot read split units");
+		goto out;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	keys = malloc((np ? np : 1) * sizeof *keys);
+	parent = malloc((np ? np : 1) * sizeof *parent);
+	if (!keys || !parent) {
+		rc = err_set(ACC_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < np; i++)
+		keys[i] = pr[i].unit;
+	if (np)
+		qsort(keys, np, sizeof *keys, cmp_i64);
+	for (size_t i = 0; i < np; i++)
+		if (!nk || keys[nk - 1] != keys[i])
+			keys[nk++] = keys[i];
+	for (size_t i = 0; i < nk; i++)
+		parent[i] = i;
+	if (np)
+		qsort(pr, np, sizeof *pr, cmp_pair_rec);
+	for (size_t i = 1; i < np; i++)
+		if (pr[i].rec == pr[i - 1].rec) {
+			size_t a = uf_find(parent, unit_index(keys, nk, pr[i - 1].unit));
+			size_t b = uf_find(parent, unit_index(keys, nk, pr[i].unit));
+			/* the root is the smaller index = the smaller unit key */
+			if (a < b)
+				parent[b] = a;
+			else if (b < a)
+				parent[a] = b;
+		}
+	if ((rc = manifest_prepare(m, "INSERT INTO temp.split_group(k, g) VALUES (?1, ?2)", &q)))
+		goto out;
+	for (size_t i = 0; i < nk; i++) {
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 1, keys[i]);
+		sqlite3_bind_int64(q, 2, keys[uf_find(parent, i)]);
+		if (sqlite3_step(q) != SQLITE_DONE) {
+			rc = manifest_db_error(m, "cannot store split groups");
+			goto out;
+		}
+	}
+out:
+	sqlite3_finalize(q);
+	free(pr);
+	free(keys);
+	free(parent);
+	return rc;
+}
+
+/* The split unit (group) of utterance u. */
+#define GROUP_KEY "(SELECT g FROM temp.split_group WHERE k = " UNIT_KEY ")"
+
 /* From temp.split_assign (unit -> split): the new split of every utterance,
  * 'excluded' where distinct_text and its sentence is in a higher split;
  * only the rows that change are written. */
@@ -405,14 +522,14 @@ static int write_splits(manifest *m, int distinct_text)
 	if (distinct_text && (rc = manifest_exec(m,
 		"INSERT INTO temp.split_text(text_norm, top) "
 		"SELECT u.text_norm, max(CASE a.split WHEN 'train' THEN 1 WHEN 'dev' THEN 2 ELSE 3 END) "
-		"FROM utterances u JOIN temp.split_assign a ON a.k = " UNIT_KEY " "
+		"FROM utterances u JOIN temp.split_assign a ON a.k = " GROUP_KEY " "
 		"WHERE u.text_norm <> '' GROUP BY u.text_norm HAVING count(DISTINCT a.split) > 1")))
 		return rc;
 	rc = manifest_exec(m,
 		"INSERT INTO temp.split_new(id, split) SELECT id, s FROM ("
 		" SELECT u.id, u.split AS old, CASE WHEN t.top > (CASE a.split WHEN 'train' THEN 1 WHEN 'dev' THEN 2 ELSE 3 END) "
 		"   THEN 'excluded' ELSE a.split END AS s "
-		" FROM utterances u JOIN temp.split_assign a ON a.k = " UNIT_KEY " "
+		" FROM utterances u JOIN temp.split_assign a ON a.k = " GROUP_KEY " "
 		" LEFT JOIN temp.split_text t ON t.text_norm = u.text_norm) WHERE old IS NOT s");
 	if (rc)
 		return rc;
@@ -464,10 +581,14 @@ int balance_split(manifest *m, const split_opts *o, split_stats *stout)
 	if ((rc = tx_begin(m, &nested)))
 		return rc;
 
-	/* One row per (unit, language), the unit's main language first. */
+	/* One row per (unit, language), the unit's main language first; a unit
+	 * is a group of speakers sharing recordings (build_split_groups),
+	 * hashed by its smallest label. */
+	if ((rc = build_split_groups(m)))
+		goto out;
 	rc = manifest_prepare(m,
-		"SELECT " UNIT_KEY " AS k, coalesce(u.lang, s.lang, '') AS lg, sum(u.end_s - u.start_s) AS d, "
-		"coalesce(s.label, 'rec:' || (SELECT path FROM recordings WHERE id = u.recording_id)) "
+		"SELECT " GROUP_KEY " AS k, coalesce(u.lang, s.lang, '') AS lg, sum(u.end_s - u.start_s) AS d, "
+		"min(coalesce(s.label, 'rec:' || (SELECT path FROM recordings WHERE id = u.recording_id))) "
 		"FROM utterances u LEFT JOIN speakers s ON s.id = u.speaker_id "
 		"GROUP BY k, lg ORDER BY k, d DESC, lg", &q);
 	if (rc)
@@ -535,7 +656,8 @@ int balance_split(manifest *m, const split_opts *o, split_stats *stout)
 	q = NULL;
 	if ((rc = write_splits(m, o->distinct_text)))
 		goto out;
-	if ((rc = manifest_exec(m, "DROP TABLE temp.split_assign; DROP TABLE temp.split_text; DROP TABLE temp.split_new")))
+	if ((rc = manifest_exec(m, "DROP TABLE temp.split_assign; DROP TABLE temp.split_text; DROP TABLE temp.split_new; "
+				"DROP TABLE temp.split_group")))
 		goto out;
 
 	if ((rc = manifest_prepare(m,

@@ -81,6 +81,7 @@ int corpus_open(corpus **out, const char *root, const char *layout)
 		}
 		memcpy(c->root, root, n);
 		c->root[n] = 0;
+		memcpy(c->base, c->root, n + 1);
 	}
 	c->L = L;
 	if ((rc = L->open(c)) != 0) {
@@ -91,10 +92,54 @@ int corpus_open(corpus **out, const char *root, const char *layout)
 	return 0;
 }
 
+void corpus_allow_outside(corpus *c, int allow) { c->allow_outside = allow != 0; }
+
+/* A printable copy of s for messages: control characters as '?'. */
+static void printable(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (; *s && n + 1 < cap; s++)
+		out[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	out[n] = 0;
+}
+
+/* The checks every layout's audio paths get (see corpus_next). */
+static int check_audio_path(corpus *c, corpus_item *it)
+{
+	char shown[512], full[12300];
+	if (it->reject_reason || !it->audio)
+		return 1;
+	for (const unsigned char *p = (const unsigned char *)it->audio; *p; p++)
+		if (*p < 0x20 || *p == 0x7f) {
+			printable(it->audio, shown, sizeof shown);
+			return corpus_item_reject(it, it->source, "bad_path",
+						  "audio file name '%s' holds a control character (line break, tab ...): no "
+						  "line-based manifest or export can name it safely; rename the file", shown) ?
+				ACC_ENOMEM : 1;
+		}
+	if (c->allow_outside)
+		return 1;
+	if (it->audio[0] == '/')
+		snprintf(full, sizeof full, "%s", it->audio);
+	else
+		snprintf(full, sizeof full, "%s/%s", c->root, it->audio);
+	if (!fs_path_within(full, c->base)) {
+		char base[4096];
+		printable(it->audio, shown, sizeof shown);
+		if (fs_path_normalize(c->base, base, sizeof base))
+			snprintf(base, sizeof base, "%s", c->base);
+		return corpus_item_reject(it, it->source, "outside_root",
+					  "audio path '%s' is outside the corpus directory '%s'; pass --allow-outside to read it",
+					  shown, base) ? ACC_ENOMEM : 1;
+	}
+	return 1;
+}
+
 int corpus_next(corpus *c, corpus_item *it)
 {
 	memset(it, 0, sizeof *it);
-	return c->L->next(c, it);
+	int r = c->L->next(c, it);
+	return r == 1 ? check_audio_path(c, it) : r;
 }
 
 const char *corpus_layout_name(const corpus *c) { return c->L->name; }
@@ -120,6 +165,7 @@ void corpus_item_clear(corpus_item *it)
 		free(u->accent);
 		free(u->lang);
 		free(u->source);
+		free(u->reject_msg);
 	}
 	free(it->utt);
 	for (int i = 0; i < it->nlines; i++)
@@ -193,12 +239,26 @@ int corpus_item_reject(corpus_item *it, const char *source, const char *reason, 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	char *src = strdup(source);   /* source may be it->source itself */
 	free(it->source);
 	free(it->reject_msg);
-	it->source = strdup(source);
+	it->source = src;
 	it->reject_reason = reason;
 	it->reject_msg = strdup(buf);
 	return it->source && it->reject_msg ? 0 : ACC_ENOMEM;
+}
+
+int corpus_utt_reject(corpus_utt *u, const char *reason, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	free(u->reject_msg);
+	u->reject_reason = reason;
+	u->reject_msg = strdup(buf);
+	return u->reject_msg ? 0 : ACC_ENOMEM;
 }
 
 char *corpus_strdup_opt(const char *s)
@@ -229,13 +289,26 @@ typedef struct walk_dir {
 	char **names;   /* sorted entries */
 	int n, i;
 	size_t prefix;  /* length of rel path of this directory in w->rel */
+	dev_t dev;
+	ino_t ino;
 } walk_dir;
+
+typedef struct walk_seen {
+	dev_t dev;
+	ino_t ino;
+	int used;
+} walk_seen;
 
 struct corpus_walk {
 	char root[4096];
 	char rel[8192];
 	walk_dir *stack;
 	int depth, cap;
+	/* (device, inode) of every directory entered: open addressing */
+	walk_seen *seen;
+	size_t nseen, capseen;
+	const char *skip_reason;
+	char skip_msg[1024];
 };
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -279,16 +352,78 @@ oom:
 	return err_set(ACC_ENOMEM, "out of memory listing '%s'", dir);
 }
 
-static int walk_push(corpus_walk *w, size_t prefix)
+static size_t seen_slot(const corpus_walk *w, dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)dev * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)ino * 0xC2B2AE3D27D4EB4Full);
+	size_t j = (size_t)(h ^ (h >> 29)) & (w->capseen - 1);
+	while (w->seen[j].used && !(w->seen[j].dev == dev && w->seen[j].ino == ino))
+		j = (j + 1) & (w->capseen - 1);
+	return j;
+}
+
+/* Record a directory; 1 when it was new, 0 when already entered. */
+static int seen_add(corpus_walk *w, dev_t dev, ino_t ino)
+{
+	if ((w->nseen + 1) * 2 > w->capseen) {
+		size_t cap = w->capseen ? w->capseen * 2 : 256;
+		walk_seen *old = w->seen;
+		size_t oldcap = w->capseen;
+		w->seen = calloc(cap, sizeof *w->seen);
+		if (!w->seen) {
+			w->seen = old;
+			return err_set(ACC_ENOMEM, "out of memory");
+		}
+		w->capseen = cap;
+		for (size_t i = 0; i < oldcap; i++) {
+			if (old[i].used)
+				w->seen[seen_slot(w, old[i].dev, old[i].ino)] = old[i];
+		}
+		free(old);
+	}
+	size_t j = seen_slot(w, dev, ino);
+	if (w->seen[j].used)
+		return 0;
+	w->seen[j].used = 1;
+	w->seen[j].dev = dev;
+	w->seen[j].ino = ino;
+	w->nseen++;
+	return 1;
+}
+
+/* Enter the directory w->rel (prefix bytes long; the root when 0): 0 when
+ * pushed, 2 when skipped (w->skip_reason set), <0 out of memory. */
+static int walk_push(corpus_walk *w, size_t prefix, const struct stat *st)
 {
 	char path[12300];
 	walk_dir wd = { 0 };
-	if (w->depth >= 64)
-		return 0;   /* symlink loops or absurd nesting: stop descending */
+	int fresh;
+	if ((fresh = seen_add(w, st->st_dev, st->st_ino)) < 0)
+		return fresh;
+	if (!fresh) {
+		const char *what = "another path to a directory already read";
+		for (int i = 0; i < w->depth; i++)
+			if (w->stack[i].dev == st->st_dev && w->stack[i].ino == st->st_ino)
+				what = "a loop back to a directory it is inside";
+		w->skip_reason = "symlink_loop";
+		snprintf(w->skip_msg, sizeof w->skip_msg, "directory '%.900s' is %s (symbolic link); skipped", w->rel, what);
+		return 2;
+	}
+	if (w->depth >= 64) {
+		w->skip_reason = "unreadable";
+		snprintf(w->skip_msg, sizeof w->skip_msg, "directory '%.900s' is nested more than 64 levels deep; skipped", w->rel);
+		return 2;
+	}
 	snprintf(path, sizeof path, "%s%s%s", w->root, prefix ? "/" : "", w->rel);
-	if ((wd.n = corpus_list_dir(path, NULL, NULL, &wd.names)) < 0)
-		return wd.n;
+	if ((wd.n = corpus_list_dir(path, NULL, NULL, &wd.names)) < 0) {
+		if (wd.n == ACC_ENOMEM || !prefix)
+			return wd.n;   /* the root itself: the caller's error */
+		w->skip_reason = "unreadable";
+		snprintf(w->skip_msg, sizeof w->skip_msg, "%.1000s", err_msg());
+		return 2;
+	}
 	wd.prefix = prefix;
+	wd.dev = st->st_dev;
+	wd.ino = st->st_ino;
 	if (w->depth == w->cap) {
 		int c2 = w->cap ? w->cap * 2 : 8;
 		walk_dir *p = realloc(w->stack, sizeof(walk_dir) * c2);
@@ -309,17 +444,27 @@ oom:
 int corpus_walk_open(corpus_walk **out, const char *root)
 {
 	corpus_walk *w = calloc(1, sizeof *w);
+	struct stat st;
 	int rc;
 	*out = NULL;
 	if (!w)
 		return err_set(ACC_ENOMEM, "out of memory");
 	snprintf(w->root, sizeof w->root, "%s", root);
-	if ((rc = walk_push(w, 0)) != 0) {
-		free(w);
-		return rc;
+	if (stat(root, &st) != 0) {
+		rc = err_set(ACC_EIO, "cannot list '%s': %s", root, strerror(errno));
+		goto fail;
+	}
+	if ((rc = walk_push(w, 0, &st)) != 0) {
+		if (rc > 0)
+			rc = err_set(ACC_EIO, "cannot list '%s'", root);
+		goto fail;
 	}
 	*out = w;
 	return 0;
+fail:
+	free(w->seen);
+	free(w);
+	return rc;
 }
 
 static void walk_pop(corpus_walk *w)
@@ -349,7 +494,11 @@ int corpus_walk_next(corpus_walk *w, const char **rel)
 		if (stat(path, &st) != 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			int rc = walk_push(w, pre + n);
+			int rc = walk_push(w, pre + n, &st);
+			if (rc == 2) {
+				*rel = w->rel;
+				return 2;
+			}
 			if (rc)
 				return rc;
 			continue;
@@ -362,6 +511,13 @@ int corpus_walk_next(corpus_walk *w, const char **rel)
 	return 0;
 }
 
+const char *corpus_walk_skip(const corpus_walk *w, const char **msg)
+{
+	if (msg)
+		*msg = w->skip_msg;
+	return w->skip_reason;
+}
+
 void corpus_walk_close(corpus_walk *w)
 {
 	if (!w)
@@ -369,6 +525,7 @@ void corpus_walk_close(corpus_walk *w)
 	while (w->depth > 0)
 		walk_pop(w);
 	free(w->stack);
+	free(w->seen);
 	free(w);
 }
 
@@ -466,6 +623,8 @@ const char *strmap_get(const strmap *m, const char *key)
 	return NULL;
 }
 
+size_t strmap_size(const strmap *m) { return m ? m->n : 0; }
+
 void strmap_free(strmap *m)
 {
 	if (!m)
@@ -479,14 +638,26 @@ void strmap_free(strmap *m)
 	free(m);
 }
 
-char *corpus_read_text(const char *path, int *nlines_nonempty)
+char *corpus_read_text(const char *path, int *nlines_nonempty, int *why)
 {
 	char *data;
 	size_t len;
 	if (nlines_nonempty)
 		*nlines_nonempty = 0;
-	if (fs_read_all(path, &data, &len, 16 << 20) != 0)
+	if (why)
+		*why = CORPUS_TEXT_OK;
+	if (fs_read_all(path, &data, &len, 16 << 20) != 0) {
+		if (why)
+			*why = CORPUS_TEXT_UNREADABLE;
 		return NULL;
+	}
+	if (memchr(data, 0, len)) {
+		/* C strings would silently cut it at the NUL */
+		free(data);
+		if (why)
+			*why = CORPUS_TEXT_NUL;
+		return NULL;
+	}
 	if (nlines_nonempty) {
 		int n = 0, nonblank = 0;
 		for (size_t i = 0; i <= len; i++) {

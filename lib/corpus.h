@@ -24,6 +24,7 @@
  *                the lines for the align stage.
  */
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct corpus_utt {
@@ -32,6 +33,11 @@ typedef struct corpus_utt {
 	char  *speaker, *gender, *age, *accent, *lang;  /* NULL = unknown */
 	double start_s, end_s;  /* span in the recording; end_s < 0 = to the end */
 	char  *source;       /* where it was read, e.g. "train.tsv:17" */
+	/* An utterance the reader already knows is bad (a malformed span, a
+	 * conflicting duplicate): ingest records reason + message as a reject
+	 * and reads nothing for it.  NULL = fine. */
+	const char *reject_reason;
+	char  *reject_msg;
 } corpus_utt;
 
 typedef struct corpus_item {
@@ -61,8 +67,15 @@ int corpus_detect(const char *root, const char **name);
 int corpus_open(corpus **c, const char *root, const char *layout);
 /* Next item: 1 with *it filled (release with corpus_item_clear), 0 at the
  * end, <0 on a failure that stops reading (I/O).  Malformed rows are
- * returned as items with reject_reason set, not as errors. */
+ * returned as items with reject_reason set, not as errors.  Audio paths are
+ * checked here for every layout: a name holding a control character (line
+ * break, tab, ...) is a bad_path reject (it cannot be written to line-based
+ * files such as Kaldi's wav.scp); a path that leads outside the corpus
+ * (absolute elsewhere, or climbing out with "..") is an outside_root reject
+ * unless corpus_allow_outside() was called. */
 int corpus_next(corpus *c, corpus_item *it);
+/* Accept audio paths outside the corpus tree (prep --allow-outside). */
+void corpus_allow_outside(corpus *c, int allow);
 const char *corpus_layout_name(const corpus *c);
 const char *corpus_root(const corpus *c);
 void corpus_close(corpus *c);
@@ -83,6 +96,10 @@ typedef struct corpus_layout {
 
 struct corpus {
 	char root[4096];
+	/* The tree audio paths must stay in (outside_root otherwise): the root,
+	 * for Kaldi the recipe root two levels above the data directory. */
+	char base[4096];
+	int  allow_outside;
 	const corpus_layout *L;
 	void *st;            /* layout state */
 };
@@ -96,6 +113,8 @@ corpus_utt *corpus_item_add_utt(corpus_item *it, const char *key, const char *te
 int corpus_item_add_line(corpus_item *it, const char *line);
 int corpus_item_reject(corpus_item *it, const char *source, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* Mark u as a reject (see corpus_utt.reject_reason); 0 or ACC_ENOMEM. */
+int corpus_utt_reject(corpus_utt *u, const char *reason, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* strdup that maps "" to NULL (unknown attribute). */
 char *corpus_strdup_opt(const char *s);
 
@@ -111,11 +130,20 @@ int corpus_list_dir(const char *dir, int (*keep)(const char *dir, const char *na
 		    char ***names);
 
 /* Depth-first walk of regular files under root in sorted order, one path
- * (relative to root) at a time.  Memory: the open directory listings. */
+ * (relative to root) at a time.  Memory: the open directory listings and
+ * the (device, inode) of every directory entered.  Each directory is read
+ * once: a symbolic link back to a directory already entered (a loop, or a
+ * second way to the same tree) is skipped, and so is a subdirectory that
+ * cannot be listed; the walk then goes on with the next entry. */
 typedef struct corpus_walk corpus_walk;
 int corpus_walk_open(corpus_walk **w, const char *root);
-/* 1 with *rel (valid until the next call), 0 at the end, <0 on error. */
+/* 1 with *rel (valid until the next call) for a file; 2 for a directory
+ * skipped, with *rel its path and corpus_walk_skip() why; 0 at the end;
+ * <0 on error (out of memory). */
 int corpus_walk_next(corpus_walk *w, const char **rel);
+/* For the last 2 from corpus_walk_next: the reject reason ("symlink_loop",
+ * "unreadable") and a message naming the directory. */
+const char *corpus_walk_skip(const corpus_walk *w, const char **msg);
 void corpus_walk_close(corpus_walk *w);
 
 /* A string -> string hash map (for Kaldi's keyed files and speaker tables). */
@@ -123,7 +151,11 @@ typedef struct strmap strmap;
 strmap *strmap_new(void);
 int strmap_put(strmap *m, const char *key, const char *val);  /* replaces; ACC_ENOMEM */
 const char *strmap_get(const strmap *m, const char *key);
+size_t strmap_size(const strmap *m);  /* number of keys (0 for NULL) */
 void strmap_free(strmap *m);
 
-/* Read a whole small text file, trimmed; NULL when unreadable. */
-char *corpus_read_text(const char *path, int *nlines_nonempty);
+/* Read a whole small text file, trimmed; NULL when it cannot be used, with
+ * *why (may be NULL) set to CORPUS_TEXT_UNREADABLE (err_msg() says why) or
+ * CORPUS_TEXT_NUL (the file holds a NUL byte: not text). */
+enum { CORPUS_TEXT_OK = 0, CORPUS_TEXT_UNREADABLE = 1, CORPUS_TEXT_NUL = 2 };
+char *corpus_read_text(const char *path, int *nlines_nonempty, int *why);

@@ -70,17 +70,18 @@ static void survey(const char *root, int *audio, int *single, int *multi)
 	*audio = *single = *multi = 0;
 	if (corpus_walk_open(&w, root))
 		return;
-	while (seen < 2000 && corpus_walk_next(w, &rel) == 1) {
+	int r;
+	while (seen < 2000 && (r = corpus_walk_next(w, &rel)) > 0) {
 		char txt[8192], p[12300];
 		int nl;
-		if (!corpus_is_audio_name(rel))
+		if (r != 1 || !corpus_is_audio_name(rel))
 			continue;
 		seen++;
 		(*audio)++;
 		if (!txt_of(root, rel, txt, sizeof txt))
 			continue;
 		snprintf(p, sizeof p, "%s/%s", root, txt);
-		char *t = corpus_read_text(p, &nl);
+		char *t = corpus_read_text(p, &nl, NULL);
 		free(t);
 		if (nl >= 2)
 			(*multi)++;
@@ -139,8 +140,14 @@ static int folder_next(corpus *c, corpus_item *it)
 	folder_state *s = c->st;
 	const char *rel;
 	int r;
-	while ((r = corpus_walk_next(s->w, &rel)) == 1) {
+	while ((r = corpus_walk_next(s->w, &rel)) > 0) {
 		char txt[8192], p[12300], key[8192];
+		if (r == 2) {
+			/* a directory skipped (loop, unreadable): one reject, go on */
+			const char *msg, *why = corpus_walk_skip(s->w, &msg);
+			corpus_item_init(it, NULL, rel);
+			return corpus_item_reject(it, rel, why, "%s", msg) ? ACC_ENOMEM : 1;
+		}
 		if (is_txt(rel)) {
 			if (audio_of_txt(c->root, rel))
 				continue;
@@ -152,15 +159,22 @@ static int folder_next(corpus *c, corpus_item *it)
 			continue;
 		int has_txt = txt_of(c->root, rel, txt, sizeof txt);
 		char *text = NULL;
-		int nl = 0;
+		int nl = 0, why = CORPUS_TEXT_OK;
 		if (has_txt) {
 			snprintf(p, sizeof p, "%s/%s", c->root, txt);
-			text = corpus_read_text(p, &nl);
+			text = corpus_read_text(p, &nl, &why);
 		}
 		if (corpus_item_init(it, rel, rel)) {
 			free(text);
 			return ACC_ENOMEM;
 		}
+		/* a transcript that exists but cannot be used is not "no transcript" */
+		if (why == CORPUS_TEXT_UNREADABLE)
+			return corpus_item_reject(it, txt, "unreadable", "transcript '%s' cannot be read: %s", txt, err_msg()) ?
+				ACC_ENOMEM : 1;
+		if (why == CORPUS_TEXT_NUL)
+			return corpus_item_reject(it, txt, "bad_text", "transcript '%s' holds a NUL byte: not a text file", txt) ?
+				ACC_ENOMEM : 1;
 		snprintf(key, sizeof key, "%.*s", stem_len(rel), rel);
 		if (s->long_form) {
 			if (!text) {

@@ -13,6 +13,7 @@
 #include "corpus.h"
 #include "err.h"
 #include "tsv.h"
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,17 @@ typedef struct kseg {
 	long line;
 } kseg;
 
+/* A reject found while loading the keyed files, emitted before the items. */
+typedef struct kreject {
+	char *source, *msg;
+	const char *reason;
+} kreject;
+
 typedef struct kaldi_state {
 	strmap *text, *utt2spk, *spk2gender, *utt2lang, *seg_utt, *wav_rec;
+	strmap *text_conflict;   /* utterance ids with two different transcripts */
+	kreject *rej;
+	int nrej, caprej, irej;
 	kseg *seg;
 	int nseg;
 	tsv wav;
@@ -50,10 +60,44 @@ static int kaldi_detect(const char *root)
 	       exists_in(root, "wav.scp") ? 60 : 0;
 }
 
-/* Load "KEY VALUE" lines of root/name into *m (missing file: empty map). */
-static int load_map(const char *root, const char *name, strmap **m, int required)
+static int add_kreject(kaldi_state *s, const char *source, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int add_kreject(kaldi_state *s, const char *source, const char *reason, const char *fmt, ...)
 {
-	char p[8192];
+	char buf[1024];
+	va_list ap;
+	if (s->nrej == s->caprej) {
+		int cap = s->caprej ? s->caprej * 2 : 16;
+		kreject *p = realloc(s->rej, sizeof *p * cap);
+		if (!p)
+			return err_set(ACC_ENOMEM, "out of memory");
+		s->rej = p;
+		s->caprej = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	kreject *k = &s->rej[s->nrej];
+	k->source = strdup(source);
+	k->msg = strdup(buf);
+	k->reason = reason;
+	if (!k->source || !k->msg) {
+		free(k->source);
+		free(k->msg);
+		return err_set(ACC_ENOMEM, "out of memory");
+	}
+	s->nrej++;
+	return 0;
+}
+
+/* Load "KEY VALUE" lines of root/name into *m (missing file: empty map).
+ * One bad line (a NUL byte, longer than 1 MiB) is one bad_row reject and
+ * the rest is read; a key listed again keeps its first value and the later
+ * line becomes a duplicate_id reject (text: two different transcripts mark
+ * the utterance conflicting, see kaldi_next).  Only I/O errors stop. */
+static int load_map(kaldi_state *s, const char *root, const char *name, strmap **m, int required)
+{
+	char p[8192], src[300];
 	tsv t;
 	int r;
 	*m = strmap_new();
@@ -61,10 +105,34 @@ static int load_map(const char *root, const char *name, strmap **m, int required
 		return err_set(ACC_ENOMEM, "out of memory");
 	snprintf(p, sizeof p, "%s/%s", root, name);
 	if ((r = tsv_open(&t, p, '\n')) != 0)
-		return required ? r : 0;
-	while ((r = tsv_next_n(&t, 1)) == 1) {
+		return required || r != ACC_ENOTFOUND ? err_wrap(r, "%s", name) : 0;
+	while ((r = tsv_next_n(&t, 1)) != 0) {
+		snprintf(src, sizeof src, "%s:%ld", name, t.lineno);
+		if (r == ACC_EFORMAT) {
+			if ((r = add_kreject(s, src, "bad_row", "%s: %s", name, err_msg())) != 0)
+				break;
+			continue;
+		}
+		if (r < 0)
+			break;
 		char *val, *key = tsv_split_key(t.field[0], &val);
-		if (*key && strmap_put(*m, key, val)) {
+		if (!*key)
+			continue;
+		const char *had = strmap_get(*m, key);
+		if (had) {
+			int same = !strcmp(had, val);
+			if (!same && *m == s->text && strmap_put(s->text_conflict, key, "1")) {
+				r = ACC_ENOMEM;
+				break;
+			}
+			if ((r = add_kreject(s, src, same || *m != s->text ? "duplicate_id" : "conflicting_transcript",
+					     "'%s' is listed again in %s%s", key, name,
+					     same ? " (same value)" : *m == s->text ? " with another transcript: the utterance is rejected"
+										  : " with another value; the first is kept")) != 0)
+				break;
+			continue;
+		}
+		if (strmap_put(*m, key, val)) {
 			r = ACC_ENOMEM;
 			break;
 		}
@@ -88,10 +156,32 @@ static int kaldi_open(corpus *c)
 	if (!s)
 		return err_set(ACC_ENOMEM, "out of memory");
 	c->st = s;
-	if ((rc = load_map(c->root, "text", &s->text, 0)) || (rc = load_map(c->root, "utt2spk", &s->utt2spk, 0)) ||
-	    (rc = load_map(c->root, "spk2gender", &s->spk2gender, 0)) ||
-	    (rc = load_map(c->root, "utt2lang", &s->utt2lang, 0)) || (rc = load_map(c->root, "wav.scp", &s->wav_rec, 1)))
+	/* paths in wav.scp are relative to the recipe root (see resolve) */
+	if (strlen(c->root) + 7 > sizeof c->base) {
+		rc = err_set(ACC_EINVAL, "corpus path too long");
 		goto fail;
+	}
+	memcpy(c->base + strlen(c->root), "/../..", 7);
+	if (!(s->text_conflict = strmap_new())) {
+		rc = err_set(ACC_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = load_map(s, c->root, "text", &s->text, 0)) || (rc = load_map(s, c->root, "utt2spk", &s->utt2spk, 0)) ||
+	    (rc = load_map(s, c->root, "spk2gender", &s->spk2gender, 0)) ||
+	    (rc = load_map(s, c->root, "utt2lang", &s->utt2lang, 0)))
+		goto fail;
+	{
+		/* wav.scp is read again line by line below (its rejects come from
+		 * there); this map only answers "is the recording listed?" */
+		int n0 = s->nrej;
+		if ((rc = load_map(s, c->root, "wav.scp", &s->wav_rec, 1)))
+			goto fail;
+		for (int i = n0; i < s->nrej; i++) {
+			free(s->rej[i].source);
+			free(s->rej[i].msg);
+		}
+		s->nrej = n0;
+	}
 	if (!(s->seg_utt = strmap_new())) {
 		rc = err_set(ACC_ENOMEM, "out of memory");
 		goto fail;
@@ -100,7 +190,22 @@ static int kaldi_open(corpus *c)
 	tsv t;
 	if (tsv_open(&t, p, '\n') == 0) {
 		int cap = 0, r;
-		while ((r = tsv_next_n(&t, 1)) == 1) {
+		while ((r = tsv_next_n(&t, 1)) != 0) {
+			if (r == ACC_EFORMAT) {
+				/* one bad line is one reject; the other segments are read */
+				char src[64];
+				snprintf(src, sizeof src, "segments:%ld", t.lineno);
+				if ((rc = add_kreject(s, src, "bad_row", "segments: %s", err_msg())) != 0) {
+					tsv_close(&t);
+					goto fail;
+				}
+				continue;
+			}
+			if (r < 0) {
+				tsv_close(&t);
+				rc = err_wrap(r, "segments");
+				goto fail;
+			}
 			char *rest, *utt = tsv_split_key(t.field[0], &rest), *rest2, *rest3, *rest4;
 			char *rec = tsv_split_key(rest, &rest2), *a = tsv_split_key(rest2, &rest3), *b = tsv_split_key(rest3, &rest4);
 			if (!*utt)
@@ -143,6 +248,12 @@ fail:
 
 static void set_attrs(kaldi_state *s, corpus_utt *u)
 {
+	if (strmap_get(s->text_conflict, u->key))
+		corpus_utt_reject(u, "conflicting_transcript", "utterance '%s' has two different transcripts in text", u->key);
+	else if (strmap_size(s->utt2spk) && !strmap_get(s->utt2spk, u->key))
+		/* Kaldi wants every utterance in utt2spk; without it the speaker
+		 * (balance, splits) is unknown: reported, not guessed */
+		corpus_utt_reject(u, "no_speaker", "utterance '%s' is not in utt2spk", u->key);
 	const char *spk = strmap_get(s->utt2spk, u->key);
 	u->speaker = corpus_strdup_opt(spk);
 	u->gender = spk ? corpus_strdup_opt(strmap_get(s->spk2gender, spk)) : NULL;
@@ -186,6 +297,11 @@ static int kaldi_next(corpus *c, corpus_item *it)
 {
 	kaldi_state *s = c->st;
 	char src[256];
+	if (s->irej < s->nrej) {
+		kreject *k = &s->rej[s->irej++];
+		corpus_item_init(it, NULL, k->source);
+		return corpus_item_reject(it, k->source, k->reason, "%s", k->msg) ? ACC_ENOMEM : 1;
+	}
 	while (s->phase == 0) {
 		int r = tsv_next_n(&s->wav, 1);
 		if (r == 0) {
@@ -193,6 +309,8 @@ static int kaldi_next(corpus *c, corpus_item *it)
 			break;
 		}
 		snprintf(src, sizeof src, "wav.scp:%ld", s->wav.lineno);
+		if (r < 0 && r != ACC_EFORMAT)
+			return err_wrap(r, "wav.scp");
 		if (r < 0) {
 			corpus_item_init(it, NULL, src);
 			return corpus_item_reject(it, src, "bad_row", "%s", err_msg()) ? ACC_ENOMEM : 1;
@@ -267,6 +385,8 @@ static int kaldi_next(corpus *c, corpus_item *it)
 	/* transcripts with no audio */
 	while (s->phase == 2 && s->txt_open) {
 		int r = tsv_next_n(&s->txt, 1);
+		if (r == ACC_EFORMAT)
+			continue;   /* already a bad_row reject from load_map */
 		if (r <= 0)
 			break;
 		char *rest, *utt = tsv_split_key(s->txt.field[0], &rest);
@@ -293,6 +413,12 @@ static void kaldi_close(corpus *c)
 	strmap_free(s->utt2lang);
 	strmap_free(s->seg_utt);
 	strmap_free(s->wav_rec);
+	strmap_free(s->text_conflict);
+	for (int i = 0; i < s->nrej; i++) {
+		free(s->rej[i].source);
+		free(s->rej[i].msg);
+	}
+	free(s->rej);
 	for (int i = 0; i < s->nseg; i++) {
 		free(s->seg[i].utt);
 		free(s->seg[i].rec);

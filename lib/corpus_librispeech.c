@@ -40,7 +40,7 @@ static int ls_detect(const char *root)
 	int found = 0, n = 0;
 	if (corpus_walk_open(&w, root))
 		return 0;
-	while (n++ < 5000 && corpus_walk_next(w, &rel) == 1)
+	while (n++ < 5000 && corpus_walk_next(w, &rel) > 0)
 		if (is_trans(rel)) {
 			found = 1;
 			break;
@@ -143,6 +143,12 @@ static int ls_next(corpus *c, corpus_item *it)
 			int r = corpus_walk_next(s->w, &rel);
 			if (r <= 0)
 				return r;
+			if (r == 2) {
+				/* a directory skipped (loop, unreadable): one reject, go on */
+				const char *msg, *why = corpus_walk_skip(s->w, &msg);
+				corpus_item_init(it, NULL, rel);
+				return corpus_item_reject(it, rel, why, "%s", msg) ? ACC_ENOMEM : 1;
+			}
 			if (!is_trans(rel))
 				continue;
 			snprintf(s->trans, sizeof s->trans, "%s", rel);

@@ -94,11 +94,8 @@ static const char *jstr(json_t *o, const char *k)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static double jnum(json_t *o, const char *k, double dflt)
-{
-	json_t *v = json_object_get(o, k);
-	return json_is_number(v) ? json_number_value(v) : dflt;
-}
+/* Longer than this (about 11.6 days) is not a span of a real recording. */
+#define NEMO_MAX_SECONDS 1e6
 
 static const char *jaudio(json_t *o)
 {
@@ -157,7 +154,14 @@ static int add_line(nemo_state *s, corpus_item *it, json_t *o, long line)
 {
 	char src[300], key[4200];
 	const char *audio = jaudio(o), *text = jstr(o, "text");
-	double off = jnum(o, "offset", -1), dur = jnum(o, "duration", -1);
+	/* present/absent are flags, not a -1 sentinel: a corpus' own -3 or 0
+	 * must be rejected, not read as "absent" */
+	json_t *jo = json_object_get(o, "offset"), *jd = json_object_get(o, "duration");
+	int has_off = jo && !json_is_null(jo), has_dur = jd && !json_is_null(jd);
+	double off = json_is_number(jo) ? json_number_value(jo) : NAN;
+	double dur = json_is_number(jd) ? json_number_value(jd) : NAN;
+	int off_ok = !has_off || (isfinite(off) && off >= 0 && off < NEMO_MAX_SECONDS);
+	int dur_ok = !has_dur || (isfinite(dur) && dur > 0 && dur < NEMO_MAX_SECONDS);
 	const char *id = jstr(o, "utt_id");
 	if (!id)
 		id = jstr(o, "id");
@@ -170,7 +174,7 @@ static int add_line(nemo_state *s, corpus_item *it, json_t *o, long line)
 		char *dot = strrchr(key, '.');
 		if (dot)
 			*dot = 0;
-		if (off >= 0) {
+		if (has_off && off_ok) {
 			size_t l = strlen(key);
 			snprintf(key + l, sizeof key - l, "_%.3f", off);
 		}
@@ -178,10 +182,19 @@ static int add_line(nemo_state *s, corpus_item *it, json_t *o, long line)
 	corpus_utt *u = corpus_item_add_utt(it, key, text, src);
 	if (!u)
 		return err_set(ACC_ENOMEM, "out of memory");
-	if (off >= 0) {
+	if (!off_ok || !dur_ok) {
+		char ob[64] = "", db[64] = "";
+		json_t *bad = !off_ok ? jo : jd;
+		char *shown = json_dumps(bad, JSON_ENCODE_ANY);
+		snprintf(!off_ok ? ob : db, 64, "%.40s", shown ? shown : "?");
+		free(shown);
+		if (corpus_utt_reject(u, "bad_span", "utterance '%s': %s %s is not %s", key, !off_ok ? "offset" : "duration",
+				      !off_ok ? ob : db, !off_ok ? "a time in [0, 1e6) s" : "a length in (0, 1e6) s"))
+			return err_set(ACC_ENOMEM, "out of memory");
+	} else if (has_off) {
 		u->start_s = off;
-		u->end_s = dur > 0 ? off + dur : -1;
-	} else if (dur > 0) {
+		u->end_s = has_dur ? off + dur : -1;
+	} else if (has_dur) {
 		it->duration_declared = dur;
 	}
 	json_t *spk = json_object_get(o, "speaker");

@@ -35,6 +35,8 @@ typedef struct dbcheck_opts {
 	int    skip_files;      /* do not look at the corpus files at all */
 	int    max_examples;    /* examples kept per check (default 5) */
 	double span_tolerance;  /* seconds an utterance may run past its recording's end (default 0.05) */
+	int    distinct_text;   /* 1: a sentence in two splits is a problem (the splits were made with
+	                         * --distinct-text); 0: a note, as splits without it allow it */
 } dbcheck_opts;
 #define DBCHECK_OPTS_DEFAULT { .hash = 0, .skip_files = 0, .max_examples = 5, .span_tolerance = 0.05 }
 

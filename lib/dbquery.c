@@ -243,20 +243,46 @@ static int print_json(sqlite3_stmt *st, FILE *out, int64_t *rows, manifest *m)
 	return s == SQLITE_DONE ? 0 : manifest_db_error(m, "query failed");
 }
 
-int dbquery_print(manifest *m, const char *sql, dbquery_format f, FILE *out, int64_t *nrows)
+/* Authorizer of user SQL: no ATTACH of a file (which also stops VACUUM
+ * INTO, which attaches its target) and no DETACH; with DBQUERY_WRITE the
+ * empty-name ATTACH plain VACUUM makes for its scratch copy is allowed. */
+static int guard_auth(void *ctx, int action, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+	unsigned flags = *(const unsigned *)ctx;
+	(void)a2;
+	(void)a3;
+	(void)a4;
+	if (action == SQLITE_ATTACH)
+		return (flags & DBQUERY_WRITE) && a1 && !*a1 ? SQLITE_OK : SQLITE_DENY;
+	if (action == SQLITE_DETACH)
+		return (flags & DBQUERY_WRITE) ? SQLITE_OK : SQLITE_DENY;
+	return SQLITE_OK;
+}
+
+int dbquery_exec(manifest *m, const char *sql, dbquery_format f, unsigned flags, FILE *out, int64_t *nrows)
 {
 	const char *tail = sql;
 	int64_t rows = 0;
 	int rc = 0;
+	sqlite3_set_authorizer(m->db, guard_auth, &flags);
 	while (tail && *tail && !rc) {
 		sqlite3_stmt *st = NULL;
 		const char *start = tail;
 		if (sqlite3_prepare_v2(m->db, start, -1, &st, &tail) != SQLITE_OK) {
+			int denied = sqlite3_errcode(m->db) == SQLITE_AUTH;
 			rc = err_set(ACC_EDB, "%s (in: %.200s)", sqlite3_errmsg(m->db), start);
+			if (denied)
+				err_hint("db query never attaches other database files (ATTACH, VACUUM INTO)");
 			break;
 		}
 		if (!st)
 			continue;  /* whitespace or a comment */
+		if (!(flags & DBQUERY_WRITE) && !sqlite3_stmt_readonly(st)) {
+			rc = err_set(ACC_EINVAL, "db query is read-only: '%.200s' would change the manifest", sqlite3_sql(st));
+			err_hint("pass --write to change the manifest on purpose");
+			sqlite3_finalize(st);
+			break;
+		}
 		if (sqlite3_column_count(st) == 0) {
 			int s = sqlite3_step(st);
 			if (s != SQLITE_DONE && s != SQLITE_ROW)
@@ -270,9 +296,15 @@ int dbquery_print(manifest *m, const char *sql, dbquery_format f, FILE *out, int
 		}
 		sqlite3_finalize(st);
 	}
+	sqlite3_set_authorizer(m->db, NULL, NULL);
 	if (nrows)
 		*nrows = rows;
 	return rc;
+}
+
+int dbquery_print(manifest *m, const char *sql, dbquery_format f, FILE *out, int64_t *nrows)
+{
+	return dbquery_exec(m, sql, f, 0, out, nrows);
 }
 
 json_t *dbquery_json_cell(sqlite3_stmt *st, int i)

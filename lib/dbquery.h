@@ -17,7 +17,15 @@ int dbquery_parse_format(const char *name, dbquery_format *f);
  * written to out in format f (table: header, rule, rows, "(N rows)").
  * *nrows (may be NULL) receives the number of result rows over all
  * statements.  ACC_EDB with SQLite's message (and the failing statement)
- * when one fails; earlier statements' effects are kept, as in sqlite3. */
+ * when one fails; earlier statements' effects are kept, as in sqlite3.
+ * Without DBQUERY_WRITE in flags a statement that would write anything
+ * (sqlite3_stmt_readonly() false: INSERT, UPDATE, DELETE, DDL, VACUUM) is
+ * refused with ACC_EINVAL before it runs.  Always: no ATTACH of a file and
+ * no VACUUM INTO (an authorizer denies them), so user SQL never reads or
+ * writes a file other than the manifest. */
+enum { DBQUERY_WRITE = 1 };
+int dbquery_exec(manifest *m, const char *sql, dbquery_format f, unsigned flags, FILE *out, int64_t *nrows);
+/* dbquery_exec without DBQUERY_WRITE. */
 int dbquery_print(manifest *m, const char *sql, dbquery_format f, FILE *out, int64_t *nrows);
 
 /* Write s as one RFC 4180 CSV field (quoted when it holds a comma, quote or

@@ -271,6 +271,49 @@ static char kaldi_gender(const char *g)
 	return 0;
 }
 
+/* 1 when Kaldi would read path as a plain RIFF WAV file name: a .wav
+ * name that its rxfilename rules cannot mistake for something else (no
+ * trailing '|' = pipe, no trailing ":<digits>" = offset, no leading or
+ * trailing blank, which Kaldi trims or refuses). */
+static int kaldi_plain_wav(const char *path)
+{
+	size_t n = strlen(path);
+	if (n < 5 || strcasecmp(path + n - 4, ".wav") || path[0] != '/')
+		return 0;
+	return path[n - 1] != '|' && path[n - 1] != ' ' && path[n - 1] != '\t';
+}
+
+/* Write the rxfilename of one recording to wav.scp: the absolute path of a
+ * WAV file, else the standard pipe form that decodes anything sox reads
+ * (Kaldi reads only RIFF WAV; FLAC, MP3, Opus ... go through sox):
+ *     sox 'PATH' -t wav -b 16 -e signed-integer - |
+ * PATH is single-quoted for sh (a ' becomes '\''), so no file name can
+ * add a command.  A name with a control character cannot be written to a
+ * line-based file at all: ACC_EFORMAT (prep rejects such names). */
+static int kaldi_rxfilename(FILE *fp, const char *rec_id, const char *path)
+{
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		if (*p < 0x20 || *p == 0x7f) {
+			err_set(ACC_EFORMAT, "recording '%s': its path '%.200s' holds a control character, which wav.scp cannot hold",
+				rec_id, path);
+			err_hint("rename the file and ingest again ('prep ingest' now rejects such names as bad_path)");
+			return ACC_EFORMAT;
+		}
+	if (kaldi_plain_wav(path)) {
+		fprintf(fp, "%s %s\n", rec_id, path);
+		return 0;
+	}
+	fprintf(fp, "%s sox '", rec_id);
+	for (const char *p = path; *p; p++) {
+		if (*p == '\'')
+			fputs("'\\''", fp);
+		else
+			fputc(*p, fp);
+	}
+	fputs("' -t wav -b 16 -e signed-integer - |\n", fp);
+	return 0;
+}
+
 static int write_kaldi(xctx *x, const char *group)
 {
 	char dir[4096], t1[48], t2[48];
@@ -320,7 +363,8 @@ static int write_kaldi(xctx *x, const char *group)
 	for (size_t i = 0; i < x->n; i++) {
 		if (i && !strcmp(x->rows[i].rec_id, x->rows[i - 1].rec_id))
 			continue;
-		fprintf(wav, "%s %s\n", x->rows[i].rec_id, x->rows[i].path);
+		if ((rc = kaldi_rxfilename(wav, x->rows[i].rec_id, x->rows[i].path)))
+			return rc;
 		fprintf(r2d, "%s %s\n", x->rows[i].rec_id, fmt_time(t1, x->rows[i].rec_dur));
 	}
 	return 0;

@@ -11,7 +11,10 @@
  *           (sorted in C byte order, utterance ids prefixed by their speaker id)
  *   lhotse  OUT/recordings_<split>.jsonl, OUT/supervisions_<split>.jsonl
  *   hf-csv  OUT/<split>.csv  (audio,utt_id,start_s,end_s,duration_s,text,speaker,gender,accent,lang,split,weight)
- * Audio paths are absolute (corpora.root + recordings.path).  Every file is
+ * Audio paths are absolute (corpora.root + recordings.path).  Kaldi's
+ * wav.scp names WAV files directly and every other format through the
+ * standard pipe "sox 'PATH' -t wav -b 16 -e signed-integer - |" (PATH
+ * shell-quoted: no file name can inject a command).  Every file is
  * written under a temporary name and all are renamed into place only when
  * every one was written, so a failed export leaves the previous files.
  */

@@ -8,17 +8,61 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 int fs_open_tmp(const char *path, char *tmp_path, FILE **fp)
 {
-	int n = snprintf(tmp_path, 4096, "%s.tmp.%ld", path, (long)getpid());
-	if (n < 0 || n >= 4096)
-		return err_set(ACC_EINVAL, "path too long: '%s'", path);
-	*fp = fopen(tmp_path, "wb");
-	if (!*fp)
-		return err_set(ACC_EIO, "cannot create '%s': %s", tmp_path, strerror(errno));
+	/* The temporary lives next to path (same file system, so the rename is
+	 * atomic) under a name nobody can predict or pre-plant: O_EXCL refuses
+	 * an existing name and O_NOFOLLOW a symlink, so a link planted in the
+	 * output directory can never redirect the write to another file. */
+	static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[12];
+	int fd = -1, e = 0;
+	*fp = NULL;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		char suffix[13];
+		if (fs_random_bytes(rnd, sizeof rnd) != 0)
+			return err_set(ACC_EIO, "cannot create a temporary name for '%s': no random bytes", path);
+		for (int i = 0; i < 12; i++)
+			suffix[i] = digits[rnd[i] % 36];
+		suffix[12] = 0;
+		int n = snprintf(tmp_path, 4096, "%s.tmp.%ld.%s", path, (long)getpid(), suffix);
+		if (n < 0 || n >= 4096)
+			return err_set(ACC_EINVAL, "path too long: '%s'", path);
+		fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd >= 0)
+			break;
+		e = errno;
+		if (e != EEXIST)
+			break;
+	}
+	if (fd < 0)
+		return err_set(ACC_EIO, "cannot create '%s': %s", tmp_path, strerror(e ? e : EEXIST));
+	if (!(*fp = fdopen(fd, "wb"))) {
+		e = errno;
+		close(fd);
+		unlink(tmp_path);
+		return err_set(ACC_EIO, "cannot create '%s': %s", tmp_path, strerror(e));
+	}
+	return 0;
+}
+
+int fs_random_bytes(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = getrandom(p + got, n - got, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return ACC_EIO;
+		}
+		got += (size_t)r;
+	}
 	return 0;
 }
 
@@ -170,6 +214,77 @@ int fs_join(char *dst, size_t cap, const char *dir, const char *rel)
 	if (n < 0 || (size_t)n >= cap)
 		return err_set(ACC_EINVAL, "path too long: '%s/%s'", dir, rel);
 	return 0;
+}
+
+int fs_path_normalize(const char *path, char *out, size_t cap)
+{
+	size_t n = 0, lead = 0;   /* lead: bytes of leading "../" kept in a relative path */
+	int abs = path[0] == '/';
+	if (cap < 2)
+		return err_set(ACC_EINVAL, "path too long: '%s'", path);
+	if (abs)
+		out[n++] = '/';
+	lead = n;
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		const char *e = p;
+		while (*e && *e != '/')
+			e++;
+		size_t len = (size_t)(e - p);
+		if (!len)
+			break;
+		if (len == 1 && p[0] == '.') {
+			/* "." adds nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			if (n > lead) {
+				/* drop the last component */
+				while (n > lead && out[n - 1] != '/')
+					n--;
+				if (n > lead)
+					n--;   /* its separator */
+				if (abs && n == 0)
+					n = 1;
+			} else if (!abs) {
+				/* a relative path climbing above its start keeps the ".." */
+				if (n + 3 + 1 > cap)
+					return err_set(ACC_EINVAL, "path too long: '%s'", path);
+				if (n)
+					out[n++] = '/';
+				out[n++] = '.';
+				out[n++] = '.';
+				lead = n;
+			}
+			/* an absolute path cannot climb above "/" */
+		} else {
+			if (n + len + 2 > cap)
+				return err_set(ACC_EINVAL, "path too long: '%s'", path);
+			if (n && out[n - 1] != '/')
+				out[n++] = '/';
+			memcpy(out + n, p, len);
+			n += len;
+		}
+		p = e;
+	}
+	if (!n)
+		out[n++] = '.';
+	out[n] = 0;
+	return 0;
+}
+
+int fs_path_within(const char *path, const char *dir)
+{
+	char a[8192], b[8192];
+	if (fs_path_normalize(path, a, sizeof a) || fs_path_normalize(dir, b, sizeof b))
+		return 0;
+	if ((a[0] == '/') != (b[0] == '/'))
+		return 0;
+	if (!strcmp(b, "/"))
+		return 1;
+	if (!strcmp(b, "."))
+		return strcmp(a, "..") && strncmp(a, "../", 3);
+	size_t n = strlen(b);
+	return !strncmp(a, b, n) && (a[n] == 0 || a[n] == '/');
 }
 
 int fs_mkdir_p(const char *path)

@@ -36,6 +36,9 @@
 
 static volatile sig_atomic_t stop_requested;
 
+/* Share of NaN/Inf samples above which a recording is rejected. */
+#define INGEST_MAX_NONFINITE 0.001
+
 void ingest_request_stop(void) { stop_requested = 1; }
 
 void ingest_opts_default(ingest_opts *o)
@@ -426,7 +429,11 @@ static void process(worker *w, result *r)
 		any_text |= it->utt[i].text != NULL;
 	if (!it->long_form && !any_text) {
 		for (int i = 0; i < it->nutt; i++)
-			add_reject(r, it->utt[i].source, "no_transcript", "'%s' has no transcript", it->audio);
+			if (it->utt[i].reject_reason)
+				add_reject(r, it->utt[i].source, it->utt[i].reject_reason, "%s",
+					   it->utt[i].reject_msg ? it->utt[i].reject_msg : "");
+			else
+				add_reject(r, it->utt[i].source, "no_transcript", "'%s' has no transcript", it->audio);
 		if (!it->nutt)
 			add_reject(r, it->source, "no_transcript", "'%s' has no transcript", it->audio);
 		return;
@@ -442,6 +449,12 @@ static void process(worker *w, result *r)
 	if (audio_decode_stream(path, frames_cb, &f, &r->info, &r->st, &fault) != 0) {
 		const char *reason = fault == AUDIO_FAULT_NONE ? "corrupt_audio" : audio_fault_name(fault);
 		add_reject(r, it->source, reason, "%s", err_msg());
+		goto out;
+	}
+	if (r->st.nonfinite_ratio > INGEST_MAX_NONFINITE) {
+		/* decoded as zeros: a few are a glitch, many are a broken file */
+		add_reject(r, it->source, "bad_samples", "'%s': %.3f%% of the samples are NaN or infinite (maximum %g%%)",
+			   it->audio, 100 * r->st.nonfinite_ratio, 100 * INGEST_MAX_NONFINITE);
 		goto out;
 	}
 	r->have_rec = 1;
@@ -487,6 +500,10 @@ static void process(worker *w, result *r)
 		const char *why;
 		double a = cu->start_s, b = cu->end_s < 0 ? dur : cu->end_s;
 		int whole = cu->end_s < 0 && cu->start_s == 0;
+		if (cu->reject_reason) {
+			add_reject(r, cu->source, cu->reject_reason, "%s", cu->reject_msg ? cu->reject_msg : "");
+			continue;
+		}
 		if (!cu->text) {
 			add_reject(r, cu->source, "no_transcript", "utterance '%s' (%s) has no transcript", cu->key, it->audio);
 			continue;
@@ -653,6 +670,7 @@ static void *reader_main(void *arg)
 		snprintf(p->reader_err, sizeof p->reader_err, "%s", err_msg());
 		goto out;
 	}
+	corpus_allow_outside(c, p->o->allow_outside);
 	for (;;) {
 		if (stop_requested || p->abort)
 			break;
@@ -736,7 +754,11 @@ static int write_reject(writer *w, const char *source, const char *reason, const
 }
 
 /* Is the utterance key free?  0 = insert it; 1 = the same utterance is
- * already there (re-run); 2 = the key is used by another one (reject). */
+ * already there from an earlier run (re-run); 2 = the key is used by
+ * another recording or span (duplicate_id); 3 = the corpus lists the same
+ * utterance twice (duplicate_id); 4 = same clip and span with another
+ * transcript (conflicting_transcript).  Never "present" for a row this
+ * run added: a second listing is a duplicate, not a re-run. */
 static int key_state(writer *w, urec *u, int64_t rec, char *other, size_t cap)
 {
 	sqlite3_stmt *st = w->utt_get;
@@ -746,8 +768,12 @@ static int key_state(writer *w, urec *u, int64_t rec, char *other, size_t cap)
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t orec = sqlite3_column_int64(st, 0);
 		double os = sqlite3_column_double(st, 1), oe = sqlite3_column_double(st, 2);
+		const char *otext = (const char *)sqlite3_column_text(st, 4);
+		int this_run = sqlite3_column_int64(st, 5) == w->run_id;
 		snprintf(other, cap, "%s", sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "?");
-		state = rec && orec == rec && fabs(os - u->start) < 1e-6 && fabs(oe - u->end) < 1e-6 ? 1 : 2;
+		int same_clip = rec && orec == rec && fabs(os - u->start) < 1e-6 && fabs(oe - u->end) < 1e-6;
+		int same_text = otext && u->text_raw ? !strcmp(otext, u->text_raw) : !otext && !u->text_raw;
+		state = !same_clip ? 2 : !same_text ? 4 : this_run ? 3 : 1;
 	}
 	sqlite3_reset(st);
 	return state;
@@ -786,10 +812,17 @@ static int write_result(writer *w, result *r)
 		if (ks == 1) {
 			w->s->utts_present++;
 			u->ok = 0;
-		} else if (ks == 2) {
+		} else if (ks >= 2) {
 			char msg[1200];
-			snprintf(msg, sizeof msg, "utterance id '%s' (%s) is already used by %s", u->key, it->audio, other);
-			if ((rc = write_reject(w, u->source, "duplicate_id", msg)) != 0)
+			if (ks == 2)
+				snprintf(msg, sizeof msg, "utterance id '%s' (%s) is already used by %s", u->key, it->audio, other);
+			else if (ks == 3)
+				snprintf(msg, sizeof msg, "utterance '%s' (%s) is listed twice; the first listing (%s) is kept", u->key,
+					 it->audio, other);
+			else
+				snprintf(msg, sizeof msg, "utterance '%s' (%s) has another transcript in %s; the one from %s is kept",
+					 u->key, it->audio, u->source, other);
+			if ((rc = write_reject(w, u->source, ks == 4 ? "conflicting_transcript" : "duplicate_id", msg)) != 0)
 				return rc;
 			u->ok = 0;
 		} else {
@@ -976,7 +1009,8 @@ int ingest_run(const ingest_opts *o, ingest_summary *s)
 	w.s = s;
 	if ((rc = prepare(m, "SELECT 1 FROM rejects WHERE corpus_id = ?1 AND source = ?2 AND reason = ?3 LIMIT 1",
 			  &w.rej_exists)) ||
-	    (rc = prepare(m, "SELECT recording_id, start_s, end_s, source FROM utterances WHERE corpus_id = ?1 AND utt_key = ?2",
+	    (rc = prepare(m, "SELECT recording_id, start_s, end_s, source, text_raw, added_run_id FROM utterances "
+			  "WHERE corpus_id = ?1 AND utt_key = ?2",
 			  &w.utt_get)) ||
 	    (rc = prepare(m, "INSERT OR IGNORE INTO long_texts(recording_id, line_no, text_raw, text_norm, norm_profile, "
 			  "norm_version, lang, flags, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", &w.line_ins)) ||

@@ -26,6 +26,7 @@ typedef struct ingest_opts {
 	int    threads;            /* decode workers; 0 = online CPUs */
 	double min_dur, max_dur;   /* utterance bounds (s): 0.5, 30 */
 	int    no_vad;             /* 1: whole files over max_dur are rejected instead of cut */
+	int    allow_outside;      /* 1: read audio paths outside the corpus tree (else outside_root rejects) */
 	vad_opts vad;              /* bounds of the pieces of long recordings (1..20 s) */
 	double silence_db;         /* utterance whose loudest 10 ms is below this (dBFS) is 'silent': -45 */
 	double max_clip;           /* share of clipped samples above which it is 'clipped': 0.01 */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The migrator's own bookkeeping table (every component depends on it, so it
@@ -266,10 +267,12 @@ static int pending_blocks(manifest *m, const mf_schema *c, int n, int *pending)
 		if ((rc = read_version(m, c[i].name, &have)))
 			return rc;
 		if (have > latest) {
-			err_set(ACC_EUNSUPPORTED, "manifest '%s' has schema component '%s' at version %d, this accent knows only up to %d",
+			/* ACC_EFORMAT: exit status 3 ("data problem"), as the README
+			 * documents, not the undocumented 1 */
+			err_set(ACC_EFORMAT, "manifest '%s' has schema component '%s' at version %d, this accent knows only up to %d",
 				m->path, c[i].name, have, latest);
 			err_hint("it was written by a newer accent; upgrade accent to use it");
-			return ACC_EUNSUPPORTED;
+			return ACC_EFORMAT;
 		}
 		*pending += latest - have;
 	}
@@ -391,6 +394,12 @@ int manifest_open(manifest **out, const char *path, int create)
 	if (!m)
 		return err_set(ACC_ENOMEM, "out of memory");
 	snprintf(m->path, sizeof m->path, "%s", path);
+	if (strcmp(path, ":memory:") && fs_exists(path) && access(path, W_OK) != 0) {
+		err_set(ACC_EIO, "manifest '%s' is read-only and this command writes to it", path);
+		err_hint("run it on a writable copy; 'db stats', 'db check' and 'db query' only read");
+		rc = ACC_EIO;
+		goto out;
+	}
 	if (sqlite3_open_v2(path, &m->db, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0), NULL) != SQLITE_OK) {
 		rc = err_set(ACC_EDB, "cannot open manifest '%s': %s", path, m->db ? sqlite3_errmsg(m->db) : "out of memory");
 		goto out;
@@ -413,6 +422,126 @@ int manifest_open(manifest **out, const char *path, int create)
 	m = NULL;
 out:
 	if (rc == ACC_EDB && m && m->db && sqlite3_errcode(m->db) == SQLITE_NOTADB) {
+		err_set(ACC_EFORMAT, "'%s' is not an SQLite database", path);
+		rc = ACC_EFORMAT;
+	}
+	manifest_close(m);
+	return rc;
+}
+
+/* file: URI for path with the characters URIs reserve percent-encoded. */
+static int uri_of(const char *path, const char *query, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+	if (cap < 16)
+		return ACC_EINVAL;
+	n += (size_t)snprintf(out, cap, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if (n + 4 >= cap)
+			return ACC_EINVAL;
+		if (*p == '%' || *p == '?' || *p == '#' || *p < 0x21 || *p >= 0x7f) {
+			out[n++] = '%';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 15];
+		} else {
+			out[n++] = (char)*p;
+		}
+	}
+	if (n + strlen(query) + 1 > cap)
+		return ACC_EINVAL;
+	snprintf(out + n, cap - n, "%s", query);
+	return 0;
+}
+
+/* 1 when the manifest's -wal file exists and is not empty. */
+static int wal_has_data(const char *path)
+{
+	char wal[4200];
+	struct stat st;
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	return stat(wal, &st) == 0 && st.st_size > 0;
+}
+
+static int ro_connect(manifest *m, const char *path, int immutable)
+{
+	char uri[13000];
+	int rc = uri_of(path, immutable ? "?mode=ro&immutable=1" : "?mode=ro", uri, sizeof uri);
+	if (rc)
+		return err_set(ACC_EINVAL, "manifest path too long: '%.100s...'", path);
+	if (sqlite3_open_v2(uri, &m->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK)
+		return err_set(ACC_EDB, "cannot open manifest '%s' for reading: %s", path,
+			       m->db ? sqlite3_errmsg(m->db) : "out of memory");
+	sqlite3_extended_result_codes(m->db, 1);
+	sqlite3_busy_timeout(m->db, 30000);
+	/* the first read opens the WAL index; fails here rather than later */
+	if (sqlite3_exec(m->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK)
+		return manifest_db_error(m, "cannot read the manifest");
+	return 0;
+}
+
+int manifest_open_ro(manifest **out, const char *path)
+{
+	manifest *m = NULL;
+	int rc = 0, n = 0, pending = 0;
+	const mf_schema *schemas = manifest_schemas(&n);
+
+	*out = NULL;
+	if (strlen(path) >= sizeof m->path)
+		return err_set(ACC_EINVAL, "manifest path too long: '%.100s...'", path);
+	if (!fs_exists(path)) {
+		err_set(ACC_ENOTFOUND, "manifest '%s' does not exist", path);
+		err_hint("run 'prep ingest CORPUS' first, or pass --manifest PATH");
+		return ACC_ENOTFOUND;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!(m = calloc(1, sizeof *m)))
+			return err_set(ACC_ENOMEM, "out of memory");
+		snprintf(m->path, sizeof m->path, "%s", path);
+		rc = ro_connect(m, path, 0);
+		if (rc && !wal_has_data(path)) {
+			/* a WAL manifest in a directory we cannot write (no -shm can
+			 * be made): with no pending WAL content the file alone is the
+			 * whole database, so it can be read as immutable */
+			sqlite3_close_v2(m->db);
+			m->db = NULL;
+			rc = ro_connect(m, path, 1);
+		}
+		if (!rc)
+			rc = pending_blocks(m, schemas, n, &pending);
+		if (!rc && pending) {
+			/* an older schema: migrating writes, so it needs a writable
+			 * file; then read the migrated manifest */
+			int foreign = 0;
+			if (!(rc = foreign_database(m, &foreign)) && foreign) {
+				err_set(ACC_EFORMAT, "'%s' is an SQLite database but not an accent manifest", path);
+				err_hint("pass --manifest with another path");
+				rc = ACC_EFORMAT;
+			}
+			manifest_close(m);
+			m = NULL;
+			if (rc)
+				goto out;
+			if (attempt == 0) {
+				manifest *w = NULL;
+				if ((rc = manifest_open(&w, path, 0)) != 0) {
+					err_wrap(rc, "manifest '%s' has an older schema that must be upgraded first", path);
+					goto out;
+				}
+				manifest_close(w);
+				continue;
+			}
+			rc = err_set(ACC_EDB, "manifest '%s' still needs a schema upgrade", path);
+			goto out;
+		}
+		break;
+	}
+	if (!rc) {
+		*out = m;
+		m = NULL;
+	}
+out:
+	if (rc == ACC_EDB && m && m->db && (sqlite3_errcode(m->db) & 0xff) == SQLITE_NOTADB) {
 		err_set(ACC_EFORMAT, "'%s' is not an SQLite database", path);
 		rc = ACC_EFORMAT;
 	}

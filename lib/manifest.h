@@ -33,6 +33,13 @@ typedef struct mf_schema {
 /* Open (creating when create != 0) and migrate a manifest.  ACC_ENOTFOUND
  * when it does not exist and create == 0; ACC_EDB with SQLite's message. */
 int manifest_open(manifest **m, const char *path, int create);
+/* Open an existing manifest for reading only (SQLITE_OPEN_READONLY: no
+ * journal-mode change, nothing written), for commands that only read
+ * (db stats/check/query).  Works on a read-only file, and in a read-only
+ * directory when no WAL content is pending.  A manifest with an older
+ * schema is migrated first (which needs write access, else an error that
+ * says so); a newer one is ACC_EFORMAT.  ACC_ENOTFOUND when missing. */
+int manifest_open_ro(manifest **m, const char *path);
 void manifest_close(manifest *m);
 
 int manifest_begin(manifest *m);     /* BEGIN IMMEDIATE */

@@ -444,23 +444,18 @@ static void add_noise(float *x, int64_t n, double speech_rms, double snr_db, rng
 	free(nz);
 }
 
-static int write_tmp_name(char *tmp, size_t cap, const char *path)
-{
-	int n = snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
-	return n < 0 || (size_t)n >= cap ? err_set(ACC_EINVAL, "path too long: '%s'", path) : 0;
-}
-
 /* Resample x (SYNTH_RATE) to f->rate, write it as f to out_dir/rel (temporary
  * name + rename).  *frames gets the frame count written. */
 static int write_audio(gen *g, const char *rel, const float *x, int64_t n, const afmt *f, int64_t *frames)
 {
-	char path[4096], tmp[4200];
+	char path[4096], tmp[4096];
 	int rc = 0;
 	float *y = NULL, *il = NULL;
 	SNDFILE *sf = NULL;
+	FILE *tfp = NULL;
 	SF_INFO info = { 0 };
 	size_t ylen = (size_t)n, done = 0;
-	if ((rc = fs_join(path, sizeof path, g->o->out_dir, rel)) != 0 || (rc = write_tmp_name(tmp, sizeof tmp, path)))
+	if ((rc = fs_join(path, sizeof path, g->o->out_dir, rel)) != 0)
 		return rc;
 	{
 		char dir[4096];
@@ -506,7 +501,10 @@ static int write_audio(gen *g, const char *rel, const float *x, int64_t n, const
 	info.samplerate = f->rate;
 	info.channels = f->channels;
 	info.format = f->sf_format;
-	if (!(sf = sf_open(tmp, SFM_WRITE, &info))) {
+	/* fs_open_tmp: a fresh name, never through a planted symlink */
+	if ((rc = fs_open_tmp(path, tmp, &tfp)) != 0)
+		goto out;
+	if (!(sf = sf_open_fd(fileno(tfp), SFM_WRITE, &info, 0))) {
 		rc = err_set(ACC_EIO, "cannot create '%s' as %s/%s at %d Hz: %s", tmp, f->container, f->codec, f->rate,
 			     sf_strerror(NULL));
 		goto out;
@@ -525,16 +523,16 @@ static int write_audio(gen *g, const char *rel, const float *x, int64_t n, const
 		goto out;
 	}
 	sf = NULL;
-	if (rename(tmp, path) != 0) {
-		rc = err_set(ACC_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+	rc = fs_commit_tmp(tfp, tmp, path);
+	tfp = NULL;
+	if (rc)
 		goto out;
-	}
 	*frames = (int64_t)ylen;
 out:
 	if (sf)
 		sf_close(sf);
-	if (rc)
-		unlink(tmp);
+	if (tfp)
+		fs_abort_tmp(tfp, tmp);
 	free(y);
 	free(il);
 	return rc;

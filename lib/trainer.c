@@ -980,7 +980,21 @@ static int db_run_insert(T_ *t)
 	const trainer_opts *o = t->o;
 	sqlite3_stmt *st = NULL;
 	char sn[32];
-	int rc = manifest_prepare(t->mf,
+	/* A run still 'running' into the same output directory was killed (a
+	 * live one would be overwriting this run's files): say so, else the
+	 * row stays 'running' forever. */
+	int rc = manifest_prepare(t->mf, "UPDATE train_runs SET status = 'interrupted' WHERE status = 'running' AND out_dir = ?1",
+				  &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, o->out_dir, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = manifest_db_error(t->mf, "cannot mark interrupted training runs");
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc)
+		return rc;
+	rc = manifest_prepare(t->mf,
 		"INSERT INTO train_runs (run_id, lang, model_dir, out_dir, strategy, bottleneck, vocab_size, lr, "
 		"steps, warmup, batch_seconds, accum, seed, sampling, n_train, n_dev) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)", &st);

@@ -44,6 +44,9 @@ static void usage_ingest(FILE *f)
 		"                     longform (default: detected)\n"
 		"  --lang CODE        language of every utterance (overrides the corpus')\n"
 		"  --manifest PATH    manifest database (default: data.db)\n"
+		"  --allow-outside    read audio paths that lead outside the corpus directory\n"
+		"                     (absolute or ../ paths in wav.scp, TSV, JSONL); by default\n"
+		"                     they are rejected as outside_root\n"
 		"text:\n"
 		"  --norm PROFILE     normalization profile: default, mms, none (default: default)\n"
 		"  --rules FILE       extra PCRE2 rules, \"regex<TAB>replacement\" per line\n"
@@ -119,7 +122,7 @@ static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 {
 	enum { O_LAYOUT = 256, O_LANG, O_MANIFEST, O_NORM, O_RULES, O_MIN, O_MAX, O_VMIN, O_VMAX, O_NOVAD, O_SIL,
 	       O_CLIP, O_STRICT, O_ALPHA, O_CAP, O_SPLIT, O_SEED, O_DISTINCT, O_NOBAL, O_THREADS, O_JSON, O_QUIET,
-	       O_HELP, O_VERSION, O_BATCH };
+	       O_HELP, O_VERSION, O_BATCH, O_OUTSIDE };
 	static const struct option lo[] = {
 		{ "layout", 1, 0, O_LAYOUT }, { "lang", 1, 0, O_LANG }, { "manifest", 1, 0, O_MANIFEST },
 		{ "norm", 1, 0, O_NORM }, { "rules", 1, 0, O_RULES }, { "min-dur", 1, 0, O_MIN },
@@ -128,7 +131,7 @@ static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 		{ "strict", 0, 0, O_STRICT }, { "alpha", 1, 0, O_ALPHA }, { "cap", 1, 0, O_CAP },
 		{ "split", 1, 0, O_SPLIT }, { "seed", 1, 0, O_SEED }, { "distinct-text", 0, 0, O_DISTINCT },
 		{ "no-balance", 0, 0, O_NOBAL }, { "threads", 1, 0, O_THREADS }, { "json", 0, 0, O_JSON },
-		{ "quiet", 0, 0, O_QUIET }, { "batch", 1, 0, O_BATCH }, { "help", 0, 0, O_HELP }, { "version", 0, 0, O_VERSION }, { 0, 0, 0, 0 }
+		{ "quiet", 0, 0, O_QUIET }, { "batch", 1, 0, O_BATCH }, { "allow-outside", 0, 0, O_OUTSIDE }, { "help", 0, 0, O_HELP }, { "version", 0, 0, O_VERSION }, { 0, 0, 0, 0 }
 	};
 	ingest_opts o;
 	ingest_summary s;
@@ -148,6 +151,7 @@ static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 		case O_VMIN: rc = parse_num("--vad-min", optarg, &o.vad.min_s); break;
 		case O_VMAX: rc = parse_num("--vad-max", optarg, &o.vad.max_s); break;
 		case O_NOVAD: o.no_vad = 1; break;
+		case O_OUTSIDE: o.allow_outside = 1; break;
 		case O_SIL: rc = parse_num("--silence-db", optarg, &o.silence_db); break;
 		case O_CLIP: rc = parse_num("--max-clip", optarg, &o.max_clip); break;
 		case O_STRICT: strict = 1; break;

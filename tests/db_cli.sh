@@ -47,7 +47,8 @@ for f in a/1 a/2 a/3 b/1 b/2 b/3; do
 	sql="$sql INSERT INTO recordings(id, corpus_id, path, sha256, size_bytes, mtime, sample_rate, channels, duration_s) VALUES ($n, 1, '$f.wav', '$sha', $size, $mt, 16000, 1, 3.0);"
 	sql="$sql INSERT INTO utterances(corpus_id, utt_key, recording_id, speaker_id, start_s, end_s, text_raw, text_norm, lang) VALUES (1, 'u$n', $n, $spk, 0, $n * 0.4, 'Text $n, \"q\"', 'text $n', 'eng');"
 done
-expect "db query inserts" 0 "$DB" query "$sql"
+expect "db query refuses writes" 2 "$DB" query "$sql"
+expect "db query --write inserts" 0 "$DB" query --write "$sql"
 expect "db query csv" 0 "$DB" query --format csv "SELECT count(*) AS n FROM utterances"
 printf 'n\n6\n' > "$T/want"
 if cmp -s "$T/out" "$T/want"; then ok "db query csv output"; else ko "db query csv output"; cat "$T/out"; fi
@@ -107,6 +108,24 @@ contains "db check content_changed" "$T/out" "content_changed: 1"
 contains "db check missing_file" "$T/out" "missing_file: 1"
 contains "db check names the file" "$T/out" "corpus/b/1.wav"
 expect "db check --no-files" 0 "$DB" check --no-files
+
+# issue 19 #12: a read-only manifest is read (stats, query, check) and a
+# write says so.  As root, permissions do not bind: run as nobody.
+AS=""
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+	AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	chmod 755 "$T"
+fi
+chmod a-w data.db "$T"
+expect "read-only manifest: db stats" 0 $AS "$DB" stats
+expect "read-only manifest: db query" 0 $AS "$DB" query --format csv "SELECT count(*) FROM utterances"
+contains "read-only manifest: query rows" "$T/out" "6"
+expect "read-only manifest: db check" 0 $AS "$DB" check --no-files
+if [ -n "$AS" ] || [ "$(id -u)" != 0 ]; then
+	expect "read-only manifest: db split fails" 4 $AS "$DB" split --seed 3
+	contains "read-only manifest: says read-only" "$T/err" "read-only"
+fi
+chmod u+w data.db "$T"
 
 echo "# db_cli.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

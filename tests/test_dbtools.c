@@ -21,15 +21,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Run dbquery_print into a malloc'ed string. */
-static char *query(manifest *m, const char *sql, dbquery_format f, int *rc, int64_t *rows)
+/* Run dbquery_exec into a malloc'ed string. */
+static char *query_flags(manifest *m, const char *sql, dbquery_format f, unsigned flags, int *rc, int64_t *rows)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *fp = open_memstream(&buf, &len);
-	*rc = dbquery_print(m, sql, f, fp, rows);
+	*rc = dbquery_exec(m, sql, f, flags, fp, rows);
 	fclose(fp);
 	return buf;
+}
+
+static char *query(manifest *m, const char *sql, dbquery_format f, int *rc, int64_t *rows)
+{
+	return query_flags(m, sql, f, 0, rc, rows);
 }
 
 static void test_query_formats(void)
@@ -76,8 +81,8 @@ static void test_query_formats(void)
 	CHECK_STR(out, "t            i\n-----------  --\nÜnïcødé ሰላም  -7\n(1 row)\n");
 	free(out);
 	/* several statements; statements without results print nothing */
-	out = query(m, "UPDATE q SET n = 'y' WHERE i = 0; SELECT count(*) AS c FROM q WHERE n = 'y'; SELECT 1 AS one;",
-		    DBQUERY_CSV, &rc, &rows);
+	out = query_flags(m, "UPDATE q SET n = 'y' WHERE i = 0; SELECT count(*) AS c FROM q WHERE n = 'y'; SELECT 1 AS one;",
+			  DBQUERY_CSV, DBQUERY_WRITE, &rc, &rows);
 	CHECK_OK(rc);
 	CHECK_STR(out, "c\n1\none\n1\n");
 	CHECK_EQ_INT(rows, 2);
@@ -98,6 +103,53 @@ static void test_query_formats(void)
 	CHECK_EQ_INT(dbquery_parse_format("xml", &f), ACC_EINVAL);
 	CHECK_OK(dbquery_parse_format("json", &f));
 	CHECK_EQ_INT(f, DBQUERY_JSON);
+	manifest_close(m);
+}
+
+/* issue 19 #3: `db query` wrote (DELETE, UPDATE, DROP VIEW, VACUUM INTO
+ * '/any/path' all succeeded).  Without DBQUERY_WRITE every writing statement
+ * is refused before it runs; ATTACH and VACUUM INTO are refused always. */
+static void test_query_guard(void)
+{
+	fixture_opts o = { .n_speakers = 3 };
+	manifest *m = fixture_open("guard", &o);
+	int rc;
+	int64_t rows;
+	char into[700], sql[900];
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	char *before = query(m, "SELECT count(*) FROM utterances; SELECT count(*) FROM sqlite_master", DBQUERY_CSV, &rc, &rows);
+	CHECK_OK(rc);
+	snprintf(into, sizeof into, "%s/stolen.db", TEST_TMP);
+	snprintf(sql, sizeof sql, "VACUUM INTO '%s'", into);
+	const char *writes[] = { "DELETE FROM utterances", "UPDATE utterances SET text_norm = 'x'",
+				 "DROP VIEW hours_by_speaker", "CREATE TABLE evil (x)", "VACUUM", sql,
+				 "SELECT 1; DELETE FROM speakers", "PRAGMA user_version = 99" };
+	for (size_t i = 0; i < sizeof writes / sizeof *writes; i++) {
+		char *out = query(m, writes[i], DBQUERY_CSV, &rc, &rows);
+		CHECKF(rc != 0, "read-only query ran '%s'", writes[i]);
+		free(out);
+	}
+	CHECK(!fs_exists(into));
+	/* a file ATTACH is denied (it would read any SQLite file) */
+	char *out = query(m, "ATTACH '/etc/passwd' AS x", DBQUERY_CSV, &rc, &rows);
+	CHECK_EQ_INT(rc, ACC_EDB);
+	free(out);
+	/* even with DBQUERY_WRITE: VACUUM INTO and ATTACH of a file stay denied */
+	out = query_flags(m, sql, DBQUERY_CSV, DBQUERY_WRITE, &rc, &rows);
+	CHECK(rc != 0);
+	free(out);
+	CHECK(!fs_exists(into));
+	char *after = query(m, "SELECT count(*) FROM utterances; SELECT count(*) FROM sqlite_master", DBQUERY_CSV, &rc, &rows);
+	CHECK_OK(rc);
+	CHECK_STR(after, before);
+	free(after);
+	/* writes on purpose work with the flag; plain VACUUM too */
+	out = query_flags(m, "DELETE FROM rejects; VACUUM", DBQUERY_CSV, DBQUERY_WRITE, &rc, &rows);
+	CHECK_OK(rc);
+	free(out);
+	free(before);
 	manifest_close(m);
 }
 
@@ -259,6 +311,16 @@ static void test_check(void)
 	CHECK_EQ_INT(r.problems, problems);
 	CHECK(r.problems >= 9);
 	CHECK(r.item[DBCHECK_MTIME_CHANGED].problem == 0 && r.item[DBCHECK_ORPHAN_SPEAKER].problem == 0);
+	/* issue 19 #13: a shared sentence is a note unless the splits were asked
+	 * to keep sentences apart */
+	CHECK(r.item[DBCHECK_TEXT_SPLIT_LEAK].problem == 0);
+	long long before = r.problems;
+	dbcheck_report_free(&r);
+	co.distinct_text = 1;
+	CHECK_OK(dbcheck_run(m, &co, &r));
+	CHECK(r.item[DBCHECK_TEXT_SPLIT_LEAK].problem == 1);
+	CHECK_EQ_INT(r.problems, before + 1);
+	co.distinct_text = 0;
 	dbcheck_report_free(&r);
 
 	/* --hash re-hashes everything; --no-files skips the files */
@@ -281,6 +343,7 @@ static void test_check(void)
 int main(void)
 {
 	RUN(test_query_formats);
+	RUN(test_query_guard);
 	RUN(test_stats);
 	RUN(test_check);
 	return check_summary();

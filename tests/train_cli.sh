@@ -84,5 +84,12 @@ wait $pid 2>/dev/null
 [ $killed = 1 ] && ok "run killed mid-way" || ok "run finished before the kill (resume still checked)"
 expect "resume after kill -9" 0 "$TRAIN" $COMMON --out killed --steps 24 --eval-every 0 --save-every 1 --resume
 if cmp -s -i $HDR ref/train_state.bin killed/train_state.bin; then ok "kill -9 + resume = uninterrupted"; else ko "kill -9 + resume = uninterrupted"; fi
+# issue 19 #14: a run killed and started again without --resume (its row
+# left 'running', as the kill leaves it) is marked interrupted
+q "UPDATE train_runs SET status = 'running' WHERE id = (SELECT min(id) FROM train_runs WHERE out_dir = 'out1')"
+expect "fresh run into a killed run's directory" 0 "$TRAIN" $COMMON --out out1 --steps 1 --eval-every 0
+same "the killed run is marked interrupted" \
+	"$(q "SELECT status FROM train_runs WHERE id = (SELECT min(id) FROM train_runs WHERE out_dir = 'out1')")" interrupted
+same "no train_runs row left running" "$(q "SELECT count(*) FROM train_runs WHERE status = 'running'")" 0
 echo "# train_cli.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

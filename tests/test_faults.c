@@ -1,0 +1,346 @@
+/*
+ * test_faults.c — fault injection in the SQLite layer, the way SQLite tests
+ * itself (issue 19): an ingest runs with the Nth SQLite memory allocation
+ * failing (sqlite3_config(SQLITE_CONFIG_MALLOC) wrapper) and, separately,
+ * with the Nth write to a database file failing (a VFS shim over the
+ * default VFS), for a range of N.  After every injected failure the
+ * manifest must pass PRAGMA integrity_check and db check, and a rerun
+ * without faults must complete to exactly the rows of a fault-free
+ * reference ingest.  FAULT_MAX_N (env) widens the range of N.
+ */
+#include "check.h"
+#include "dbcheck.h"
+#include "err.h"
+#include "fsutil.h"
+#include "ingest.h"
+#include "manifest.h"
+#include <sndfile.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+
+/* ---- the Nth allocation fails ---- */
+
+static sqlite3_mem_methods real_mem;
+static atomic_long mem_count, mem_fail_at;   /* fail_at 0 = off */
+static atomic_long mem_failed;
+
+static void *fault_malloc(int n)
+{
+	long k = atomic_fetch_add(&mem_count, 1) + 1;
+	long at = atomic_load(&mem_fail_at);
+	if (at && k >= at && k < at + 1) {
+		atomic_fetch_add(&mem_failed, 1);
+		return NULL;
+	}
+	return real_mem.xMalloc(n);
+}
+
+static void *fault_realloc(void *p, int n)
+{
+	long k = atomic_fetch_add(&mem_count, 1) + 1;
+	long at = atomic_load(&mem_fail_at);
+	if (at && k == at) {
+		atomic_fetch_add(&mem_failed, 1);
+		return NULL;
+	}
+	return real_mem.xRealloc(p, n);
+}
+
+/* ---- the Nth write fails: a VFS over the default one ---- */
+
+static sqlite3_vfs *real_vfs, shim_vfs;
+static atomic_long wr_count, wr_fail_at, wr_failed;
+
+typedef struct shim_file {
+	sqlite3_file base;
+	sqlite3_file *real;   /* follows this struct */
+} shim_file;
+
+static int shim_close(sqlite3_file *f) { return ((shim_file *)f)->real->pMethods->xClose(((shim_file *)f)->real); }
+static int shim_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
+{
+	sqlite3_file *r = ((shim_file *)f)->real;
+	return r->pMethods->xRead(r, b, n, o);
+}
+static int shim_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
+{
+	sqlite3_file *r = ((shim_file *)f)->real;
+	long k = atomic_fetch_add(&wr_count, 1) + 1;
+	long at = atomic_load(&wr_fail_at);
+	if (at && k == at) {
+		atomic_fetch_add(&wr_failed, 1);
+		return SQLITE_IOERR_WRITE;
+	}
+	return r->pMethods->xWrite(r, b, n, o);
+}
+#define FWD(name, sig, args) \
+	static int shim_##name sig { sqlite3_file *r = ((shim_file *)f)->real; return r->pMethods->x##name args; }
+FWD(Truncate, (sqlite3_file *f, sqlite3_int64 s), (r, s))
+FWD(Sync, (sqlite3_file *f, int fl), (r, fl))
+FWD(FileSize, (sqlite3_file *f, sqlite3_int64 *s), (r, s))
+FWD(Lock, (sqlite3_file *f, int l), (r, l))
+FWD(Unlock, (sqlite3_file *f, int l), (r, l))
+FWD(CheckReservedLock, (sqlite3_file *f, int *o), (r, o))
+FWD(FileControl, (sqlite3_file *f, int op, void *a), (r, op, a))
+FWD(SectorSize, (sqlite3_file *f), (r))
+FWD(DeviceCharacteristics, (sqlite3_file *f), (r))
+FWD(ShmMap, (sqlite3_file *f, int i, int sz, int e, void volatile **p), (r, i, sz, e, p))
+FWD(ShmLock, (sqlite3_file *f, int o, int n, int fl), (r, o, n, fl))
+FWD(ShmUnmap, (sqlite3_file *f, int d), (r, d))
+static void shim_ShmBarrier(sqlite3_file *f)
+{
+	sqlite3_file *r = ((shim_file *)f)->real;
+	r->pMethods->xShmBarrier(r);
+}
+
+static sqlite3_io_methods shim_io;
+
+static int shim_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, int *out)
+{
+	shim_file *s = (shim_file *)f;
+	s->real = (sqlite3_file *)(s + 1);
+	int rc = real_vfs->xOpen(real_vfs, name, s->real, flags, out);
+	f->pMethods = rc == SQLITE_OK && s->real->pMethods ? &shim_io : NULL;
+	if (rc == SQLITE_OK && s->real->pMethods) {
+		/* the real file's method version decides which calls exist */
+		shim_io.iVersion = s->real->pMethods->iVersion < 3 ? s->real->pMethods->iVersion : 3;
+	}
+	return rc;
+}
+
+static void install_faults(void)
+{
+	sqlite3_config(SQLITE_CONFIG_GETMALLOC, &real_mem);
+	sqlite3_mem_methods m = real_mem;
+	m.xMalloc = fault_malloc;
+	m.xRealloc = fault_realloc;
+	sqlite3_config(SQLITE_CONFIG_MALLOC, &m);
+	sqlite3_initialize();
+	real_vfs = sqlite3_vfs_find(NULL);
+	shim_vfs = *real_vfs;
+	shim_vfs.zName = "faultshim";
+	shim_vfs.szOsFile = (int)sizeof(shim_file) + real_vfs->szOsFile;
+	shim_vfs.xOpen = shim_open;
+	shim_io = (sqlite3_io_methods){
+		.iVersion = 3, .xClose = shim_close, .xRead = shim_read, .xWrite = shim_write,
+		.xTruncate = shim_Truncate, .xSync = shim_Sync, .xFileSize = shim_FileSize, .xLock = shim_Lock,
+		.xUnlock = shim_Unlock, .xCheckReservedLock = shim_CheckReservedLock, .xFileControl = shim_FileControl,
+		.xSectorSize = shim_SectorSize, .xDeviceCharacteristics = shim_DeviceCharacteristics,
+		.xShmMap = shim_ShmMap, .xShmLock = shim_ShmLock, .xShmBarrier = shim_ShmBarrier, .xShmUnmap = shim_ShmUnmap,
+	};
+	sqlite3_vfs_register(&shim_vfs, 1);
+}
+
+/* ---- corpus, ingest, comparison ---- */
+
+static char corpus[1024];
+
+static void make_corpus(void)
+{
+	snprintf(corpus, sizeof corpus, "%s/corpus", TEST_TMP);
+	for (int s = 0; s < 3; s++)
+		for (int u = 0; u < 4; u++) {
+			char p[1200];
+			snprintf(p, sizeof p, "%s/spk%d", corpus, s);
+			fs_mkdir_p(p);
+			snprintf(p, sizeof p, "%s/spk%d/u%d.wav", corpus, s, u);
+			SF_INFO si = { .samplerate = 16000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16 };
+			SNDFILE *sf = sf_open(p, SFM_WRITE, &si);
+			int n = 16000 + 1600 * u;
+			float *x = malloc(sizeof(float) * n);
+			for (int i = 0; i < n; i++)
+				x[i] = (float)(0.3 * sin(2 * M_PI * (150 + 40 * s + 11 * u) * i / 16000.0) *
+					       (0.6 + 0.4 * sin(2 * M_PI * 4 * i / 16000.0)));
+			sf_writef_float(sf, x, n);
+			sf_close(sf);
+			free(x);
+			snprintf(p, sizeof p, "%s/spk%d/u%d.txt", corpus, s, u);
+			char t[64];
+			snprintf(t, sizeof t, "speaker %d says sentence %d", s, u);
+			fs_write_atomic(p, t, strlen(t));
+		}
+	/* and some rejects */
+	char p[1200];
+	snprintf(p, sizeof p, "%s/orphan.txt", corpus);
+	fs_write_atomic(p, "no audio", 8);
+	snprintf(p, sizeof p, "%s/bad.wav", corpus);
+	fs_write_atomic(p, "RIFFjunk", 8);
+	snprintf(p, sizeof p, "%s/bad.txt", corpus);
+	fs_write_atomic(p, "bad", 3);
+}
+
+static int run_ingest(const char *db)
+{
+	ingest_opts o;
+	ingest_summary s;
+	static char *argv[] = { "prep", "ingest", NULL };
+	ingest_opts_default(&o);
+	o.root = corpus;
+	o.layout = "folder";
+	o.manifest_path = db;
+	o.threads = 2;
+	o.batch = 2;
+	o.argc = 2;
+	o.argv = argv;
+	return ingest_run(&o, &s);
+}
+
+/* The rows an ingest produces, as one string (ids and times excluded). */
+static char *rows_of(const char *db)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&out, &len);
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h,
+		"SELECT 'u', u.utt_key, r.path, r.sha256, u.start_s, u.end_s, u.text_norm, u.split, round(u.weight, 9), s.label "
+		"FROM utterances u JOIN recordings r ON r.id = u.recording_id LEFT JOIN speakers s ON s.id = u.speaker_id "
+		"UNION ALL SELECT 'r', source, reason, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM rejects "
+		"ORDER BY 1, 2, 3", -1, &st, NULL) != SQLITE_OK) {
+		fprintf(fp, "cannot read: %s", h ? sqlite3_errmsg(h) : "?");
+	} else {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			for (int i = 0; i < 10; i++)
+				fprintf(fp, "%s|", sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "-");
+			fputc('\n', fp);
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	fclose(fp);
+	return out;
+}
+
+/* integrity_check + db check (no file problems, no split leaks) */
+static int manifest_sound(const char *db, char *why, size_t cap)
+{
+	manifest *m = NULL;
+	dbcheck_opts co = DBCHECK_OPTS_DEFAULT;
+	dbcheck_report r;
+	int ok = 0;
+	if (!fs_exists(db))
+		return 1;
+	if (manifest_open(&m, db, 0) != 0) {
+		snprintf(why, cap, "open: %s", err_msg());
+		return 0;
+	}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(m->db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && !strcmp((const char *)sqlite3_column_text(st, 0), "ok"))
+		ok = 1;
+	else
+		snprintf(why, cap, "integrity_check failed");
+	sqlite3_finalize(st);
+	if (ok && dbcheck_run(m, &co, &r) == 0) {
+		if (r.problems) {
+			ok = 0;
+			snprintf(why, cap, "db check: %lld problems", (long long)r.problems);
+		}
+		dbcheck_report_free(&r);
+	} else if (ok) {
+		ok = 0;
+		snprintf(why, cap, "db check: %s", err_msg());
+	}
+	manifest_close(m);
+	return ok;
+}
+
+static void remove_db(const char *db)
+{
+	char p[1200];
+	unlink(db);
+	snprintf(p, sizeof p, "%s-wal", db);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", db);
+	unlink(p);
+}
+
+static char *reference;
+static long ref_allocs, ref_writes;
+
+static void test_reference(void)
+{
+	char db[1100];
+	snprintf(db, sizeof db, "%s/ref.db", TEST_TMP);
+	make_corpus();
+	atomic_store(&mem_count, 0);
+	atomic_store(&wr_count, 0);
+	CHECK_OK(run_ingest(db));
+	ref_allocs = atomic_load(&mem_count);
+	ref_writes = atomic_load(&wr_count);
+	reference = rows_of(db);
+	CHECK(reference && strstr(reference, "spk2/u3"));
+	CHECK(ref_allocs > 100 && ref_writes > 10);
+	printf("# reference ingest: %ld SQLite allocations, %ld database writes\n", ref_allocs, ref_writes);
+}
+
+/* One fault at N: ingest (which may fail), then the checks and the rerun. */
+static int one_fault(int kind, long n, long *injected, long *stopped)
+{
+	char db[1100], why[300] = "";
+	int bad = 0;
+	snprintf(db, sizeof db, "%s/f.db", TEST_TMP);
+	remove_db(db);
+	atomic_store(kind ? &wr_count : &mem_count, 0);
+	atomic_store(kind ? &wr_failed : &mem_failed, 0);
+	atomic_store(kind ? &wr_fail_at : &mem_fail_at, n);
+	int rc = run_ingest(db);
+	atomic_store(kind ? &wr_fail_at : &mem_fail_at, 0);
+	long hit = atomic_load(kind ? &wr_failed : &mem_failed);
+	*injected += hit > 0;
+	*stopped += rc != 0;
+	if (!manifest_sound(db, why, sizeof why)) {
+		fprintf(stderr, "  %s fault at %ld (ingest rc %d): %s\n", kind ? "write" : "malloc", n, rc, why);
+		bad = 1;
+	}
+	if (run_ingest(db) != 0) {
+		fprintf(stderr, "  %s fault at %ld: rerun failed: %s\n", kind ? "write" : "malloc", n, err_msg());
+		return 1;
+	}
+	char *rows = rows_of(db);
+	if (!rows || !reference || strcmp(rows, reference)) {
+		fprintf(stderr, "  %s fault at %ld: rerun rows differ from the reference\n", kind ? "write" : "malloc", n);
+		bad = 1;
+	}
+	free(rows);
+	return bad;
+}
+
+static long max_n(long total)
+{
+	const char *e = getenv("FAULT_MAX_N");
+	long cap = e ? atol(e) : 120;
+	return total < cap ? total : cap;
+}
+
+static void sweep(int kind, long total)
+{
+	long injected = 0, tried = 0, failures = 0, stopped = 0;
+	long k = max_n(total);
+	/* every N up to k, then a stride across the rest of the run */
+	for (long n = 1; n <= total + 1; n = n < k ? n + 1 : n + (total / 50 > 1 ? total / 50 : 1)) {
+		failures += one_fault(kind, n, &injected, &stopped);
+		tried++;
+		if (failures > 5)
+			break;
+	}
+	CHECK_EQ_INT(failures, 0);
+	CHECK(injected > 0 && stopped > 0);
+	printf("# %s faults: %ld runs, %ld faults injected, %ld stopped the ingest, %ld bad outcomes\n",
+	       kind ? "write" : "malloc", tried, injected, stopped, failures);
+}
+
+static void test_malloc_faults(void) { sweep(0, ref_allocs); }
+static void test_write_faults(void) { sweep(1, ref_writes); }
+
+int main(void)
+{
+	install_faults();
+	RUN(test_reference);
+	RUN(test_malloc_faults);
+	RUN(test_write_faults);
+	free(reference);
+	return check_summary();
+}
