@@ -26,15 +26,8 @@
  * large enough that per-message latency stays negligible. */
 #define DIST_PIPE_FLOATS ((size_t)1 << 18)
 
-static int g_rank = 0, g_size = 1, g_mpi = 0;
+static int g_rank = 0, g_size = 1;
 static double g_comm = 0;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int dist_rank(void)
 {
@@ -61,6 +54,15 @@ int dist_built_with_mpi(void)
 }
 
 #ifdef ACCENT_MPI
+static int g_mpi = 0;   /* MPI_Init done, MPI_Finalize not yet */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 /* Check an MPI return code; the error class text goes into the message. */
 static int mpi_check(int mrc, const char *what)
 {
@@ -74,7 +76,6 @@ static int mpi_check(int mrc, const char *what)
 }
 #define MPI_TIMED(rcvar, call, what) do { double t0_ = now_s(); (rcvar) = mpi_check((call), (what)); \
 	g_comm += now_s() - t0_; } while (0)
-#endif
 
 /* Started by an MPI launcher?  Open MPI's mpirun sets OMPI_COMM_WORLD_SIZE,
  * PMIx launchers (srun --mpi=pmix, prterun) PMIX_RANK, PMI-1/2 ones
@@ -83,6 +84,7 @@ static int launched_by_mpi(void)
 {
 	return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_SIZE");
 }
+#endif
 
 int dist_init(int *argc, char ***argv)
 {
@@ -103,6 +105,15 @@ int dist_init(int *argc, char ***argv)
 #else
 	(void)argc;
 	(void)argv;
+	/* N copies of a one-rank binary would each train / write on their own */
+	const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+	if (!n)
+		n = getenv("PMI_SIZE");
+	if (n && atoi(n) > 1) {
+		int rc = err_set(ACC_EUNSUPPORTED, "started by mpirun with %s ranks, but built without MPI", n);
+		err_hint("rebuild with Open MPI: make deps && make MPI=1");
+		return rc;
+	}
 #endif
 	return 0;
 }

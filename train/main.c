@@ -28,9 +28,10 @@ static void usage(FILE *fp)
 int main(int argc, char **argv)
 {
 	/* one rank unless started by mpirun (lib/dist.h) */
-	if (dist_init(&argc, &argv)) {
+	int rc = dist_init(&argc, &argv);
+	if (rc) {
 		err_print();
-		return 4;
+		return err_exit_code(rc);
 	}
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);
