@@ -318,3 +318,58 @@ int dist_bcast_blob(char **buf, size_t *len, int root)
 	}
 	return dist_bcast(*buf, n, root);
 }
+
+int dist_buf_put(dist_buf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t nc = (b->len + n) * 2 + 4096;
+		char *np = realloc(b->p, nc);
+		if (!np)
+			return err_set(ACC_ENOMEM, "out of memory: %zu bytes for the ranks", nc);
+		b->p = np;
+		b->cap = nc;
+	}
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int dist_buf_put_str(dist_buf *b, const char *s)
+{
+	uint64_t n = s ? strlen(s) + 1 : 0;   /* 0 = NULL */
+	int rc = dist_buf_put(b, &n, sizeof n);
+	return rc ? rc : dist_buf_put(b, s, n);
+}
+
+int dist_buf_get(dist_buf *b, void *p, size_t n)
+{
+	if (n > b->len - b->at)
+		return err_set(ACC_EINTERNAL, "truncated record from another rank");
+	if (n)
+		memcpy(p, b->p + b->at, n);
+	b->at += n;
+	return 0;
+}
+
+int dist_buf_get_str(dist_buf *b, char **s)
+{
+	uint64_t n = 0;
+	*s = NULL;
+	int rc = dist_buf_get(b, &n, sizeof n);
+	if (rc || n == 0)
+		return rc;
+	if (n > b->len - b->at || b->p[b->at + n - 1] != 0)
+		return err_set(ACC_EINTERNAL, "malformed string from another rank");
+	if (!(*s = malloc(n)))
+		return err_set(ACC_ENOMEM, "out of memory");
+	memcpy(*s, b->p + b->at, n);
+	b->at += n;
+	return 0;
+}
+
+void dist_buf_free(dist_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof *b);
+}

@@ -88,3 +88,18 @@ double dist_comm_seconds(void);
  * *len are given; on the other ranks they are set (malloc'd; NULL when
  * len is 0).  Without MPI or with one rank: nothing. */
 int dist_bcast_blob(char **buf, size_t *len, int root);
+
+/* A byte buffer for the records ranks exchange (same binary on every rank,
+ * so fixed-size fields go as their bytes).  put appends (ACC_ENOMEM);
+ * get reads from b->at and fails with ACC_EINTERNAL past the end. */
+typedef struct dist_buf {
+	char  *p;
+	size_t len, cap, at;
+} dist_buf;
+int dist_buf_put(dist_buf *b, const void *p, size_t n);
+/* A string or NULL. */
+int dist_buf_put_str(dist_buf *b, const char *s);
+int dist_buf_get(dist_buf *b, void *p, size_t n);
+/* *s malloc'd (NULL when NULL was put). */
+int dist_buf_get_str(dist_buf *b, char **s);
+void dist_buf_free(dist_buf *b);
