@@ -25,5 +25,10 @@ $(BUILD)/mpi.flag: mpi-flag-check | $(BUILD)/lib
 $(BUILD)/lib/dist.o: $(BUILD)/mpi.flag
 
 # The scale-out benchmark (not part of `make test`; see bench/bench_mpi.sh).
-bench-mpi: all
+bench-mpi: all $(BINDIR)/bench_dist
 	BINDIR=$(BINDIR) sh bench/bench_mpi.sh
+
+# bench_dist: the reduction alone, for docs/SCALING.md
+# (mpirun -np 2 $(BINDIR)/bench_dist).
+$(BINDIR)/bench_dist: bench/bench_dist.c $(LIB) | $(BINDIR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/bench_dist.c $(LIB) $(LDLIBS)
