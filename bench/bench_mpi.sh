@@ -9,12 +9,13 @@
 # the slower rank counts as communication).  Appends a section to
 # bench/RESULTS.md.  Not a test; docs/SCALING.md uses its figures.
 #
-#   make bench-mpi                                   (mms-300m shape, ~15 min)
+#   make bench-mpi                                   (mms-300m shape, about 10 min on 2 cores)
 #   PRESET=tiny STEPS=4 sh bench/bench_mpi.sh        (a quick check of the script)
 #
 # Settings: PRESET (mkmodel preset, default mms-300m), STEPS (optimizer
 # steps, default 8), BSEC (padded audio seconds per micro-batch, default
-# 20), SPEAKERS x UTTS (synthesized corpus, default 4 x 12), RESULTS.
+# 20), SPEAKERS x UTTS (synthesized corpus, default 4 x 12), ALIGN_LIMIT
+# (clips aligned, default 16), RESULTS.
 set -u
 BINDIR=${BINDIR:-bin}
 PRESET=${PRESET:-mms-300m}
@@ -22,6 +23,7 @@ STEPS=${STEPS:-8}
 BSEC=${BSEC:-20}
 SPEAKERS=${SPEAKERS:-4}
 UTTS=${UTTS:-12}
+ALIGN_LIMIT=${ALIGN_LIMIT:-16}
 OUT=${RESULTS:-bench/RESULTS.md}
 abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
 TRAIN=$(abs "$BINDIR/train"); ALIGN=$(abs "$BINDIR/align"); PREP=$(abs "$BINDIR/prep")
@@ -67,14 +69,22 @@ if cmp -s -i 144 t1/train_state.bin t2/train_state.bin; then same="identical"; e
 
 echo "== align run: 1 process x 2 threads, then mpirun -np 2 x 1 thread" >&2
 cp data.db a1.db; cp data.db a2.db
-OMP_NUM_THREADS=2 "$ALIGN" run --lang eng --model model --manifest a1.db > align1.txt 2>&1; cat align1.txt >&2
+OMP_NUM_THREADS=2 "$ALIGN" run --lang eng --model model --manifest a1.db --limit "$ALIGN_LIMIT" > align1.txt 2>&1; cat align1.txt >&2
 OMP_NUM_THREADS=1 mpirun -np 2 --bind-to core -x OMP_NUM_THREADS "$ALIGN" run --lang eng --model model \
-	--manifest a2.db > align2.txt 2>&1
+	--manifest a2.db --limit "$ALIGN_LIMIT" > align2.txt 2>&1
 cat align2.txt >&2
 ar1=$(rate align1.txt); ar2=$(rate align2.txt)
 q() { sqlite3 "$1" "SELECT u.utt_key, a.status, a.frames, a.mean_logp, a.chars FROM alignments a
   JOIN utterances u ON u.id = a.utterance_id ORDER BY 1"; }
 if [ "$(q a1.db)" = "$(q a2.db)" ]; then asame="identical"; else asame="DIFFERENT"; fi
+
+echo "== the reduction alone (bench_dist, 2 ranks)" >&2
+if [ -x "$BINDIR_ABS/bench_dist" ]; then
+	OMP_NUM_THREADS=1 mpirun -np 2 --bind-to core "$BINDIR_ABS/bench_dist" 7 > dist.txt 2>&1 || : > dist.txt
+else
+	: > dist.txt
+fi
+cat dist.txt >&2
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
 cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
@@ -84,11 +94,19 @@ cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
 	echo
 	echo "Corpus: $SPEAKERS x $UTTS espeak-ng clips, ${audio} s. Training: $STEPS adapter steps, $BSEC s micro-batches,"
 	echo "global batch 2 micro-batches (1 process --accum 2 = 2 ranks --accum 1; weights after the run: $same)."
-	echo "Alignment: every clip (rows of the two runs: $asame)."
+	echo "Alignment: the first $ALIGN_LIMIT clips (rows of the two runs: $asame)."
 	echo
 	echo "| work | 1 rank x 2 threads (audio s/s) | 2 ranks x 1 thread (audio s/s) | ratio | communication share |"
 	echo "|---|---|---|---|---|"
 	echo "| adapter training | ${tr1:-n/a} | ${tr2:-n/a} | $(ratio "$tr2" "$tr1") | ${comm:-n/a}% of rank 0's step time in MPI calls |"
 	echo "| align run (emissions + Viterbi) | ${ar1:-n/a} | ${ar2:-n/a} | $(ratio "$ar2" "$ar1") | |"
+	if [ -s dist.txt ]; then
+		echo
+		echo "The step's reduction alone (\`mpirun -np 2 bench_dist\`: floats, bytes, median s, 2 x bytes / s in GB/s):"
+		echo
+		echo '```'
+		cat dist.txt
+		echo '```'
+	fi
 } >> "$OUT"
-tail -n 9 "$OUT"
+tail -n 20 "$OUT"
