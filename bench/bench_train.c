@@ -72,6 +72,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int base_from = strcmp(freeze, "full") ? W2V_BWD_ADAPTERS : 0;
+	w2v_fwd_set_frozen_below(f, base_from);   /* as the trainer does */
 	int n = (int)(secs * 16000);
 	float *x = malloc(sizeof(float) * B * n);
 	uint64_t s = 1;

@@ -56,7 +56,38 @@ __attribute__((target("avx512f,avx512bf16"))) static float dpbf16_chains(long n)
 	CHAINS(SUM)
 	return _mm512_reduce_add_ps(s);
 }
+
+__attribute__((target("avx512f,avx512vnni"))) static float dpbusd_chains(long n)
+{
+	/* u8 1 x s8 0: the accumulators stay 0, the instruction still retires */
+	__m512i a = _mm512_set1_epi8(1), b = _mm512_setzero_si512();
+#define IZERO(i) __m512i c##i = _mm512_setzero_si512();
+	CHAINS(IZERO)
+	for (long r = 0; r < n; r++) {
+#define IDOT(i) c##i = _mm512_dpbusd_epi32(c##i, a, b); __asm__ volatile("" : "+v"(c##i));
+		CHAINS(IDOT)
+	}
+	__m512i s = _mm512_setzero_si512();
+#define ISUM(i) s = _mm512_add_epi32(s, c##i);
+	CHAINS(ISUM)
+	return (float)_mm512_reduce_add_epi32(s);
+}
 #endif
+
+static float run_chains(int kind, long n)
+{
+#ifdef CPUPROBE_X86
+	switch (kind) {
+	case CPUPROBE_BF16_DOT: return dpbf16_chains(n);
+	case CPUPROBE_INT8_DOT: return dpbusd_chains(n);
+	default: return fma_chains(n);
+	}
+#else
+	(void)kind;
+	(void)n;
+	return 0;
+#endif
+}
 
 double cpuprobe_gflops(int kind, double seconds)
 {
@@ -65,26 +96,28 @@ double cpuprobe_gflops(int kind, double seconds)
 		return 0;
 	if (kind == CPUPROBE_BF16_DOT && !__builtin_cpu_supports("avx512bf16"))
 		return 0;
-	if (kind != CPUPROBE_FP32_FMA && kind != CPUPROBE_BF16_DOT)
+	if (kind == CPUPROBE_INT8_DOT && !__builtin_cpu_supports("avx512vnni"))
+		return 0;
+	if (kind != CPUPROBE_FP32_FMA && kind != CPUPROBE_BF16_DOT && kind != CPUPROBE_INT8_DOT)
 		return 0;
 	if (!(seconds >= 1e-3))
 		seconds = 1e-3;
 	if (seconds > 1)
 		seconds = 1;
-	double flop_per_iter = 16.0 * (kind == CPUPROBE_BF16_DOT ? 64 : 32);
+	double flop_per_iter = 16.0 * (kind == CPUPROBE_INT8_DOT ? 128 : kind == CPUPROBE_BF16_DOT ? 64 : 32);
 	volatile float sink = 0;
 	/* calibrate on a short run (which also wakes the 512-bit units), then
 	 * time a run sized to the request */
 	long n = 10000;
 	double t0 = now();
-	sink += kind == CPUPROBE_BF16_DOT ? dpbf16_chains(n) : fma_chains(n);
+	sink += run_chains(kind, n);
 	double dt = now() - t0;
 	if (dt > 0)
 		n = (long)(n * seconds / dt);
 	if (n < 1000)
 		n = 1000;
 	t0 = now();
-	sink += kind == CPUPROBE_BF16_DOT ? dpbf16_chains(n) : fma_chains(n);
+	sink += run_chains(kind, n);
 	dt = now() - t0;
 	(void)sink;
 	return dt > 0 ? flop_per_iter * n / dt / 1e9 : 0;
@@ -101,4 +134,12 @@ double cpuprobe_bf16_speed(void)
 	if (f <= 0)
 		return -1;
 	return cpuprobe_gflops(CPUPROBE_BF16_DOT, 0.02) / f;
+}
+
+double cpuprobe_int8_speed(void)
+{
+	double f = cpuprobe_gflops(CPUPROBE_FP32_FMA, 0.02);
+	if (f <= 0)
+		return -1;
+	return cpuprobe_gflops(CPUPROBE_INT8_DOT, 0.02) / f;
 }

@@ -121,6 +121,14 @@ void ops_ctx_weights_changed(ops_ctx *ctx, const float *w);
  * stays 1x its fp32 weights).  bf16 weights and conv weights are always
  * packed. */
 void ops_ctx_set_pack_f32(ops_ctx *ctx, int pack);
+/* Pack the weight w [N,K] of a linear layer now, as linear_forward with a
+ * bf16 input (xt == OPS_BF16) or linear_forward_int8 (int8) will read it.
+ * fp32 linear weights are read in place: ACC_EINVAL. */
+int ops_ctx_pack_linear(ops_ctx *ctx, const float *w, int K, int N, ops_dtype xt, int int8);
+/* w's memory may no longer be read (its caller released it; w2v_fwd_lean):
+ * its packings stay valid, a layout not yet made is derived from one of
+ * them, and a stale one is an error. */
+void ops_ctx_source_released(ops_ctx *ctx, const float *w);
 /* Most primitives kept (least recently used evicted first; default 384). */
 void ops_ctx_set_cache_max(ops_ctx *ctx, int n);
 /* Whether bf16 matmuls can be expected to run faster than fp32 ones here:
@@ -142,6 +150,15 @@ void *ops_ctx_scratch(ops_ctx *ctx, int slot, size_t bytes);
  * OPS_POST_ADD, y holds the residual on entry. */
 int linear_forward(ops_ctx *ctx, void *y, ops_dtype yt, const void *x, ops_dtype xt,
                    const float *w, const float *b, int M, int K, int N, int post);
+/* Dynamic-int8 linear (`--precision int8`): as linear_forward with an fp32
+ * input, computed as int8 x int8 -> int32 (oneDNN, VNNI where the CPU has
+ * it): w quantized once per output channel (and re-quantized after
+ * ops_ctx_weights_changed), x per row at every call (rule in quant.h), then
+ * dequantized, bias and post-ops applied in fp32; y in yt.  Reference:
+ * quant_linear_ref (same integers; the float epilogue may round
+ * differently).  Inference only: there is no int8 backward. */
+int linear_forward_int8(ops_ctx *ctx, void *y, ops_dtype yt, const float *x, const float *w,
+                        const float *b, int M, int K, int N, int post);
 /* General matmul for operands that change every call (gradients,
  * activations; nothing packed): C[M,N] (ct) = op(A) op(B), or += with
  * accumulate.  A is [M,K] row-major, or stored [K,M] when transa; B is

@@ -31,6 +31,7 @@
 #include "cpuprobe.h"
 #include "err.h"
 #include "fastmath.h"
+#include "quant.h"
 
 /* ---------------------------------------------------------------------------
  * Vectorizable math. */
@@ -51,7 +52,7 @@ static inline uint16_t to_bf16(float f)
 /* ---------------------------------------------------------------------------
  * Context: primitive cache, packed weights, scratch. */
 
-enum { K_LINEAR = 1, K_CONV, K_ATT_QK, K_ATT_PV, K_MATMUL, K_LINEAR_BWD, K_BMM };
+enum { K_LINEAR = 1, K_CONV, K_ATT_QK, K_ATT_PV, K_MATMUL, K_LINEAR_BWD, K_BMM, K_LINEAR_I8 };
 
 typedef struct {
 	int64_t k[32];
@@ -79,10 +80,15 @@ typedef struct {
 	dnnl_memory_desc_t md;      /* packed layout (dtype included) */
 	void *data;
 	size_t bytes;
+	float *scale;               /* int8 packings: per-output-channel scales (quant.h) */
 	int stale;
+	int released;               /* w itself may no longer be read (ops_ctx_source_released):
+	                             * other layouts are derived from this packing */
 } packed_w;
 
-#define INTERNAL_SLOTS 4
+/* scratch slots of the ops themselves: 0-1 attention, 2 posconv, 3-5 the
+ * int8 linear (quantized input, its row scales, the int32 product) */
+#define INTERNAL_SLOTS 6
 
 struct ops_ctx {
 	dnnl_engine_t eng;
@@ -146,8 +152,10 @@ void ops_ctx_free(ops_ctx *c)
 	for (int i = 0; i < c->nprims; i++)
 		prim_release(&c->prims[i]);
 	free(c->prims);
-	for (int i = 0; i < c->npacks; i++)
+	for (int i = 0; i < c->npacks; i++) {
 		free(c->packs[i].data);
+		free(c->packs[i].scale);
+	}
 	free(c->packs);
 	for (int i = 0; i < OPS_SCRATCH_SLOTS + INTERNAL_SLOTS; i++)
 		free(c->scratch[i]);
@@ -167,6 +175,13 @@ void ops_ctx_weights_changed(ops_ctx *c, const float *w)
 void ops_ctx_set_pack_f32(ops_ctx *c, int pack) { c->pack_f32 = pack; }
 
 void ops_ctx_set_cache_max(ops_ctx *c, int n) { c->cache_max = n < 1 ? 1 : n; }
+
+void ops_ctx_source_released(ops_ctx *c, const float *w)
+{
+	for (int i = 0; i < c->npacks; i++)
+		if (c->packs[i].w == w)
+			c->packs[i].released = 1;
+}
 
 int ops_bf16_pays_off(double *ratio)
 {
@@ -335,23 +350,46 @@ static dnnl_primitive_attr_t make_attr(int post, float scale, int *rc)
 }
 
 /* The packed copy of w in layout md, created or refreshed from user layout
- * umd (plain fp32) when missing or stale. */
-static void *packed_get(ops_ctx *c, const float *w, const dnnl_memory_desc_t *umd,
-                        const dnnl_memory_desc_t *md)
+ * umd when missing or stale.  umd is plain fp32, or s8 for an int8 packing:
+ * then w [N,K] is first quantized per output channel (quant_rows_s8) and
+ * the scales kept in the entry (*scale, when scale is not NULL). */
+static void *packed_get_q(ops_ctx *c, const float *w, const dnnl_memory_desc_t *umd,
+                          const dnnl_memory_desc_t *md, const float **scale)
 {
 	int rc = 0;
 	packed_w *pw = NULL;
 	dnnl_primitive_desc_t rpd = NULL;
 	dnnl_primitive_t r = NULL;
 	dnnl_memory_t ms = NULL, md_ = NULL;
+	int8_t *q = NULL;
+	int s8 = umd->data_type == dnnl_s8;
+	int from = -1;   /* a packing of w to derive from, when w was released */
 	for (int i = 0; i < c->npacks; i++)
 		if (c->packs[i].w == w && dnnl_memory_desc_equal(&c->packs[i].md, md) &&
 		    dnnl_memory_desc_equal(&c->packs[i].umd, umd)) {
 			pw = &c->packs[i];
-			if (!pw->stale)
+			if (!pw->stale) {
+				if (scale)
+					*scale = pw->scale;
 				return pw->data;
+			}
 			break;
+		} else if (c->packs[i].w == w && c->packs[i].released && !c->packs[i].stale &&
+		           c->packs[i].md.data_type == md->data_type) {
+			from = i;
 		}
+	if (pw && pw->released) {
+		err_set(ACC_EINTERNAL, "a weight changed after its fp32 copy was released");
+		return NULL;
+	}
+	if (!pw && from < 0) {
+		for (int i = 0; i < c->npacks; i++)
+			if (c->packs[i].w == w && c->packs[i].released) {
+				err_set(ACC_EINTERNAL, "a weight whose fp32 copy was released is needed in another "
+				        "data type");
+				return NULL;
+			}
+	}
 	if (!pw) {
 		if (c->npacks == c->cappacks) {
 			int cap = c->cappacks ? c->cappacks * 2 : 64;
@@ -377,20 +415,59 @@ static void *packed_get(ops_ctx *c, const float *w, const dnnl_memory_desc_t *um
 		}
 		c->npacks++;
 	}
-	DN(dnnl_reorder_primitive_desc_create(&rpd, umd, c->eng, md, c->eng, NULL));
+	const void *src = w;
+	const dnnl_memory_desc_t *smd = umd;
+	if (from >= 0) {
+		/* a new layout of a released weight: reorder from its packing */
+		packed_w *f = &c->packs[from];
+		src = f->data;
+		smd = &f->md;
+		pw->released = 1;
+		if (f->scale) {
+			int N = (int)umd->dims[1];
+			if (!pw->scale && !(pw->scale = malloc(sizeof(float) * N))) {
+				rc = err_set(ACC_ENOMEM, "out of memory: int8 weight scales");
+				goto out;
+			}
+			memcpy(pw->scale, f->scale, sizeof(float) * N);
+		}
+	} else if (s8) {
+		/* umd is w^T [K,N] over w [N,K]: quantize the rows of w */
+		int K = (int)umd->dims[0], N = (int)umd->dims[1];
+		if (!pw->scale && !(pw->scale = malloc(sizeof(float) * N))) {
+			rc = err_set(ACC_ENOMEM, "out of memory: int8 weight scales");
+			goto out;
+		}
+		if (!(q = malloc((size_t)N * K))) {
+			rc = err_set(ACC_ENOMEM, "out of memory quantizing a weight (%zu bytes)", (size_t)N * K);
+			goto out;
+		}
+		quant_rows_s8(q, pw->scale, w, N, K);
+		src = q;
+	}
+	DN(dnnl_reorder_primitive_desc_create(&rpd, smd, c->eng, md, c->eng, NULL));
 	DN(dnnl_primitive_create(&r, rpd));
-	DN(dnnl_memory_create(&ms, umd, c->eng, (void *)w));
+	DN(dnnl_memory_create(&ms, smd, c->eng, (void *)src));
 	DN(dnnl_memory_create(&md_, md, c->eng, pw->data));
 	dnnl_exec_arg_t args[2] = { { DNNL_ARG_FROM, ms }, { DNNL_ARG_TO, md_ } };
 	DN(dnnl_primitive_execute(r, c->strm, 2, args));
 	DN(dnnl_stream_wait(c->strm));
 	pw->stale = 0;
+	if (scale)
+		*scale = pw->scale;
 out:
+	free(q);
 	if (r) dnnl_primitive_destroy(r);
 	if (rpd) dnnl_primitive_desc_destroy(rpd);
 	if (ms) dnnl_memory_destroy(ms);
 	if (md_) dnnl_memory_destroy(md_);
 	return rc ? NULL : pw->data;
+}
+
+static void *packed_get(ops_ctx *c, const float *w, const dnnl_memory_desc_t *umd,
+                        const dnnl_memory_desc_t *md)
+{
+	return packed_get_q(c, w, umd, md, NULL);
 }
 
 static int prim_run(ops_ctx *c, prim_entry *e, const void *src, const void *wei, const void *bias, void *dst)
@@ -492,6 +569,114 @@ int linear_forward(ops_ctx *c, void *y, ops_dtype yt, const void *x, ops_dtype x
 	int rc = weight_matmul(c, K_LINEAR, y, yt, x, xt, w, wstr, b, M, K, N, post);
 	if (rc)
 		err_wrap(rc, "linear [%d x %d] -> %d", M, K, N);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * dynamic-int8 linear: oneDNN s8 x s8 -> s32 with the weight packed once
+ * (quantized per output channel, oneDNN's s8s8 compensation in its blocked
+ * layout), the input quantized per row at every call, and one OpenMP pass
+ * that dequantizes and applies bias and post-ops.  Doing the epilogue here
+ * rather than as oneDNN output scales is what allows a scale per row and
+ * per column at once (oneDNN 2.x output scales take one mask). */
+
+int linear_forward_int8(ops_ctx *c, void *y, ops_dtype yt, const float *x, const float *w, const float *b,
+                        int M, int K, int N, int post)
+{
+	int rc = 0;
+	dnnl_primitive_attr_t attr = NULL;
+	if (M <= 0)
+		return 0;
+	prim_key key = { { K_LINEAR_I8, M, K, N } };
+	dnnl_memory_desc_t umd;
+	dnnl_dims_t wdims = { K, N }, wstr = { 1, K };
+	DN(dnnl_memory_desc_init_by_strides(&umd, 2, wdims, dnnl_s8, wstr));
+	prim_entry *e = prim_find(c, &key);
+	if (!e) {
+		dnnl_memory_desc_t smd, wmd, dmd;
+		dnnl_matmul_desc_t md;
+		dnnl_dims_t sd = { M, K }, dd = { M, N };
+		DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, dnnl_s8, dnnl_ab));
+		DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wdims, dnnl_s8, dnnl_format_tag_any));
+		DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_s32, dnnl_ab));
+		DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
+		if (!(attr = make_attr(0, 1.0f, &rc)))
+			goto out;
+		if (!(e = prim_create(c, &key, &md, attr, 0, 1, &rc)))
+			goto out;
+	}
+	const float *sw = NULL;
+	const void *wp = packed_get_q(c, w, &umd, &e->wmd, &sw);
+	if (!wp) {
+		rc = ACC_EINTERNAL;   /* packed_get_q set the message */
+		goto out;
+	}
+	int8_t *qx = scratch_get(c, OPS_SCRATCH_SLOTS + 3, (size_t)M * K);
+	float *sx = scratch_get(c, OPS_SCRATCH_SLOTS + 4, sizeof(float) * M);
+	int32_t *acc = scratch_get(c, OPS_SCRATCH_SLOTS + 5, sizeof(int32_t) * M * N);
+	if (!qx || !sx || !acc) {
+		rc = ACC_ENOMEM;
+		goto out;
+	}
+	quant_rows_s8(qx, sx, x, M, K);
+	if ((rc = prim_run(c, e, qx, wp, NULL, acc)))
+		goto out;
+	#pragma omp parallel for schedule(static)
+	for (int m = 0; m < M; m++) {
+		const int32_t *ar = acc + (size_t)m * N;
+		float s = sx[m];
+		float *yf = yt == OPS_F32 ? (float *)y + (size_t)m * N : NULL;
+		uint16_t *yb = yt == OPS_BF16 ? (uint16_t *)y + (size_t)m * N : NULL;
+		#pragma omp simd
+		for (int n = 0; n < N; n++) {
+			float v = (float)ar[n] * (s * sw[n]) + (b ? b[n] : 0.0f);
+			if (post & OPS_POST_GELU)
+				v = fast_gelu(v);
+			if (post & OPS_POST_RELU)
+				v = v > 0 ? v : 0;
+			if (yf)
+				yf[n] = (post & OPS_POST_ADD) ? yf[n] + v : v;
+			else
+				yb[n] = to_bf16((post & OPS_POST_ADD) ? ops_bf16_to_f32(yb[n]) + v : v);
+		}
+	}
+out:
+	if (attr)
+		dnnl_primitive_attr_destroy(attr);
+	if (rc)
+		err_wrap(rc, "int8 linear [%d x %d] -> %d", M, K, N);
+	return rc;
+}
+
+/* The packing a linear layer over w [N,K] uses (bf16 for xt == OPS_BF16,
+ * s8 when int8), made now.  The layout is the one oneDNN asks for with
+ * M = 1; it asked the same for every M in a sweep of 1..6561 on AVX-512
+ * CPUs (and another M's layout would be derived from this packing once w
+ * is released). */
+int ops_ctx_pack_linear(ops_ctx *c, const float *w, int K, int N, ops_dtype xt, int int8)
+{
+	int rc = 0;
+	dnnl_primitive_desc_t pd = NULL;
+	dnnl_data_type_t t = int8 ? dnnl_s8 : dt(xt);
+	if (!int8 && xt != OPS_BF16)
+		return err_set(ACC_EINVAL, "fp32 linear weights are read in place, not packed");
+	dnnl_memory_desc_t smd, wmd, dmd, umd;
+	dnnl_matmul_desc_t md;
+	dnnl_dims_t sd = { 1, K }, wd = { K, N }, dd = { 1, N }, wstr = { 1, K };
+	DN(dnnl_memory_desc_init_by_strides(&umd, 2, wd, int8 ? dnnl_s8 : dnnl_f32, wstr));
+	DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, t, dnnl_ab));
+	DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, t, dnnl_format_tag_any));
+	DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, int8 ? dnnl_s32 : dnnl_f32, dnnl_ab));
+	DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
+	DN(dnnl_primitive_desc_create(&pd, &md, NULL, c->eng, NULL));
+	const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+	if (!packed_get_q(c, w, &umd, want, NULL))
+		rc = ACC_EINTERNAL;
+out:
+	if (pd)
+		dnnl_primitive_desc_destroy(pd);
+	if (rc)
+		err_wrap(rc, "packing a linear weight [%d x %d]", N, K);
 	return rc;
 }
 

@@ -1319,6 +1319,7 @@ int trainer_run(const trainer_opts *o, trainer_result *res)
 	}
 	TRY(w2v_fwd_create(&t.f, t.m, W2V_FWD_TRAIN | (oo.base_from < 0 ? W2V_FWD_TRAIN_FEAT : 0) |
 	                              (o->bf16 ? W2V_FWD_BF16 : 0)));
+	w2v_fwd_set_frozen_below(t.f, oo.base_from);   /* frozen layers keep only what their input gradient needs */
 	/* every bucket's padded shape recurs each epoch: keep all their
 	 * primitives (forward + backward, ~40 per shape) */
 	ops_ctx_set_cache_max(w2v_fwd_ops(t.f), TRAINER_PRIM_CACHE);

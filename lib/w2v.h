@@ -38,6 +38,13 @@
 #include <stdint.h>
 
 #define W2V_MAX_CONV   16    /* conv feature-encoder layers (7 in every release) */
+
+/* The eps of the norms transformers builds without passing the config's
+ * layer_norm_eps, so they keep PyTorch's default whatever config.json says:
+ * the conv feature encoder's LayerNorms (MMS layout) and GroupNorm (base
+ * layout), and the MMS adapter's LayerNorm (Wav2Vec2AttnAdapterLayer).
+ * Only the feature projection's and the encoder's norms use layer_norm_eps. */
+#define W2V_TORCH_NORM_EPS 1e-5f
 #define W2V_MAX_LAYERS 256   /* encoder layers (48 in mms-1b) */
 
 enum { W2V_NORM_GROUP = 0, W2V_NORM_LAYER = 1 };       /* feat_extract_norm */
@@ -58,7 +65,8 @@ typedef struct {
 	int do_stable_layer_norm;        /* 1 = pre-norm encoder (MMS/large) */
 	int num_conv_pos_embeddings;     /* P: positional conv kernel; even P drops the last frame */
 	int num_conv_pos_embedding_groups; /* G: H % G == 0 */
-	double layer_norm_eps;
+	double layer_norm_eps;           /* feature projection's and encoder's LayerNorms only;
+	                                  * see W2V_TORCH_NORM_EPS for the others */
 	double initializer_range;        /* std of N(0, .) for Linear weights at random init (HF 0.02) */
 	int vocab_size;                  /* V: lm_head rows (updated by an adapter's head) */
 	int pad_token_id;                /* CTC blank */
@@ -160,6 +168,9 @@ typedef struct w2v_model {
 	                       * saving preserves the fields this struct does not model */
 	char *preproc_json;   /* original preprocessor_config.json text or NULL */
 	void *base_mem, *train_mem; /* the allocations behind base/train (owned; w2v_free) */
+	size_t base_bytes;    /* base_mem is an anonymous mapping of this many bytes */
+	int base_released;    /* w2v_base_release() dropped part of the base: only the
+	                       * forward that released it may run (w2v_fwd_lean) */
 } w2v_model;
 
 /* ---- configuration (w2v_config.c) ---- */
@@ -222,6 +233,13 @@ const w2v_tensor *w2v_tensor_find(const w2v_model *m, const char *name);
 int w2v_resize_head(w2v_model *m, int v);
 
 void w2v_free(w2v_model *m);
+
+/* Give the memory of the frozen base tensor at w (n floats, inside m->base)
+ * back to the system: its whole pages are dropped (madvise) and read as
+ * zeros afterwards, and the model is marked (base_released) so that no new
+ * forward is created on it.  For bf16/int8 inference, whose packed copies
+ * of the weights make the fp32 ones dead weight (w2v_fwd_lean). */
+int w2v_base_release(w2v_model *m, const float *w, size_t n);
 
 /* ---- random initialisation (w2v_init.c) ---- */
 

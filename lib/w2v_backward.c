@@ -30,7 +30,8 @@
 #include "err.h"
 #include "ops_backward.h"
 
-enum { S_DS, S_DS2, S_DLN, S_DQ, S_DK, S_DV, S_DATT, S_DF, S_DF2, S_DA, S_DA2, S_DC, S_DC2, S_DR, S_N };
+enum { S_DS, S_DS2, S_DLN, S_DQ, S_DK, S_DV, S_DATT, S_DF, S_DF2, S_DA, S_DA2, S_DC, S_DC2, S_DR,
+       S_RQ, S_RK, S_RV, S_RO, S_N };
 
 struct w2v_bwd {
 	void *buf[S_N];
@@ -151,6 +152,26 @@ static int attn_block_backward(w2v_bwd *b, w2v_fwd *f, const gmap *gm, int l, in
 	}
 	NEEDS(datt, S_DATT, nH);
 	TRY(linear_backward_dt(ctx, datt, G(gm, P->o_w, tr), G(gm, P->o_b, tr), dh1, a->attn, P->o_w, M, H, H, mt));
+	if (a->slim) {
+		/* a frozen layer's probabilities were not kept: the same attention
+		 * again, on the same q/k/v values (their bf16 rounding in bf16
+		 * mode), gives them bit for bit; its output is not needed */
+		const void *q = a->q, *k = a->k, *v = a->v;
+		float *o;
+		NEEDS(o, S_RO, nH);
+		if (mt == OPS_BF16) {
+			float *qb, *kb, *vb;   /* bf16 data: nH halves in (nH + 1) / 2 floats */
+			NEEDS(qb, S_RQ, (nH + 1) / 2);
+			NEEDS(kb, S_RK, (nH + 1) / 2);
+			NEEDS(vb, S_RV, (nH + 1) / 2);
+			ops_to_bf16((uint16_t *)qb, a->q, nH);
+			ops_to_bf16((uint16_t *)kb, a->k, nH);
+			ops_to_bf16((uint16_t *)vb, a->v, nH);
+			q = qb; k = kb; v = vb;
+		}
+		TRY(attention_forward(ctx, o, OPS_F32, a->probs, q, k, v, mt, H, f->masked ? f->flen : NULL,
+		                      f->B, f->T, H, NH));
+	}
 	NEEDS(dq, S_DQ, nH);
 	NEEDS(dk, S_DK, nH);
 	NEEDS(dv, S_DV, nH);
@@ -216,6 +237,10 @@ int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogit
 		return err_set(ACC_EINVAL, "w2v_backward: training the conv encoder needs W2V_FWD_TRAIN_FEAT");
 	if (base_from < L && !gbase)
 		return err_set(ACC_EINVAL, "w2v_backward: base tensors train but no base gradient block");
+	if (f->frozen_below > 0 && base_from < f->frozen_below)
+		return err_set(ACC_EINVAL, "w2v_backward: layers from %d train but the forward kept only what "
+		               "frozen layers need below %d (w2v_fwd_set_frozen_below)", base_from < 0 ? 0 : base_from,
+		               f->frozen_below);
 	if (f->T == 0)
 		return 0;
 	gmap gm = { m, gtrain, gbase };

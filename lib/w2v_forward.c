@@ -71,6 +71,18 @@ int w2v_fwd_create(w2v_fwd **out, const w2v_model *m, int flags)
 		return err_set(ACC_ENOMEM, "out of memory");
 	f->m = m;
 	f->flags = flags;
+	if (m->base_released) {
+		free(f);
+		err_set(ACC_EINVAL, "this model's fp32 weights were released for the bf16/int8 forward that "
+		        "runs it (w2v_fwd_lean)");
+		err_hint("load the model again for another forward");
+		return ACC_EINVAL;
+	}
+	if ((flags & W2V_FWD_INT8) && (flags & (W2V_FWD_TRAIN | W2V_FWD_BF16))) {
+		free(f);
+		return err_set(ACC_EINVAL, "int8 inference cannot be combined with %s",
+		               (flags & W2V_FWD_TRAIN) ? "training" : "bf16");
+	}
 	if ((rc = ops_ctx_create(&f->ops))) {
 		free(f);
 		return rc;
@@ -220,10 +232,10 @@ static int feature_encoder(w2v_fwd *f, const float *x, int B, int n, ops_dtype m
 			if (has_norm) {
 				if (lnorm)
 					layernorm_forward(ca->norm, OPS_F32, ca->mean, ca->rstd, ca->pre, cp->norm_w,
-					                  cp->norm_b, B * To, Co, c->layer_norm_eps);
+					                  cp->norm_b, B * To, Co, W2V_TORCH_NORM_EPS);
 				else
 					groupnorm_forward(ca->norm, ca->mean, ca->rstd, ca->pre, cp->norm_w, cp->norm_b,
-					                  B, To, Co, c->layer_norm_eps);
+					                  B, To, Co, W2V_TORCH_NORM_EPS);
 				g = ca->norm;
 			}
 			gelu_forward(ca->out, OPS_F32, g, sz);
@@ -251,10 +263,10 @@ static int feature_encoder(w2v_fwd *f, const float *x, int B, int n, ops_dtype m
 				                   B, T, Cin, Co, K, S, 1, 0, 0, 0));
 				if (lnorm)
 					layernorm_forward(pre, OPS_F32, NULL, NULL, pre, cp->norm_w, cp->norm_b,
-					                  B * To, Co, c->layer_norm_eps);
+					                  B * To, Co, W2V_TORCH_NORM_EPS);
 				else
 					groupnorm_forward(pre, NULL, NULL, pre, cp->norm_w, cp->norm_b, B, To, Co,
-					                  c->layer_norm_eps);
+					                  W2V_TORCH_NORM_EPS);
 				gelu_forward(dst, ot, pre, sz);
 			}
 			in = dst;
@@ -271,6 +283,16 @@ out:
 }
 
 /* ---- one encoder layer ---- */
+/* A linear layer of the model: linear_forward, or its dynamic-int8 version
+ * in W2V_FWD_INT8 mode (where every activation, x included, is fp32). */
+static int lin(w2v_fwd *f, void *y, ops_dtype yt, const void *x, ops_dtype xt, const float *w,
+               const float *b, int M, int K, int N, int post)
+{
+	if (f->flags & W2V_FWD_INT8)
+		return linear_forward_int8(f->ops, y, yt, x, w, b, M, K, N, post);
+	return linear_forward(f->ops, y, yt, x, xt, w, b, M, K, N, post);
+}
+
 static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
                          void *mmH, void *mmF, void *mmA, void *qb, void *kb, void *vb, void *ab,
                          float *rtmp)
@@ -289,21 +311,38 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	int stable = c->do_stable_layer_norm;
 
 	if (train) {
-		/* allocated per layer, in a fixed order */
+		/* allocated per layer, in a fixed order; a frozen layer's
+		 * weight-gradient-only tensors live in the shared set (w2v_forward
+		 * allocates it before the layers, so LayerDrop cannot skip it) */
+		int slim = l < f->frozen_below;
+		w2v_layer_acts *sh = slim ? &f->slim_set : NULL;
+		a->slim = slim;
 		NEED(a->q, nH * 4); NEED(a->k, nH * 4); NEED(a->v, nH * 4);
-		NEED(a->probs, (size_t)B * NH * T * T * 4);
-		NEED(a->attn, nH * 4);
+		if (sh) {
+			a->probs = sh->probs;
+			a->attn = sh->attn;
+		} else {
+			NEED(a->probs, (size_t)B * NH * T * T * 4);
+			NEED(a->attn, nH * 4);
+		}
 		NEED(a->h1, nH * 4);
 		NEED(a->ln1_mean, M * 4); NEED(a->ln1_rstd, M * 4);
 		NEED(a->ln2_mean, M * 4); NEED(a->ln2_rstd, M * 4);
-		if (stable) {
+		if (stable && sh) {
+			a->ln1 = sh->ln1;
+			a->ln2 = sh->ln2;
+		} else if (stable) {
 			NEED(a->ln1, nH * 4);
 			NEED(a->ln2, nH * 4);
 		} else {
 			NEED(a->h1n, nH * 4);
 			a->ln2 = a->h1n;
 		}
-		NEED(a->ff_pre, nF * 4); NEED(a->ff_act, nF * 4);
+		NEED(a->ff_pre, nF * 4);
+		if (sh)
+			a->ff_act = sh->ff_act;
+		else
+			NEED(a->ff_act, nF * 4);
 		NEED(a->h2, nH * 4);
 		if (A > 0 && stable) {
 			NEED(a->ad_ln, nH * 4); NEED(a->ad_mean, M * 4); NEED(a->ad_rstd, M * 4);
@@ -337,9 +376,9 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 		q = a->q; k = a->k; v = a->v;
 		qt = OPS_F32;
 	}
-	TRY(linear_forward(f->ops, q, qt, qkv_in, mt, P->q_w, P->q_b, M, H, H, 0));
-	TRY(linear_forward(f->ops, k, qt, qkv_in, mt, P->k_w, P->k_b, M, H, H, 0));
-	TRY(linear_forward(f->ops, v, qt, qkv_in, mt, P->v_w, P->v_b, M, H, H, 0));
+	TRY(lin(f, q, qt, qkv_in, mt, P->q_w, P->q_b, M, H, H, 0));
+	TRY(lin(f, k, qt, qkv_in, mt, P->k_w, P->k_b, M, H, H, 0));
+	TRY(lin(f, v, qt, qkv_in, mt, P->v_w, P->v_b, M, H, H, 0));
 	if (train && mt == OPS_BF16) {
 		q = (void *)mm_in(a->q, qb, mt, nH);
 		k = (void *)mm_in(a->k, kb, mt, nH);
@@ -360,10 +399,10 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	float *h1 = train ? a->h1 : x;
 	copy_if(h1, x, nH);
 	if (RP(f, hidden) > 0) {
-		TRY(linear_forward(f->ops, rtmp, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, 0));
+		TRY(lin(f, rtmp, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, 0));
 		add_dropped(h1, rtmp, nH, f->reg.hidden, LKEY(f, l, W2V_DROP_L_ATTN_OUT));
 	} else {
-		TRY(linear_forward(f->ops, h1, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, OPS_POST_ADD));
+		TRY(lin(f, h1, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, OPS_POST_ADD));
 	}
 	a->h1 = h1;
 	/* ---- feed-forward block ---- */
@@ -387,22 +426,22 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 		ff_in = mm_in(h1n, mmH, mt, nH);
 	}
 	if (train) {
-		TRY(linear_forward(f->ops, a->ff_pre, OPS_F32, ff_in, mt, P->ff1_w, P->ff1_b, M, H, F, 0));
+		TRY(lin(f, a->ff_pre, OPS_F32, ff_in, mt, P->ff1_w, P->ff1_b, M, H, F, 0));
 		gelu_forward(a->ff_act, OPS_F32, a->ff_pre, nF);
 		if (RP(f, activation) > 0)
 			dropout_apply(a->ff_act, a->ff_act, nF, f->reg.activation, LKEY(f, l, W2V_DROP_L_ACT));
 		ff_in = mm_in(a->ff_act, mmF, mt, nF);
 	} else {
-		TRY(linear_forward(f->ops, mmF, mt, ff_in, mt, P->ff1_w, P->ff1_b, M, H, F, OPS_POST_GELU));
+		TRY(lin(f, mmF, mt, ff_in, mt, P->ff1_w, P->ff1_b, M, H, F, OPS_POST_GELU));
 		ff_in = mmF;
 	}
 	float *h2 = train ? a->h2 : resid;
 	copy_if(h2, resid, nH);
 	if (RP(f, hidden) > 0) {
-		TRY(linear_forward(f->ops, rtmp, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, 0));
+		TRY(lin(f, rtmp, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, 0));
 		add_dropped(h2, rtmp, nH, f->reg.hidden, LKEY(f, l, W2V_DROP_L_FFN_OUT));
 	} else {
-		TRY(linear_forward(f->ops, h2, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, OPS_POST_ADD));
+		TRY(lin(f, h2, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, OPS_POST_ADD));
 	}
 	a->h2 = h2;
 	if (!stable) {
@@ -416,17 +455,18 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	if (A > 0) {
 		const void *ad_in;
 		if (train) {
-			layernorm_forward(a->ad_ln, OPS_F32, a->ad_mean, a->ad_rstd, h2, AP->norm_w, AP->norm_b, M, H, eps);
+			layernorm_forward(a->ad_ln, OPS_F32, a->ad_mean, a->ad_rstd, h2, AP->norm_w, AP->norm_b, M, H,
+			                  W2V_TORCH_NORM_EPS);
 			ad_in = mm_in(a->ad_ln, mmH, mt, nH);
-			TRY(linear_forward(f->ops, a->ad_pre, OPS_F32, ad_in, mt, AP->l1_w, AP->l1_b, M, H, A, 0));
+			TRY(lin(f, a->ad_pre, OPS_F32, ad_in, mt, AP->l1_w, AP->l1_b, M, H, A, 0));
 			relu_forward(a->ad_act, a->ad_pre, nA);
 			ad_in = mm_in(a->ad_act, mmA, mt, nA);
 		} else {
-			layernorm_forward(mmH, mt, NULL, NULL, h2, AP->norm_w, AP->norm_b, M, H, eps);
-			TRY(linear_forward(f->ops, mmA, mt, mmH, mt, AP->l1_w, AP->l1_b, M, H, A, OPS_POST_RELU));
+			layernorm_forward(mmH, mt, NULL, NULL, h2, AP->norm_w, AP->norm_b, M, H, W2V_TORCH_NORM_EPS);
+			TRY(lin(f, mmA, mt, mmH, mt, AP->l1_w, AP->l1_b, M, H, A, OPS_POST_RELU));
 			ad_in = mmA;
 		}
-		TRY(linear_forward(f->ops, out, OPS_F32, ad_in, mt, AP->l2_w, AP->l2_b, M, A, H, OPS_POST_ADD));
+		TRY(lin(f, out, OPS_F32, ad_in, mt, AP->l2_w, AP->l2_b, M, A, H, OPS_POST_ADD));
 	}
 out:
 	if (rc)
@@ -554,7 +594,7 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 		layernorm_forward(fpin, mt, NULL, NULL, f->extract_features, p->fp_ln_w, p->fp_ln_b, M, Cl, eps);
 	}
 	NEED(f->proj, nH * 4);
-	TRY(linear_forward(f->ops, f->proj, OPS_F32, fpin, mt, p->fp_w, p->fp_b, M, Cl, H, 0));
+	TRY(lin(f, f->proj, OPS_F32, fpin, mt, p->fp_w, p->fp_b, M, Cl, H, 0));
 	TRY(regularize_projection(f));
 	if (f->masked)
 		for (int b = 0; b < B; b++)
@@ -594,6 +634,16 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 	float *rtmp = NULL;
 	if (RP(f, hidden) > 0)
 		NEED(rtmp, nH * 4);
+	if (train && f->frozen_below > 0) {
+		w2v_layer_acts *sh = &f->slim_set;
+		NEED(sh->probs, (size_t)B * c->num_attention_heads * T * T * 4);
+		NEED(sh->attn, nH * 4);
+		NEED(sh->ff_act, (size_t)M * c->intermediate_size * 4);
+		if (c->do_stable_layer_norm) {
+			NEED(sh->ln1, nH * 4);
+			NEED(sh->ln2, nH * 4);
+		}
+	}
 	uint64_t ld_rng = w2v_fwd_drop_key(f, W2V_DROP_LAYERDROP);
 	for (int l = 0; l < L; l++) {
 		float *nx = cur;
@@ -641,6 +691,51 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 	NEED(f->logprobs, (size_t)M * V * 4);
 	TRY(linear_forward(f->ops, f->logits, OPS_F32, mm_in(cur, mmH, mt, nH), mt, p->lm_w, p->lm_b, M, H, V, 0));
 	logsoftmax_forward(f->logprobs, f->logits, M, V);
+out:
+	return rc;
+}
+
+/* ---- bf16/int8 inference without the fp32 weights ---- */
+
+typedef struct { float *w; int K, N; } lean_weight;   /* a linear weight [N,K] */
+
+void w2v_fwd_set_frozen_below(w2v_fwd *f, int layer)
+{
+	int L = f->m->cfg.num_hidden_layers;
+	f->frozen_below = layer < 0 ? 0 : layer > L ? L : layer;
+}
+
+int w2v_fwd_lean(w2v_fwd *f, w2v_model *m)
+{
+	int rc = 0;
+	const w2v_config *c = &m->cfg;
+	int int8 = (f->flags & W2V_FWD_INT8) != 0;
+	if (m != f->m)
+		return err_set(ACC_EINVAL, "w2v_fwd_lean: the model is not the forward's");
+	if (!(f->flags & (W2V_FWD_BF16 | W2V_FWD_INT8)) || (f->flags & W2V_FWD_TRAIN))
+		return err_set(ACC_EINVAL, "only a bf16 or int8 inference forward keeps packed copies of its "
+		               "weights (fp32 reads them in place)");
+	int H = c->hidden_size, F = c->intermediate_size, L = c->num_hidden_layers;
+	int Cl = c->conv_dim[c->num_feat_extract_layers - 1];
+	lean_weight lw[6 * W2V_MAX_LAYERS + 1];
+	int n = 0;
+	lw[n++] = (lean_weight){ m->p.fp_w, Cl, H };
+	for (int l = 0; l < L; l++) {
+		w2v_layer_params *P = &m->p.layer[l];
+		lw[n++] = (lean_weight){ P->q_w, H, H };
+		lw[n++] = (lean_weight){ P->k_w, H, H };
+		lw[n++] = (lean_weight){ P->v_w, H, H };
+		lw[n++] = (lean_weight){ P->o_w, H, H };
+		lw[n++] = (lean_weight){ P->ff1_w, H, F };
+		lw[n++] = (lean_weight){ P->ff2_w, F, H };
+	}
+	/* every packing first: a failure leaves the model whole */
+	for (int i = 0; i < n; i++)
+		TRY(ops_ctx_pack_linear(f->ops, lw[i].w, lw[i].K, lw[i].N, OPS_BF16, int8));
+	for (int i = 0; i < n; i++) {
+		ops_ctx_source_released(f->ops, lw[i].w);
+		TRY(w2v_base_release(m, lw[i].w, (size_t)lw[i].K * lw[i].N));
+	}
 out:
 	return rc;
 }

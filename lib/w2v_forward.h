@@ -39,6 +39,10 @@ enum {
 	W2V_FWD_HIDDEN = 2,  /* keep every hidden state (w2v_fwd.hidden[0..L]) */
 	W2V_FWD_TRAIN  = 4,  /* keep every encoder layer's activations for backward */
 	W2V_FWD_TRAIN_FEAT = 8, /* also keep the conv feature encoder's activations */
+	W2V_FWD_INT8   = 16, /* dynamic int8 for the encoder's linear layers and the
+	                      * feature projection (linear_forward_int8); norms,
+	                      * attention, convolutions and lm_head stay fp32.
+	                      * Inference only: not with W2V_FWD_TRAIN or _BF16 */
 };
 
 /* Activations of one encoder layer.  In inference the residual-stream
@@ -69,6 +73,11 @@ typedef struct {
 	float *ad_act;     /* [B,T,A] ReLU(ad_pre) */
 	float *out;        /* [B,T,H] layer output (= next layer's x) */
 	int skipped;       /* LayerDrop skipped this layer: out = x, nothing else set */
+	/* the layer's base tensors are frozen (w2v_fwd_set_frozen_below): ln1,
+	 * attn, ln2 (stable), ff_act and probs point to buffers shared by every
+	 * such layer, valid only until the next layer runs.  Their backward
+	 * needs none of them but probs, which it recomputes from q and k. */
+	int slim;
 } w2v_layer_acts;
 
 /* Dropout sites: the key of a site is dropout_key(reg_seed, site). */
@@ -121,6 +130,8 @@ typedef struct w2v_fwd {
 	uint64_t reg_seed;
 	uint8_t *tmask;                 /* [B*T] SpecAugment time mask of the last batch, or NULL */
 	uint8_t *fmask;                 /* [B*H] feature mask (1 = channel zeroed), or NULL */
+	int frozen_below;               /* w2v_fwd_set_frozen_below (0: every layer keeps everything) */
+	w2v_layer_acts slim_set;        /* the buffers the frozen layers share (private) */
 	/* identity of the trainable group the packed weights came from (private) */
 	const float *seen_train;
 	int seen_vocab;
@@ -137,12 +148,30 @@ typedef struct w2v_fwd {
 int w2v_fwd_create(w2v_fwd **f, const w2v_model *m, int flags);
 void w2v_fwd_free(w2v_fwd *f);
 
+/* For a bf16 or int8 inference forward f of model m: pack every linear
+ * weight of the encoder and the feature projection now (bf16, or int8 per
+ * output channel) and release their fp32 copies (w2v_base_release), about
+ * 95% of the base's memory.  Afterwards m serves only f: w2v_fwd_create on
+ * it is ACC_EINVAL.  The results of f do not change (the same packings).
+ * ACC_EINVAL for fp32 or training forwards. */
+int w2v_fwd_lean(w2v_fwd *f, w2v_model *m);
+
 /* Run the model on x [B, n] (normalized samples, zero padded).  len[b] =
  * valid samples of utterance b (NULL: all n, no attention mask).  Fills the
  * outputs above; f->T frames (0 when n is shorter than the receptive field:
  * then nothing else is computed).  Weights of the trainable group are
  * re-packed on every call when W2V_FWD_TRAIN is set (they change each step). */
 int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len);
+
+/* The base tensors of encoder layers 0..layer-1 do not train in the
+ * backwards that follow (w2v_backward's base_from; clamped to 0..L): a
+ * W2V_FWD_TRAIN forward then keeps, for those layers, only what their input
+ * gradient needs (no copies of the matmul inputs that only a weight
+ * gradient reads, no attention probabilities; the backward recomputes
+ * them), about 40% of a layer's activations.  Default 0: everything kept
+ * (a backward with any base_from works).  A backward whose base_from is
+ * below `layer` fails with ACC_EINVAL. */
+void w2v_fwd_set_frozen_below(w2v_fwd *f, int layer);
 
 /* Regularize the following forwards of a W2V_FWD_TRAIN f (w2v_reg.h) with
  * masks drawn from `seed` (the same seed gives the same masks); r NULL or

@@ -34,7 +34,7 @@ int w2v_infer_create(w2v_infer **out, const w2v_model *m, int flags)
 	if (!wi)
 		return err_set(ACC_ENOMEM, "out of memory");
 	wi->m = m;
-	if ((rc = w2v_fwd_create(&wi->fwd, m, flags & (W2V_FWD_BF16 | W2V_FWD_HIDDEN)))) {
+	if ((rc = w2v_fwd_create(&wi->fwd, m, flags & (W2V_FWD_BF16 | W2V_FWD_INT8 | W2V_FWD_HIDDEN)))) {
 		free(wi);
 		return rc;
 	}
@@ -270,4 +270,9 @@ int w2v_transcribe(w2v_infer *wi, const vocab *v, const float *wav, int64_t n,
 	free(ids);
 	free(lp);
 	return rc;
+}
+
+int w2v_infer_lean(w2v_infer *wi, w2v_model *m)
+{
+	return w2v_fwd_lean(wi->fwd, m);
 }

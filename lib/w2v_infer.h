@@ -44,9 +44,14 @@ typedef struct w2v_infer {
 	int len_cap;
 } w2v_infer;
 
-/* flags: W2V_FWD_BF16 (and W2V_FWD_HIDDEN to keep hidden states). */
+/* flags: W2V_FWD_BF16 or W2V_FWD_INT8 (and W2V_FWD_HIDDEN to keep hidden states). */
 int w2v_infer_create(w2v_infer **wi, const w2v_model *m, int flags);
 void w2v_infer_free(w2v_infer *wi);
+
+/* For a bf16 or int8 wi over model m: pack its weights now and release
+ * their fp32 copies (w2v_fwd_lean), so that a bf16 inference holds its
+ * weights once, in bf16 (int8: once, in int8).  m then serves only wi. */
+int w2v_infer_lean(w2v_infer *wi, w2v_model *m);
 
 /* Run a batch of B raw utterances (wav[b], n[b] samples): normalize (when
  * cfg.do_normalize), pad, mask (when cfg.return_attention_mask), forward.

@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define POSCONV "wav2vec2.encoder.pos_conv_embed.conv."
 static const char *const posconv_g_names[2] = {POSCONV "weight_g", POSCONV "parametrizations.weight.original0"};
@@ -163,6 +165,21 @@ static w2v_tensor *find_mut(w2v_model *m, const char *name);
  * free.  calloc, not posix_memalign + memset: glibc hands large blocks out
  * as fresh zero pages without touching them, so a multi-GB model is not
  * written twice while loading. */
+/* The frozen base: an anonymous mapping (zeroed, page-aligned), so that
+ * w2v_base_release can give whole pages of it back. */
+static float *base_alloc(size_t n, void **mem, size_t *bytes)
+{
+	size_t b = (n ? n : 1) * sizeof(float);
+	void *p = mmap(NULL, b, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		*mem = NULL;
+		return NULL;
+	}
+	*mem = p;
+	*bytes = b;
+	return p;
+}
+
 static float *block_alloc(size_t n, void **mem)
 {
 	size_t bytes = (n ? n : 1) * sizeof(float) + 64;
@@ -191,7 +208,7 @@ int w2v_model_alloc(w2v_model **out, const w2v_config *cfg)
 	/* transformers creates masked_spec_embed only when masking is on */
 	w2v_tensor *mse = find_mut(m, "wav2vec2.masked_spec_embed");
 	mse->present = cfg->mask_time_prob > 0 || cfg->mask_feature_prob > 0;
-	m->base = block_alloc(m->base_numel, &m->base_mem);
+	m->base = base_alloc(m->base_numel, &m->base_mem, &m->base_bytes);
 	m->train = block_alloc(m->train_numel, &m->train_mem);
 	if (!m->base || !m->train) {
 		rc = err_set(ACC_ENOMEM, "out of memory for the model's parameters (%zu + %zu floats)", m->base_numel,
@@ -210,12 +227,25 @@ void w2v_free(w2v_model *m)
 {
 	if (!m)
 		return;
-	free(m->base_mem);
+	if (m->base_mem)
+		munmap(m->base_mem, m->base_bytes);
 	free(m->train_mem);
 	free(m->tensors);
 	free(m->config_json);
 	free(m->preproc_json);
 	free(m);
+}
+
+int w2v_base_release(w2v_model *m, const float *w, size_t n)
+{
+	if (!m->base || w < m->base || w + n > m->base + m->base_numel)
+		return err_set(ACC_EINVAL, "w2v_base_release: not a range of the model's base block");
+	long pg = sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)w + pg - 1) / pg * pg, e = ((uintptr_t)(w + n)) / pg * pg;
+	m->base_released = 1;
+	if (e > a && madvise((void *)a, e - a, MADV_DONTNEED))
+		return err_set(ACC_EINTERNAL, "cannot release model memory: %s", strerror(errno));
+	return 0;
 }
 
 const w2v_tensor *w2v_tensor_find(const w2v_model *m, const char *name)

@@ -10,7 +10,10 @@
 
 #include "check.h"
 #include "cpuprobe.h"
+#include "err.h"
 #include "ops.h"
+#include "w2v_forward.h"
+#include "w2v_precision.h"
 
 /* Any AVX-512 core does at least a few GFLOP/s per thread even when shared
  * with another busy process, and nothing does 100 TFLOP/s on one thread. */
@@ -23,6 +26,8 @@ static int has(const char *f)
 		return __builtin_cpu_supports("avx512f") != 0;
 	if (!__builtin_strcmp(f, "avx512bf16"))
 		return __builtin_cpu_supports("avx512bf16") != 0;
+	if (!__builtin_strcmp(f, "avx512vnni"))
+		return __builtin_cpu_supports("avx512vnni") != 0;
 #endif
 	(void)f;
 	return 0;
@@ -40,6 +45,11 @@ static void test_probe_matches_features(void)
 		CHECKF(PLAUSIBLE(b), "bf16 dot probe gave %g GFLOP/s", b);
 	else
 		CHECK(b == 0);
+	double i8 = cpuprobe_gflops(CPUPROBE_INT8_DOT, 0.01);
+	if (has("avx512f") && has("avx512vnni"))
+		CHECKF(PLAUSIBLE(i8), "int8 dot probe gave %g GOP/s", i8);
+	else
+		CHECK(i8 == 0);
 	CHECK(cpuprobe_gflops(7, 0.01) == 0);
 	CHECK(cpuprobe_gflops(-1, 0.01) == 0);
 }
@@ -86,10 +96,51 @@ static void test_bf16_verdict(void)
 	CHECK(ops_bf16_pays_off(NULL) == 0 || ops_bf16_pays_off(NULL) == 1);
 }
 
+/* --precision: names round-trip, auto resolves to something consistent with
+ * the measured ratios (clear cases only), explicit choices are kept. */
+static void test_precision(void)
+{
+	w2v_precision p;
+	const char *n[] = { "auto", "fp32", "bf16", "int8" };
+	for (int i = 0; i < 4; i++) {
+		CHECK_OK(w2v_precision_parse(n[i], &p));
+		CHECK_STR(w2v_precision_name(p), n[i]);
+	}
+	CHECK(w2v_precision_parse("fp16", &p) == ACC_EINVAL);
+	CHECK(w2v_precision_parse("INT8", &p) == ACC_EINVAL);
+	CHECK(w2v_precision_parse(NULL, &p) == ACC_EINVAL);
+	char why[160];
+	CHECK(w2v_precision_resolve(W2V_PREC_BF16, why, sizeof why) == W2V_PREC_BF16);
+	CHECK(w2v_precision_flags(W2V_PREC_BF16) == W2V_FWD_BF16);
+	CHECK(w2v_precision_flags(W2V_PREC_INT8) == W2V_FWD_INT8);
+	CHECK(w2v_precision_flags(W2V_PREC_FP32) == 0);
+	w2v_precision a = w2v_precision_resolve(W2V_PREC_AUTO, why, sizeof why);
+	CHECK(a == W2V_PREC_FP32 || a == W2V_PREC_BF16 || a == W2V_PREC_INT8);
+	CHECK(strlen(why) > 10);
+	printf("# --precision auto here: %s (%s)\n", w2v_precision_name(a), why);
+	double r = cpuprobe_int8_speed();
+	if (!has("avx512f")) {
+		CHECK(r == -1);
+		CHECK(a == W2V_PREC_FP32);
+	} else if (!has("avx512vnni")) {
+		CHECK(r == 0);
+		CHECK(a != W2V_PREC_INT8);
+	} else {
+		CHECKF(r > 0.1 && r < 50, "int8/fp32 ratio %g", r);
+		if (r >= 3)
+			CHECKF(a == W2V_PREC_INT8, "int8 at %gx the fp32 rate, auto chose %s", r, w2v_precision_name(a));
+		if (r < 1.5)
+			CHECKF(a != W2V_PREC_INT8, "int8 at %gx the fp32 rate, yet auto chose it", r);
+	}
+	/* the verdict is remembered: a second call says the same */
+	CHECK(w2v_precision_resolve(W2V_PREC_AUTO, NULL, 0) == a);
+}
+
 int main(void)
 {
 	RUN(test_probe_matches_features);
 	RUN(test_bad_durations_are_clamped);
 	RUN(test_bf16_verdict);
+	RUN(test_precision);
 	return check_summary();
 }

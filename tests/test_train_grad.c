@@ -274,6 +274,154 @@ out:
 	w2v_free(m);
 }
 
+/* layer_norm_eps = 1e-2 (mms-tiny-eps, tools/fixtures/derive_eps_variant.py,
+ * float64 CTC): the adapters' LayerNorm keeps PyTorch's 1e-5 in transformers,
+ * the encoder's norms take 1e-2.  Loss and every adapter/lm_head gradient of
+ * our whole step (our CTC, sum reduction) at 1e-4 relative / 1e-6 absolute. */
+static void test_grad_layer_norm_eps_variant(void)
+{
+	w2v_model *m = NULL;
+	safetensors_file *g = NULL;
+	w2v_fwd *f = NULL;
+	w2v_bwd *bk = NULL;
+	batch bt = { 0 };
+	float *gt = NULL, *dlog = NULL;
+	CHECK_OK(w2v_load(&m, FX "-eps", NULL));
+	CHECK_OK(safetensors_open(&g, FX "-eps/golden.safetensors"));
+	if (!m || !g)
+		goto out;
+	CHECK(load_batch(g, &bt) == 0);
+	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN));
+	CHECK_OK(w2v_bwd_create(&bk));
+	if (!f || !bk)
+		goto out;
+	double loss = 0;
+	CHECK_OK(w2v_forward(f, bt.x, bt.B, bt.n, bt.len));
+	dlog = calloc((size_t)f->B * f->T * m->cfg.vocab_size, sizeof(float));
+	gt = calloc(m->train_numel, sizeof(float));
+	CHECK_OK(loss_of(f, &bt, CTC_REDUCE_SUM, &loss, dlog));
+	double want = golden1(g, "loss.sum");
+	CHECKF(fabs(loss - want) <= 1e-5 * fabs(want), "loss.sum: %.9g vs %.9g", loss, want);
+	CHECK_OK(w2v_backward(bk, f, NULL, dlog, gt, NULL, W2V_BWD_ADAPTERS));
+	int ntens = 0;
+	for (int i = 0; i < m->n_tensors; i++) {
+		const w2v_tensor *t = &m->tensors[i];
+		if (t->group != W2V_GROUP_TRAIN)
+			continue;
+		char name[160];
+		snprintf(name, sizeof name, "grad.sum.%s", t->name);
+		float *gg = NULL;
+		size_t n = 0;
+		CHECK_OK(safetensors_read_f32(g, name, 0, NULL, &gg, &n));
+		if (gg && n == t->numel)
+			CHECKF(compare(name, gt + t->offset, gg, n, 0) == 0, "%s (layer_norm_eps 1e-2)", name);
+		ntens += gg != NULL;
+		free(gg);
+	}
+	CHECK_EQ_INT(ntens, 14);
+out:
+	free(gt);
+	free(dlog);
+	free(bt.x);
+	w2v_bwd_free(bk);
+	w2v_fwd_free(f);
+	safetensors_close(g);
+	w2v_free(m);
+}
+
+/* Frozen layers that keep only what their input gradient needs
+ * (w2v_fwd_set_frozen_below) give the same loss and the same gradients bit
+ * for bit as a forward that keeps everything, in fp32 and bf16, for
+ * adapters-only and top-1 training, without and with regularization (every
+ * dropout, LayerDrop), with fewer activation bytes (adapters-only: both
+ * layers frozen share one set); a backward
+ * asking for gradients below the frozen layers is refused. */
+static size_t act_bytes(const w2v_fwd *f)
+{
+	size_t n = 0;
+	for (int i = 0; i < f->nbufs; i++)
+		n += f->buf_sz[i];
+	return n;
+}
+
+static void test_slim_frozen_layers(void)
+{
+	w2v_model *m = NULL;
+	safetensors_file *g = NULL;
+	batch bt = { 0 };
+	CHECK_OK(w2v_load(&m, FX, NULL));
+	CHECK_OK(safetensors_open(&g, FX "/golden.safetensors"));
+	if (!m || !g)
+		goto out;
+	CHECK(load_batch(g, &bt) == 0);
+	int L = m->cfg.num_hidden_layers;
+	int modes[2] = { W2V_BWD_ADAPTERS, L - 1 };
+	/* every dropout on and LayerDrop 0.5: seeds where layer 0 is skipped
+	 * (the shared buffers must not depend on it) and where it is not */
+	w2v_reg reg;
+	w2v_reg_none(&reg);
+	reg.hidden = reg.attention = reg.activation = 0.1f;
+	reg.layerdrop = 0.5f;
+	for (int prec = 0; prec < 2; prec++)
+		for (int md = 0; md < 4; md++) {
+			int flags = W2V_FWD_TRAIN | (prec ? W2V_FWD_BF16 : 0), bf = modes[md % 2];
+			float *gt[2], *gb[2];
+			double loss[2];
+			size_t bytes[2];
+			for (int slim = 0; slim < 2; slim++) {
+				w2v_fwd *f = NULL;
+				w2v_bwd *bk = NULL;
+				gt[slim] = calloc(m->train_numel, sizeof(float));
+				gb[slim] = calloc(m->base_numel, sizeof(float));
+				CHECK_OK(w2v_fwd_create(&f, m, flags));
+				CHECK_OK(w2v_bwd_create(&bk));
+				if (!f || !bk) {
+					w2v_fwd_free(f);
+					w2v_bwd_free(bk);
+					continue;
+				}
+				if (slim)
+					w2v_fwd_set_frozen_below(f, bf);
+				if (md >= 2)
+					CHECK_OK(w2v_fwd_set_reg(f, &reg, 1000 + md + 10 * prec));
+				float *dlog = NULL;
+				CHECK_OK(w2v_forward(f, bt.x, bt.B, bt.n, bt.len));
+				dlog = calloc((size_t)f->B * f->T * m->cfg.vocab_size, sizeof(float));
+				CHECK_OK(loss_of(f, &bt, CTC_REDUCE_SUM, &loss[slim], dlog));
+				bytes[slim] = act_bytes(f);
+				CHECK_OK(w2v_backward(bk, f, NULL, dlog, gt[slim], gb[slim], bf));
+				if (slim)   /* gradients of the frozen layers' base tensors were not kept for */
+					CHECK(w2v_backward(bk, f, NULL, dlog, gt[slim], gb[slim], 0) == ACC_EINVAL);
+				free(dlog);
+				w2v_bwd_free(bk);
+				w2v_fwd_free(f);
+			}
+			const char *what = prec ? "bf16" : "fp32";
+			CHECKF(loss[0] == loss[1], "%s base_from %d: loss %.9g vs %.9g", what, bf, loss[0], loss[1]);
+			CHECKF(!memcmp(gt[0], gt[1], sizeof(float) * m->train_numel), "%s base_from %d: train gradients differ",
+			       what, bf);
+			CHECKF(!memcmp(gb[0], gb[1], sizeof(float) * m->base_numel), "%s base_from %d: base gradients differ",
+			       what, bf);
+			/* frozen layers share one set: fewer bytes once two or more are frozen */
+			if (md == 0)
+				CHECKF(bytes[1] < bytes[0], "%s base_from %d: %zu activation bytes, not fewer than %zu", what,
+				       bf, bytes[1], bytes[0]);
+			else if (md == 1)   /* one frozen layer: one set either way */
+				CHECK(bytes[1] <= bytes[0]);
+			/* (with LayerDrop the shared set exists even when every layer was skipped) */
+			if (md == 0)
+				printf("# %s adapters-only: activations %zu -> %zu bytes\n", what, bytes[0], bytes[1]);
+			for (int k = 0; k < 2; k++) {
+				free(gt[k]);
+				free(gb[k]);
+			}
+		}
+out:
+	free(bt.x);
+	safetensors_close(g);
+	w2v_free(m);
+}
+
 /* Full backward (base tensors included, conv encoder too) vs central finite
  * differences of the summed CTC loss, on a few elements of each tensor. */
 static void test_full_backward_fd(void)
@@ -408,6 +556,8 @@ int main(void)
 	RUN(test_lr_sched);
 	RUN(test_adamw_two_steps);
 	RUN(test_grad_parity);
+	RUN(test_grad_layer_norm_eps_variant);
+	RUN(test_slim_frozen_layers);
 	RUN(test_full_backward_fd);
 	return check_summary();
 }
