@@ -9,6 +9,7 @@
  */
 #include "align_stage.h"
 #include "cliopt.h"
+#include "dist.h"
 #include "err.h"
 #include "manifest.h"
 #include "vocab.h"
@@ -216,14 +217,22 @@ static int cmd_run(int argc, char **argv)
 	}
 	if ((rc = align_emitter_open(&em, o.model_dir, o.lang, o.bf16)))
 		goto out;
-	if ((rc = manifest_open(&m, db, 0)))
+	/* mpirun: rank 0 alone opens the manifest (lib/align_stage.c, run_ranks) */
+	if (dist_rank() == 0 && (rc = manifest_open(&m, db, 0)))
 		goto out;
 	signal(SIGINT, on_sigint);
 	signal(SIGTERM, on_sigint);
-	if ((rc = manifest_run_begin(m, "align", g_argc, g_argv, &run_id)))
+	if (dist_rank() == 0 && (rc = manifest_run_begin(m, "align", g_argc, g_argv, &run_id)))
 		goto out;
 	rc = align_stage_run(m, &o, &em, v, run_id, &sum);
 	int erc = rc;
+	if (dist_rank() > 0) {
+		if (rc) {
+			err_print();
+			dist_abort(err_exit_code(rc));
+		}
+		goto done;
+	}
 	char counts[1024];
 	snprintf(counts, sizeof counts,
 		 "{\"candidates\":%lld,\"current\":%lld,\"aligned\":%lld,\"failed\":%lld,\"flagged\":%lld,"
@@ -235,6 +244,8 @@ static int cmd_run(int argc, char **argv)
 	if (rc)
 		err_print();
 	manifest_run_end(m, run_id, err_exit_code(erc), counts);
+	if (rc && dist_size() > 1)
+		dist_abort(err_exit_code(rc));   /* the other ranks may wait for rank 0 */
 	if (json)
 		printf("%s\n", counts);
 	else if (!quiet) {
@@ -254,6 +265,7 @@ static int cmd_run(int argc, char **argv)
 			printf("see the worst: sqlite3 %s \"SELECT utt_key, min_window_logp, flag_names FROM align_quality "
 			       "WHERE flags != 0 ORDER BY min_window_logp LIMIT 20\"\n", db);
 	}
+done:
 	align_emitter_close(&em);
 	vocab_free(v);
 	manifest_close(m);
@@ -262,6 +274,10 @@ out:
 	align_emitter_close(&em);
 	vocab_free(v);
 	manifest_close(m);
+	if (dist_size() > 1) {
+		err_print();
+		dist_abort(err_exit_code(rc));
+	}
 	return fail(rc);
 }
 
@@ -325,6 +341,10 @@ static int cmd_show(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* one rank unless started by mpirun (lib/dist.h) */
+	int rc = dist_init(&argc, &argv);
+	if (rc)
+		return fail(rc);
 	if (argc < 2) {
 		usage_main(stderr);
 		return 2;
@@ -339,6 +359,12 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "--version")) {
 		printf("align %s\n", ACCENT_VERSION);
 		return 0;
+	}
+	if (dist_size() > 1 && strcmp(cmd, "run")) {
+		if (dist_rank() == 0)
+			fprintf(stderr, "error: 'align %s' runs on one process, not under mpirun\n"
+				"hint: only 'align run' is shared among ranks\n", cmd);
+		dist_abort(2);
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);

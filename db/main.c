@@ -8,6 +8,7 @@
 #include "dbquery.h"
 #include "dbstats.h"
 #include "cliopt.h"
+#include "dist.h"
 #include "err.h"
 #include "export.h"
 #include "manifest.h"
@@ -458,8 +459,20 @@ int db_report_main(int argc, char **argv, const char *manifest_path);  /* db/rep
 
 int main(int argc, char **argv)
 {
+	/* one process: N copies under mpirun would race on the manifest */
+	int rc = dist_init(&argc, &argv);
+	if (rc) {
+		err_print();
+		return err_exit_code(rc);
+	}
+	if (dist_size() > 1) {
+		if (dist_rank() == 0)
+			fprintf(stderr, "error: db runs on one process, not under mpirun (-np %d)\n"
+				"hint: run it without mpirun\n", dist_size());
+		dist_abort(2);
+	}
 	char **args = calloc((size_t)argc + 1, sizeof *args);
-	int nargs = 0, rc;
+	int nargs = 0;
 	if (!args)
 		return 1;
 	/* --manifest is global: accepted before or after the command. */

@@ -4,7 +4,9 @@
  * run over a manifest, `show` and `export` (see align_stage.h).
  */
 #include "align_stage.h"
+#include "align_dist.h"
 #include "balance.h"
+#include "dist.h"
 #include "align_export.h"
 #include "audio.h"
 #include "ctc.h"
@@ -1294,9 +1296,14 @@ static int segment_all(manifest *m, const align_run_opts *o, align_emitter *em, 
 	return rc;
 }
 
+static int run_ranks(manifest *m, const align_run_opts *o, align_emitter *em, const vocab *v, int64_t run_id,
+		     align_summary *sum);
+
 int align_stage_run(manifest *m, const align_run_opts *o, align_emitter *em, const vocab *v, int64_t run_id,
 		    align_summary *sum)
 {
+	if (dist_size() > 1)   /* mpirun -np N: see run_ranks */
+		return run_ranks(m, o, em, v, run_id, sum);
 	char model_id[65], path[4096];
 	work_item *w = NULL;
 	int64_t nw = 0, path_rec = -1;
@@ -1372,6 +1379,186 @@ int align_stage_run(manifest *m, const align_run_opts *o, align_emitter *em, con
 	vocab_oov_free(&run_oov);
 	free(d);
 	work_free(w, nw);
+	return rc;
+}
+
+/* ------------------------------------------- mpirun -np N align run (lib/dist.h)
+ *
+ * Rank 0, the only one with the manifest, segments the long recordings
+ * (each is one Viterbi over a whole recording), lists the utterances to
+ * align with their audio paths and broadcasts the list.  Every batch of
+ * o->batch utterances is split round-robin (item k of the batch to rank
+ * k mod N); each rank computes emissions + Viterbi for its items and sends
+ * the results to rank 0, which writes the batch in one transaction in
+ * list order, as one process does.  A killed job loses at most the batch
+ * in flight and the next run aligns what is not current. */
+static int run_ranks(manifest *m, const align_run_opts *o, align_emitter *em, const vocab *v, int64_t run_id,
+		     align_summary *sum)
+{
+	char model_id[65], path[4096];
+	int me = dist_rank(), W = dist_size(), batch = o->batch > 0 ? o->batch : 32, rc = 0;
+	work_item *w = NULL, *lw = NULL;
+	int64_t nw = 0, nlw = 0, path_rec = -1, rec = -1;
+	align_dist_work *aw = NULL;
+	dist_buf wb = { 0 }, rb = { 0 }, ob = { 0 };
+	done_item *d = NULL;
+	vocab_oov run_oov = { 0 };
+	char *all = NULL;
+	size_t *lens = NULL;
+	progress pg;
+	memset(sum, 0, sizeof *sum);
+	progress_init(&pg, "align", "utt", 0);
+	pg.enabled = 0;
+	double t0 = progress_now();
+	if (vocab_size(v) != em->V)
+		return err_set(ACC_EINVAL, "the vocabulary of '%s' has %d tokens but the model emits %d", o->lang, vocab_size(v), em->V);
+	if ((rc = align_model_id(o->model_dir, o->lang, model_id)))
+		return rc;
+	if (me == 0) {
+		if ((rc = segment_all(m, o, em, v, model_id, run_id, sum)))
+			goto out;
+		if (sum->segments_created && (rc = balance_speaker_totals(m)))
+			goto out;
+		if ((rc = load_work(m, o, model_id, &lw, &nlw, sum)))
+			goto out;
+		for (int64_t i = 0; i < nlw; i++) {
+			if (lw[i].rec != rec && (rc = manifest_recording_abspath(m, lw[i].rec, path, sizeof path)))
+				goto out;
+			rec = lw[i].rec;
+			align_dist_work x = { lw[i].id, lw[i].rec, lw[i].start, lw[i].end, lw[i].text, lw[i].key, path };
+			if ((rc = align_dist_put_work(&wb, &x)))
+				goto out;
+		}
+	}
+	if ((rc = dist_bcast_blob(&wb.p, &wb.len, 0)))
+		goto out;
+	/* every rank (rank 0 too) takes the list from the same bytes */
+	while (wb.at < wb.len) {
+		align_dist_work *na = realloc(aw, sizeof *aw * (nw + 1));
+		work_item *nwi = realloc(w, sizeof *w * (nw + 1));
+		if (na)
+			aw = na;
+		if (nwi)
+			w = nwi;
+		if (!na || !nwi) {
+			rc = err_set(ACC_ENOMEM, "align: out of memory");
+			goto out;
+		}
+		if ((rc = align_dist_get_work(&wb, &aw[nw])))
+			goto out;
+		w[nw] = (work_item){ aw[nw].id, aw[nw].rec, aw[nw].start, aw[nw].end, aw[nw].text, aw[nw].key };
+		nw++;
+	}
+	if (!(d = calloc(batch, sizeof *d))) {
+		rc = err_set(ACC_ENOMEM, "align: out of memory");
+		goto out;
+	}
+	progress_init(&pg, "align", "utt", nw);
+	if (me > 0)
+		pg.enabled = 0;
+	for (int64_t b0 = 0; b0 < nw; b0 += batch) {
+		int nb = (int)(nw - b0 < batch ? nw - b0 : batch);
+		/* a signal to any rank stops every rank at the same batch */
+		int64_t stop = align_stage_stop;
+		if ((rc = dist_sum_i64(&stop, 1)))
+			goto out;
+		if (stop) {
+			rc = err_set(ACC_EINTR, "interrupted: %lld utterances aligned, the rest is left for the next run",
+				     (long long)sum->aligned + sum->failed);
+			goto out;
+		}
+		rb.len = 0;
+		for (int k = me; k < nb; k += W) {
+			int64_t i = b0 + k;
+			done_item x;
+			snprintf(path, sizeof path, "%s", aw[i].path);   /* align_item needs no manifest then */
+			path_rec = aw[i].rec;
+			if ((rc = align_item(NULL, &w[i], o, em, v, &x, sum, path, &path_rec, &run_oov))) {
+				align_result_free(&x.r);
+				free(x.oov_json);
+				err_wrap(rc, "utterance '%s'", w[i].key);
+				goto out;
+			}
+			align_hash(w[i].text, model_id, o->lang, o->p.oov, &o->p, x.hash);
+			rc = align_dist_put_result(&rb, x.id, x.t0, x.hash, x.oov_json, &x.r);
+			align_result_free(&x.r);
+			free(x.oov_json);
+			if (rc)
+				goto out;
+		}
+		if ((rc = dist_gather_bytes(rb.p, rb.len, &all, &lens)))
+			goto out;
+		if (me == 0) {
+			/* rank r sent items r, r+N, ...: put them back in list order */
+			dist_buf part[W];
+			size_t off = 0;
+			for (int r = 0; r < W; r++) {
+				part[r] = (dist_buf){ all, off + lens[r], 0, off };
+				off += lens[r];
+			}
+			for (int k = 0; k < nb && !rc; k++) {
+				rc = align_dist_get_result(&part[k % W], &d[k].id, &d[k].t0, d[k].hash, &d[k].oov_json, &d[k].r);
+				if (rc)
+					break;
+				if (d[k].r.status_ok)
+					sum->aligned++;
+				else
+					sum->failed++;
+				if (d[k].r.flags)
+					sum->flagged++;
+			}
+			int got = rc ? 0 : nb;
+			if (!rc)
+				rc = write_batch(m, d, got, o, model_id, v, em->V, run_id);
+			for (int k = 0; k < nb; k++) {
+				align_result_free(&d[k].r);
+				free(d[k].oov_json);
+				d[k].oov_json = NULL;
+			}
+			progress_add(&pg, nb);
+		}
+		free(all);
+		free(lens);
+		all = NULL;
+		lens = NULL;
+		if (rc)
+			goto out;
+	}
+	/* the ranks' measures and missing characters, summed on rank 0 */
+	double ms[3] = { sum->audio_s, sum->emit_s, sum->viterbi_s };
+	int64_t oovt = sum->oov_total;
+	if ((rc = dist_sum_f64(ms, 3)) || (rc = dist_sum_i64(&oovt, 1)))
+		goto out;
+	sum->audio_s = ms[0];
+	sum->emit_s = ms[1];
+	sum->viterbi_s = ms[2];
+	sum->oov_total = oovt;
+	if ((rc = align_dist_put_oov(&ob, &run_oov)) || (rc = dist_gather_bytes(ob.p, ob.len, &all, &lens)))
+		goto out;
+	if (me == 0) {
+		dist_buf g = { all, lens[0], 0, lens[0] };   /* rank 0's own is in run_oov */
+		for (int r = 1; r < W && !rc; r++) {
+			g.len += lens[r];
+			rc = align_dist_get_oov(&g, &run_oov);
+		}
+	}
+out:
+	progress_done(&pg);
+	sum->wall_s = progress_now() - t0;
+	vocab_oov_sort(&run_oov);
+	vocab_oov_describe(&run_oov, sum->oov_desc, sizeof sum->oov_desc);
+	vocab_oov_free(&run_oov);
+	free(all);
+	free(lens);
+	free(d);
+	for (int64_t i = 0; i < nw; i++)
+		align_dist_work_free(&aw[i]);
+	free(aw);
+	free(w);
+	work_free(lw, nlw);
+	dist_buf_free(&wb);
+	dist_buf_free(&rb);
+	dist_buf_free(&ob);
 	return rc;
 }
 

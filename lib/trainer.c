@@ -20,6 +20,8 @@
 #include "adamw.h"
 #include "audio.h"
 #include "ctc.h"
+#include "dist.h"
+#include "trainer_dist.h"
 #include "err.h"
 #include "fsutil.h"
 #include "lr_sched.h"
@@ -175,6 +177,7 @@ typedef struct {
 	w2v_reg reg;            /* training-forward regularization */
 	int reg_on;
 	uint64_t reg_seed;      /* of the current micro-batch */
+	trainer_dist *dg;          /* mpirun: the step's reduction over the ranks (NULL for one rank) */
 } T_;
 
 #define TRY(call) do { if ((rc = (call))) goto out; } while (0)
@@ -698,7 +701,13 @@ static int train_step(T_ *t, double *loss_out, double *gnorm_out, double *lr_out
 	int good = 0;
 	double lsum = 0;
 	*skipped = 0;
-	for (int a = 0; a < o->accum; a++) {
+	/* mpirun -np W: the step draws W x accum micro-batches, as one process
+	 * with --accum W*accum would; rank r computes the r-th run of accum
+	 * (lib/trainer_dist.h) */
+	int W = dist_size(), me = dist_rank(), M = o->accum * W;
+	if (t->dg)
+		TRY(trainer_dist_begin(t->dg, M));
+	for (int a = 0; a < M; a++) {
 		/* draw a bucket */
 		double r = rng_unif(&t->rng) * t->cum[t->ntb - 1];
 		int lo = 0, hi = t->ntb - 1;
@@ -710,6 +719,8 @@ static int train_step(T_ *t, double *loss_out, double *gnorm_out, double *lr_out
 				lo = mid + 1;
 		}
 		const bucket *b = &t->tb[lo];
+		if (a / o->accum != me)
+			continue;
 		double l = 0;
 		t->reg_seed = w2v_reg_seed(o->seed, t->step, a);
 		TRY(run_batch(t, b, 1, &l, NULL, audio_s));
@@ -721,10 +732,14 @@ static int train_step(T_ *t, double *loss_out, double *gnorm_out, double *lr_out
 			TRY(w2v_backward(t->bk, t->f, t->x, t->dlog, t->gtmp_t, nb ? t->gtmp_b : NULL, o->base_from));
 			ok = all_finite(t->gtmp_t, nt) && (!nb || all_finite(t->gtmp_b, nb));
 		}
+		if (t->dg)
+			TRY(trainer_dist_add(t->dg, a, ok, l, me > 0 ? t->gtmp_t : NULL, me > 0 ? t->gtmp_b : NULL));
 		if (!ok) {
 			(*skipped)++;
 			continue;
 		}
+		if (me > 0)
+			continue;   /* kept by trainer_dist, folded after rank me-1's */
 		for (size_t i = 0; i < nt; i++)
 			t->gtrain[i] += t->gtmp_t[i];
 		if (nb) {
@@ -734,6 +749,10 @@ static int train_step(T_ *t, double *loss_out, double *gnorm_out, double *lr_out
 		}
 		lsum += l;
 		good++;
+	}
+	if (t->dg) {
+		TRY(trainer_dist_reduce(t->dg, t->gtrain, nb ? t->gbase : NULL, &lsum, &good, audio_s));
+		*skipped = M - good;
 	}
 	*loss_out = good ? lsum / good : NAN;
 	*gnorm_out = NAN;
@@ -787,24 +806,51 @@ static int evaluate(T_ *t, double *loss, double *cer, double *wer, double *audio
 	int rc = 0;
 	metrics_accum ma;
 	metrics_accum_init(&ma);
-	double ls = 0;
+	double ls = 0, *bl = NULL;
 	int n = 0;
+	/* mpirun: rank r decodes dev buckets r, r+W, ...; the bucket losses
+	 * come together exactly (one contributor each) and are summed in
+	 * bucket order, the edit counts are integers */
+	int W = dist_size(), me = dist_rank();
+	if (W > 1 && !(bl = calloc(t->ndb + 1, sizeof *bl))) {
+		rc = err_set(ACC_ENOMEM, "out of memory");
+		goto out;
+	}
 	for (int i = 0; i < t->ndb; i++) {
 		double l = 0;
+		if (i % W != me)
+			continue;
 		TRY(run_batch(t, &t->db[i], 0, &l, &ma, audio_s));
+		if (bl)
+			bl[i] = l;
 		ls += l * t->db[i].n;
 		n += t->db[i].n;
+	}
+	if (bl) {
+		bl[t->ndb] = *audio_s;
+		TRY(dist_sum_f64(bl, t->ndb + 1));
+		TRY(trainer_dist_metrics_sum(&ma));
+		*audio_s = bl[t->ndb];
+		ls = 0;
+		n = 0;
+		for (int i = 0; i < t->ndb; i++) {
+			ls += bl[i] * t->db[i].n;
+			n += t->db[i].n;
+		}
 	}
 	*loss = n ? ls / n : NAN;
 	*cer = metrics_accum_cer(&ma);
 	*wer = metrics_accum_wer(&ma);
 out:
+	free(bl);
 	return rc;
 }
 
 /* ---- checkpoint ---- */
 static int save_checkpoint(T_ *t, int full_model)
 {
+	if (dist_rank() > 0)
+		return 0;   /* rank 0 writes (mpirun) */
 	const trainer_opts *o = t->o;
 	char path[4096], name[256];
 	int rc;
@@ -861,6 +907,8 @@ static int save_state(T_ *t)
 	char path[4096], tmp[4096];
 	FILE *fp = NULL;
 	int rc;
+	if (dist_rank() > 0)
+		return 0;   /* rank 0 writes (mpirun) */
 	fs_join(path, sizeof path, t->o->out_dir, "train_state.bin");
 	if ((rc = fs_open_tmp(path, tmp, &fp)))
 		return rc;
@@ -911,6 +959,8 @@ static int load_state(T_ *t)
 {
 	char path[4096];
 	int rc = 0;
+	if (dist_rank() > 0)
+		return 0;   /* rank 0 reads, share_state() hands it on */
 	fs_join(path, sizeof path, t->o->out_dir, "train_state.bin");
 	FILE *fp = fopen(path, "rb");
 	if (!fp)
@@ -980,6 +1030,8 @@ static int db_run_insert(T_ *t)
 	const trainer_opts *o = t->o;
 	sqlite3_stmt *st = NULL;
 	char sn[32];
+	if (dist_rank() > 0)
+		return 0;   /* rank 0 writes (mpirun) */
 	/* A run still 'running' into the same output directory was killed (a
 	 * live one would be overwriting this run's files): say so, else the
 	 * row stays 'running' forever. */
@@ -1027,6 +1079,8 @@ static int db_run_insert(T_ *t)
 static int db_metric(T_ *t, const char *split, double loss, double cer, double wer, double lr,
                      double gnorm, double audio_s, int skipped)
 {
+	if (dist_rank() > 0)
+		return 0;   /* rank 0 writes (mpirun) */
 	sqlite3_stmt *st = NULL;
 	int rc = manifest_prepare(t->mf,
 		"INSERT OR REPLACE INTO train_metrics (train_run_id, step, split, loss, cer, wer, lr, grad_norm, "
@@ -1049,6 +1103,8 @@ static int db_metric(T_ *t, const char *split, double loss, double cer, double w
 
 static int db_run_update(T_ *t, const char *status)
 {
+	if (dist_rank() > 0)
+		return 0;   /* rank 0 writes (mpirun) */
 	sqlite3_stmt *st = NULL;
 	int rc = manifest_prepare(t->mf,
 		"UPDATE train_runs SET steps_done = ?2, skipped = ?3, best_step = ?4, best_dev_cer = ?5, "
@@ -1068,6 +1124,124 @@ static int db_run_update(T_ *t, const char *status)
 		rc = manifest_db_error(t->mf, "cannot update the training run");
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* ---- ranks (mpirun -np N; lib/dist.h): only rank 0 touches the manifest
+ * and the output directory, and hands what it read to the others ---- */
+
+/* Append n bytes to a growing buffer. */
+static int pack(char **b, size_t *len, size_t *cap, const void *p, size_t n)
+{
+	if (*len + n > *cap) {
+		size_t nc = (*len + n) * 2 + 4096;
+		char *nb = realloc(*b, nc);
+		if (!nb)
+			return err_set(ACC_ENOMEM, "out of memory");
+		*b = nb;
+		*cap = nc;
+	}
+	memcpy(*b + *len, p, n);
+	*len += n;
+	return 0;
+}
+
+/* Rank 0's utterance list (load_data) to every rank. */
+static int share_data(T_ *t)
+{
+	if (dist_size() <= 1)
+		return 0;
+	char *b = NULL;
+	size_t len = 0, cap = 0, at = 0;
+	int rc = 0;
+	if (dist_rank() == 0)
+		for (int i = 0; i < t->nu && !rc; i++) {
+			const utt *u = &t->u[i];
+			int32_t dev = u->dev;
+			rc = pack(&b, &len, &cap, &u->id, sizeof u->id);
+			if (!rc) rc = pack(&b, &len, &cap, &u->start, sizeof u->start);
+			if (!rc) rc = pack(&b, &len, &cap, &u->end, sizeof u->end);
+			if (!rc) rc = pack(&b, &len, &cap, &u->weight, sizeof u->weight);
+			if (!rc) rc = pack(&b, &len, &cap, &dev, sizeof dev);
+			if (!rc) rc = pack(&b, &len, &cap, u->path, strlen(u->path) + 1);
+			if (!rc) rc = pack(&b, &len, &cap, u->text, strlen(u->text) + 1);
+		}
+	if (rc || (rc = dist_bcast_blob(&b, &len, 0)) || dist_rank() == 0)
+		goto out;
+	size_t fixed = sizeof(int64_t) + 3 * sizeof(double) + sizeof(int32_t);
+	while (at < len) {
+		utt u;
+		memset(&u, 0, sizeof u);
+		const char *p = b + at, *path, *text;
+		int32_t dev;
+		if (len - at < fixed + 2 || !(path = memchr(p + fixed, 0, len - at - fixed)) ||
+		    !(text = memchr(path + 1, 0, b + len - path - 1))) {
+			rc = err_set(ACC_EINTERNAL, "malformed utterance list from rank 0");
+			goto out;
+		}
+		memcpy(&u.id, p, sizeof u.id);
+		memcpy(&u.start, p + 8, sizeof u.start);
+		memcpy(&u.end, p + 16, sizeof u.end);
+		memcpy(&u.weight, p + 24, sizeof u.weight);
+		memcpy(&dev, p + 32, sizeof dev);
+		u.dev = dev;
+		u.path = strdup(p + fixed);
+		u.text = strdup(path + 1);
+		at = (size_t)(text + 1 - b);
+		utt *nu = realloc(t->u, sizeof *nu * (t->nu + 1));
+		if (!nu || !u.path || !u.text) {
+			free(u.path);
+			free(u.text);
+			if (nu)
+				t->u = nu;
+			rc = err_set(ACC_ENOMEM, "out of memory: utterance list");
+			goto out;
+		}
+		t->u = nu;
+		t->u[t->nu++] = u;
+		if (u.dev)
+			t->n_dev++;
+		else
+			t->n_train++;
+	}
+out:
+	free(b);
+	return rc;
+}
+
+/* Rank 0's resume state (load_state) to every rank. */
+static int share_state(T_ *t)
+{
+	if (dist_size() <= 1)
+		return 0;
+	struct {
+		int64_t step, best_step, adam_t, adam_b, skipped_total, train_run_id;
+		uint64_t rng;
+		double best_cer, best_wer, best_loss;
+		int32_t bad_evals;
+	} h = { t->step, t->best_step, t->st_t.step, t->st_b.step, t->skipped_total, t->train_run_id,
+	        t->rng, t->best_cer, t->best_wer, t->best_loss, t->bad_evals };
+	size_t nt = t->m->train_numel, nb = t->base_trains ? t->m->base_numel : 0;
+	int rc = dist_bcast(&h, sizeof h, 0);
+	if (!rc) rc = dist_bcast(t->m->train, sizeof(float) * nt, 0);
+	if (!rc) rc = dist_bcast(t->st_t.m, sizeof(float) * nt, 0);
+	if (!rc) rc = dist_bcast(t->st_t.v, sizeof(float) * nt, 0);
+	if (!rc && nb) rc = dist_bcast(t->m->base, sizeof(float) * nb, 0);
+	if (!rc && nb) rc = dist_bcast(t->st_b.m, sizeof(float) * nb, 0);
+	if (!rc && nb) rc = dist_bcast(t->st_b.v, sizeof(float) * nb, 0);
+	if (rc)
+		return rc;
+	t->step = h.step;
+	t->best_step = h.best_step;
+	t->st_t.step = h.adam_t;
+	t->st_b.step = h.adam_b;
+	t->skipped_total = h.skipped_total;
+	t->train_run_id = h.train_run_id;
+	t->rng = h.rng;
+	t->best_cer = h.best_cer;
+	t->best_wer = h.best_wer;
+	t->best_loss = h.best_loss;
+	t->bad_evals = h.bad_evals;
+	return 0;
 }
 
 /* ---- the run ---- */
@@ -1096,6 +1270,7 @@ static void t_free(T_ *t)
 	free(t->x);
 	free(t->dlog);
 	free(t->len);
+	trainer_dist_free(t->dg);
 	w2v_bwd_free(t->bk);
 	w2v_fwd_free(t->f);
 	w2v_free(t->m);
@@ -1127,12 +1302,15 @@ int trainer_run(const trainer_opts *o, trainer_result *res)
 		oo.warmup = oo.steps / 10;
 	if (oo.save_every <= 0)
 		oo.save_every = oo.eval_every > 0 ? oo.eval_every : 100;
-	if (!o->eval_only)
-		TRY(fs_mkdir_p(o->out_dir));
-	TRY(manifest_open(&t.mf, o->manifest, 0));
-	if (!o->eval_only)
-		TRY(manifest_run_begin(t.mf, "train", o->argc, o->argv, &t.run_id));
-	TRY(load_data(&t));
+	if (dist_rank() == 0) {   /* mpirun: the others get the data from rank 0 */
+		if (!o->eval_only)
+			TRY(fs_mkdir_p(o->out_dir));
+		TRY(manifest_open(&t.mf, o->manifest, 0));
+		if (!o->eval_only)
+			TRY(manifest_run_begin(t.mf, "train", o->argc, o->argv, &t.run_id));
+		TRY(load_data(&t));
+	}
+	TRY(share_data(&t));
 	int from_model = 0;
 	TRY(setup_vocab(&t, &from_model));
 	if (t.n_train == 0) {
@@ -1199,9 +1377,12 @@ int trainer_run(const trainer_opts *o, trainer_result *res)
 	TRY(adamw_init(&t.st_t, nt));
 	if (nb)
 		TRY(adamw_init(&t.st_b, nb));
+	if (dist_size() > 1)
+		TRY(trainer_dist_create(&t.dg, nt, nb));
 	t.rng = o->seed * 0x2545f4914f6cdd1dull + 1;
 	if (o->resume) {
 		TRY(load_state(&t));
+		TRY(share_state(&t));
 		TRY(db_run_update(&t, "running"));
 	} else {
 		TRY(db_run_insert(&t));

@@ -8,6 +8,7 @@
  */
 #include "corpus.h"
 #include "cliopt.h"
+#include "dist.h"
 #include "err.h"
 #include "ingest.h"
 #include <getopt.h>
@@ -227,6 +228,19 @@ static int cmd_detect(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* Ingest is not shared among MPI ranks: N copies would race on one
+	 * manifest, so a run under mpirun with several ranks is refused. */
+	int rc = dist_init(&argc, &argv);
+	if (rc) {
+		err_print();
+		return err_exit_code(rc);
+	}
+	if (dist_size() > 1) {
+		if (dist_rank() == 0)
+			fprintf(stderr, "error: prep runs on one process, not under mpirun (-np %d)\n"
+				"hint: run 'prep ingest' without mpirun; it uses every core of its machine\n", dist_size());
+		dist_abort(2);
+	}
 	if (argc < 2) {
 		usage_main(stderr);
 		return 2;

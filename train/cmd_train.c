@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cliopt.h"
+#include "dist.h"
 #include "err.h"
 #include "ops.h"
 #include "trainer.h"
@@ -58,6 +59,11 @@ static void train_usage(FILE *fp)
 		"                       (as PyTorch bf16 autocast); weights, gradients, AdamW stay fp32;\n"
 		"                       warns where this CPU runs bf16 slower than fp32 (no AMX)\n"
 		"  --quiet              no progress line\n"
+		"\n"
+		"Under `mpirun -np N` the N ranks train data-parallel: each step's N x --accum\n"
+		"micro-batches (the batches of a one-process --accum N*accum run, same result bit\n"
+		"for bit) are split among the ranks; only rank 0 reads the manifest and writes\n"
+		"(see README, Running on a cluster).\n"
 		"  --help, --version\n"
 		"\n"
 		"regularization (training forward only; defaults: the model's config.json, as HF):\n"
@@ -230,8 +236,10 @@ int cmd_train(int argc, char **argv)
 			fprintf(stderr, "hint: --precision fp32 trains faster here\n");
 		}
 	}
+	if (dist_rank() > 0)
+		o.quiet = 1;   /* rank 0 reports for every rank */
 	rc = trainer_run(&o, &r);
-	if (rc)
+	if (rc || dist_rank() > 0)
 		goto out;
 	printf("train: %lld steps (%lld micro-batches skipped for NaN/Inf), %d train / %d dev utterances\n",
 	       (long long)r.steps_done, (long long)r.skipped, r.n_train, r.n_dev);
@@ -243,9 +251,14 @@ int cmd_train(int argc, char **argv)
 		       r.early_stopped ? ", stopped early" : "", o.out_dir);
 	else
 		printf("train: checkpoint in %s\n", o.out_dir);
+	if (dist_size() > 1)
+		printf("train: %d ranks; rank 0 spent %.2f s of %.2f s in MPI calls (%.1f%%)\n", dist_size(),
+		       dist_comm_seconds(), r.wall_s, 100.0 * dist_comm_seconds() / (r.wall_s > 0 ? r.wall_s : 1));
 out:
 	if (rc) {
 		err_print();
+		if (dist_size() > 1)
+			dist_abort(err_exit_code(rc));   /* the other ranks would wait for this one */
 		return err_exit_code(rc);
 	}
 	return 0;

@@ -2,6 +2,7 @@
  * train/main.c — the `train` binary: dispatches subcommands to the cmd_*.c
  * files of this directory (each a thin layer over the library).
  */
+#include "dist.h"
 #include "err.h"
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,12 @@ static void usage(FILE *fp)
 
 int main(int argc, char **argv)
 {
+	/* one rank unless started by mpirun (lib/dist.h) */
+	int rc = dist_init(&argc, &argv);
+	if (rc) {
+		err_print();
+		return err_exit_code(rc);
+	}
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
@@ -38,6 +45,12 @@ int main(int argc, char **argv)
 		return cmd_train(argc, argv);
 	if (!strcmp(argv[1], "run"))
 		return cmd_train(argc - 1, argv + 1);
+	if (dist_size() > 1 && (!strcmp(argv[1], "lm") || !strcmp(argv[1], "eval"))) {
+		if (dist_rank() == 0)
+			fprintf(stderr, "error: 'train %s' runs on one process, not under mpirun\n"
+			        "hint: run it without mpirun\n", argv[1]);
+		dist_abort(2);
+	}
 	if (!strcmp(argv[1], "lm"))
 		return cmd_lm(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "eval"))
