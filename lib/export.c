@@ -189,7 +189,7 @@ static int load_rows(manifest *m, xctx *x, const char *group)
 		r->accent = dup_or_null(sqlite3_column_text(q, 16));
 		r->utt_key = strdup(key ? key : "");
 		r->split = strdup(group);
-		if ((rc = fs_join(abspath, sizeof abspath, root ? root : "", rel ? rel : "")))
+		if ((rc = manifest_audio_path(abspath, sizeof abspath, root, rel)))
 			goto out;
 		r->path = strdup(abspath);
 

@@ -134,9 +134,23 @@ int manifest_prepare(manifest *m, const char *sql, sqlite3_stmt **stmt);
  * was being done; returns ACC_EDB. */
 int manifest_db_error(manifest *m, const char *what);
 
-/* Absolute path of a recording: corpora.root + '/' + recordings.path.
+/* The one rule for where a recording's audio is, given corpora.root and
+ * recordings.path as read from the manifest: a recordings.path that is
+ * absolute (a Kaldi wav.scp or NeMo manifest listing /abs/file.wav) is used
+ * as it is, a relative one is joined to the corpus root.  Every reader of
+ * audio paths (align, train, eval, export, db check) goes through it.
+ * NULL columns count as "".  ACC_EINVAL when the result does not fit cap. */
+int manifest_audio_path(char *dst, size_t cap, const char *corpus_root, const char *rec_path);
+
+/* Absolute path of a recording by id (manifest_audio_path of its row).
  * ACC_ENOTFOUND when the recording does not exist. */
 int manifest_recording_abspath(manifest *m, int64_t recording_id, char *dst, size_t cap);
+
+/* Describe which languages the manifest's utterances have, for messages
+ * like "0 utterances for 'eng'": "amh 120, spa 80" (utterances per
+ * utterances.lang, most first; NULL language as "(none)"), or "" when the
+ * manifest has no utterances.  Truncated with ", ..." to fit cap. */
+int manifest_langs_describe(manifest *m, char *dst, size_t cap);
 
 /* Update a run's counts without ending it (progress for long stages). */
 int manifest_run_counts(manifest *m, int64_t run_id, const char *counts_json);

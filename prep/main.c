@@ -181,7 +181,7 @@ static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 	o.root = argv[optind];
 	o.argc = full_argc;
 	o.argv = full_argv;
-	o.progress = isatty(2) && !quiet && !json;
+	o.progress = !quiet && !json;   /* a bar on a terminal, else plain lines (lib/progress.h) */
 	signal(SIGINT, on_sigint);
 	signal(SIGTERM, on_sigint);
 	rc = ingest_run(&o, &s);
