@@ -566,6 +566,57 @@ int manifest_langs_describe(manifest *m, char *dst, size_t cap)
 	return rc;
 }
 
+int manifest_texts(manifest *m, const char *lang, char ***texts, int *n)
+{
+	sqlite3_stmt *st = NULL;
+	char **v = NULL;
+	int k = 0, cap = 0, s, rc;
+	*texts = NULL;
+	*n = 0;
+	rc = manifest_prepare(m, "SELECT text_norm FROM utterances WHERE text_norm <> '' AND (?1 IS NULL OR lang = ?1) "
+	                      "UNION ALL SELECT text_norm FROM long_texts WHERE text_norm <> '' "
+	                      "AND (?1 IS NULL OR lang = ?1)", &st);
+	if (rc)
+		return rc;
+	if (lang)
+		sqlite3_bind_text(st, 1, lang, -1, SQLITE_TRANSIENT);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (k == cap) {
+			int nc = cap ? 2 * cap : 1024;
+			char **t = realloc(v, sizeof *t * nc);
+			if (!t) {
+				rc = err_set(ACC_ENOMEM, "out of memory");
+				goto out;
+			}
+			v = t;
+			cap = nc;
+		}
+		if (!(v[k] = strdup((const char *)sqlite3_column_text(st, 0)))) {
+			rc = err_set(ACC_ENOMEM, "out of memory");
+			goto out;
+		}
+		k++;
+	}
+	if (s != SQLITE_DONE)
+		rc = manifest_db_error(m, "cannot read the transcripts");
+out:
+	sqlite3_finalize(st);
+	if (rc) {
+		manifest_texts_free(v, k);
+		return rc;
+	}
+	*texts = v;
+	*n = k;
+	return 0;
+}
+
+void manifest_texts_free(char **texts, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+}
+
 /* ------------------------------------------------------- corpora, audio */
 
 int manifest_corpus_upsert(manifest *m, const char *root, const char *layout, int64_t *corpus_id)

@@ -152,5 +152,12 @@ int manifest_recording_abspath(manifest *m, int64_t recording_id, char *dst, siz
  * manifest has no utterances.  Truncated with ", ..." to fit cap. */
 int manifest_langs_describe(manifest *m, char *dst, size_t cap);
 
+/* Every normalized transcript of the manifest (utterances.text_norm and
+ * long_texts.text_norm, non-empty), optionally of one language (NULL =
+ * all): *texts is a malloc'ed array of *n malloc'ed strings; free with
+ * manifest_texts_free.  For building a vocabulary that covers a corpus. */
+int manifest_texts(manifest *m, const char *lang, char ***texts, int *n);
+void manifest_texts_free(char **texts, int n);
+
 /* Update a run's counts without ending it (progress for long stages). */
 int manifest_run_counts(manifest *m, int64_t run_id, const char *counts_json);
