@@ -517,6 +517,8 @@ int export_write(manifest *m, const export_opts *o, export_stats *stout)
 	if (!ngroups) {
 		rc = err_set(ACC_ENOTFOUND, "no utterances to export (status '%s'%s%s%s%s)", o->status ? o->status : "ok",
 			     o->split ? ", split " : "", o->split ? o->split : "", o->lang ? ", lang " : "", o->lang ? o->lang : "");
+		if (o->lang)
+			manifest_langs_hint(m, NULL);
 		goto out;
 	}
 	if (fs_mkdir_p(o->out_dir) != 0) {

@@ -566,6 +566,16 @@ int manifest_langs_describe(manifest *m, char *dst, size_t cap)
 	return rc;
 }
 
+void manifest_langs_hint(manifest *m, const char *extra)
+{
+	char langs[512] = "";
+	manifest_langs_describe(m, langs, sizeof langs);
+	if (*langs)
+		err_hint("the manifest has: %s (utterances per language)%s%s", langs, extra ? "; " : "", extra ? extra : "");
+	else if (extra)
+		err_hint("%s", extra);
+}
+
 int manifest_texts(manifest *m, const char *lang, char ***texts, int *n)
 {
 	sqlite3_stmt *st = NULL;

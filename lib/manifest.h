@@ -152,6 +152,11 @@ int manifest_recording_abspath(manifest *m, int64_t recording_id, char *dst, siz
  * manifest has no utterances.  Truncated with ", ..." to fit cap. */
 int manifest_langs_describe(manifest *m, char *dst, size_t cap);
 
+/* Set the current error's hint to the manifest's languages ("the manifest
+ * has: amh 120, eng 80 (utterances per language)"), followed by "; " and
+ * extra when given: for errors like "no utterances of language 'en'". */
+void manifest_langs_hint(manifest *m, const char *extra);
+
 /* Every normalized transcript of the manifest (utterances.text_norm and
  * long_texts.text_norm, non-empty), optionally of one language (NULL =
  * all): *texts is a malloc'ed array of *n malloc'ed strings; free with

@@ -12,9 +12,9 @@
 BINDIR=${BINDIR:-bin}
 abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
 TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep"); MK=$(abs "$BINDIR/mkmodel")
-ALIGN=$(abs "$BINDIR/align"); DB=$(abs "$BINDIR/db"); TR=$(abs "$BINDIR/transcribe")
+ALIGN=$(abs "$BINDIR/align"); DB=$(abs "$BINDIR/db"); TR=$(abs "$BINDIR/transcribe"); SYNTH=$(abs "$BINDIR/synth")
 . "$(dirname "$0")/check.sh"
-require_bins firsthour.sh "$TRAIN" "$PREP" "$MK" "$ALIGN" "$DB" "$TR"
+require_bins firsthour.sh "$TRAIN" "$PREP" "$MK" "$ALIGN" "$DB" "$TR" "$SYNTH"
 if ! command -v espeak-ng >/dev/null || ! command -v sqlite3 >/dev/null; then
 	echo "not ok - espeak-ng and sqlite3 are needed (make deps)"
 	echo "# firsthour.sh: 0 passed, 1 failed"
@@ -130,6 +130,24 @@ fi
 expect "sampling_rate 8000 refused: 3" 3 "$TR" --model badrate --lang tst audio/s2-u1.wav
 contains "names the sampling rate" "$T/err" "sampling_rate 8000"
 expect "train refuses it too" 3 "$TRAIN" --manifest data.db --model badrate --lang tst --out o10 --steps 1 --include-flagged
+
+# --- synth finds its sentence files from anywhere: next to bin/ of the source
+#     tree, and in an installed prefix (the layout `make install` writes)
+mkdir -p elsewhere inst/bin inst/share/accent/text
+expect "bin/synth run outside the tree" 0 sh -c "cd elsewhere && '$SYNTH' --out c --layout folder --langs eng --speakers 1 --utts-per-speaker 1 --quiet"
+cp "$SYNTH" inst/bin/synth
+expect "an installed synth without its texts: 3" 3 sh -c "cd elsewhere && ../inst/bin/synth --out c2 --layout folder --langs eng --speakers 1 --utts-per-speaker 1 --quiet"
+contains "says where it looked" "$T/err" "inst/bin/../share/accent/text"
+cp "$(dirname "$SYNTH")/../data/text/"*.txt inst/share/accent/text/
+expect "an installed synth finds PREFIX/share/accent/text" 0 sh -c "cd elsewhere && ../inst/bin/synth --out c3 --layout folder --langs eng --speakers 1 --utts-per-speaker 1 --quiet"
+
+# --- the other commands name the languages there are
+expect "train lm for a missing language: 3" 3 "$TRAIN" lm --manifest data.db --lang en --out x.arpa
+contains "train lm lists the languages" "$T/err" "the manifest has: tst"
+expect "db export for a missing language: 3" 3 "$DB" export --manifest data.db --format nemo --out exp --lang en
+contains "db export lists the languages" "$T/err" "the manifest has: tst"
+expect "transcribe --manifest for a missing language: 3" 3 "$TR" --model model2 --lang imp --manifest data.db --split dev
+contains "transcribe lists the languages" "$T/err" "the manifest has: tst"
 
 # --- prep ingest: text options, 2-letter codes to ISO 639-3; prep relabel
 mkdir -p txt

@@ -144,6 +144,11 @@ static int run_manifest(w2v_infer *wi, const vocab *v, const char *db, const cha
 	progress_done(&pg);
 	if (!rc && src != SQLITE_DONE)
 		rc = manifest_db_error(mf, "reading utterances");
+	if (!rc && count == 0) {
+		rc = err_set(ACC_ENOTFOUND, "no utterances%s%s%s%s%s in %s", lang ? " of language '" : "", lang ? lang : "",
+		             lang ? "'" : "", split ? " in split " : "", split ? split : "", db);
+		manifest_langs_hint(mf, NULL);
+	}
 	if (!rc && have_ref)
 		fprintf(stderr, "transcribe: %ld utterances, CER %.2f%%, WER %.2f%%\n", count,
 		        100 * metrics_accum_cer(&acc), 100 * metrics_accum_wer(&acc));
