@@ -39,7 +39,7 @@ PATH="$BIN:$PATH"; export PATH
 ACCENT_NO_PROGRESS=1; export ACCENT_NO_PROGRESS
 
 # the README's shell lines, comments and blank lines dropped
-awk '/^```sh/ { f = 1; next } /^```/ { f = 0 } f' "$README" | sed 's/[[:space:]]#.*$//; s/^#.*$//' |
+awk '/^```sh/ { f = 1; next } /^```/ { f = 0 } f' "$README" | sed 's/[[:space:]]#.*$//; s/^#.*$//; s/[[:space:]]*$//' |
 	grep -v '^[[:space:]]*$' > lines
 awk '/^```sql/ { f = 1; next } /^```/ { f = 0 } f' "$README" > queries.sql
 [ -s lines ] && ok "README has shell blocks" || ko "README has shell blocks"
