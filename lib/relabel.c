@@ -8,6 +8,7 @@
 #include "manifest.h"
 #include "textnorm.h"
 
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,12 +69,12 @@ static int norm_for(const relabel_opts *o, norm_slot *slots, int *n, const char 
 /* The selection, as SQL conditions on u (utterances) and c (corpora). */
 #define SELECTION "(?1 IS NULL OR u.lang = ?1) AND (?2 IS NULL OR c.root = ?2)"
 
-static void bind_selection(sqlite3_stmt *st, const relabel_opts *o)
+static void bind_selection(sqlite3_stmt *st, const relabel_opts *o, const char *root)
 {
 	if (o->from)
 		sqlite3_bind_text(st, 1, o->from, -1, SQLITE_STATIC);
-	if (o->corpus)
-		sqlite3_bind_text(st, 2, o->corpus, -1, SQLITE_STATIC);
+	if (root)
+		sqlite3_bind_text(st, 2, root, -1, SQLITE_STATIC);
 }
 
 int relabel_run(const relabel_opts *o, relabel_summary *s)
@@ -81,7 +82,10 @@ int relabel_run(const relabel_opts *o, relabel_summary *s)
 	manifest *m = NULL;
 	sqlite3_stmt *sel = NULL, *upd = NULL, *lsel = NULL, *lupd = NULL, *spk = NULL;
 	norm_slot slots[16];
+	char rootbuf[PATH_MAX];
 	int nslots = 0, rc, st, in_tx = 0;
+	/* corpora.root is the real path ingest resolved */
+	const char *root = o->corpus && realpath(o->corpus, rootbuf) ? rootbuf : o->corpus;
 	int64_t run_id = 0;
 	memset(s, 0, sizeof *s);
 	if (!o->lang && o->n_model_langs <= 0 && !o->from && !o->corpus)
@@ -111,7 +115,7 @@ int relabel_run(const relabel_opts *o, relabel_summary *s)
 	                           "norm_version = ?5, flags = ?6 WHERE id = ?1", &lupd)))
 		goto out;
 	/* long_texts first: the selection reads the utterances' old labels */
-	bind_selection(lsel, o);
+	bind_selection(lsel, o, root);
 	while ((st = sqlite3_step(lsel)) == SQLITE_ROW) {
 		const char *old = (const char *)sqlite3_column_text(lsel, 1);
 		const char *raw = (const char *)sqlite3_column_text(lsel, 2);
@@ -144,7 +148,7 @@ int relabel_run(const relabel_opts *o, relabel_summary *s)
 		rc = manifest_db_error(m, "cannot read long transcript lines");
 		goto out;
 	}
-	bind_selection(sel, o);
+	bind_selection(sel, o, root);
 	while ((st = sqlite3_step(sel)) == SQLITE_ROW) {
 		const char *old = (const char *)sqlite3_column_text(sel, 1);
 		const char *raw = (const char *)sqlite3_column_text(sel, 2);

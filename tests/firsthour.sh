@@ -179,6 +179,8 @@ contains "names the languages there are" "$T/err" "the manifest has: cym 2, tur 
 expect "prep relabel --model" 0 "$PREP" relabel --manifest t.db --from cym --lang fa --model mms
 contains "says what was chosen" "$T/err" "'fa' is ISO 639-3 'fas', a macrolanguage; the model has its individual language 'pes' (also: prs)"
 same "labelled with the model's code" "$(sqlite3 t.db "SELECT count(*) FROM utterances WHERE lang = 'pes'")" 2
+expect "prep relabel --corpus (a relative path)" 0 "$PREP" relabel --manifest t.db --corpus ./txt/ --lang cy
+same "only that corpus relabeled" "$(sqlite3 t.db "SELECT group_concat(lang, ',') FROM (SELECT DISTINCT lang FROM utterances ORDER BY lang)")" "cym,tur"
 
 echo "# firsthour.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
