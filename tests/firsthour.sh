@@ -10,6 +10,7 @@
 # saying "no adapter" alike.
 # Prints "# firsthour.sh: N passed, N failed".
 BINDIR=${BINDIR:-bin}
+SRC=$(pwd)   # the repository root (tests run from it)
 abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
 TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep"); MK=$(abs "$BINDIR/mkmodel")
 ALIGN=$(abs "$BINDIR/align"); DB=$(abs "$BINDIR/db"); TR=$(abs "$BINDIR/transcribe"); SYNTH=$(abs "$BINDIR/synth")
@@ -133,12 +134,13 @@ expect "train refuses it too" 3 "$TRAIN" --manifest data.db --model badrate --la
 
 # --- synth finds its sentence files from anywhere: next to bin/ of the source
 #     tree, and in an installed prefix (the layout `make install` writes)
-mkdir -p elsewhere inst/bin inst/share/accent/text
-expect "bin/synth run outside the tree" 0 sh -c "cd elsewhere && '$SYNTH' --out c --layout folder --langs eng --speakers 1 --utts-per-speaker 1 --quiet"
+mkdir -p elsewhere inst/bin inst/share/accent/text tree/bin tree/data/text
+cp "$SYNTH" tree/bin/synth && cp "$SRC/data/text/"*.txt tree/data/text/
+expect "bin/synth of a source tree run outside the tree" 0 sh -c "cd elsewhere && ../tree/bin/synth --out c --layout folder --langs eng --speakers 1 --utts-per-speaker 1 --quiet"
 cp "$SYNTH" inst/bin/synth
 expect "an installed synth without its texts: 3" 3 sh -c "cd elsewhere && ../inst/bin/synth --out c2 --layout folder --langs eng --speakers 1 --utts-per-speaker 1 --quiet"
 contains "says where it looked" "$T/err" "inst/bin/../share/accent/text"
-cp "$(dirname "$SYNTH")/../data/text/"*.txt inst/share/accent/text/
+cp "$SRC/data/text/"*.txt inst/share/accent/text/
 expect "an installed synth finds PREFIX/share/accent/text" 0 sh -c "cd elsewhere && ../inst/bin/synth --out c3 --layout folder --langs eng --speakers 1 --utts-per-speaker 1 --quiet"
 
 # --- the other commands name the languages there are

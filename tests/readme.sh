@@ -35,6 +35,9 @@ trap 'rm -rf "$T"' EXIT
 README="$ROOT/README.md"
 # commands run in w/: check.sh keeps each command's output in $T/out and $T/err
 mkdir "$T/w" && cd "$T/w" || exit 1
+# synth's sentence files as in the source tree (found next to bin/synth there;
+# $BINDIR may be elsewhere, e.g. build-asan/bin): tests/firsthour.sh checks the lookup
+ln -s "$ROOT/data" data
 PATH="$BIN:$PATH"; export PATH
 ACCENT_NO_PROGRESS=1; export ACCENT_NO_PROGRESS
 
