@@ -225,6 +225,18 @@ static int cmd_run(int argc, char **argv)
 	if (dist_rank() == 0 && (rc = manifest_run_begin(m, "align", g_argc, g_argv, &run_id)))
 		goto out;
 	rc = align_stage_run(m, &o, &em, v, run_id, &sum);
+	if (!rc && sum.candidates == 0 && sum.recordings_segmented == 0) {
+		/* nothing in this language: name the languages there are (a Common
+		 * Voice 'en' next to --lang eng) */
+		char langs[512] = "";
+		manifest_langs_describe(m, langs, sizeof langs);
+		rc = err_set(ACC_ENOTFOUND, "no utterances of language '%s' in %s%s%s%s", o.lang, db,
+		             *langs ? " (it has: " : "", langs, *langs ? ")" : "");
+		err_hint("relabel them with `prep relabel --from CODE --lang %s`, or align one of those languages", o.lang);
+	} else if (!rc && sum.failed > 0 && sum.aligned == 0) {
+		rc = err_set(ACC_EFORMAT, "all %lld utterances aligned in this run failed", (long long)sum.failed);
+		err_hint("see why: db query \"SELECT message, count(*) FROM alignments WHERE status = 'failed' GROUP BY 1\"");
+	}
 	int erc = rc;
 	if (dist_rank() > 0) {
 		if (rc) {

@@ -58,44 +58,13 @@ static void emit_close(void *arg)
 
 int align_emitter_open(align_emitter *e, const char *dir, const char *lang, int bf16)
 {
-	char p[4096], name[300];
 	int rc;
 	memset(e, 0, sizeof *e);
 	emit_ctx *c = calloc(1, sizeof *c);
 	if (!c)
 		return err_set(ACC_ENOMEM, "out of memory");
-	snprintf(name, sizeof name, "adapter.%s.safetensors", lang ? lang : "");
-	int have_adapter = lang && !fs_join(p, sizeof p, dir, name) && fs_exists(p);
-	if (!have_adapter && lang) {
-		/* An MMS model (nested vocabulary) needs the language's adapter; a
-		 * single-language model (flat vocabulary) is used as it is. */
-		char **langs = NULL;
-		int nl = 0;
-		if (!fs_join(p, sizeof p, dir, "vocab.json") && fs_exists(p) && !vocab_languages(p, &langs, &nl) && nl > 0) {
-			char list[512] = "";
-			size_t used = 0;
-			for (int i = 0; i < nl; i++) {
-				snprintf(name, sizeof name, "adapter.%s.safetensors", langs[i]);
-				char q[4096];
-				if (!fs_join(q, sizeof q, dir, name) && fs_exists(q) && used + strlen(langs[i]) + 3 < sizeof list)
-					used += snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", langs[i]);
-				free(langs[i]);
-			}
-			free(langs);
-			rc = err_set(ACC_ENOTFOUND, "model directory '%s' has no adapter for language '%s' (adapter.%s.safetensors)",
-				     dir, lang, lang);
-			if (used)
-				err_hint("adapters present: %s; train one with `train --lang %s`", list, lang);
-			else
-				err_hint("train one with `train --lang %s`", lang);
-			free(c);
-			return rc;
-		}
-		for (int i = 0; i < nl; i++)
-			free(langs[i]);
-		free(langs);
-	}
-	if ((rc = w2v_load(&c->m, dir, have_adapter ? lang : NULL)))
+	/* adapter or a clear "no adapter for the language" (shared with transcribe) */
+	if ((rc = w2v_load_lang(&c->m, dir, lang)))
 		goto fail;
 	if ((rc = w2v_infer_create(&c->wi, c->m, bf16 ? W2V_FWD_BF16 : 0)))
 		goto fail;

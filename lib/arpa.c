@@ -708,8 +708,11 @@ int arpa_write_stream(const arpa *lm, FILE *fp)
 		fprintf(fp, "\n\\%d-grams:\n", n);
 		for (uint64_t i = 0; i < t->count; i++) {
 			fprintf(fp, "%.9g", t->logp[i]);
+			/* SRILM's layout: TAB, the words separated by single spaces,
+			 * TAB, back-off (readers such as sphinxbase split the
+			 * n-gram's words on spaces) */
 			for (int k = 0; k < n; k++)
-				fprintf(fp, "\t%s", arpa_word(lm, t->ids[i * n + k]));
+				fprintf(fp, "%c%s", k ? ' ' : '\t', arpa_word(lm, t->ids[i * n + k]));
 			if (n < lm->order && t->bo[i] != 0)
 				fprintf(fp, "\t%.9g", t->bo[i]);
 			fputc('\n', fp);

@@ -112,7 +112,7 @@ static int file_checks(manifest *m, const dbcheck_opts *o, dbcheck_report *r)
 		int has_mtime = sqlite3_column_type(q, 3) != SQLITE_NULL;
 		double mtime = sqlite3_column_double(q, 3);
 		const char *sha = (const char *)sqlite3_column_text(q, 4);
-		if (fs_join(path, sizeof path, root ? root : "", rel ? rel : "")) {
+		if (manifest_audio_path(path, sizeof path, root, rel)) {
 			rc = add_finding(r, o->max_examples, DBCHECK_MISSING_FILE, rel);
 			continue;
 		}

@@ -88,7 +88,7 @@ int err_exit_code(int code)
 	switch (code) {
 	case ACC_OK: return 0;
 	case ACC_EINVAL: return 2;
-	case ACC_EFORMAT: return 3;
+	case ACC_EFORMAT: case ACC_ENOTFOUND: case ACC_EUNSUPPORTED: return 3;
 	case ACC_EIO: case ACC_EDB: return 4;
 	case ACC_EINTR: return 130;
 	}

@@ -49,7 +49,9 @@ void err_clear(void);
 /* Print "error: <msg>" and, when set, "hint: <hint>" to stderr. */
 void err_print(void);
 
-/* Map a library code to a process exit status for the binaries:
- * 0 ok, 1 runtime failure, 2 usage (EINVAL), 3 data problems (EFORMAT),
- * 4 I/O or database, 130 interrupted. */
+/* Map a library code to a process exit status for the binaries, as the
+ * README documents: 0 ok, 2 usage (EINVAL), 3 data problems (EFORMAT,
+ * ENOTFOUND: a missing file, language, adapter or utterance; EUNSUPPORTED),
+ * 4 I/O or database (EIO, EDB), 130 interrupted (EINTR), 1 internal
+ * failures only (ENOMEM, EINTERNAL). */
 int err_exit_code(int code);

@@ -24,8 +24,8 @@ int eval_set_load(eval_set *s, manifest *m, const char *lang, const char *split,
 	int rc, r;
 	memset(s, 0, sizeof *s);
 	rc = manifest_prepare(m,
-		"SELECT u.id, u.utt_key, CASE WHEN substr(r.path, 1, 1) = '/' THEN r.path ELSE c.root || '/' || r.path END,"
-		" u.start_s, u.end_s, u.text_norm, sp.label, sp.gender, sp.accent, u.flags"
+		"SELECT u.id, u.utt_key, c.root, u.start_s, u.end_s, u.text_norm, sp.label, sp.gender, sp.accent,"
+		" u.flags, r.path"
 		" FROM utterances AS u JOIN recordings AS r ON r.id = u.recording_id"
 		" JOIN corpora AS c ON c.id = r.corpus_id LEFT JOIN speakers AS sp ON sp.id = u.speaker_id"
 		" WHERE u.lang = ?1 AND u.split = ?2 AND u.status = 'ok' AND u.text_norm IS NOT NULL"
@@ -50,7 +50,13 @@ int eval_set_load(eval_set *s, manifest *m, const char *lang, const char *split,
 		memset(u, 0, sizeof *u);
 		u->id = sqlite3_column_int64(st, 0);
 		u->utt_key = dup_col(st, 1);
-		u->audio_path = dup_col(st, 2);
+		char path[4096];
+		if ((rc = manifest_audio_path(path, sizeof path, (const char *)sqlite3_column_text(st, 2),
+		                              (const char *)sqlite3_column_text(st, 10)))) {
+			s->n--;
+			goto out;
+		}
+		u->audio_path = strdup(path);
 		u->start_s = sqlite3_column_double(st, 3);
 		u->end_s = sqlite3_column_double(st, 4);
 		u->ref = dup_col(st, 5);

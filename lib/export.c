@@ -189,7 +189,7 @@ static int load_rows(manifest *m, xctx *x, const char *group)
 		r->accent = dup_or_null(sqlite3_column_text(q, 16));
 		r->utt_key = strdup(key ? key : "");
 		r->split = strdup(group);
-		if ((rc = fs_join(abspath, sizeof abspath, root ? root : "", rel ? rel : "")))
+		if ((rc = manifest_audio_path(abspath, sizeof abspath, root, rel)))
 			goto out;
 		r->path = strdup(abspath);
 
@@ -561,6 +561,8 @@ int export_write(manifest *m, const export_opts *o, export_stats *stout)
 	if (!ngroups) {
 		rc = err_set(ACC_ENOTFOUND, "no utterances to export (status '%s'%s%s%s%s)", o->status ? o->status : "ok",
 			     o->split ? ", split " : "", o->split ? o->split : "", o->lang ? ", lang " : "", o->lang ? o->lang : "");
+		if (o->lang)
+			manifest_langs_hint(m, NULL);
 		goto out;
 	}
 	if (fs_mkdir_p(o->out_dir) != 0) {

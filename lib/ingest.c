@@ -16,6 +16,7 @@
  * are written once per (corpus, source, reason).
  */
 #include "ingest.h"
+#include "langcode.h"
 #include "audio.h"
 #include "corpus.h"
 #include "err.h"
@@ -56,6 +57,7 @@ void ingest_opts_default(ingest_opts *o)
 	o->bal = bd;
 	o->split = sd;
 	o->batch = 200;
+	o->strip_diacritics = o->drop_digit_tokens = o->strip_harakat = -1;
 }
 
 /* ---- bounded queue ---- */
@@ -262,6 +264,9 @@ static textnorm *get_tn(worker *w, const char *lang)
 	to.lang = lang;
 	to.profile = w->p->o->norm_profile;
 	to.rules_path = w->p->o->rules_path;
+	to.strip_diacritics = w->p->o->strip_diacritics;
+	to.drop_digit_tokens = w->p->o->drop_digit_tokens;
+	to.strip_harakat = w->p->o->strip_harakat;
 	if (textnorm_open(&tn, &to) != 0) {
 		/* an unknown language code: its text still gets the language-
 		 * independent normalization */
@@ -336,7 +341,8 @@ static const char *normalize(worker *w, const char *lang, const char *text, char
 
 static const char *utt_lang(const ingest_opts *o, const char *layout_lang)
 {
-	return o->lang ? o->lang : layout_lang ? layout_lang : "und";
+	/* Common Voice's "en"/"cy" as the ISO 639-3 codes models use */
+	return langcode_label(o->lang ? o->lang : layout_lang ? layout_lang : "und", o->model_langs, o->n_model_langs);
 }
 
 /* Cut [0, dur) into VAD pieces with status needs_align. */
@@ -989,6 +995,9 @@ int ingest_run(const ingest_opts *o, ingest_summary *s)
 		to.lang = o->lang ? o->lang : "und";
 		to.profile = o->norm_profile;
 		to.rules_path = o->rules_path;
+		to.strip_diacritics = o->strip_diacritics;
+		to.drop_digit_tokens = o->drop_digit_tokens;
+		to.strip_harakat = o->strip_harakat;
 		if ((rc = textnorm_open(&tn, &to)) != 0)
 			return err_wrap(rc, "text normalization");
 		textnorm_close(tn);

@@ -23,6 +23,12 @@ typedef struct ingest_opts {
 	const char *lang;          /* overrides the layout's language; NULL = layout's, else "und" */
 	const char *norm_profile;  /* textnorm profile (NULL = "default") */
 	const char *rules_path;    /* textnorm PCRE2 rule file, NULL = none */
+	int    strip_diacritics;   /* textnorm options: -1 = the profile's default, 0 off, 1 on */
+	int    drop_digit_tokens;
+	int    strip_harakat;
+	char *const *model_langs;  /* languages of a model's vocab.json: codes are resolved against
+	                            * them (langcode_resolve); NULL = ISO 639-3 only */
+	int    n_model_langs;
 	int    threads;            /* decode workers; 0 = online CPUs */
 	double min_dur, max_dur;   /* utterance bounds (s): 0.5, 30 */
 	int    no_vad;             /* 1: whole files over max_dur are rejected instead of cut */

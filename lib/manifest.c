@@ -386,9 +386,10 @@ int manifest_open(manifest **out, const char *path, int create)
 	if (strlen(path) >= sizeof m->path)
 		return err_set(ACC_EINVAL, "manifest path too long: '%.100s...'", path);
 	if (!create && strcmp(path, ":memory:") && !fs_exists(path)) {
-		err_set(ACC_ENOTFOUND, "manifest '%s' does not exist", path);
+		/* the database is missing: a database failure (exit 4) */
+		err_set(ACC_EIO, "manifest '%s' does not exist", path);
 		err_hint("run 'prep ingest CORPUS' first, or pass --manifest PATH");
-		return ACC_ENOTFOUND;
+		return ACC_EIO;
 	}
 	m = calloc(1, sizeof *m);
 	if (!m)
@@ -664,6 +665,97 @@ int manifest_run_counts(manifest *m, int64_t run_id, const char *counts_json)
 	return step_done(m, st, "cannot record the run's counts");
 }
 
+int manifest_langs_describe(manifest *m, char *dst, size_t cap)
+{
+	sqlite3_stmt *st = NULL;
+	size_t k = 0;
+	int s, rc;
+	if (cap)
+		dst[0] = 0;
+	rc = manifest_prepare(m, "SELECT coalesce(lang, '(none)'), count(*) FROM utterances GROUP BY lang "
+	                      "ORDER BY count(*) DESC, lang", &st);
+	if (rc)
+		return rc;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		char item[160];
+		int n = snprintf(item, sizeof item, "%s%s %lld", k ? ", " : "", (const char *)sqlite3_column_text(st, 0),
+		                 (long long)sqlite3_column_int64(st, 1));
+		if (n < 0 || k + (size_t)n + 6 > cap) {
+			if (k + 6 <= cap)
+				k += snprintf(dst + k, cap - k, ", ...");
+			s = SQLITE_DONE;
+			break;
+		}
+		memcpy(dst + k, item, (size_t)n + 1);
+		k += (size_t)n;
+	}
+	if (s != SQLITE_DONE)
+		rc = manifest_db_error(m, "cannot count utterances per language");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void manifest_langs_hint(manifest *m, const char *extra)
+{
+	char langs[512] = "";
+	manifest_langs_describe(m, langs, sizeof langs);
+	if (*langs)
+		err_hint("the manifest has: %s (utterances per language)%s%s", langs, extra ? "; " : "", extra ? extra : "");
+	else if (extra)
+		err_hint("%s", extra);
+}
+
+int manifest_texts(manifest *m, const char *lang, char ***texts, int *n)
+{
+	sqlite3_stmt *st = NULL;
+	char **v = NULL;
+	int k = 0, cap = 0, s, rc;
+	*texts = NULL;
+	*n = 0;
+	rc = manifest_prepare(m, "SELECT text_norm FROM utterances WHERE text_norm <> '' AND (?1 IS NULL OR lang = ?1) "
+	                      "UNION ALL SELECT text_norm FROM long_texts WHERE text_norm <> '' "
+	                      "AND (?1 IS NULL OR lang = ?1)", &st);
+	if (rc)
+		return rc;
+	if (lang)
+		sqlite3_bind_text(st, 1, lang, -1, SQLITE_TRANSIENT);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (k == cap) {
+			int nc = cap ? 2 * cap : 1024;
+			char **t = realloc(v, sizeof *t * nc);
+			if (!t) {
+				rc = err_set(ACC_ENOMEM, "out of memory");
+				goto out;
+			}
+			v = t;
+			cap = nc;
+		}
+		if (!(v[k] = strdup((const char *)sqlite3_column_text(st, 0)))) {
+			rc = err_set(ACC_ENOMEM, "out of memory");
+			goto out;
+		}
+		k++;
+	}
+	if (s != SQLITE_DONE)
+		rc = manifest_db_error(m, "cannot read the transcripts");
+out:
+	sqlite3_finalize(st);
+	if (rc) {
+		manifest_texts_free(v, k);
+		return rc;
+	}
+	*texts = v;
+	*n = k;
+	return 0;
+}
+
+void manifest_texts_free(char **texts, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+}
+
 /* ------------------------------------------------------- corpora, audio */
 
 int manifest_corpus_upsert(manifest *m, const char *root, const char *layout, int64_t *corpus_id)
@@ -755,6 +847,12 @@ int manifest_recording_insert(manifest *m, const mf_recording *r, int64_t *id)
 	return step_insert(m, st, "recording", r->path, r->corpus_id, id);
 }
 
+int manifest_audio_path(char *dst, size_t cap, const char *corpus_root, const char *rec_path)
+{
+	/* fs_join keeps an absolute second part as it is */
+	return fs_join(dst, cap, corpus_root ? corpus_root : "", rec_path ? rec_path : "");
+}
+
 int manifest_recording_abspath(manifest *m, int64_t recording_id, char *dst, size_t cap)
 {
 	sqlite3_stmt *st;
@@ -765,7 +863,8 @@ int manifest_recording_abspath(manifest *m, int64_t recording_id, char *dst, siz
 	sqlite3_bind_int64(st, 1, recording_id);
 	int s = sqlite3_step(st);
 	if (s == SQLITE_ROW)
-		rc = fs_join(dst, cap, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+		rc = manifest_audio_path(dst, cap, (const char *)sqlite3_column_text(st, 0),
+		                         (const char *)sqlite3_column_text(st, 1));
 	else if (s == SQLITE_DONE)
 		rc = err_set(ACC_ENOTFOUND, "recording %lld does not exist", (long long)recording_id);
 	else

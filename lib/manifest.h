@@ -141,9 +141,35 @@ int manifest_prepare(manifest *m, const char *sql, sqlite3_stmt **stmt);
  * was being done; returns ACC_EDB. */
 int manifest_db_error(manifest *m, const char *what);
 
-/* Absolute path of a recording: corpora.root + '/' + recordings.path.
+/* The one rule for where a recording's audio is, given corpora.root and
+ * recordings.path as read from the manifest: a recordings.path that is
+ * absolute (a Kaldi wav.scp or NeMo manifest listing /abs/file.wav) is used
+ * as it is, a relative one is joined to the corpus root.  Every reader of
+ * audio paths (align, train, eval, export, db check) goes through it.
+ * NULL columns count as "".  ACC_EINVAL when the result does not fit cap. */
+int manifest_audio_path(char *dst, size_t cap, const char *corpus_root, const char *rec_path);
+
+/* Absolute path of a recording by id (manifest_audio_path of its row).
  * ACC_ENOTFOUND when the recording does not exist. */
 int manifest_recording_abspath(manifest *m, int64_t recording_id, char *dst, size_t cap);
+
+/* Describe which languages the manifest's utterances have, for messages
+ * like "0 utterances for 'eng'": "amh 120, spa 80" (utterances per
+ * utterances.lang, most first; NULL language as "(none)"), or "" when the
+ * manifest has no utterances.  Truncated with ", ..." to fit cap. */
+int manifest_langs_describe(manifest *m, char *dst, size_t cap);
+
+/* Set the current error's hint to the manifest's languages ("the manifest
+ * has: amh 120, eng 80 (utterances per language)"), followed by "; " and
+ * extra when given: for errors like "no utterances of language 'en'". */
+void manifest_langs_hint(manifest *m, const char *extra);
+
+/* Every normalized transcript of the manifest (utterances.text_norm and
+ * long_texts.text_norm, non-empty), optionally of one language (NULL =
+ * all): *texts is a malloc'ed array of *n malloc'ed strings; free with
+ * manifest_texts_free.  For building a vocabulary that covers a corpus. */
+int manifest_texts(manifest *m, const char *lang, char ***texts, int *n);
+void manifest_texts_free(char **texts, int n);
 
 /* Update a run's counts without ending it (progress for long stages). */
 int manifest_run_counts(manifest *m, int64_t run_id, const char *counts_json);

@@ -1,6 +1,8 @@
 /*
- * progress.c — the terminal progress bar (see progress.h).  Drawn with a
- * carriage return on stderr; nothing is written unless stderr is a TTY.
+ * progress.c — progress on stderr (see progress.h): a bar drawn with a
+ * carriage return when stderr is a terminal, else plain lines at a bounded
+ * rate (a carriage-return bar in a log file is one endless line, and a
+ * redraw every 0.1 s would flood it).
  */
 #include "progress.h"
 #include <stdio.h>
@@ -25,7 +27,18 @@ void progress_init(progress *p, const char *label, const char *unit, int64_t tot
 	p->unit = unit;
 	p->total = total;
 	p->t_start = progress_now();
-	p->enabled = isatty(2) && !getenv("ACCENT_NO_PROGRESS");
+	p->enabled = !getenv("ACCENT_NO_PROGRESS");
+	p->tty = isatty(2);
+	p->period = PROGRESS_PLAIN_SECONDS;
+	const char *e = getenv("ACCENT_PROGRESS_SECONDS");
+	if (e && *e) {
+		char *end;
+		double v = strtod(e, &end);
+		if (!*end && v >= 0 && v < 1e6)
+			p->period = v;
+	}
+	/* the first plain line comes one period after the start */
+	p->t_last_draw = p->t_start;
 	status_text[0] = 0;
 }
 
@@ -64,23 +77,69 @@ static void draw(progress *p)
 	p->t_last_draw = progress_now();
 }
 
+/* One self-contained line: "train: 120/1000 steps (12%), 2.1 steps/s,
+ * 00:57 elapsed, ETA 07:00, <status>". */
+static void draw_plain(progress *p)
+{
+	double el = progress_now() - p->t_start;
+	double rate = el > 0 ? p->done / el : 0;
+	char eta[32], ela[32];
+	fmt_time(ela, sizeof ela, el);
+	if (p->total > 0) {
+		fmt_time(eta, sizeof eta, rate > 0 ? (p->total - p->done) / rate : -1);
+		fprintf(stderr, "%s: %lld/%lld %s (%.0f%%), %.1f %s/s, %s elapsed, ETA %s%s%s\n", p->label,
+			(long long)p->done, (long long)p->total, p->unit, 100.0 * p->done / p->total, rate, p->unit,
+			ela, eta, status_text[0] ? ", " : "", status_text);
+	} else {
+		fprintf(stderr, "%s: %lld %s, %.1f %s/s, %s elapsed%s%s\n", p->label, (long long)p->done, p->unit,
+			rate, p->unit, ela, status_text[0] ? ", " : "", status_text);
+	}
+	fflush(stderr);
+	p->t_last_draw = progress_now();
+}
+
+/* Draw when due: the bar at most 10 times a second, plain lines once per
+ * period. */
+static void maybe_draw(progress *p)
+{
+	if (!p->enabled)
+		return;
+	double since = progress_now() - p->t_last_draw;
+	if (p->tty) {
+		if (since >= 0.1)
+			draw(p);
+	} else if (since >= p->period) {
+		draw_plain(p);
+	}
+}
+
 void progress_add(progress *p, int64_t n)
 {
 	p->done += n;
-	if (p->enabled && progress_now() - p->t_last_draw >= 0.1)
-		draw(p);
+	maybe_draw(p);
 }
 
 void progress_status(progress *p, const char *text)
 {
 	snprintf(status_text, sizeof status_text, "%s", text ? text : "");
-	if (p->enabled && progress_now() - p->t_last_draw >= 0.1)
+	/* plain lines show the text with the next progress_add or mark */
+	if (p->tty)
+		maybe_draw(p);
+}
+
+void progress_mark(progress *p)
+{
+	if (!p->enabled)
+		return;
+	if (p->tty)
 		draw(p);
+	else
+		draw_plain(p);
 }
 
 void progress_done(progress *p)
 {
-	if (p->enabled) {
+	if (p->enabled && p->tty) {
 		fprintf(stderr, "\r\033[K");
 		fflush(stderr);
 	}

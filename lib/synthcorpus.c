@@ -203,6 +203,39 @@ static double now_s(void)
 
 /* ---- sentences ---- */
 
+int synthcorpus_text_dir(const char *installed_dir, char *dst, size_t cap)
+{
+	char exe[4000], cand[4][4096], tried[4 * 4096 + 16] = "";
+	int n = 0;
+	snprintf(cand[n++], sizeof cand[0], "data/text");
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len > 0) {
+		exe[len] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;   /* the binary's directory */
+			snprintf(cand[n++], sizeof cand[0], "%s/../data/text", exe);
+			snprintf(cand[n++], sizeof cand[0], "%s/../share/accent/text", exe);
+		}
+	}
+	if (installed_dir && *installed_dir)
+		snprintf(cand[n++], sizeof cand[0], "%s", installed_dir);
+	for (int i = 0; i < n; i++) {
+		struct stat sb;
+		if (stat(cand[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			if (strlen(cand[i]) >= cap)
+				return err_set(ACC_EINVAL, "text directory path too long");
+			snprintf(dst, cap, "%s", cand[i]);
+			return 0;
+		}
+		size_t k = strlen(tried);
+		snprintf(tried + k, sizeof tried - k, "%s%s", k ? ", " : "", cand[i]);
+	}
+	err_set(ACC_ENOTFOUND, "no sentence files for synth: none of %s exists", tried);
+	err_hint("pass --text-dir DIR (files <lang>.txt, one sentence per line), or `make install`");
+	return ACC_ENOTFOUND;
+}
+
 static int load_sentences(gen *g, int li)
 {
 	const char *dir = g->o->text_dir ? g->o->text_dir : "data/text";

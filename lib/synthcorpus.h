@@ -76,6 +76,7 @@
  *       so ingest's reject paths can be checked; not in utterances.tsv.
  */
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct synthcorpus_opts {
@@ -113,6 +114,15 @@ typedef struct synthcorpus_stats {
 
 /* Defaults: layout "folder", langs "eng,amh", 4 speakers x 5 utterances,
  * utts_per_long 8, noise -1, seed 1, text_dir NULL. */
+
+/* Where the sentence files (<lang>.txt) are when --text-dir is not given,
+ * so that synth works from anywhere: ./data/text (a source-tree working
+ * directory), then next to the running binary — <exe>/../data/text (bin/ of
+ * a source tree) and <exe>/../share/accent/text (an installed prefix) —
+ * then installed_dir (the build's PREFIX/share/accent/text).  The first
+ * that exists goes to dst; ACC_ENOTFOUND naming every place tried, with a
+ * hint, when none does. */
+int synthcorpus_text_dir(const char *installed_dir, char *dst, size_t cap);
 void synthcorpus_opts_init(synthcorpus_opts *o);
 
 /* Canonical layout name for name or alias; NULL when unknown. */

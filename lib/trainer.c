@@ -192,8 +192,8 @@ static int load_data(T_ *t)
 	const trainer_opts *o = t->o;
 	sqlite3_stmt *st = NULL;
 	int rc = manifest_prepare(t->mf,
-		"SELECT u.id, c.root || '/' || r.path, u.start_s, u.end_s, u.text_norm, u.split, "
-		"       COALESCE(u.weight, 1.0) "
+		"SELECT u.id, c.root, u.start_s, u.end_s, u.text_norm, u.split, "
+		"       COALESCE(u.weight, 1.0), r.path "
 		"FROM utterances u JOIN recordings r ON r.id = u.recording_id "
 		"     JOIN corpora c ON c.id = r.corpus_id "
 		"     LEFT JOIN alignments a ON a.utterance_id = u.id "
@@ -222,7 +222,11 @@ static int load_data(T_ *t)
 		utt *u = &t->u[t->nu];
 		memset(u, 0, sizeof *u);
 		u->id = sqlite3_column_int64(st, 0);
-		u->path = xstrdup((const char *)sqlite3_column_text(st, 1));
+		char path[4096];
+		if ((rc = manifest_audio_path(path, sizeof path, (const char *)sqlite3_column_text(st, 1),
+		                              (const char *)sqlite3_column_text(st, 7))))
+			goto out;
+		u->path = xstrdup(path);
 		u->start = sqlite3_column_double(st, 2);
 		u->end = sqlite3_column_double(st, 3);
 		u->text = xstrdup((const char *)sqlite3_column_text(st, 4));
@@ -247,6 +251,96 @@ static int load_data(T_ *t)
 out:
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* Why no train utterance is usable: count, in the manifest, what each of
+ * load_data's filters leaves (language, status, split, text, duration,
+ * align flags) and name the first one that leaves nothing.  Returns the
+ * error (ACC_ENOTFOUND) with its hint. */
+static int explain_no_train(T_ *t)
+{
+	const trainer_opts *o = t->o;
+	const char *L = o->data_lang;
+	sqlite3_stmt *st = NULL;
+	int rc = manifest_prepare(t->mf,
+		"SELECT count(*), "
+		"  coalesce(sum(u.status = 'ok'), 0), "
+		"  coalesce(sum(u.status = 'ok' AND u.split = 'train'), 0), "
+		"  coalesce(sum(u.status = 'ok' AND u.split = 'train' AND length(trim(coalesce(u.text_norm, ''))) > 0), 0), "
+		"  coalesce(sum(u.status = 'ok' AND u.split = 'train' AND length(trim(coalesce(u.text_norm, ''))) > 0 "
+		"      AND u.end_s - u.start_s > 0 AND u.end_s - u.start_s <= ?2), 0), "
+		"  coalesce(sum(u.status = 'ok' AND u.split = 'train' AND length(trim(coalesce(u.text_norm, ''))) > 0 "
+		"      AND u.end_s - u.start_s > 0 AND u.end_s - u.start_s <= ?2 AND coalesce(a.flags, 0) = 0), 0) "
+		"FROM utterances u LEFT JOIN alignments a ON a.utterance_id = u.id "
+		"WHERE ?1 IS NULL OR u.lang = ?1", &st);
+	if (rc)
+		return rc;
+	if (L)
+		sqlite3_bind_text(st, 1, L, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_double(st, 2, o->max_utt_seconds);
+	long long n[6] = { 0 };
+	if (sqlite3_step(st) == SQLITE_ROW)
+		for (int i = 0; i < 6; i++)
+			n[i] = sqlite3_column_int64(st, i);
+	sqlite3_finalize(st);
+	char of[96] = "";
+	if (L)
+		snprintf(of, sizeof of, " of language '%s'", L);
+	if (n[0] == 0 && L) {
+		char langs[512];
+		if (manifest_langs_describe(t->mf, langs, sizeof langs))
+			langs[0] = 0;
+		rc = err_set(ACC_ENOTFOUND, "no utterances%s in %s%s%s%s", of, o->manifest, *langs ? " (it has: " : "",
+		             langs, *langs ? ")" : "");
+		if (*langs)
+			err_hint("train uses the utterances of --lang unless --data-lang CODE (or --data-lang all) says "
+			         "otherwise; to label them '%s', run `prep relabel --lang %s`", L, L);
+		else
+			err_hint("ingest a corpus first: `prep ingest CORPUS`");
+	} else if (n[0] == 0) {
+		rc = err_set(ACC_ENOTFOUND, "%s has no utterances", o->manifest);
+		err_hint("ingest a corpus first: `prep ingest CORPUS`");
+	} else if (n[1] == 0) {
+		rc = err_set(ACC_ENOTFOUND, "none of the %lld utterances%s has status 'ok'", n[0], of);
+		err_hint("pieces of long recordings wait for `align run`; see `db query \"SELECT status, count(*) "
+		         "FROM utterances GROUP BY status\"`");
+	} else if (n[2] == 0) {
+		rc = err_set(ACC_ENOTFOUND, "none of the %lld usable utterances%s is in the train split", n[1], of);
+		err_hint("assign splits with `db split`");
+	} else if (n[3] == 0) {
+		rc = err_set(ACC_ENOTFOUND, "all %lld train utterances%s have an empty normalized text", n[2], of);
+		err_hint("check the normalization (`prep ingest --norm`, --rules)");
+	} else if (n[4] == 0) {
+		rc = err_set(ACC_ENOTFOUND, "all %lld train utterances%s are longer than --max-seconds %g", n[3], of,
+		             o->max_utt_seconds);
+		err_hint("raise --max-seconds");
+	} else if (n[5] == 0 && !o->include_flagged) {
+		rc = err_set(ACC_ENOTFOUND, "all %lld train utterances%s are flagged by `align run`", n[4], of);
+		err_hint("--include-flagged trains on them anyway (a weak alignment model flags almost everything); "
+		         "see `db query \"SELECT * FROM align_flag_counts\"`");
+	} else {
+		rc = err_set(ACC_ENOTFOUND, "none of the %lld train utterances%s can be encoded with the '%s' vocabulary",
+		             o->include_flagged ? n[4] : n[5], of, o->lang);
+		err_hint("the transcripts hold no character of the model's vocabulary for '%s' and it has no <unk>",
+		         o->lang);
+	}
+	return rc;
+}
+
+int trainer_eval_compare(double best_cer, double best_loss, double cer, double loss)
+{
+	/* a CER of 100% or more is no better than emitting nothing: within
+	 * that plateau CER values are not compared, only losses */
+	const double eps = 1e-12;
+	int plateau = !(cer < 1.0 - eps);
+	double key = plateau ? 1.0 : cer, bkey = !(best_cer < 1.0 - eps) ? 1.0 : best_cer;
+	if (!isfinite(loss) && !isfinite(cer))
+		return TRAINER_EVAL_WORSE;
+	if (key < bkey - eps || (fabs(key - bkey) <= eps && loss < best_loss))
+		return TRAINER_EVAL_BEST;
+	if (plateau && loss < best_loss)
+		return TRAINER_EVAL_PROGRESS;
+	return TRAINER_EVAL_WORSE;
 }
 
 /* ---- vocabulary ---- */
@@ -1314,9 +1408,15 @@ int trainer_run(const trainer_opts *o, trainer_result *res)
 	int from_model = 0;
 	TRY(setup_vocab(&t, &from_model));
 	if (t.n_train == 0) {
-		rc = err_set(ACC_ENOTFOUND, "no usable train utterances in %s", o->manifest);
-		err_hint("assign splits with `db split`; check --data-lang and the utterances' status/text");
+		rc = explain_no_train(&t);
 		goto out;
+	}
+	if (t.n_dev == 0 && !o->eval_only) {
+		/* printed even with --quiet: without dev there is no validation */
+		fprintf(stderr, "warning: no usable dev utterances%s%s%s: no validation, no early stopping and no best "
+		        "checkpoint; the last step's weights are saved\n", o->data_lang ? " of language '" : "",
+		        o->data_lang ? o->data_lang : "", o->data_lang ? "'" : "");
+		fprintf(stderr, "hint: assign a dev split with `db split`\n");
 	}
 	TRY(setup_model(&t, from_model));
 	int L = t.m->cfg.num_hidden_layers;
@@ -1424,20 +1524,23 @@ int trainer_run(const trainer_opts *o, trainer_result *res)
 			fprintf(stderr, "\rtrain: step %lld: %d micro-batch(es) with a NaN/Inf loss or gradient skipped\n",
 			        (long long)t.step, sk);
 		TRY(db_metric(&t, "train", loss, NAN, NAN, lr, gn, as, sk));
-		int last = t.step == oo.steps;
+		int last = t.step == oo.steps, evaluated = 0;
 		if ((oo.eval_every > 0 && t.step % oo.eval_every == 0) || last) {
 			double dl = NAN, das = 0;
 			if (t.ndb > 0) {
+				evaluated = 1;
 				TRY(evaluate(&t, &dl, &dcer, &dwer, &das));
 				TRY(db_metric(&t, "dev", dl, dcer, dwer, NAN, NAN, das, 0));
-				int better = dcer < t.best_cer - 1e-12 || (fabs(dcer - t.best_cer) <= 1e-12 && dl < t.best_loss);
-				if (better) {
+				int cmp = trainer_eval_compare(t.best_cer, t.best_loss, dcer, dl);
+				if (cmp == TRAINER_EVAL_BEST) {
 					t.best_cer = dcer;
 					t.best_wer = dwer;
 					t.best_loss = dl;
 					t.best_step = t.step;
 					t.bad_evals = 0;
 					TRY(save_checkpoint(&t, t.base_trains));
+				} else if (cmp == TRAINER_EVAL_PROGRESS) {
+					t.bad_evals = 0;   /* all-blank phase, loss still falling */
 				} else {
 					t.bad_evals++;
 				}
@@ -1447,10 +1550,12 @@ int trainer_run(const trainer_opts *o, trainer_result *res)
 				TRY(save_checkpoint(&t, t.base_trains));
 			}
 		}
-		snprintf(line, sizeof line, "loss %.4g lr %.3g %.1f audio s/s dev cer %.3f wer %.3f",
-		         loss, lr, res->audio_s / fmax(progress_now() - t0, 1e-9), dcer, dwer);
+		snprintf(line, sizeof line, "loss %.4g, lr %.3g, %.1f audio s/s, dev CER %.1f%% WER %.1f%%",
+		         loss, lr, res->audio_s / fmax(progress_now() - t0, 1e-9), 100 * dcer, 100 * dwer);
 		progress_status(&pg, line);
 		progress_add(&pg, 1);
+		if (evaluated)
+			progress_mark(&pg);   /* plain logs get a line at every evaluation */
 		int stop_early = oo.patience > 0 && t.bad_evals >= oo.patience;
 		int stop_here = o->stop_after > 0 && done_here >= o->stop_after;
 		if (t.step % oo.save_every == 0 || last || stop_early || stop_here) {

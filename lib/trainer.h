@@ -33,7 +33,8 @@
  * evaluation runs the eval forward.
  *
  * Every eval_every steps: dev loss, CER and WER (greedy CTC decoding); the
- * best (lowest CER, then loss) is written to out_dir as a Hugging Face
+ * best (trainer_eval_compare: lowest CER, ties and the all-blank plateau
+ * broken by dev loss) is written to out_dir as a Hugging Face
  * adapter checkpoint (adapter.<lang>.safetensors, vocab.json merged,
  * config.json with adapter_attn_dim and vocab_size; the base model.safetensors
  * once, at the start; for full/top-k strategies model.safetensors is
@@ -63,7 +64,8 @@ typedef struct trainer_opts {
 	const char *model_dir;     /* base model (HF directory) */
 	const char *lang;          /* adapter language code */
 	const char *out_dir;
-	const char *data_lang;     /* only utterances with this utterances.lang (NULL = all) */
+	const char *data_lang;     /* only utterances with this utterances.lang (NULL = all; the
+	                            * `train` binary passes --lang unless --data-lang says otherwise) */
 	int64_t steps;             /* optimizer steps (default 1000) */
 	double  lr;                /* peak learning rate (default 1e-3) */
 	int64_t warmup;            /* warmup steps (default 10% of steps) ; < 0 = default */
@@ -124,6 +126,19 @@ void trainer_opts_default(trainer_opts *o);
  * utterances, no resume file), ACC_EINVAL (bad option; resume state that
  * does not match the options), I/O, model and manifest errors. */
 int trainer_run(const trainer_opts *o, trainer_result *res);
+
+/* trainer_eval_compare results */
+enum { TRAINER_EVAL_WORSE = 0, TRAINER_EVAL_PROGRESS = 1, TRAINER_EVAL_BEST = 2 };
+
+/* Compare a dev evaluation (cer, loss) with the best so far (INFINITY when
+ * none).  TRAINER_EVAL_BEST: a new best checkpoint — a lower CER, or the
+ * same CER with a lower dev loss, where every CER >= 1 counts as the same
+ * (the all-blank plateau of early CTC training: emitting nothing scores
+ * exactly 1, and random characters score no better).  TRAINER_EVAL_PROGRESS:
+ * not a new best, but still on the plateau with a dev loss below the
+ * best's, so patience is not spent while the model has yet to emit
+ * anything.  TRAINER_EVAL_WORSE otherwise. */
+int trainer_eval_compare(double best_cer, double best_loss, double cer, double loss);
 
 /* Greedy CTC decoding of one utterance's logits [T,V]: argmax per frame into
  * ids (caller's buffer of T ints).  Returns T. */

@@ -213,7 +213,9 @@ int w2v_model_alloc(w2v_model **m, const w2v_config *cfg);
 /* Load a Hugging Face model directory: config.json, model.safetensors or
  * model.safetensors.index.json shards, preprocessor_config.json (optional),
  * vocab.json (optional; its size — of vocab[lang] when nested — must equal
- * the lm_head rows).  lang (NULL = none) additionally loads
+ * the lm_head rows, and its blank "<pad>" the config's pad_token_id; the
+ * feature extractor's sampling_rate must be 16000, the rate every stage
+ * decodes to).  lang (NULL = none) additionally loads
  * adapter.<lang>.safetensors (w2v_load_adapter).  F32/F16/BF16 -> f32.
  * A pytorch_model.bin-only directory is ACC_EUNSUPPORTED with a hint. */
 int w2v_load(w2v_model **m, const char *dir, const char *lang);
@@ -225,6 +227,15 @@ int w2v_load(w2v_model **m, const char *dir, const char *lang);
  * as they arrive (w2v_infer_load). */
 typedef int (*w2v_tensor_hook)(void *arg, w2v_model *m, const float *p);
 int w2v_load_hooked(w2v_model **m, const char *dir, const char *lang, w2v_tensor_hook hook, void *arg);
+
+/* Load a model directory for inference in language lang (NULL = as it is),
+ * the one rule align and transcribe share: adapter.<lang>.safetensors is
+ * applied when present; without it, a model whose vocab.json is nested
+ * (MMS: one vocabulary per language) cannot serve lang with its base head,
+ * which is ACC_ENOTFOUND "model directory 'D' has no adapter for language
+ * 'L'" with a hint naming the adapters present; a single-language model
+ * (flat vocab.json) is used as it is. */
+int w2v_load_lang(w2v_model **m, const char *dir, const char *lang);
 
 /* Load an adapter file like transformers' load_adapter: the file must hold
  * exactly every layer's adapter_layer tensors and lm_head.{weight,bias}

@@ -573,8 +573,16 @@ static int check_vocab(w2v_model *m, const char *dir, const char *lang)
 	vocab *v = NULL;
 	if ((rc = vocab_load(&v, path, nl > 0 ? lang : NULL)))
 		return err_wrap(rc, "%s", path);
-	int n = vocab_size(v);
+	int n = vocab_size(v), pad = vocab_pad_id(v);
 	vocab_free(v);
+	/* the aligner's blank is config.pad_token_id, the decoders' the
+	 * vocabulary's <pad>: they must be one token */
+	if (n == m->cfg.vocab_size && pad != m->cfg.pad_token_id) {
+		err_set(ACC_EFORMAT, "%s: the CTC blank differs: config.json has pad_token_id %d, the vocabulary%s%s "
+		        "has <pad> = %d", dir, m->cfg.pad_token_id, nl > 0 ? " of language " : "", nl > 0 ? lang : "", pad);
+		err_hint("set pad_token_id in %s/config.json to the id of \"<pad>\" in vocab.json", dir);
+		return ACC_EFORMAT;
+	}
 	if (n != m->cfg.vocab_size) {
 		err_set(ACC_EFORMAT, "%s: vocabulary%s%s has %d tokens but lm_head has %d rows", path,
 		        nl > 0 ? " of language " : "", nl > 0 ? lang : "", n, m->cfg.vocab_size);
@@ -614,6 +622,13 @@ int w2v_load_hooked(w2v_model **out, const char *dir, const char *lang, w2v_tens
 		return err_set(ACC_ENOTFOUND, "model directory '%s' does not exist", dir);
 	if ((rc = w2v_config_load(&cfg, dir)))
 		return rc;
+	if (cfg.sampling_rate != 16000) {
+		/* every stage decodes and resamples audio to 16 kHz (lib/audio.h) */
+		rc = err_set(ACC_EUNSUPPORTED, "%s/preprocessor_config.json: sampling_rate %d; accent feeds models "
+		             "16000 Hz audio only (the rate of MMS and wav2vec2)", dir, cfg.sampling_rate);
+		err_hint("use a checkpoint trained on 16 kHz audio");
+		return rc;
+	}
 	if ((rc = w2v_model_alloc(&m, &cfg)))
 		return err_wrap(rc, "%s", dir);
 	if ((rc = read_text(dir, "config.json", &m->config_json)) ||
@@ -673,6 +688,45 @@ out:
 	}
 	*out = m;
 	return 0;
+}
+
+int w2v_load_lang(w2v_model **out, const char *dir, const char *lang)
+{
+	char p[4096], name[300];
+	int rc;
+	*out = NULL;
+	if (lang && (!*lang || strchr(lang, '/') || strlen(lang) > 64))
+		return err_set(ACC_EINVAL, "bad language code '%s'", lang);
+	snprintf(name, sizeof name, "adapter.%s.safetensors", lang ? lang : "");
+	int have_adapter = lang && !fs_join(p, sizeof p, dir, name) && fs_exists(p);
+	if (!have_adapter && lang && !fs_join(p, sizeof p, dir, "vocab.json") && fs_exists(p)) {
+		char **langs = NULL;
+		int nl = 0;
+		if (!vocab_languages(p, &langs, &nl) && nl > 0) {
+			char list[512] = "";
+			size_t used = 0;
+			for (int i = 0; i < nl; i++) {
+				char q[4096];
+				snprintf(name, sizeof name, "adapter.%s.safetensors", langs[i]);
+				if (!fs_join(q, sizeof q, dir, name) && fs_exists(q) && used + strlen(langs[i]) + 3 < sizeof list)
+					used += snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", langs[i]);
+			}
+			for (int i = 0; i < nl; i++)
+				free(langs[i]);
+			free(langs);
+			rc = err_set(ACC_ENOTFOUND, "model directory '%s' has no adapter for language '%s' "
+			             "(adapter.%s.safetensors)", dir, lang, lang);
+			if (used)
+				err_hint("adapters present: %s; train one with `train --lang %s`", list, lang);
+			else
+				err_hint("train one with `train --lang %s`", lang);
+			return rc;
+		}
+		for (int i = 0; i < nl; i++)
+			free(langs[i]);
+		free(langs);
+	}
+	return w2v_load(out, dir, have_adapter ? lang : NULL);
 }
 
 /* ---- adapters ---- */

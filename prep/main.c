@@ -10,7 +10,11 @@
 #include "cliopt.h"
 #include "dist.h"
 #include "err.h"
+#include "fsutil.h"
 #include "ingest.h"
+#include "langcode.h"
+#include "relabel.h"
+#include "vocab.h"
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +29,8 @@ static void usage_main(FILE *f)
 		"\n"
 		"commands:\n"
 		"  ingest CORPUS   read a corpus into the manifest (data.db); see `prep ingest --help`\n"
+		"  relabel         change the language of ingested utterances and normalize them again;\n"
+		"                  see `prep relabel --help`\n"
 		"  detect CORPUS   print the corpus layout that ingest would use\n"
 		"\n"
 		"options: --help, --version\n");
@@ -44,6 +50,10 @@ static void usage_ingest(FILE *f)
 		"  --layout NAME      commonvoice, librispeech, kaldi, nemo, ljspeech, folder,\n"
 		"                     longform (default: detected)\n"
 		"  --lang CODE        language of every utterance (overrides the corpus')\n"
+		"  --model DIR        resolve language codes against DIR/vocab.json's languages: a\n"
+		"                     macrolanguage becomes the individual language the model has\n"
+		"                     (Common Voice 'fa' -> 'pes'); without it codes become ISO 639-3\n"
+		"                     ('en' -> 'eng', 'cy' -> 'cym'); what was chosen is printed\n"
 		"  --manifest PATH    manifest database (default: data.db)\n"
 		"  --allow-outside    read audio paths that lead outside the corpus directory\n"
 		"                     (absolute or ../ paths in wav.scp, TSV, JSONL); by default\n"
@@ -51,6 +61,12 @@ static void usage_ingest(FILE *f)
 		"text:\n"
 		"  --norm PROFILE     normalization profile: default, mms, none (default: default)\n"
 		"  --rules FILE       extra PCRE2 rules, \"regex<TAB>replacement\" per line\n"
+		"  --strip-diacritics, --no-strip-diacritics\n"
+		"                     remove Latin-script diacritics (cafe for café; other scripts'\n"
+		"                     marks are kept); default: off (mms profile: on for jav only)\n"
+		"  --strip-harakat    remove Arabic harakat (U+064B..U+065F, U+0670)\n"
+		"  --drop-digit-tokens, --keep-digit-tokens\n"
+		"                     drop words made only of digits (default: keep; mms: drop)\n"
 		"checks:\n"
 		"  --min-dur S        shortest utterance kept (default 0.5)\n"
 		"  --max-dur S        longest utterance kept (default 30); longer whole files are\n"
@@ -77,6 +93,62 @@ static void usage_ingest(FILE *f)
 		"exit status: 0 ok, 2 bad usage, 3 rejects with --strict, 4 I/O or database\n"
 		"failure, 130 interrupted (the manifest keeps every committed batch; run again\n"
 		"to complete it).\n");
+}
+
+static void usage_relabel(FILE *f)
+{
+	fprintf(f,
+		"usage: prep relabel [options] (--lang CODE | --model DIR) [--from CODE] [--corpus DIR]\n"
+		"\n"
+		"Give ingested utterances another language label and normalize their text_raw\n"
+		"again with that language's profile (re-running `prep ingest --lang` adds only\n"
+		"new files).  Their alignments become stale and are redone by `align run`.\n"
+		"\n"
+		"  --lang CODE        the new label (a 2-letter code becomes ISO 639-3: cy -> cym)\n"
+		"  --model DIR        resolve labels against DIR/vocab.json's languages (with --lang:\n"
+		"                     that code; without: each utterance's own label), e.g. fa -> pes\n"
+		"  --from CODE        only utterances labeled CODE (default: all)\n"
+		"  --corpus DIR       only utterances of the corpus ingested from DIR\n"
+		"  --manifest PATH    manifest database (default: data.db)\n"
+		"  --norm, --rules, --strip-diacritics, --no-strip-diacritics, --strip-harakat,\n"
+		"  --drop-digit-tokens, --keep-digit-tokens   as for `prep ingest`\n"
+		"  --help, --version\n"
+		"\n"
+		"Splits are per language: run `db split` afterwards when labels merged or split.\n"
+		"exit status: 0 ok, 2 bad usage, 3 nothing selected, 4 I/O or database failure.\n");
+}
+
+/* The languages of DIR/vocab.json (a nested MMS vocabulary), for --model. */
+static int model_langs(const char *dir, char ***langs, int *n)
+{
+	char path[4096];
+	int rc = fs_join(path, sizeof path, dir, "vocab.json");
+	if (rc)
+		return rc;
+	if ((rc = vocab_languages(path, langs, n)))
+		return err_wrap(rc, "--model %s", dir);
+	if (*n == 0) {
+		rc = err_set(ACC_EINVAL, "--model %s: vocab.json is not nested by language (a single-language model)",
+		             dir);
+		err_hint("--model is for MMS-style models with one vocabulary per language");
+	}
+	return rc;
+}
+
+static void free_langs(char **langs, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(langs[i]);
+	free(langs);
+}
+
+/* The codes mapped to others (Common Voice 'cy' -> 'cym'), on stderr. */
+static void print_lang_notes(void)
+{
+	char notes[4096], *line, *save = NULL;
+	langcode_label_notes(notes, sizeof notes);
+	for (line = strtok_r(notes, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		fprintf(stderr, "language: %s\n", line);
 }
 
 static void on_sigint(int sig)
@@ -123,7 +195,7 @@ static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 {
 	enum { O_LAYOUT = 256, O_LANG, O_MANIFEST, O_NORM, O_RULES, O_MIN, O_MAX, O_VMIN, O_VMAX, O_NOVAD, O_SIL,
 	       O_CLIP, O_STRICT, O_ALPHA, O_CAP, O_SPLIT, O_SEED, O_DISTINCT, O_NOBAL, O_THREADS, O_JSON, O_QUIET,
-	       O_HELP, O_VERSION, O_BATCH, O_OUTSIDE };
+	       O_HELP, O_VERSION, O_BATCH, O_OUTSIDE, O_MODEL, O_STRIP, O_NOSTRIP, O_HARAKAT, O_DROPD, O_KEEPD };
 	static const struct option lo[] = {
 		{ "layout", 1, 0, O_LAYOUT }, { "lang", 1, 0, O_LANG }, { "manifest", 1, 0, O_MANIFEST },
 		{ "norm", 1, 0, O_NORM }, { "rules", 1, 0, O_RULES }, { "min-dur", 1, 0, O_MIN },
@@ -132,9 +204,16 @@ static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 		{ "strict", 0, 0, O_STRICT }, { "alpha", 1, 0, O_ALPHA }, { "cap", 1, 0, O_CAP },
 		{ "split", 1, 0, O_SPLIT }, { "seed", 1, 0, O_SEED }, { "distinct-text", 0, 0, O_DISTINCT },
 		{ "no-balance", 0, 0, O_NOBAL }, { "threads", 1, 0, O_THREADS }, { "json", 0, 0, O_JSON },
-		{ "quiet", 0, 0, O_QUIET }, { "batch", 1, 0, O_BATCH }, { "allow-outside", 0, 0, O_OUTSIDE }, { "help", 0, 0, O_HELP }, { "version", 0, 0, O_VERSION }, { 0, 0, 0, 0 }
+		{ "quiet", 0, 0, O_QUIET }, { "batch", 1, 0, O_BATCH }, { "allow-outside", 0, 0, O_OUTSIDE },
+		{ "help", 0, 0, O_HELP }, { "version", 0, 0, O_VERSION },
+		{ "model", 1, 0, O_MODEL }, { "strip-diacritics", 0, 0, O_STRIP }, { "no-strip-diacritics", 0, 0, O_NOSTRIP },
+		{ "strip-harakat", 0, 0, O_HARAKAT }, { "drop-digit-tokens", 0, 0, O_DROPD },
+		{ "keep-digit-tokens", 0, 0, O_KEEPD }, { 0, 0, 0, 0 }
 	};
 	ingest_opts o;
+	const char *model = NULL;
+	char **langs = NULL;
+	int nlangs = 0;
 	ingest_summary s;
 	int strict = 0, json = 0, quiet = 0, c, rc = 0;
 	double d;
@@ -169,6 +248,12 @@ static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 		case O_BATCH: rc = parse_num("--batch", optarg, &d); o.batch = (int)d; break;
 		case O_JSON: json = 1; break;
 		case O_QUIET: quiet = 1; break;
+		case O_MODEL: model = optarg; break;
+		case O_STRIP: o.strip_diacritics = 1; break;
+		case O_NOSTRIP: o.strip_diacritics = 0; break;
+		case O_HARAKAT: o.strip_harakat = 1; break;
+		case O_DROPD: o.drop_digit_tokens = 1; break;
+		case O_KEEPD: o.drop_digit_tokens = 0; break;
 		case O_HELP: usage_ingest(stdout); return 0;
 		case O_VERSION: printf("prep %s\n", ACCENT_VERSION); return 0;
 		default: usage_ingest(stderr); return 2;
@@ -186,10 +271,21 @@ static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 	o.root = argv[optind];
 	o.argc = full_argc;
 	o.argv = full_argv;
-	o.progress = isatty(2) && !quiet && !json;
+	o.progress = !quiet && !json;   /* a bar on a terminal, else plain lines (lib/progress.h) */
+	if (model) {
+		if ((rc = model_langs(model, &langs, &nlangs))) {
+			err_print();
+			return err_exit_code(rc);
+		}
+		o.model_langs = langs;
+		o.n_model_langs = nlangs;
+	}
 	signal(SIGINT, on_sigint);
 	signal(SIGTERM, on_sigint);
 	rc = ingest_run(&o, &s);
+	free_langs(langs, nlangs);
+	if (!json)
+		print_lang_notes();
 	if (rc) {
 		err_print();
 		return err_exit_code(rc);
@@ -206,6 +302,72 @@ static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 	if (strict && s.rejects) {
 		fprintf(stderr, "error: %lld input(s) rejected (--strict)\n", (long long)s.rejects);
 		return err_exit_code(ACC_EFORMAT);
+	}
+	return 0;
+}
+
+static int cmd_relabel(int argc, char **argv, int full_argc, char **full_argv)
+{
+	enum { O_LANG = 256, O_MODEL, O_FROM, O_CORPUS, O_MANIFEST, O_NORM, O_RULES, O_STRIP, O_NOSTRIP, O_HARAKAT,
+	       O_DROPD, O_KEEPD, O_HELP, O_VERSION };
+	static const struct option lo[] = {
+		{ "lang", 1, 0, O_LANG }, { "model", 1, 0, O_MODEL }, { "from", 1, 0, O_FROM }, { "corpus", 1, 0, O_CORPUS },
+		{ "manifest", 1, 0, O_MANIFEST }, { "norm", 1, 0, O_NORM }, { "rules", 1, 0, O_RULES },
+		{ "strip-diacritics", 0, 0, O_STRIP }, { "no-strip-diacritics", 0, 0, O_NOSTRIP },
+		{ "strip-harakat", 0, 0, O_HARAKAT }, { "drop-digit-tokens", 0, 0, O_DROPD },
+		{ "keep-digit-tokens", 0, 0, O_KEEPD }, { "help", 0, 0, O_HELP }, { "version", 0, 0, O_VERSION },
+		{ 0, 0, 0, 0 }
+	};
+	relabel_opts o;
+	relabel_summary s;
+	const char *model = NULL;
+	char **langs = NULL;
+	int nlangs = 0, c, rc;
+	relabel_opts_default(&o);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case O_LANG: o.lang = optarg; break;
+		case O_MODEL: model = optarg; break;
+		case O_FROM: o.from = optarg; break;
+		case O_CORPUS: o.corpus = optarg; break;
+		case O_MANIFEST: o.manifest_path = optarg; break;
+		case O_NORM: o.norm_profile = optarg; break;
+		case O_RULES: o.rules_path = optarg; break;
+		case O_STRIP: o.strip_diacritics = 1; break;
+		case O_NOSTRIP: o.strip_diacritics = 0; break;
+		case O_HARAKAT: o.strip_harakat = 1; break;
+		case O_DROPD: o.drop_digit_tokens = 1; break;
+		case O_KEEPD: o.drop_digit_tokens = 0; break;
+		case O_HELP: usage_relabel(stdout); return 0;
+		case O_VERSION: printf("prep %s\n", ACCENT_VERSION); return 0;
+		default: usage_relabel(stderr); return 2;
+		}
+	}
+	if (optind != argc || (!o.lang && !model)) {
+		fprintf(stderr, "error: prep relabel needs --lang CODE or --model DIR, and no other argument\n");
+		usage_relabel(stderr);
+		return 2;
+	}
+	o.argc = full_argc;
+	o.argv = full_argv;
+	if (model && (rc = model_langs(model, &langs, &nlangs)))
+		goto out;
+	o.model_langs = langs;
+	o.n_model_langs = nlangs;
+	rc = relabel_run(&o, &s);
+	print_lang_notes();
+	if (!rc) {
+		printf("relabel: %lld utterances, %lld relabeled, %lld with a new normalized text, %lld long-text lines\n",
+		       (long long)s.utterances, (long long)s.relabeled, (long long)s.text_changed, (long long)s.lines);
+		if (s.relabeled)
+			printf("  splits are per language: run `db split` to recompute them\n");
+	}
+out:
+	free_langs(langs, nlangs);
+	if (rc) {
+		err_print();
+		return err_exit_code(rc);
 	}
 	return 0;
 }
@@ -255,6 +417,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "ingest"))
 		return cmd_ingest(argc - 1, argv + 1, argc, argv);
+	if (!strcmp(argv[1], "relabel"))
+		return cmd_relabel(argc - 1, argv + 1, argc, argv);
 	if (!strcmp(argv[1], "detect"))
 		return cmd_detect(argc - 1, argv + 1);
 	fprintf(stderr, "error: unknown command '%s'\n", argv[1]);

@@ -85,7 +85,7 @@ contains "the rest only" "$T/out" "\"current\":3,\"aligned\":$((total - 3))"
 
 expect "align show" 0 "$ALIGN" show --manifest data.db s1/u2
 contains "show prints words" "$T/out" "faced"
-expect "align show unknown" 1 "$ALIGN" show --manifest data.db nope
+expect "align show unknown" 3 "$ALIGN" show --manifest data.db nope
 
 for f in ctm textgrid srt vtt json; do
 	expect "export $f" 0 "$ALIGN" export --format "$f" --out "exp-$f" --manifest data.db
@@ -99,11 +99,11 @@ contains "JSON" exp-json/alignments.json '"words"'
 expect "export unknown format" 2 "$ALIGN" export --format doc --out x --manifest data.db
 
 # faults: a language without an adapter, a language the vocabulary lacks
-expect "no adapter for the language" 1 "$ALIGN" run --lang fra --model model --manifest data.db
+expect "no adapter for the language" 3 "$ALIGN" run --lang fra --model model --manifest data.db
 contains "names the adapter" "$T/err" "adapter.fra.safetensors"
-expect "language missing from the vocabulary" 1 "$ALIGN" run --lang xyz --model model --manifest data.db
+expect "language missing from the vocabulary" 3 "$ALIGN" run --lang xyz --model model --manifest data.db
 contains "lists the languages" "$T/err" "amh, fra"
-expect "missing manifest" 1 "$ALIGN" run --lang amh --model model --manifest nope.db
+expect "missing manifest" 4 "$ALIGN" run --lang amh --model model --manifest nope.db
 
 echo "# align_cli.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -23,7 +23,7 @@ for c in stats check query split weights export; do
 	contains "db $c --help usage" "$T/out" "usage: db $c"
 	expect "db $c --version" 0 "$DB" "$c" --version
 done
-expect "missing manifest fails" 1 "$DB" stats
+expect "missing manifest fails" 4 "$DB" stats
 contains "missing manifest says so" "$T/err" "does not exist"
 contains "missing manifest gives a hint" "$T/err" "hint:"
 
@@ -94,7 +94,7 @@ expect "db export nemo" 0 "$DB" export --format nemo --out exp --split test
 contains "nemo manifest" exp/test_manifest.json '"audio_filepath":"'"$T"'/corpus/'
 expect "db export needs --out" 2 "$DB" export --format nemo
 expect "db export bad format" 2 "$DB" export --format espnet --out exp
-expect "db export nothing" 1 "$DB" export --format nemo --out exp --lang xxx
+expect "db export nothing" 3 "$DB" export --format nemo --out exp --lang xxx
 expect "runs recorded" 0 "$DB" query --format csv "SELECT count(*) FROM runs WHERE exit_code = 0 AND stage IN ('db split', 'db weights', 'db export')"
 contains "runs count" "$T/out" "5"
 

@@ -21,6 +21,13 @@ static void test_exit_codes(void)
 	CHECK_EQ_INT(err_exit_code(ACC_EINVAL), 2);
 	CHECK_EQ_INT(err_exit_code(ACC_EFORMAT), 3);
 	CHECK_EQ_INT(err_exit_code(ACC_EDB), 4);
+	/* every code the README's exit statuses name (0/2/3/4/130); 1 only for internal failures */
+	CHECK_EQ_INT(err_exit_code(ACC_ENOTFOUND), 3);
+	CHECK_EQ_INT(err_exit_code(ACC_EUNSUPPORTED), 3);
+	CHECK_EQ_INT(err_exit_code(ACC_EIO), 4);
+	CHECK_EQ_INT(err_exit_code(ACC_EINTR), 130);
+	CHECK_EQ_INT(err_exit_code(ACC_ENOMEM), 1);
+	CHECK_EQ_INT(err_exit_code(ACC_EINTERNAL), 1);
 	CHECK_STR(err_name(ACC_ENOMEM), "ENOMEM");
 }
 

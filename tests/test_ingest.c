@@ -343,7 +343,7 @@ static void test_layout_attributes(void)
 	CHECK_STR(s.layout, "commonvoice");
 	CHECK_EQ_INT(s.utts_new, 1);
 	CHECK_STR(qs(db, "SELECT gender || '/' || age || '/' || accent || '/' || lang FROM speakers WHERE label = 'abc123'"),
-		  "female/thirties/Canadian English/en");
+		  "female/thirties/Canadian English/eng");   /* locale "en" as ISO 639-3 */
 	CHECK_STR(qs(db, "SELECT container || ' ' || sample_rate FROM recordings"), "MPEG 48000");
 	CHECK_STR(reason_of(db, "validated.tsv:3"), "missing_file");
 	CHECK_STR(qs(db, "SELECT layout FROM corpora"), "commonvoice");

@@ -43,7 +43,7 @@ static void test_create_and_reopen(void)
 	int latest = manifest_schema_latest(sc[0].sql);
 	CHECK(latest >= 1);
 
-	CHECK_EQ_INT(manifest_open(&m, path, 0), ACC_ENOTFOUND);
+	CHECK_EQ_INT(manifest_open(&m, path, 0), ACC_EIO);
 	CHECK(m == NULL);
 	CHECK_OK(manifest_open(&m, path, 1));
 	if (!m)

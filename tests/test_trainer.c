@@ -210,8 +210,8 @@ static void test_adapter_training(void)
 	double f5 = 0, l5 = 0;
 	CHECK_EQ_INT(train_losses(g_db, r.train_run_id, &f5, &l5), 30);
 	CHECKF(l5 < 0.8 * f5, "training loss did not fall: %.4f -> %.4f", f5, l5);
-	printf("# adapter training: loss %.3f -> %.3f, best dev CER %.3f WER %.3f at step %lld\n", f5, l5,
-	       r.best_cer, r.best_wer, (long long)r.best_step);
+	printf("# adapter training: loss %.3f -> %.3f, best dev CER %.1f%% WER %.1f%% at step %lld\n", f5, l5,
+	       100 * r.best_cer, 100 * r.best_wer, (long long)r.best_step);
 	CHECK(r.best_step > 0 && isfinite(r.best_cer));
 	/* checkpoint: a HF directory whose vocab and head agree */
 	snprintf(p, sizeof p, "%s/adapter.tst.safetensors", out);
@@ -273,8 +273,8 @@ static void test_full_training_learns(void)
 	o.lr = 3e-3;
 	o.eval_every = 20;
 	CHECK_OK(trainer_run(&o, &r));
-	printf("# full training: loss %.3f -> %.3f, best dev CER %.3f WER %.3f at step %lld (%.1f s)\n",
-	       r.first_loss, r.last_loss, r.best_cer, r.best_wer, (long long)r.best_step, r.wall_s);
+	printf("# full training: loss %.3f -> %.3f, best dev CER %.1f%% WER %.1f%% at step %lld (%.1f s)\n",
+	       r.first_loss, r.last_loss, 100 * r.best_cer, 100 * r.best_wer, (long long)r.best_step, r.wall_s);
 	CHECKF(r.best_cer < 0.5, "dev CER %.3f", r.best_cer);
 }
 
@@ -529,9 +529,30 @@ static void test_inf_batch_skipped(void)
 	sqlite3_close(h);
 }
 
+/* The best-checkpoint rule: CER first, ties and the all-blank plateau
+ * (every CER >= 1) by dev loss; on the plateau a falling loss is progress. */
+static void test_eval_compare(void)
+{
+	double inf = INFINITY;
+	CHECK_EQ_INT(trainer_eval_compare(inf, inf, 1.0, 3.0), TRAINER_EVAL_BEST);      /* first evaluation */
+	CHECK_EQ_INT(trainer_eval_compare(0.5, 2.0, 0.4, 2.5), TRAINER_EVAL_BEST);      /* lower CER wins */
+	CHECK_EQ_INT(trainer_eval_compare(0.5, 2.0, 0.5, 1.9), TRAINER_EVAL_BEST);      /* tie: lower loss */
+	CHECK_EQ_INT(trainer_eval_compare(0.5, 2.0, 0.5, 2.1), TRAINER_EVAL_WORSE);
+	CHECK_EQ_INT(trainer_eval_compare(0.5, 2.0, 0.6, 1.0), TRAINER_EVAL_WORSE);     /* real output: CER rules */
+	/* all blank (CER 1) against random characters (CER 1.3): the plateau, loss decides */
+	CHECK_EQ_INT(trainer_eval_compare(1.3, 3.0, 1.0, 2.0), TRAINER_EVAL_BEST);
+	CHECK_EQ_INT(trainer_eval_compare(1.0, 2.0, 1.4, 1.5), TRAINER_EVAL_BEST);
+	CHECK_EQ_INT(trainer_eval_compare(1.0, 2.0, 1.0, 2.5), TRAINER_EVAL_WORSE);
+	/* a near-blank best (CER 0.99) then all blank with a falling loss: not a
+	 * new best, but patience must not run out */
+	CHECK_EQ_INT(trainer_eval_compare(0.99, 3.0, 1.0, 2.0), TRAINER_EVAL_PROGRESS);
+	CHECK_EQ_INT(trainer_eval_compare(0.99, 3.0, 1.0, 3.5), TRAINER_EVAL_WORSE);
+}
+
 int main(void)
 {
 	setup();
+	RUN(test_eval_compare);
 	RUN(test_adapter_training);
 	RUN(test_top_k_freezes_below);
 	RUN(test_bottleneck);

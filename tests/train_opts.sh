@@ -77,7 +77,7 @@ same "train durations distinct" "$(q "SELECT count(*) FROM utterances a JOIN utt
 	WHERE a.split = 'train' AND b.split = 'train' AND abs(a.duration_s - b.duration_s) < 0.002")" 0
 
 # --batch-seconds 1: every bucket holds one utterance
-COMMON="--manifest data.db --model model --lang tst --batch-seconds 1 --seed 5 --quiet"
+COMMON="--manifest data.db --model model --lang tst --data-lang eng --batch-seconds 1 --seed 5 --quiet"
 
 # ---- --init-from ----
 expect "train --init-from src" 0 "$TRAIN" run $COMMON --out init --init-from src --lr 1e-300 --steps 1 --eval-every 1

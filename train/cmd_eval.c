@@ -486,7 +486,7 @@ int cmd_eval(int argc, char **argv)
 	if (!set.n) {
 		rc = err_set(ACC_ENOTFOUND, "no '%s' utterances of language '%s'%s%s in %s", split, lang,
 			     subset ? " in subset " : "", subset ? subset_name : "", mpath);
-		err_hint("check the splits with 'db stats'");
+		manifest_langs_hint(m, "check the splits with 'db stats'");
 		goto out;
 	}
 

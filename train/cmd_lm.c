@@ -94,7 +94,7 @@ int cmd_lm(int argc, char **argv)
 		goto out;
 	if (!n) {
 		rc = err_set(ACC_ENOTFOUND, "no train-split transcripts for language '%s' in %s", lang, mpath);
-		err_hint("assign splits with 'db split' and check the language code with 'db stats'");
+		manifest_langs_hint(m, "assign splits with 'db split'");
 		goto out;
 	}
 	if ((rc = lm_build_estimate(b, &lm, &st)))

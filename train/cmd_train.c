@@ -34,7 +34,8 @@ static void train_usage(FILE *fp)
 		"  --lang CODE          language of the adapter (vocabulary: the model's vocab.json[CODE],\n"
 		"                       else built from the train transcripts)\n"
 		"  --out DIR            output directory (checkpoint and train_state.bin)\n"
-		"  --data-lang CODE     only utterances whose utterances.lang is CODE (default: all)\n"
+		"  --data-lang CODE     train on the utterances whose utterances.lang is CODE (default:\n"
+		"                       --lang's; 'all' = every language, e.g. for a multilingual base)\n"
 		"  --steps N            optimizer steps (default 1000)\n"
 		"  --lr X               peak learning rate (default 1e-3; 1e-4..5e-5 for full fine-tuning)\n"
 		"  --warmup N           warmup steps (default 10%% of --steps)\n"
@@ -45,7 +46,9 @@ static void train_usage(FILE *fp)
 		"  --seed N             seed of sampling and initialization (default 1)\n"
 		"  --eval-every N       validate every N steps (default 100)\n"
 		"  --save-every N       write the resume state every N steps (default: --eval-every)\n"
-		"  --patience N         stop after N validations without improvement (default 0 = never)\n"
+		"  --patience N         stop after N validations without improvement (default 0 = never);\n"
+		"                       improvement: a lower dev CER, or an equal one with a lower dev loss;\n"
+		"                       while CER >= 100%% (all blank) a falling dev loss counts\n"
 		"  --freeze WHAT        adapters (default) | top:K | full | full+conv\n"
 		"  --bottleneck N       adapter size for a new adapter (default: the model's, else 64)\n"
 		"  --init xavier|kaiming  initialization of new adapters / head (default xavier)\n"
@@ -211,6 +214,11 @@ int cmd_train(int argc, char **argv)
 		err_hint("run 'train --help'");
 		goto out;
 	}
+	/* the adapter's language is also the data's unless said otherwise */
+	if (!o.data_lang)
+		o.data_lang = o.lang;
+	else if (!strcmp(o.data_lang, "all"))
+		o.data_lang = NULL;
 	if (!strcmp(freeze, "adapters")) {
 		o.base_from = W2V_BWD_ADAPTERS;
 	} else if (!strcmp(freeze, "full")) {
@@ -246,8 +254,8 @@ int cmd_train(int argc, char **argv)
 	printf("train: loss %.4f -> %.4f, %.1f s of audio in %.1f s (%.2f audio s/s)\n", r.first_loss,
 	       r.last_loss, r.audio_s, r.wall_s, r.audio_s / (r.wall_s > 0 ? r.wall_s : 1));
 	if (r.best_step >= 0 && isfinite(r.best_cer))
-		printf("train: best dev CER %.4f WER %.4f (loss %.4f) at step %lld%s; checkpoint in %s\n",
-		       r.best_cer, r.best_wer, r.best_loss, (long long)r.best_step,
+		printf("train: best dev CER %.2f%% WER %.2f%% (loss %.4f) at step %lld%s; checkpoint in %s\n",
+		       100 * r.best_cer, 100 * r.best_wer, r.best_loss, (long long)r.best_step,
 		       r.early_stopped ? ", stopped early" : "", o.out_dir);
 	else
 		printf("train: checkpoint in %s\n", o.out_dir);

@@ -8,6 +8,7 @@
 #include "cliopt.h"
 #include "err.h"
 #include "fsutil.h"
+#include "manifest.h"
 #include "vocab.h"
 #include "w2v.h"
 
@@ -35,6 +36,10 @@ static void usage(FILE *fp)
 		"  --ffn N            feed-forward (intermediate) size\n"
 		"  --conv-dim N       channels of every conv feature-encoder layer\n"
 		"  --vocab-size N     lm_head rows / vocabulary size\n"
+		"  --vocab-from DB    the vocabulary: every character of the manifest's normalized\n"
+		"                     transcripts (MMS order: <pad> <s> </s> <unk> |, then the\n"
+		"                     characters), so that the random model can align that corpus;\n"
+		"                     sets --vocab-size (default: a-g and filler characters)\n"
 		"  --adapter-dim N    adapter bottleneck (0 = no adapter layers)\n"
 		"  --init-range X     std of the Linear weights' normal init, config.json's\n"
 		"                     initializer_range (default 0.02, HF's; small models trained\n"
@@ -100,13 +105,38 @@ static char **make_tokens(int n)
 	return t;
 }
 
-static int write_vocab(const char *dir, int n, char **langs, int nlangs)
+/* The vocabulary of a manifest's transcripts (every language together, so
+ * that one lm_head serves each language's adapter). */
+static int manifest_vocab(const char *db, vocab **v)
+{
+	manifest *mf = NULL;
+	char **texts = NULL;
+	int n = 0, rc;
+	if (!(rc = manifest_open(&mf, db, 0)) && !(rc = manifest_texts(mf, NULL, &texts, &n))) {
+		if (n == 0) {
+			rc = err_set(ACC_ENOTFOUND, "%s has no normalized transcripts", db);
+			err_hint("ingest a corpus first: `prep ingest CORPUS`");
+		} else {
+			rc = vocab_build_from_texts(v, (const char *const *)texts, n);
+		}
+	}
+	manifest_texts_free(texts, n);
+	manifest_close(mf);
+	return rc;
+}
+
+static int write_vocab(const char *dir, int n, char **langs, int nlangs, const vocab *from)
 {
 	char path[4096];
 	int rc = fs_join(path, sizeof path, dir, "vocab.json");
-	char **tok = make_tokens(n);
-	if (rc || !tok)
-		return rc ? rc : err_set(ACC_ENOMEM, "out of memory");
+	char **tok = from ? calloc(n, sizeof *tok) : make_tokens(n);
+	for (int i = 0; from && tok && i < n; i++)
+		if (!(tok[i] = strdup(vocab_token(from, i))))
+			rc = err_set(ACC_ENOMEM, "out of memory");
+	if (!tok)
+		return err_set(ACC_ENOMEM, "out of memory");
+	if (rc)
+		goto out;
 	if (nlangs) {
 		vocab *v = NULL;
 		if (!(rc = vocab_from_tokens(&v, (const char *const *)tok, n)))
@@ -122,6 +152,7 @@ static int write_vocab(const char *dir, int n, char **langs, int nlangs)
 		rc = s ? fs_write_atomic(path, s, strlen(s)) : err_set(ACC_ENOMEM, "out of memory");
 		free(s);
 	}
+out:
 	for (int i = 0; i < n; i++)
 		free(tok[i]);
 	free(tok);
@@ -130,15 +161,17 @@ static int write_vocab(const char *dir, int n, char **langs, int nlangs)
 
 int main(int argc, char **argv)
 {
-	enum { O_LAYERS = 256, O_HIDDEN, O_HEADS, O_FFN, O_CONVDIM, O_VOCAB, O_ADAPTER, O_LANGS, O_SEED, O_DTYPE, O_PRESET, O_OUT, O_INITR };
+	enum { O_LAYERS = 256, O_HIDDEN, O_HEADS, O_FFN, O_CONVDIM, O_VOCAB, O_ADAPTER, O_LANGS, O_SEED, O_DTYPE, O_PRESET, O_OUT, O_INITR,
+	       O_VFROM };
 	static const struct option opts[] = {
 		{"preset", 1, 0, O_PRESET}, {"out", 1, 0, O_OUT}, {"layers", 1, 0, O_LAYERS},
 		{"hidden", 1, 0, O_HIDDEN}, {"heads", 1, 0, O_HEADS}, {"ffn", 1, 0, O_FFN},
 		{"conv-dim", 1, 0, O_CONVDIM}, {"init-range", 1, 0, O_INITR},
 		{"vocab-size", 1, 0, O_VOCAB}, {"adapter-dim", 1, 0, O_ADAPTER}, {"langs", 1, 0, O_LANGS},
 		{"seed", 1, 0, O_SEED}, {"dtype", 1, 0, O_DTYPE}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'},
+		{"vocab-from", 1, 0, O_VFROM},
 		{0, 0, 0, 0}};
-	const char *preset = "tiny", *out = NULL, *langs_arg = NULL;
+	const char *preset = "tiny", *out = NULL, *langs_arg = NULL, *vocab_db = NULL;
 	int layers = -1, hidden = -1, heads = -1, ffn = -1, convdim = -1, vsize = -1, adim = -1, dtype = W2V_SAVE_F32;
 	unsigned long long seed = 1;
 	double init_range = -1;
@@ -150,6 +183,7 @@ int main(int argc, char **argv)
 		case O_PRESET: preset = optarg; break;
 		case O_OUT: out = optarg; break;
 		case O_LANGS: langs_arg = optarg; break;
+		case O_VFROM: vocab_db = optarg; break;
 		case O_LAYERS: if (parse_int(optarg, 1, W2V_MAX_LAYERS, &layers)) return usage_error("bad --layers", optarg); break;
 		case O_HIDDEN: if (parse_int(optarg, 1, 16384, &hidden)) return usage_error("bad --hidden", optarg); break;
 		case O_HEADS: if (parse_int(optarg, 1, 1024, &heads)) return usage_error("bad --heads", optarg); break;
@@ -183,6 +217,7 @@ int main(int argc, char **argv)
 
 	w2v_config cfg;
 	w2v_model *m = NULL;
+	vocab *from = NULL;
 	char *langbuf = NULL, *langs[256];
 	int nlangs = 0, rc;
 	if ((rc = w2v_config_preset(&cfg, preset)))
@@ -193,6 +228,11 @@ int main(int argc, char **argv)
 	if (ffn > 0) cfg.intermediate_size = ffn;
 	for (int i = 0; convdim > 0 && i < cfg.num_feat_extract_layers; i++)
 		cfg.conv_dim[i] = convdim;
+	if (vocab_db) {
+		if ((rc = manifest_vocab(vocab_db, &from)))
+			goto fail;
+		vsize = vocab_size(from);
+	}
 	if (vsize > 0) cfg.vocab_size = vsize;
 	if (adim >= 0) cfg.adapter_attn_dim = adim;
 	if (init_range > 0) cfg.initializer_range = init_range;
@@ -212,7 +252,7 @@ int main(int argc, char **argv)
 	}
 	if ((rc = w2v_model_alloc(&m, &cfg)) || (rc = w2v_init_random(m, seed)))
 		goto fail;
-	if ((rc = w2v_save(m, out, dtype)) || (rc = write_vocab(out, cfg.vocab_size, langs, nlangs)))
+	if ((rc = w2v_save(m, out, dtype)) || (rc = write_vocab(out, cfg.vocab_size, langs, nlangs, from)))
 		goto fail;
 	/* each language's adapter and head: the trainable group drawn again
 	 * from a per-language seed (after the base file is written) */
@@ -229,11 +269,13 @@ int main(int argc, char **argv)
 	printf("mkmodel: %s preset, %d layers, hidden %d, %zu parameters, %d adapter file(s) -> %s\n", preset,
 	       cfg.num_hidden_layers, cfg.hidden_size, nparam, nlangs, out);
 	w2v_free(m);
+	vocab_free(from);
 	free(langbuf);
 	return 0;
 fail:
 	err_print();
 	w2v_free(m);
+	vocab_free(from);
 	free(langbuf);
 	return err_exit_code(rc);
 }

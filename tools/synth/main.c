@@ -53,7 +53,8 @@ static void usage(FILE *f)
 		"  --channels N           1 or 2 (default: 1)\n"
 		"  --mix-formats          vary container, rate and channels per file\n"
 		"other:\n"
-		"  --text-dir DIR         sentence files <lang>.txt (default: data/text, else\n"
+		"  --text-dir DIR         sentence files <lang>.txt (default: ./data/text, else next to\n"
+		"                         this binary: ../data/text or ../share/accent/text, else\n"
 		"                         " ACCENT_SHARE_TEXT ")\n"
 		"  --force                write into a non-empty directory\n"
 		"  --jobs N               worker threads (default: all cores; output is the same)\n"
@@ -156,9 +157,16 @@ int main(int argc, char **argv)
 		err_print();
 		return 2;
 	}
-	/* Sentence files: the source tree's data/text, else the installed copy. */
-	if (!o.text_dir)
-		o.text_dir = fs_exists("data/text") ? "data/text" : ACCENT_SHARE_TEXT;
+	/* Sentence files: ./data/text, next to the binary (source tree or
+	 * installed prefix), else the build's install location. */
+	char text_dir[4096];
+	if (!o.text_dir) {
+		if ((rc = synthcorpus_text_dir(ACCENT_SHARE_TEXT, text_dir, sizeof text_dir))) {
+			err_print();
+			return err_exit_code(rc);
+		}
+		o.text_dir = text_dir;
+	}
 	if (o.hours > 0)
 		progress_init(&pg, "synth", "s audio", (int64_t)(o.hours * 3600));
 	else {

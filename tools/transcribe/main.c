@@ -64,19 +64,6 @@ static int parse_double(const char *s, double lo, double *out)
 	return 0;
 }
 
-/* Whether dir has adapter.<lang>.safetensors. */
-static int has_adapter(const char *dir, const char *lang)
-{
-	char name[128], path[4096];
-	snprintf(name, sizeof name, "adapter.%s.safetensors", lang);
-	if (fs_join(path, sizeof path, dir, name))
-		return 0;
-	FILE *fp = fopen(path, "rb");
-	if (fp)
-		fclose(fp);
-	return fp != NULL;
-}
-
 static int run_files(w2v_infer *wi, const vocab *v, char **files, int nfiles, double win, double ctx,
                      double *audio_s)
 {
@@ -157,6 +144,11 @@ static int run_manifest(w2v_infer *wi, const vocab *v, const char *db, const cha
 	progress_done(&pg);
 	if (!rc && src != SQLITE_DONE)
 		rc = manifest_db_error(mf, "reading utterances");
+	if (!rc && count == 0) {
+		rc = err_set(ACC_ENOTFOUND, "no utterances%s%s%s%s%s in %s", lang ? " of language '" : "", lang ? lang : "",
+		             lang ? "'" : "", split ? " in split " : "", split ? split : "", db);
+		manifest_langs_hint(mf, NULL);
+	}
 	if (!rc && have_ref)
 		fprintf(stderr, "transcribe: %ld utterances, CER %.2f%%, WER %.2f%%\n", count,
 		        100 * metrics_accum_cer(&acc), 100 * metrics_accum_wer(&acc));
@@ -207,7 +199,7 @@ int main(int argc, char **argv)
 	w2v_infer *wi = NULL;
 	char vpath[4096];
 	double t0 = progress_now();
-	if ((rc = w2v_load(&m, model, lang && has_adapter(model, lang) ? lang : NULL)) ||
+	if ((rc = w2v_load_lang(&m, model, lang)) ||
 	    (rc = fs_join(vpath, sizeof vpath, model, "vocab.json")) ||
 	    (rc = vocab_load(&v, vpath, lang)) ||
 	    (rc = w2v_infer_create(&wi, m, bf16 ? W2V_FWD_BF16 : 0)))
