@@ -81,13 +81,29 @@ static void usage_run(FILE *f)
 static void usage_export(FILE *f)
 {
 	fprintf(f,
-		"usage: align export --format FORMAT --out DIR [--lang CODE] [--manifest PATH]\n"
+		"usage: align export --format FORMAT --out DIR [options]\n"
 		"\n"
-		"  ctm       DIR/alignments.ctm: \"<utt> 1 <start> <dur> <word> <conf>\", times\n"
-		"            relative to the utterance\n"
+		"Word labels are the words as written in the transcript (case, punctuation,\n"
+		"digits); the normalized form, and the romanized one under --oov romanize, are\n"
+		"extra fields in JSON.\n"
+		"\n"
+		"  ctm       DIR/alignments.ctm: \"<id> 1 <start> <dur> <word> <conf>\" with the\n"
+		"            recording's id and times from the recording's start (NIST sclite,\n"
+		"            Kaldi); ids are the recording path without its extension, '/' and\n"
+		"            '.' as '_', other bytes outside [A-Za-z0-9_-] as _xHH (NIST's\n"
+		"            ctmValidator accepts them)\n"
 		"  textgrid  DIR/<utt>.TextGrid: Praat TextGrid with \"words\" and \"chars\" tiers\n"
-		"  srt, vtt  DIR/<recording>.srt|.vtt: one cue per utterance, recording time\n"
-		"  json      DIR/alignments.json: utterances with word and character timings\n");
+		"  srt, vtt  DIR/<recording>.srt|.vtt: cues of whole words, recording time\n"
+		"  json      DIR/alignments.json: utterances with word and character timings\n"
+		"\n"
+		"options:\n"
+		"  --lang CODE          only this language\n"
+		"  --manifest PATH      manifest database (default: data.db)\n"
+		"  --ctm-times T        recording (default) or utterance: CTM ids and times per\n"
+		"                       utterance (utterance keys mapped as above)\n"
+		"  --max-chars N        subtitles: characters per line (default 42)\n"
+		"  --max-lines N        subtitles: lines per cue (default 2)\n"
+		"  --max-duration S     subtitles: seconds per cue (default 7)\n");
 }
 
 static void usage_show(FILE *f)
@@ -265,36 +281,67 @@ out:
 	return fail(rc);
 }
 
+/* Subtitle layout options shared by `export` and `file`. */
+static int cue_option(int c, const char *arg, ax_cue_opts *o)
+{
+	double d;
+	if (cliopt_number(arg, &d))
+		return -1;
+	if (c == 'C' && d >= 1 && d <= 10000)
+		o->max_chars = (int)d;
+	else if (c == 'L' && d >= 1 && d <= 100)
+		o->max_lines = (int)d;
+	else if (c == 'D' && d > 0 && d <= 86400)
+		o->max_duration = d;
+	else
+		return -1;
+	return 0;
+}
+
 static int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = { { "format", 1, 0, 'f' }, { "out", 1, 0, 'o' }, { "lang", 1, 0, 'l' },
-					      { "manifest", 1, 0, 'M' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
-					      { 0, 0, 0, 0 } };
-	const char *fmt = NULL, *out = NULL, *lang = NULL, *db = "data.db";
+					      { "manifest", 1, 0, 'M' }, { "ctm-times", 1, 0, 'T' }, { "max-chars", 1, 0, 'C' },
+					      { "max-lines", 1, 0, 'L' }, { "max-duration", 1, 0, 'D' }, { "help", 0, 0, 'h' },
+					      { "version", 0, 0, 'V' }, { 0, 0, 0, 0 } };
+	align_export_opts eo = { 0 };
+	align_export_cue_opts_default(&eo.cue);
+	const char *db = "data.db";
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:o:l:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f': fmt = optarg; break;
-		case 'o': out = optarg; break;
-		case 'l': lang = optarg; break;
+		case 'f': eo.format = optarg; break;
+		case 'o': eo.dir = optarg; break;
+		case 'l': eo.lang = optarg; break;
 		case 'M': db = optarg; break;
+		case 'T':
+			if (strcmp(optarg, "recording") && strcmp(optarg, "utterance"))
+				return bad_usage("--ctm-times is recording or utterance", usage_export);
+			eo.ctm_utterance = !strcmp(optarg, "utterance");
+			break;
+		case 'C':
+		case 'L':
+		case 'D':
+			if (cue_option(c, optarg, &eo.cue))
+				return bad_usage("--max-chars, --max-lines and --max-duration need positive numbers", usage_export);
+			break;
 		case 'h': usage_export(stdout); return 0;
 		case 'V': printf("align %s\n", ACCENT_VERSION); return 0;
 		default: usage_export(stderr); return 2;
 		}
 	}
-	if (!fmt || !out || optind < argc)
+	if (!eo.format || !eo.dir || optind < argc)
 		return bad_usage("--format and --out are required", usage_export);
 	manifest *m = NULL;
 	int64_t n = 0;
 	int rc = manifest_open(&m, db, 0);
 	if (!rc)
-		rc = align_stage_export(m, lang, fmt, out, &n);
+		rc = align_stage_export_ex(m, &eo, &n);
 	manifest_close(m);
 	if (rc)
 		return fail(rc);
-	printf("exported %lld utterances as %s to %s\n", (long long)n, fmt, out);
+	printf("exported %lld utterances as %s to %s\n", (long long)n, eo.format, eo.dir);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "align_stage.h"
 #include "balance.h"
 #include "align_export.h"
+#include "align_label.h"
 #include "audio.h"
 #include "ctc.h"
 #include "err.h"
@@ -94,6 +95,70 @@ static void fold_case(const vocab *v, char *s)
 		}
 }
 
+/* Romanize the words of t (single spaces) that hold characters the
+ * vocabulary lacks, one word at a time, so that word i of *out is word i of
+ * t (labels and word rows stay those of the transcript): whitespace inside
+ * a romanized word is removed, a word that romanizes to nothing is kept. */
+static int romanize_words(const vocab *v, const char *t, char **out)
+{
+	char **w = NULL, *acc = NULL;
+	int64_t nw = 0;
+	size_t len = 0;
+	int rc = align_label_split(t, &w, &nw);
+	if (rc)
+		return rc;
+	size_t cap = strlen(t) * 4 + 16;
+	if (!(acc = malloc(cap))) {
+		rc = err_set(ACC_ENOMEM, "align: out of memory");
+		goto out;
+	}
+	acc[0] = 0;
+	for (int64_t i = 0; i < nw; i++) {
+		int *ids = NULL;
+		int64_t n = 0;
+		vocab_oov o = { 0 };
+		char *r = NULL;
+		if ((rc = vocab_encode_ex(v, w[i], &ids, &n, &o, OOV_MARK)))
+			goto out;
+		free(ids);
+		int missing = o.total > 0;
+		vocab_oov_free(&o);
+		if (missing && (rc = textnorm_romanize(w[i], &r)))
+			goto out;
+		if (r) {
+			char *q = r;
+			for (char *p = r; *p; p++)
+				if (!(*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+					*q++ = *p;
+			*q = 0;
+			fold_case(v, r);
+		}
+		const char *use = r && *r ? r : w[i];
+		size_t ul = strlen(use);
+		if (len + ul + 2 > cap) {
+			cap = (len + ul + 2) * 2;
+			char *na = realloc(acc, cap);
+			if (!na) {
+				free(r);
+				rc = err_set(ACC_ENOMEM, "align: out of memory");
+				goto out;
+			}
+			acc = na;
+		}
+		if (len)
+			acc[len++] = ' ';
+		memcpy(acc + len, use, ul + 1);
+		len += ul;
+		free(r);
+	}
+	*out = acc;
+	acc = NULL;
+out:
+	free(acc);
+	align_label_free(w, nw);
+	return rc;
+}
+
 int align_stage_tokens(const vocab *v, const char *text, align_oov_policy pol, int star_id,
 		       int **ids, int64_t *n, vocab_oov *oov, char **text_used)
 {
@@ -109,15 +174,11 @@ int align_stage_tokens(const vocab *v, const char *text, align_oov_policy pol, i
 	if ((rc = vocab_encode_ex(v, t, &raw, &nr, oov, OOV_MARK)))
 		goto out;
 	if (pol == ALIGN_OOV_ROMANIZE && oov->total > 0) {
-		if ((rc = textnorm_romanize(t, &rom)))
+		if ((rc = romanize_words(v, t, &rom)))
 			goto out;
 		free(t);
-		t = squeeze_spaces(rom);
-		if (!t) {
-			rc = err_set(ACC_ENOMEM, "align: out of memory");
-			goto out;
-		}
-		fold_case(v, t);
+		t = rom;
+		rom = NULL;
 		free(raw);
 		raw = NULL;
 		vocab_oov rest = { 0 };   /* the original characters stay reported */
@@ -170,40 +231,27 @@ void align_result_free(align_result *r)
 		for (int64_t i = 0; i < r->nwords; i++)
 			free(r->word_text[i]);
 	free(r->word_text);
+	align_label_free(r->word_label, r->word_label ? r->nwords : 0);
+	align_label_free(r->word_rom, r->word_rom ? r->nwords : 0);
 	memset(r, 0, sizeof *r);
 }
 
-/* Word texts: the text's space-separated words when they match the aligned
- * words one to one, else the concatenated token strings. */
+/* Word texts: the text's whitespace-separated words when they match the
+ * aligned words one to one, else the concatenated token strings. */
 static int word_texts(align_result *r, const vocab *v, const char *text)
 {
+	char **tw = NULL;
+	int64_t nw = 0;
+	if (align_label_split(text, &tw, &nw))
+		return ACC_ENOMEM;
+	if (nw == r->nwords && nw > 0) {
+		r->word_text = tw;
+		return 0;
+	}
+	align_label_free(tw, nw);
 	r->word_text = calloc(r->nwords ? r->nwords : 1, sizeof(char *));
 	if (!r->word_text)
 		return ACC_ENOMEM;
-	int64_t nw = 0;
-	for (const char *p = text; p && *p;) {
-		while (*p == ' ')
-			p++;
-		if (!*p)
-			break;
-		nw++;
-		while (*p && *p != ' ')
-			p++;
-	}
-	if (nw == r->nwords) {
-		const char *p = text;
-		for (int64_t i = 0; i < nw; i++) {
-			while (*p == ' ')
-				p++;
-			const char *e = p;
-			while (*e && *e != ' ')
-				e++;
-			if (!(r->word_text[i] = strndup(p, e - p)))
-				return ACC_ENOMEM;
-			p = e;
-		}
-		return 0;
-	}
 	for (int64_t i = 0; i < r->nwords; i++) {
 		size_t len = 0;
 		for (int64_t j = r->words[i].first; j <= r->words[i].last; j++) {
@@ -219,6 +267,33 @@ static int word_texts(align_result *r, const vocab *v, const char *text)
 			strcat(w, s ? s : "<star>");
 		}
 		r->word_text[i] = w;
+	}
+	return 0;
+}
+
+int align_result_labels(align_result *r, align_labeler *l, const char *raw, const char *norm, const char *profile,
+			const char *used)
+{
+	char **lab = NULL;
+	int64_t n = 0;
+	int rc;
+	if (!r->status_ok || r->nwords == 0)
+		return 0;
+	if ((rc = align_label_map(l, raw, norm, profile, &lab, &n, NULL)))
+		return rc;
+	if (n == r->nwords)
+		r->word_label = lab;
+	else
+		align_label_free(lab, n);
+	if (used && norm && strcmp(used, norm)) {
+		char **rw = NULL;
+		int64_t nr = 0;
+		if ((rc = align_label_split(used, &rw, &nr)))
+			return rc;
+		if (nr == r->nwords)
+			r->word_rom = rw;
+		else
+			align_label_free(rw, nr);
 	}
 	return 0;
 }
@@ -540,8 +615,10 @@ static void align_hash(const char *text, const char *model_id, const char *lang,
 		       const align_params *p, char hex[65])
 {
 	char meta[256];
-	int ml = snprintf(meta, sizeof meta, "\n%s\n%s\n%s\n%d\n%d", model_id, lang, align_oov_name(pol), p->star_edges,
-			  p->window);
+	/* "labels 2": romanized alignments made before word rows kept the
+	 * transcript's words are stale */
+	int ml = snprintf(meta, sizeof meta, "\n%s\n%s\n%s\n%d\n%d%s", model_id, lang, align_oov_name(pol), p->star_edges,
+			  p->window, pol == ALIGN_OOV_ROMANIZE ? "\nlabels 2" : "");
 	size_t tl = text ? strlen(text) : 0;
 	char *buf = malloc(tl + ml + 1);
 	if (!buf) {
@@ -562,6 +639,7 @@ typedef struct work_item {
 	double  start, end;
 	char   *text;
 	char   *key;
+	char   *raw, *profile;   /* text_raw, norm_profile: for the labels */
 } work_item;
 
 static void work_free(work_item *w, int64_t n)
@@ -569,6 +647,8 @@ static void work_free(work_item *w, int64_t n)
 	for (int64_t i = 0; i < n; i++) {
 		free(w[i].text);
 		free(w[i].key);
+		free(w[i].raw);
+		free(w[i].profile);
 	}
 	free(w);
 }
@@ -580,7 +660,8 @@ static int load_work(manifest *m, const align_run_opts *o, const char *model_id,
 	work_item *w = NULL;
 	int64_t n = 0, cap = 0;
 	int rc = manifest_prepare(m,
-				  "SELECT u.id, u.recording_id, u.start_s, u.end_s, u.text_norm, u.utt_key, a.align_hash "
+				  "SELECT u.id, u.recording_id, u.start_s, u.end_s, u.text_norm, u.utt_key, a.align_hash, u.text_raw, "
+				  "u.norm_profile "
 				  "FROM utterances AS u LEFT JOIN alignments AS a ON a.utterance_id = u.id "
 				  "WHERE u.lang = ?1 AND u.status = 'ok' ORDER BY u.recording_id, u.start_s, u.id",
 				  &st);
@@ -615,6 +696,9 @@ static int load_work(manifest *m, const align_run_opts *o, const char *model_id,
 		w[n].end = sqlite3_column_double(st, 3);
 		w[n].text = text ? strdup(text) : NULL;
 		w[n].key = strdup((const char *)sqlite3_column_text(st, 5));
+		const char *raw = (const char *)sqlite3_column_text(st, 7), *prof = (const char *)sqlite3_column_text(st, 8);
+		w[n].raw = raw ? strdup(raw) : NULL;
+		w[n].profile = prof ? strdup(prof) : NULL;
 		n++;
 	}
 	if (s != SQLITE_DONE)
@@ -692,8 +776,8 @@ static int write_batch(manifest *m, done_item *d, int nd, const align_run_opts *
 				   &ins)) ||
 	    (rc = manifest_prepare(m, "DELETE FROM align_words WHERE utterance_id = ?1", &del)) ||
 	    (rc = manifest_prepare(m,
-				   "INSERT INTO align_words (utterance_id, idx, word, start_s, end_s, mean_logp, score) "
-				   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+				   "INSERT INTO align_words (utterance_id, idx, word, start_s, end_s, mean_logp, score, label, romanized) "
+				   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 				   &wins)))
 		goto out;
 	for (int i = 0; i < nd; i++) {
@@ -754,6 +838,14 @@ static int write_batch(manifest *m, done_item *d, int nd, const align_run_opts *
 			sqlite3_bind_double(wins, 5, d[i].t0 + align_frame_time(w->end));
 			sqlite3_bind_double(wins, 6, w->mean_logp);
 			sqlite3_bind_double(wins, 7, w->mean_p);
+			if (r->word_label)
+				sqlite3_bind_text(wins, 8, r->word_label[k], -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(wins, 8);
+			if (r->word_rom)
+				sqlite3_bind_text(wins, 9, r->word_rom[k], -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(wins, 9);
 			if (sqlite3_step(wins) != SQLITE_DONE) {
 				rc = manifest_db_error(m, "cannot store word timings");
 				goto out;
@@ -771,7 +863,8 @@ out:
  * itself (decode error, impossible) become flags in d->r; only resource or
  * emitter failures return < 0. */
 static int align_item(manifest *m, const work_item *w, const align_run_opts *o, align_emitter *em, const vocab *v,
-		      done_item *d, align_summary *sum, char *path_cache, int64_t *path_rec, vocab_oov *run_oov)
+		      done_item *d, align_summary *sum, char *path_cache, int64_t *path_rec, vocab_oov *run_oov,
+		      align_labeler *lab)
 {
 	float *x = NULL, *lp = NULL;
 	int64_t n = 0, T = 0, nid = 0;
@@ -840,9 +933,11 @@ static int align_item(manifest *m, const work_item *w, const align_run_opts *o, 
 	sum->emit_s += progress_now() - t;
 	t = progress_now();
 	int keep_flags = oov.n ? ALIGN_FLAG_OOV : 0;
-	if ((rc = align_stage_one(lp, T, em->V, em->blank, v, ids, nid, used, &o->p, &d->r)))
+	if ((rc = align_stage_one(lp, T, em->V, em->blank, v, ids, nid, w->text, &o->p, &d->r)))
 		goto out;
 	sum->viterbi_s += progress_now() - t;
+	if ((rc = align_result_labels(&d->r, lab, w->raw, w->text, w->profile, used)))
+		goto out;
 	d->r.flags |= keep_flags;
 out:
 	free(x);
@@ -1149,8 +1244,8 @@ static int segment_one(manifest *m, const long_rec *lr, const align_run_opts *o,
 	long_line *ln = NULL;
 	int nl = 0, rc, *ids = NULL, *line_of = NULL, *wil = NULL;
 	int64_t nid = 0, cap = 0, *line_t0 = NULL, *line_w0 = NULL, T = 0, n = 0;
-	char *text = NULL, path[4096], hash[65];
-	size_t tl = 0, tcap = 0;
+	char *text = NULL, *norm = NULL, path[4096], hash[65];
+	size_t tl = 0, tcap = 0, nl2 = 0, ncap = 0;
 	float *x = NULL, *lp = NULL;
 	vocab_oov oov = { 0 };
 	align_result r = { 0 };
@@ -1187,6 +1282,8 @@ static int segment_one(manifest *m, const long_rec *lr, const align_run_opts *o,
 		memcpy(ids + nid, li, sizeof(int) * nli);
 		nid += nli;
 		rc = str_append(&text, &tl, &tcap, used, " ");
+		if (!rc)
+			rc = str_append(&norm, &nl2, &ncap, ln[i].norm, " ");
 		free(li);
 		free(used);
 		if (rc) {
@@ -1225,7 +1322,8 @@ static int segment_one(manifest *m, const long_rec *lr, const align_run_opts *o,
 	align_params p = o->p;
 	p.star_edges = 1;
 	t = progress_now();
-	if ((rc = align_stage_one(lp, T, em->V, em->blank, v, ids, nid, text ? text : "", &p, &r)))
+	/* the word texts are the transcript's (the segments' text_norm), never the romanized ones */
+	if ((rc = align_stage_one(lp, T, em->V, em->blank, v, ids, nid, norm ? norm : "", &p, &r)))
 		goto out;
 	sum->viterbi_s += progress_now() - t;
 	if (!r.status_ok) {
@@ -1265,6 +1363,7 @@ out:
 	free(lp);
 	free(ids);
 	free(text);
+	free(norm);
 	free(line_t0);
 	free(line_w0);
 	vocab_oov_free(&oov);
@@ -1304,6 +1403,7 @@ int align_stage_run(manifest *m, const align_run_opts *o, align_emitter *em, con
 	done_item *d = NULL;
 	progress pg;
 	vocab_oov run_oov = { 0 };
+	align_labeler *lab = NULL;
 	memset(sum, 0, sizeof *sum);
 	double t0 = progress_now();
 	if (vocab_size(v) != em->V)
@@ -1318,7 +1418,8 @@ int align_stage_run(manifest *m, const align_run_opts *o, align_emitter *em, con
 	if ((rc = load_work(m, o, model_id, &w, &nw, sum)))
 		return rc;
 	d = calloc(batch, sizeof *d);
-	if (!d) {
+	if (!d || align_labeler_open(&lab)) {
+		free(d);
 		work_free(w, nw);
 		return err_set(ACC_ENOMEM, "align: out of memory");
 	}
@@ -1329,7 +1430,7 @@ int align_stage_run(manifest *m, const align_run_opts *o, align_emitter *em, con
 				     (long long)sum->aligned + sum->failed);
 			break;
 		}
-		if ((rc = align_item(m, &w[i], o, em, v, &d[nd], sum, path, &path_rec, &run_oov))) {
+		if ((rc = align_item(m, &w[i], o, em, v, &d[nd], sum, path, &path_rec, &run_oov, lab))) {
 			align_result_free(&d[nd].r);
 			free(d[nd].oov_json);
 			err_wrap(rc, "utterance '%s'", w[i].key);
@@ -1370,6 +1471,7 @@ int align_stage_run(manifest *m, const align_run_opts *o, align_emitter *em, con
 	vocab_oov_sort(&run_oov);
 	vocab_oov_describe(&run_oov, sum->oov_desc, sizeof sum->oov_desc);
 	vocab_oov_free(&run_oov);
+	align_labeler_close(lab);
 	free(d);
 	work_free(w, nw);
 	return rc;
@@ -1469,37 +1571,30 @@ typedef struct exp_utt {
 
 static void exp_clear(exp_utt *e)
 {
-	for (int64_t i = 0; i < e->nw; i++)
-		free(e->words[i].text);
-	for (int64_t i = 0; i < e->nc; i++)
-		free(e->chars[i].text);
-	free(e->words);
-	free(e->chars);
+	align_export_items_free(e->words, e->nw);
+	align_export_items_free(e->chars, e->nc);
 	free(e->key);
 	free(e->text);
 	free(e->rec_path);
 	memset(e, 0, sizeof *e);
 }
 
+/* Word items of an utterance: labelled as written (continuations merged). */
 static int exp_load_words(manifest *m, sqlite3_stmt *ws, int64_t id, exp_utt *e)
 {
 	int64_t cap = 0;
+	int rc = 0;
 	sqlite3_reset(ws);
 	sqlite3_bind_int64(ws, 1, id);
 	int s;
 	while ((s = sqlite3_step(ws)) == SQLITE_ROW) {
-		if (e->nw == cap) {
-			cap = cap ? cap * 2 : 16;
-			ax_item *n = realloc(e->words, sizeof *n * cap);
-			if (!n)
-				return err_set(ACC_ENOMEM, "export: out of memory");
-			e->words = n;
-		}
-		ax_item *w = &e->words[e->nw++];
-		w->text = strdup((const char *)sqlite3_column_text(ws, 0));
-		w->start = sqlite3_column_double(ws, 1) - e->u.offset;
-		w->end = sqlite3_column_double(ws, 2) - e->u.offset;
-		w->score = sqlite3_column_double(ws, 3);
+		const char *word = (const char *)sqlite3_column_text(ws, 0);
+		const char *label = (const char *)sqlite3_column_text(ws, 4);
+		const char *rom = (const char *)sqlite3_column_text(ws, 5);
+		if ((rc = align_export_add_word(&e->words, &e->nw, &cap, label ? label : word, word, rom,
+						sqlite3_column_double(ws, 1) - e->u.offset,
+						sqlite3_column_double(ws, 2) - e->u.offset, sqlite3_column_double(ws, 3))))
+			return rc;
 	}
 	return s == SQLITE_DONE ? 0 : manifest_db_error(m, "cannot read word timings");
 }
@@ -1556,8 +1651,16 @@ static void out_abort(out_file *o)
 	o->fp = NULL;
 }
 
-int align_stage_export(manifest *m, const char *lang, const char *format, const char *dir, int64_t *count)
+int align_stage_export(manifest *m, const char *lang, const char *format, const char *dir, int64_t *n)
 {
+	align_export_opts o = { .lang = lang, .format = format, .dir = dir };
+	align_export_cue_opts_default(&o.cue);
+	return align_stage_export_ex(m, &o, n);
+}
+
+int align_stage_export_ex(manifest *m, const align_export_opts *o, int64_t *count)
+{
+	const char *lang = o->lang, *format = o->format, *dir = o->dir;
 	enum { F_CTM, F_TG, F_SRT, F_VTT, F_JSON } fmt;
 	if (!strcmp(format, "ctm"))
 		fmt = F_CTM;
@@ -1583,11 +1686,12 @@ int align_stage_export(manifest *m, const char *lang, const char *format, const 
 	if (fs_mkdir_p(dir))
 		return err_set(ACC_EIO, "cannot create '%s'", dir);
 	if ((rc = manifest_prepare(m,
-				   "SELECT u.id, u.utt_key, u.recording_id, u.start_s, u.end_s, u.text_norm, a.chars, r.path "
+				   "SELECT u.id, u.utt_key, u.recording_id, u.start_s, u.end_s, coalesce(u.text_raw, u.text_norm), a.chars, r.path "
 				   "FROM alignments a JOIN utterances u ON u.id = a.utterance_id JOIN recordings r ON r.id = u.recording_id "
 				   "WHERE a.status = 'ok' AND (?1 IS NULL OR a.lang = ?1) ORDER BY u.recording_id, u.start_s, u.id",
 				   &st)) ||
-	    (rc = manifest_prepare(m, "SELECT word, start_s, end_s, score FROM align_words WHERE utterance_id = ?1 ORDER BY idx", &ws)))
+	    (rc = manifest_prepare(m, "SELECT word, start_s, end_s, score, label, romanized FROM align_words "
+				   "WHERE utterance_id = ?1 ORDER BY idx", &ws)))
 		goto out;
 	if (lang)
 		sqlite3_bind_text(st, 1, lang, -1, SQLITE_STATIC);
@@ -1612,6 +1716,7 @@ int align_stage_export(manifest *m, const char *lang, const char *format, const 
 			goto out;
 		}
 		e.u.key = e.key;
+		e.u.rec = o->ctm_utterance ? NULL : e.rec_path;
 		e.u.text = e.text;
 		e.u.offset = round(a * ALIGN_RATE) / ALIGN_RATE;
 		e.u.duration = b - e.u.offset;
@@ -1653,7 +1758,7 @@ int align_stage_export(manifest *m, const char *lang, const char *format, const 
 				cur_rec = e.rec;
 				cue = 0;
 			}
-			rc = align_export_cue(of.fp, &e.u, ++cue, fmt == F_VTT);
+			rc = align_export_cues(of.fp, &e.u, &cue, fmt == F_VTT, &o->cue);
 			break;
 		}
 		if (rc)

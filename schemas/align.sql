@@ -126,3 +126,10 @@ CREATE VIEW align_rate_outliers AS
   LEFT JOIN speakers AS s ON s.id = u.speaker_id
   WHERE a.status = 'ok' AND r.n >= 5 AND r.mean_rate > 0
     AND (a.chars_per_s > 1.5 * r.mean_rate OR a.chars_per_s < r.mean_rate / 1.5);
+
+-- version 3
+
+-- The words as written and the romanized form (`align run` since labels 2):
+-- exports label words with `label`, not with the normalized `word`.
+ALTER TABLE align_words ADD COLUMN label TEXT;      -- the word as written in text_raw (case, punctuation, digits; rule in lib/align_label.h); '' = continues the previous word's written token (normalization split it); NULL = not known (rows from before; exports use word)
+ALTER TABLE align_words ADD COLUMN romanized TEXT;  -- the romanized form aligned under `--oov romanize` when it differs from word; NULL otherwise
