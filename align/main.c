@@ -99,6 +99,8 @@ static void usage_export(FILE *f)
 		"options:\n"
 		"  --lang CODE          only this language\n"
 		"  --manifest PATH      manifest database (default: data.db)\n"
+		"  --labels L           written (default): words as in the transcript; norm: the\n"
+		"                       normalized words (to score against normalized references)\n"
 		"  --ctm-times T        recording (default) or utterance: CTM ids and times per\n"
 		"                       utterance (utterance keys mapped as above)\n"
 		"  --max-chars N        subtitles: characters per line (default 42)\n"
@@ -302,7 +304,8 @@ static int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = { { "format", 1, 0, 'f' }, { "out", 1, 0, 'o' }, { "lang", 1, 0, 'l' },
 					      { "manifest", 1, 0, 'M' }, { "ctm-times", 1, 0, 'T' }, { "max-chars", 1, 0, 'C' },
-					      { "max-lines", 1, 0, 'L' }, { "max-duration", 1, 0, 'D' }, { "help", 0, 0, 'h' },
+					      { "max-lines", 1, 0, 'L' }, { "max-duration", 1, 0, 'D' }, { "labels", 1, 0, 'W' },
+					      { "help", 0, 0, 'h' },
 					      { "version", 0, 0, 'V' }, { 0, 0, 0, 0 } };
 	align_export_opts eo = { 0 };
 	align_export_cue_opts_default(&eo.cue);
@@ -315,6 +318,11 @@ static int cmd_export(int argc, char **argv)
 		case 'o': eo.dir = optarg; break;
 		case 'l': eo.lang = optarg; break;
 		case 'M': db = optarg; break;
+		case 'W':
+			if (strcmp(optarg, "written") && strcmp(optarg, "norm"))
+				return bad_usage("--labels is written or norm", usage_export);
+			eo.norm_labels = !strcmp(optarg, "norm");
+			break;
 		case 'T':
 			if (strcmp(optarg, "recording") && strcmp(optarg, "utterance"))
 				return bad_usage("--ctm-times is recording or utterance", usage_export);

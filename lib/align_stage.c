@@ -1580,7 +1580,7 @@ static void exp_clear(exp_utt *e)
 }
 
 /* Word items of an utterance: labelled as written (continuations merged). */
-static int exp_load_words(manifest *m, sqlite3_stmt *ws, int64_t id, exp_utt *e)
+static int exp_load_words(manifest *m, sqlite3_stmt *ws, int64_t id, exp_utt *e, int norm_labels)
 {
 	int64_t cap = 0;
 	int rc = 0;
@@ -1589,7 +1589,7 @@ static int exp_load_words(manifest *m, sqlite3_stmt *ws, int64_t id, exp_utt *e)
 	int s;
 	while ((s = sqlite3_step(ws)) == SQLITE_ROW) {
 		const char *word = (const char *)sqlite3_column_text(ws, 0);
-		const char *label = (const char *)sqlite3_column_text(ws, 4);
+		const char *label = norm_labels ? NULL : (const char *)sqlite3_column_text(ws, 4);
 		const char *rom = (const char *)sqlite3_column_text(ws, 5);
 		if ((rc = align_export_add_word(&e->words, &e->nw, &cap, label ? label : word, word, rom,
 						sqlite3_column_double(ws, 1) - e->u.offset,
@@ -1720,7 +1720,7 @@ int align_stage_export_ex(manifest *m, const align_export_opts *o, int64_t *coun
 		e.u.text = e.text;
 		e.u.offset = round(a * ALIGN_RATE) / ALIGN_RATE;
 		e.u.duration = b - e.u.offset;
-		if ((rc = exp_load_words(m, ws, id, &e)) || (rc = exp_load_chars((const char *)sqlite3_column_text(st, 6), &e)))
+		if ((rc = exp_load_words(m, ws, id, &e, o->norm_labels)) || (rc = exp_load_chars((const char *)sqlite3_column_text(st, 6), &e)))
 			goto out;
 		e.u.words = e.words;
 		e.u.nwords = e.nw;

@@ -199,6 +199,8 @@ typedef struct align_export_opts {
 	const char *dir;        /* output directory (created) */
 	int   ctm_utterance;    /* CTM: utterance keys and times within the utterance (default:
 	                         * recording ids and times from the recording's start) */
+	int   norm_labels;      /* label words with their normalized form (scoring against
+	                         * normalized references) instead of as written */
 	ax_cue_opts cue;        /* subtitle layout */
 } align_export_opts;
 
