@@ -148,5 +148,38 @@ print(" ".join(w["text"] for w in u["words"]), all(w["romanized"] != w["text"] f
 ethctm=$(awk '$1 ~ /^story/ && $5 ~ /[a-zA-Z]/' rom-ctm/alignments.ctm | wc -l | tr -d ' ')
 same "long recording: no romanized CTM word" "$ethctm" 0
 
+# align file: one recording, no manifest; the same alignment as align run
+mkdir -p one && cd one || exit 1
+expect "align file --help" 0 "$ALIGN" file --help
+contains "align file usage" "$T/out" "usage: align file"
+expect "align file without a transcript" 2 "$ALIGN" file ../clips/s1/u2.wav --model ../model --lang amh
+expect "align file bad format" 2 "$ALIGN" file ../clips/s1/u2.wav ../clips/s1/u2.txt --model ../model --lang amh --format doc
+expect "align file ctm" 0 "$ALIGN" file ../clips/s1/u2.wav ../clips/s1/u2.txt --model ../model --lang amh --format ctm
+cp "$T/out" file.ctm
+same "align file = align run (words and times)" "$(awk '{ print $3, $4, $5 }' file.ctm)" "$(awk '$1 == "s1_u2" { print $3, $4, $5 }' ../exp-ctm/alignments.ctm)"
+contains "align file summary" "$T/err" "6 words"
+expect "align file vtt from standard input" 0 sh -c "'$ALIGN' file ../clips/s1/u2.wav - --model ../model --lang amh --format vtt --out f.vtt < ../clips/s1/u2.txt"
+expect "align file srt" 0 "$ALIGN" file ../clips/s1/u2.wav ../clips/s1/u2.txt --model ../model --lang amh --format srt --out f.srt --max-chars 12
+expect "align file textgrid" 0 "$ALIGN" file ../clips/s1/u2.wav ../clips/s1/u2.txt --model ../model --lang amh --format textgrid --out f.TextGrid
+expect "align file json" 0 "$ALIGN" file ../clips/s1/u2.wav ../clips/s1/u2.txt --model ../model --lang amh --out f.json
+same "nothing left behind" "$(ls | tr '\n' ' ')" "f.TextGrid f.json f.srt f.vtt file.ctm "
+same "webvtt-py reads align file's cues" "$($PY -c 'import webvtt, html; print(" ".join(html.unescape(c.text).replace("\n", " ") for c in webvtt.read("f.vtt")))')" "$raw2"
+same "python3-srt reads align file's cues, lines <= 12" "$($PY -c '
+import srt
+cs = list(srt.parse(open("f.srt", encoding="utf-8").read()))
+print(len(cs) > 1 and all(len(l) <= 12 or " " not in l for c in cs for l in c.content.split("\n")))')" True
+same "praat reads align file's TextGrid" "$(praat --run ../tg.praat "$T/one/f.TextGrid" 2>&1)" 'Dad|fed|a|bee -->|<b>add</b> &|"face"|'
+same "JSON words" "$($PY -c 'import json; print(len(json.load(open("f.json"))["words"]))')" 6
+expect "align file: transcript too long is exit 3" 3 sh -c "yes 'a bad cafe' | head -100 | '$ALIGN' file ../clips/s1/u1.wav - --model ../model --lang amh"
+contains "says why" "$T/err" "too long for the audio"
+expect "align file: missing audio" 1 "$ALIGN" file nope.wav ../clips/s1/u2.txt --model ../model --lang amh
+# long audio (over the 40 s window): emissions windowed, edge stars
+for i in 1 2 3 4 5 6 7 8 9 10 11; do echo ../long/talk.wav; done > list
+sox $(cat list) long.wav 2>/dev/null
+for i in 1 2 3 4 5 6 7 8 9 10 11; do cat ../long/talk.txt; done > long.txt
+expect "align file on $(soxi -D long.wav 2>/dev/null | cut -d. -f1) s of audio" 0 "$ALIGN" file long.wav long.txt --model ../model --lang amh --format ctm --quiet
+same "every word of the long text" "$(wc -l < "$T/out" | tr -d ' ')" 165
+cd "$T" || exit 1
+
 echo "# align_formats.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
