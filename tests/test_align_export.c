@@ -187,7 +187,7 @@ static void test_cue_layout(void)
 	free(s);
 	/* 8 words of 4 letters: 9 characters per line, 2 lines, 3 s per cue */
 	ax_item m[8];
-	char txt[8][8];
+	char txt[8][16];
 	for (int i = 0; i < 8; i++) {
 		snprintf(txt[i], sizeof txt[i], "w%03d", i);
 		m[i] = (ax_item){ txt[i], i * 1.0, i * 1.0 + 0.8, 1, NULL, NULL };
