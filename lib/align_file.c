@@ -21,15 +21,15 @@ void align_file_result_free(align_file_result *f)
 	memset(f, 0, sizeof *f);
 }
 
-/* Items of the result: words labelled as written, characters as tokens. */
-static int file_items(align_file_result *f, const vocab *v, int V)
+/* Items of an alignment: words labelled as written, characters as tokens. */
+static int result_items(const align_result *r, const vocab *v, int V, ax_item **words, int64_t *nw, ax_item **chars,
+			int64_t *nc)
 {
-	const align_result *r = &f->r;
 	int64_t cap = 0;
 	int rc;
 	for (int64_t i = 0; i < r->nwords; i++) {
 		const align_span *w = &r->words[i];
-		if ((rc = align_export_add_word(&f->words, &f->nwords, &cap, r->word_label ? r->word_label[i] : r->word_text[i],
+		if ((rc = align_export_add_word(words, nw, &cap, r->word_label ? r->word_label[i] : r->word_text[i],
 						r->word_text[i], r->word_rom ? r->word_rom[i] : NULL, align_frame_time(w->start),
 						align_frame_time(w->end), w->mean_p)))
 			return rc;
@@ -41,11 +41,46 @@ static int file_items(align_file_result *f, const vocab *v, int V)
 			continue;
 		const align_span *s = &r->tok[j];
 		const char *t = vocab_token(v, id);
-		if ((rc = align_export_add_word(&f->chars, &f->nchars, &cap, t ? t : "?", NULL, NULL, align_frame_time(s->start),
+		if ((rc = align_export_add_word(chars, nc, &cap, t ? t : "?", NULL, NULL, align_frame_time(s->start),
 						align_frame_time(s->end), s->mean_p)))
 			return rc;
 	}
 	return 0;
+}
+
+static int file_items(align_file_result *f, const vocab *v, int V)
+{
+	return result_items(&f->r, v, V, &f->words, &f->nwords, &f->chars, &f->nchars);
+}
+
+int align_text_items(const float *lp, int64_t T, int V, int blank, const vocab *v, const char *text, ax_item **words,
+		     int64_t *nw, ax_item **chars, int64_t *nc)
+{
+	int *ids = NULL;
+	int64_t n = 0;
+	char *used = NULL;
+	vocab_oov oov = { 0 };
+	align_result r = { 0 };
+	align_params p;
+	align_params_default(&p);
+	*words = *chars = NULL;
+	*nw = *nc = 0;
+	int rc = align_stage_tokens(v, text, ALIGN_OOV_UNK, V, &ids, &n, &oov, &used);
+	if (!rc && n > 0 && (rc = align_stage_one(lp, T, V, blank, v, ids, n, text, &p, &r)) == 0 && r.status_ok)
+		rc = result_items(&r, v, V, words, nw, chars, nc);
+	if (!rc && n > 0 && !r.status_ok)
+		rc = err_set(ACC_EINVAL, "cannot time the words of '%s': %s", text, r.message);
+	if (rc) {
+		align_export_items_free(*words, *nw);
+		align_export_items_free(*chars, *nc);
+		*words = *chars = NULL;
+		*nw = *nc = 0;
+	}
+	align_result_free(&r);
+	vocab_oov_free(&oov);
+	free(ids);
+	free(used);
+	return rc;
 }
 
 int align_file_run(const char *audio_path, const char *text, const align_file_opts *o, align_emitter *em,

@@ -39,3 +39,11 @@ void align_file_result_free(align_file_result *f);
  * mismatch, no <unk> nor <star> for an OOV character), ACC_ENOMEM. */
 int align_file_run(const char *audio_path, const char *text, const align_file_opts *o, align_emitter *em,
 		   const vocab *v, align_file_result *res);
+
+/* Words (and characters) of a text spelled in the vocabulary's tokens, e.g.
+ * a beam decoder's hypothesis, timed by forced alignment (Viterbi) to the
+ * emissions lp [T, V] it was decoded from; confidences are the aligned
+ * frames' mean probabilities.  Items malloc'ed (align_export_items_free);
+ * none for an empty text.  ACC_EINVAL when the text cannot be aligned. */
+int align_text_items(const float *lp, int64_t T, int V, int blank, const vocab *v, const char *text, ax_item **words,
+		     int64_t *nw, ax_item **chars, int64_t *nc);
