@@ -13,6 +13,7 @@
 #include "fsutil.h"
 #include "progress.h"
 #include "textnorm.h"
+#include "wordbreak.h"
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
@@ -39,6 +40,7 @@ void align_params_default(align_params *p)
 	p->edge_max_s = 2.0;
 	p->seg_min_s = 1.0;
 	p->seg_max_s = 30.0;
+	p->break_words = 1;
 }
 
 static const char *const oov_names[] = { "unk", "star", "romanize", "error" };
@@ -271,6 +273,107 @@ static int word_texts(align_result *r, const vocab *v, const char *text)
 	return 0;
 }
 
+/* Byte offset of code point k in s. */
+static size_t cp_offset(const char *s, int64_t k)
+{
+	size_t i = 0;
+	for (; s[i] && k > 0; i++)
+		if (((unsigned char)s[i + 1] & 0xC0) != 0x80)
+			k--;
+	return i;
+}
+
+static int64_t cp_count(const char *s)
+{
+	int64_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* Words of scripts written without spaces cut into ICU word units
+ * (wordbreak.h): a word whose text has one token per code point becomes
+ * one word per unit, timed and scored from its tokens as align_word_spans
+ * does (frame-weighted means). */
+static int break_words(align_result *r)
+{
+	align_span *nw = NULL;
+	char **nt = NULL;
+	int64_t n = 0, cap = r->nwords + 16;
+	int rc = 0;
+	if (!(nw = malloc(sizeof *nw * cap)) || !(nt = calloc(cap, sizeof *nt))) {
+		free(nw);
+		return ACC_ENOMEM;
+	}
+	for (int64_t i = 0; i < r->nwords; i++) {
+		const align_span *w = &r->words[i];
+		const char *t = r->word_text[i];
+		int64_t *cuts = NULL;
+		int nc = 0;
+		if (wordbreak_needed(t) && cp_count(t) == w->last - w->first + 1 && wordbreak_split(t, NULL, &cuts, &nc))
+			err_clear();   /* not splittable: the word stays whole */
+		if (n + nc + 1 > cap) {
+			cap = (n + nc + 1) * 2;
+			align_span *a = realloc(nw, sizeof *a * cap);
+			char **b = a ? realloc(nt, sizeof *b * cap) : NULL;
+			if (a)
+				nw = a;
+			if (b)
+				nt = b;
+			if (!a || !b) {
+				free(cuts);
+				rc = ACC_ENOMEM;
+				goto out;
+			}
+		}
+		int64_t a0 = 0;
+		for (int k = 0; k <= nc; k++) {
+			int64_t a1 = k < nc ? cuts[k] : w->last - w->first + 1;
+			align_span *x = &nw[n];
+			*x = *w;
+			if (nc > 0) {
+				double frames = 0, sl = 0, sp = 0;
+				for (int64_t j = w->first + a0; j < w->first + a1; j++) {
+					double f = (double)(r->tok[j].end - r->tok[j].start);
+					frames += f;
+					sl += r->tok[j].mean_logp * f;
+					sp += r->tok[j].mean_p * f;
+				}
+				x->first = w->first + a0;
+				x->last = w->first + a1 - 1;
+				x->id = r->tok[x->first].id;
+				x->start = r->tok[x->first].start;
+				x->end = r->tok[x->last].end;
+				x->mean_logp = frames > 0 ? sl / frames : r->tok[x->first].mean_logp;
+				x->mean_p = frames > 0 ? sp / frames : r->tok[x->first].mean_p;
+			}
+			size_t b0 = cp_offset(t, a0), b1 = cp_offset(t, a1);
+			if (!(nt[n] = strndup(t + b0, b1 - b0))) {
+				free(cuts);
+				rc = ACC_ENOMEM;
+				goto out;
+			}
+			n++;
+			a0 = a1;
+		}
+		free(cuts);
+	}
+	for (int64_t i = 0; i < r->nwords; i++)
+		free(r->word_text[i]);
+	free(r->word_text);
+	free(r->words);
+	r->words = nw;
+	r->word_text = nt;
+	r->nwords = n;
+	return 0;
+out:
+	for (int64_t i = 0; i < n; i++)
+		free(nt[i]);
+	free(nt);
+	free(nw);
+	return rc;
+}
+
 int align_result_labels(align_result *r, align_labeler *l, const char *raw, const char *norm, const char *profile,
 			const char *used)
 {
@@ -359,7 +462,7 @@ int align_stage_one(const float *lp, int64_t T, int V, int blank, const vocab *v
 		goto out;
 	if ((rc = align_word_spans(r->tok, L, tg, delim, star, &r->words, &r->nwords)))
 		goto out;
-	if ((rc = word_texts(r, v, text))) {
+	if ((rc = word_texts(r, v, text)) || (p->break_words && (rc = break_words(r)))) {
 		rc = err_set(ACC_ENOMEM, "align: out of memory");
 		goto out;
 	}
@@ -1321,6 +1424,7 @@ static int segment_one(manifest *m, const long_rec *lr, const align_run_opts *o,
 	x = NULL;
 	align_params p = o->p;
 	p.star_edges = 1;
+	p.break_words = 0;   /* the words become the segments' text_norm: no spaces added */
 	t = progress_now();
 	/* the word texts are the transcript's (the segments' text_norm), never the romanized ones */
 	if ((rc = align_stage_one(lp, T, em->V, em->blank, v, ids, nid, norm ? norm : "", &p, &r)))

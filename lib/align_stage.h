@@ -58,6 +58,8 @@ typedef struct align_params {
 	double edge_max_s;      /* flag when lead or trail exceeds this (default 2.0 s) */
 	double seg_min_s, seg_max_s;  /* segmentation duration bounds (defaults 1, 30 s) */
 	size_t mem_budget;      /* backpointer memory budget (align_opts; 0 = default) */
+	int    break_words;     /* words of scripts written without spaces (Chinese, Japanese, Thai,
+	                         * ...) cut into ICU word units (wordbreak.h; default 1) */
 } align_params;
 
 /* Fill p with the documented defaults. */

@@ -181,5 +181,24 @@ expect "align file on $(soxi -D long.wav 2>/dev/null | cut -d. -f1) s of audio" 
 same "every word of the long text" "$(wc -l < "$T/out" | tr -d ' ')" 165
 cd "$T" || exit 1
 
+# scripts without spaces: ICU word units in the word tier (espeak-ng voices
+# cmn, ja, th; the vocabulary lacks their letters: <unk> per character)
+mkdir -p cjk && cd cjk || exit 1
+cp -r ../model model
+V='{"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4, "a": 5, "b": 6, "c": 7, "d": 8, "e": 9, "f": 10, "g": 11}'
+printf '{"cmn": %s, "jpn": %s, "tha": %s}\n' "$V" "$V" "$V" > model/vocab.json
+for l in cmn jpn tha; do cp model/adapter.amh.safetensors "model/adapter.$l.safetensors"; done
+espeak-ng -v cmn -w cmn.wav "你好世界今天天气很好" && printf '你好世界，今天天气很好。\n' > cmn.txt
+espeak-ng -v ja -w jpn.wav "私は日本語を話します" && printf '私は日本語を話します。\n' > jpn.txt
+espeak-ng -v th -w tha.wav "สวัสดีครับวันนี้อากาศดีมาก" && printf 'สวัสดีครับวันนี้อากาศดีมาก\n' > tha.txt
+for l in cmn:世界 jpn:日本語 tha:สวัสดี; do
+	lang=${l%%:*} word=${l#*:}
+	expect "align file $lang" 0 "$ALIGN" file "$lang.wav" "$lang.txt" --model model --lang "$lang" --format textgrid --out "$lang.TextGrid"
+	words=$(praat --run ../tg.praat "$T/cjk/$lang.TextGrid" 2>&1)
+	same "$lang: several words, together the text" "$(echo "$words" | awk -F'|' '{ print (NF - 1 > 2) }')$(echo "$words" | tr -d '|\n')" "1$(sed -e 's/，//g' -e 's/。//g' -e 's/ //g' "$lang.txt" | tr -d '\n')"
+	case "$words" in *"|$word|"*|"$word|"*) ok "$lang: ICU's word '$word' is one word" ;; *) ko "$lang: '$word' not a word in '$words'" ;; esac
+done
+cd "$T" || exit 1
+
 echo "# align_formats.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
