@@ -1247,7 +1247,7 @@ static int seg_failed_before(manifest *m, int64_t rec, const char *hash)
 
 /* Write the new utterances of one recording and retire its pieces, in one
  * transaction. */
-static int seg_write(manifest *m, const long_rec *lr, const long_line *ln, const align_result *r, const int *line_of,
+static int seg_write(manifest *m, const long_rec *lr, const long_line *ln, const align_result *r, char **wlab,
 		     const int64_t *line_w0, const align_segment *sg, int ns, const char *lang, int64_t run_id,
 		     double t_first, align_summary *sum)
 {
@@ -1279,6 +1279,17 @@ static int seg_write(manifest *m, const long_rec *lr, const long_line *ln, const
 				free(norm);
 				goto out;
 			}
+		/* part of a line: its words as written (align_label.h), when known */
+		for (int64_t w = w0; !whole && wlab && w <= w1; w++) {
+			/* unknown: the normalized word; a continuation ("") joins the
+			 * previous word's token, except at the start of a text */
+			const char *lw = !wlab[w] ? r->word_text[w] : *wlab[w] ? wlab[w] : w == w0 ? r->word_text[w] : NULL;
+			if (lw && str_append(&raw, &rl, &rcap, lw, " ")) {
+				rc = err_set(ACC_ENOMEM, "align: out of memory");
+				free(norm);
+				goto out;
+			}
+		}
 		if (s->word_first || !whole)
 			snprintf(key, sizeof key, "%s@%d.%d-%d.%d", lr->key, ln[s->line_first].line_no, s->word_first,
 				 ln[s->line_last].line_no, s->word_last);
@@ -1314,7 +1325,6 @@ static int seg_write(manifest *m, const long_rec *lr, const long_line *ln, const
 		}
 		sum->segments_created++;
 	}
-	(void)line_of;
 	sqlite3_bind_int64(upd, 1, lr->rec);
 	if (sqlite3_step(upd) != SQLITE_DONE) {
 		rc = manifest_db_error(m, "cannot retire the pieces of a segmented recording");
@@ -1346,6 +1356,8 @@ static int segment_one(manifest *m, const long_rec *lr, const align_run_opts *o,
 {
 	long_line *ln = NULL;
 	int nl = 0, rc, *ids = NULL, *line_of = NULL, *wil = NULL;
+	char **wlab = NULL;
+	align_labeler *lab = NULL;
 	int64_t nid = 0, cap = 0, *line_t0 = NULL, *line_w0 = NULL, T = 0, n = 0;
 	char *text = NULL, *norm = NULL, path[4096], hash[65];
 	size_t tl = 0, tcap = 0, nl2 = 0, ncap = 0;
@@ -1455,10 +1467,29 @@ static int segment_one(manifest *m, const long_rec *lr, const align_run_opts *o,
 	}
 	if ((rc = align_stage_segment(r.words, line_of, wil, r.nwords, nl, T, o->p.seg_min_s, o->p.seg_max_s, &sg, &ns)))
 		goto out;
-	if ((rc = seg_write(m, lr, ln, &r, line_of, line_w0, sg, ns, o->lang, run_id, 0.0, sum)))
+	/* each word as written, line by line (NULL where a line's mapping fails) */
+	if (!(wlab = calloc(r.nwords ? (size_t)r.nwords : 1, sizeof *wlab)) || (rc = align_labeler_open(&lab))) {
+		rc = err_set(ACC_ENOMEM, "align: out of memory");
+		goto out;
+	}
+	for (int l = 0; l < nl; l++) {
+		char **labs = NULL;
+		int64_t nlab = 0;
+		if ((rc = align_label_map(lab, ln[l].raw, ln[l].norm, ln[l].profile, &labs, &nlab, NULL)))
+			goto out;
+		if (nlab == line_w0[l + 1] - line_w0[l])
+			for (int64_t k = 0; k < nlab; k++) {
+				wlab[line_w0[l] + k] = labs[k];
+				labs[k] = NULL;
+			}
+		align_label_free(labs, nlab);
+	}
+	if ((rc = seg_write(m, lr, ln, &r, wlab, line_w0, sg, ns, o->lang, run_id, 0.0, sum)))
 		goto out;
 	sum->recordings_segmented++;
 out:
+	align_label_free(wlab, wlab ? r.nwords : 0);
+	align_labeler_close(lab);
 	free(sg);
 	free(line_of);
 	free(wil);
@@ -1639,7 +1670,8 @@ int align_stage_show(manifest *m, const char *utt, FILE *f)
 		fprintf(f, "missing characters: %s\n", TXT(11));
 #undef TXT
 	sqlite3_finalize(st);
-	if ((rc = manifest_prepare(m, "SELECT word, start_s, end_s, score, mean_logp FROM align_words WHERE utterance_id = ?1 ORDER BY idx", &st)))
+	if ((rc = manifest_prepare(m, "SELECT coalesce(nullif(label, ''), word), start_s, end_s, score, mean_logp FROM align_words "
+				   "WHERE utterance_id = ?1 ORDER BY idx", &st)))
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	fprintf(f, "%10s %10s %6s %8s  %s\n", "start", "end", "score", "logp", "word");

@@ -52,6 +52,12 @@ for f in ctm textgrid srt vtt json; do
 	expect "export $f" 0 "$ALIGN" export --format "$f" --out "exp-$f" --manifest data.db
 done
 
+# a long recording's lines cut inside a line keep the words as written
+expect "prep ingest long recording (short pieces)" 0 "$PREP" ingest --layout longform --lang amh --manifest seg.db --no-balance long
+expect "align run --seg-max 0.2" 0 "$ALIGN" run --lang amh --model model --manifest seg.db --seg-max 0.2 --seg-min 0.01
+same "pieces of lines exist" "$(sqlite3 seg.db "SELECT count(*) > 0 FROM utterances WHERE status = 'ok' AND utt_key GLOB '*@*.*-*.*'")" 1
+same "pieces of lines: text_raw as written" "$(sqlite3 seg.db "SELECT count(*) > 0 FROM utterances WHERE status = 'ok' AND utt_key GLOB '*@*.*-*.*' AND lower(replace(replace(text_raw, '.', ''), '!', '')) = text_norm AND text_raw GLOB '*[A-Z.!]*'")" 1
+
 # labels as written
 same "labels keep case and punctuation" "$(q "SELECT group_concat(label, '|') FROM (SELECT w.label FROM align_words w JOIN utterances u ON u.id = w.utterance_id WHERE u.utt_key = 's1/u1' ORDER BY w.idx)")" "A|bad|cafe!"
 same "normalized words stay in word" "$(q "SELECT group_concat(word, '|') FROM (SELECT w.word FROM align_words w JOIN utterances u ON u.id = w.utterance_id WHERE u.utt_key = 's1/u1' ORDER BY w.idx)")" "a|bad|cafe"
