@@ -4,10 +4,13 @@
  *   align run --lang CODE --model DIR     align utterances without a current alignment
  *   align export --format F --out DIR     write CTM / TextGrid / SRT / WebVTT / JSON
  *   align show UTTERANCE                  print an utterance's word timeline
+ *   align file AUDIO TEXT --model DIR     align one recording, no manifest
  *
  * Thin: parses arguments and calls lib/align_stage.c; prints the summary.
  */
+#include "align_file.h"
 #include "align_stage.h"
+#include "fsutil.h"
 #include "cliopt.h"
 #include "dist.h"
 #include "err.h"
@@ -28,6 +31,7 @@ static void usage_main(FILE *f)
 		"  run      align every utterance of a language that has no current alignment\n"
 		"  export   write alignments as CTM, Praat TextGrid, SRT, WebVTT or JSON\n"
 		"  show     print the word timeline of one utterance with its scores\n"
+		"  file     align one audio file against its transcript (no manifest)\n"
 		"\n"
 		"`align <command> --help` describes each.  options: --help, --version\n");
 }
@@ -82,13 +86,63 @@ static void usage_run(FILE *f)
 static void usage_export(FILE *f)
 {
 	fprintf(f,
-		"usage: align export --format FORMAT --out DIR [--lang CODE] [--manifest PATH]\n"
+		"usage: align export --format FORMAT --out DIR [options]\n"
 		"\n"
-		"  ctm       DIR/alignments.ctm: \"<utt> 1 <start> <dur> <word> <conf>\", times\n"
-		"            relative to the utterance\n"
+		"Word labels are the words as written in the transcript (case, punctuation,\n"
+		"digits); the normalized form, and the romanized one under --oov romanize, are\n"
+		"extra fields in JSON.\n"
+		"\n"
+		"  ctm       DIR/alignments.ctm: \"<id> 1 <start> <dur> <word> <conf>\" with the\n"
+		"            recording's id and times from the recording's start (NIST sclite,\n"
+		"            Kaldi); ids are the recording path without its extension, '/' and\n"
+		"            '.' as '_', other bytes outside [A-Za-z0-9_-] as _xHH (NIST's\n"
+		"            ctmValidator accepts them)\n"
 		"  textgrid  DIR/<utt>.TextGrid: Praat TextGrid with \"words\" and \"chars\" tiers\n"
-		"  srt, vtt  DIR/<recording>.srt|.vtt: one cue per utterance, recording time\n"
-		"  json      DIR/alignments.json: utterances with word and character timings\n");
+		"  srt, vtt  DIR/<recording>.srt|.vtt: cues of whole words, recording time\n"
+		"  json      DIR/alignments.json: utterances with word and character timings\n"
+		"\n"
+		"options:\n"
+		"  --lang CODE          only this language\n"
+		"  --manifest PATH      manifest database (default: data.db)\n"
+		"  --labels L           written (default): words as in the transcript; norm: the\n"
+		"                       normalized words (to score against normalized references)\n"
+		"  --ctm-times T        recording (default) or utterance: CTM ids and times per\n"
+		"                       utterance (utterance keys mapped as above)\n"
+		"  --max-chars N        subtitles: characters per line (default 42)\n"
+		"  --max-lines N        subtitles: lines per cue (default 2)\n"
+		"  --max-duration S     subtitles: seconds per cue (default 7)\n");
+}
+
+static void usage_file(FILE *f)
+{
+	fprintf(f,
+		"usage: align file AUDIO TEXT --model DIR --lang CODE [options]\n"
+		"\n"
+		"Align one recording against its transcript, with no manifest and no corpus:\n"
+		"nothing is written but the output.  TEXT is a file holding the transcript as\n"
+		"written (lines are joined), or - for standard input.  The text is normalized\n"
+		"(profile of `prep ingest`), aligned as `align run` aligns a clip (audio longer\n"
+		"than 30 s gets <star> edges as long recordings do; emissions are windowed), and\n"
+		"the words are labelled as written.\n"
+		"\n"
+		"  --model DIR          model directory in Hugging Face layout\n"
+		"  --lang CODE          language: vocabulary, adapter and normalization\n"
+		"  --format F           json (default), textgrid, ctm, srt, vtt\n"
+		"  --out FILE           write there (atomically) instead of standard output\n"
+		"  --norm PROFILE       normalization profile: default, mms, none (default: default)\n"
+		"  --oov POLICY         unk (default), star, romanize, error (see `align run --help`)\n"
+		"  --star-edges         <star> before and after the transcript\n"
+		"  --low-conf X, --window N, --rate-min R, --rate-max R, --edge-max S\n"
+		"                       quality flags as in `align run`\n"
+		"  --max-chars N, --max-lines N, --max-duration S\n"
+		"                       subtitle layout (defaults 42, 2, 7)\n"
+		"  --bf16               bf16 matrix products\n"
+		"  --mem-budget MB      Viterbi backpointer memory before checkpointing (default 256)\n"
+		"  --quiet              no summary on standard error\n"
+		"\n"
+		"exit status: 0 aligned (flags are reported on standard error), 2 bad usage,\n"
+		"3 the transcript cannot be aligned to this audio (too long for it, empty,\n"
+		"characters missing under --oov error) or malformed audio/text, 4 I/O failure.\n");
 }
 
 static void usage_show(FILE *f)
@@ -293,37 +347,266 @@ out:
 	return fail(rc);
 }
 
+/* Subtitle layout options shared by `export` and `file`. */
+static int cue_option(int c, const char *arg, ax_cue_opts *o)
+{
+	double d;
+	if (cliopt_number(arg, &d))
+		return -1;
+	if (c == 'C' && d >= 1 && d <= 10000)
+		o->max_chars = (int)d;
+	else if (c == 'L' && d >= 1 && d <= 100)
+		o->max_lines = (int)d;
+	else if (c == 'D' && d > 0 && d <= 86400)
+		o->max_duration = d;
+	else
+		return -1;
+	return 0;
+}
+
 static int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = { { "format", 1, 0, 'f' }, { "out", 1, 0, 'o' }, { "lang", 1, 0, 'l' },
-					      { "manifest", 1, 0, 'M' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
-					      { 0, 0, 0, 0 } };
-	const char *fmt = NULL, *out = NULL, *lang = NULL, *db = "data.db";
+					      { "manifest", 1, 0, 'M' }, { "ctm-times", 1, 0, 'T' }, { "max-chars", 1, 0, 'C' },
+					      { "max-lines", 1, 0, 'L' }, { "max-duration", 1, 0, 'D' }, { "labels", 1, 0, 'W' },
+					      { "help", 0, 0, 'h' },
+					      { "version", 0, 0, 'V' }, { 0, 0, 0, 0 } };
+	align_export_opts eo = { 0 };
+	align_export_cue_opts_default(&eo.cue);
+	const char *db = "data.db";
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:o:l:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f': fmt = optarg; break;
-		case 'o': out = optarg; break;
-		case 'l': lang = optarg; break;
+		case 'f': eo.format = optarg; break;
+		case 'o': eo.dir = optarg; break;
+		case 'l': eo.lang = optarg; break;
 		case 'M': db = optarg; break;
+		case 'W':
+			if (strcmp(optarg, "written") && strcmp(optarg, "norm"))
+				return bad_usage("--labels is written or norm", usage_export);
+			eo.norm_labels = !strcmp(optarg, "norm");
+			break;
+		case 'T':
+			if (strcmp(optarg, "recording") && strcmp(optarg, "utterance"))
+				return bad_usage("--ctm-times is recording or utterance", usage_export);
+			eo.ctm_utterance = !strcmp(optarg, "utterance");
+			break;
+		case 'C':
+		case 'L':
+		case 'D':
+			if (cue_option(c, optarg, &eo.cue))
+				return bad_usage("--max-chars, --max-lines and --max-duration need positive numbers", usage_export);
+			break;
 		case 'h': usage_export(stdout); return 0;
 		case 'V': printf("align %s\n", ACCENT_VERSION); return 0;
 		default: usage_export(stderr); return 2;
 		}
 	}
-	if (!fmt || !out || optind < argc)
+	if (!eo.format || !eo.dir || optind < argc)
 		return bad_usage("--format and --out are required", usage_export);
 	manifest *m = NULL;
 	int64_t n = 0;
 	int rc = manifest_open(&m, db, 0);
 	if (!rc)
-		rc = align_stage_export(m, lang, fmt, out, &n);
+		rc = align_stage_export_ex(m, &eo, &n);
 	manifest_close(m);
 	if (rc)
 		return fail(rc);
-	printf("exported %lld utterances as %s to %s\n", (long long)n, fmt, out);
+	printf("exported %lld utterances as %s to %s\n", (long long)n, eo.format, eo.dir);
 	return 0;
+}
+
+/* The transcript: a file or standard input. */
+static int read_text(const char *path, char **text)
+{
+	if (strcmp(path, "-"))
+		return fs_read_all(path, text, &(size_t){ 0 }, 64 << 20);
+	size_t cap = 4096, len = 0;
+	char *b = malloc(cap);
+	if (!b)
+		return err_set(ACC_ENOMEM, "out of memory");
+	size_t got;
+	while ((got = fread(b + len, 1, cap - len - 1, stdin)) > 0) {
+		len += got;
+		if (len + 1 == cap) {
+			if (cap > (64u << 20)) {
+				free(b);
+				return err_set(ACC_EFORMAT, "the transcript on standard input is larger than 64 MiB");
+			}
+			char *nb = realloc(b, cap * 2);
+			if (!nb) {
+				free(b);
+				return err_set(ACC_ENOMEM, "out of memory");
+			}
+			b = nb;
+			cap *= 2;
+		}
+	}
+	if (ferror(stdin)) {
+		free(b);
+		return err_set(ACC_EIO, "cannot read the transcript from standard input");
+	}
+	b[len] = 0;
+	*text = b;
+	return 0;
+}
+
+static int write_file_result(FILE *f, const char *fmt, const align_file_result *fr, const ax_cue_opts *cue)
+{
+	int64_t idx = 0;
+	if (!strcmp(fmt, "json")) {
+		int rc = align_export_json(f, &fr->u);
+		fputc('\n', f);
+		return rc;
+	}
+	if (!strcmp(fmt, "textgrid"))
+		return align_export_textgrid(f, &fr->u);
+	if (!strcmp(fmt, "ctm"))
+		return align_export_ctm(f, &fr->u);
+	if (!strcmp(fmt, "vtt")) {
+		int rc = align_export_vtt_header(f);
+		return rc ? rc : align_export_cues(f, &fr->u, &idx, 1, cue);
+	}
+	return align_export_cues(f, &fr->u, &idx, 0, cue);
+}
+
+static int cmd_file(int argc, char **argv)
+{
+	enum { O_OOV = 256, O_STAR_EDGES, O_LOW_CONF, O_WINDOW, O_RATE_MIN, O_RATE_MAX, O_EDGE_MAX, O_BF16, O_MEM,
+	       O_QUIET, O_NORM, O_HELP, O_VERSION };
+	static const struct option opts[] = {
+		{ "lang", 1, 0, 'l' }, { "model", 1, 0, 'm' }, { "format", 1, 0, 'f' }, { "out", 1, 0, 'o' },
+		{ "oov", 1, 0, O_OOV }, { "star-edges", 0, 0, O_STAR_EDGES }, { "low-conf", 1, 0, O_LOW_CONF },
+		{ "window", 1, 0, O_WINDOW }, { "rate-min", 1, 0, O_RATE_MIN }, { "rate-max", 1, 0, O_RATE_MAX },
+		{ "edge-max", 1, 0, O_EDGE_MAX }, { "bf16", 0, 0, O_BF16 }, { "mem-budget", 1, 0, O_MEM },
+		{ "quiet", 0, 0, O_QUIET }, { "norm", 1, 0, O_NORM }, { "max-chars", 1, 0, 'C' }, { "max-lines", 1, 0, 'L' },
+		{ "max-duration", 1, 0, 'D' }, { "help", 0, 0, O_HELP }, { "version", 0, 0, O_VERSION }, { 0, 0, 0, 0 }
+	};
+	align_file_opts fo = { .long_s = 30.0 };
+	align_params_default(&fo.p);
+	ax_cue_opts cue;
+	align_export_cue_opts_default(&cue);
+	const char *model = NULL, *fmt = "json", *out = NULL;
+	int quiet = 0, bf16 = 0, c;
+	double d;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "l:m:f:o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': fo.lang = optarg; break;
+		case 'm': model = optarg; break;
+		case 'f': fmt = optarg; break;
+		case 'o': out = optarg; break;
+		case O_NORM: fo.profile = optarg; break;
+		case O_OOV:
+			if (align_oov_parse(optarg, &fo.p.oov))
+				return fail(ACC_EINVAL);
+			break;
+		case O_STAR_EDGES: fo.p.star_edges = 1; break;
+		case O_LOW_CONF:
+			if (cliopt_number(optarg, &fo.p.low_conf))
+				return bad_usage("--low-conf needs a number", usage_file);
+			break;
+		case O_WINDOW:
+			if (cliopt_number(optarg, &d) || d < 1 || d > 100000)
+				return bad_usage("--window needs a frame count >= 1", usage_file);
+			fo.p.window = (int)d;
+			break;
+		case O_RATE_MIN:
+		case O_RATE_MAX:
+		case O_EDGE_MAX:
+			if (cliopt_number(optarg, &d) || d < 0)
+				return bad_usage("rates and durations must be numbers >= 0", usage_file);
+			if (c == O_RATE_MIN) fo.p.rate_min = d;
+			else if (c == O_RATE_MAX) fo.p.rate_max = d;
+			else fo.p.edge_max_s = d;
+			break;
+		case 'C':
+		case 'L':
+		case 'D':
+			if (cue_option(c, optarg, &cue))
+				return bad_usage("--max-chars, --max-lines and --max-duration need positive numbers", usage_file);
+			break;
+		case O_BF16: bf16 = 1; break;
+		case O_MEM:
+			if (cliopt_number(optarg, &d) || d < 1)
+				return bad_usage("--mem-budget needs megabytes >= 1", usage_file);
+			fo.p.mem_budget = (size_t)(d * 1048576.0);
+			break;
+		case O_QUIET: quiet = 1; break;
+		case O_HELP: usage_file(stdout); return 0;
+		case O_VERSION: printf("align %s\n", ACCENT_VERSION); return 0;
+		default: usage_file(stderr); return 2;
+		}
+	}
+	if (optind + 2 != argc)
+		return bad_usage("an audio file and a transcript (file or -) are required", usage_file);
+	if (!fo.lang || !model)
+		return bad_usage("--lang and --model are required", usage_file);
+	if (strcmp(fmt, "json") && strcmp(fmt, "textgrid") && strcmp(fmt, "ctm") && strcmp(fmt, "srt") && strcmp(fmt, "vtt"))
+		return bad_usage("--format is json, textgrid, ctm, srt or vtt", usage_file);
+	if (fo.p.rate_min > fo.p.rate_max)
+		return bad_usage("a minimum is above its maximum", usage_file);
+	const char *audio = argv[optind], *tpath = argv[optind + 1];
+	vocab *v = NULL;
+	align_emitter em = { 0 };
+	align_file_result fr = { 0 };
+	char *text = NULL, vpath[4200], tmp[4200];
+	FILE *fp = NULL;
+	int rc;
+	snprintf(vpath, sizeof vpath, "%s/vocab.json", model);
+	if ((rc = read_text(tpath, &text))) {
+		err_wrap(rc, "transcript '%s'", tpath);
+		goto out;
+	}
+	if ((rc = vocab_load(&v, vpath, fo.lang))) {
+		err_wrap(rc, "vocabulary");
+		goto out;
+	}
+	if ((rc = align_emitter_open(&em, model, fo.lang, bf16)))
+		goto out;
+	if ((rc = align_file_run(audio, text, &fo, &em, v, &fr))) {
+		err_wrap(rc, "%s", audio);
+		goto out;
+	}
+	if (!fr.r.status_ok) {
+		rc = err_set(ACC_EFORMAT, "cannot align '%s' against '%s': %s", audio, tpath, fr.r.message);
+		if (fr.r.flags & ALIGN_FLAG_IMPOSSIBLE)
+			err_hint("check that the transcript belongs to this audio");
+		goto out;
+	}
+	if (out) {
+		if ((rc = fs_open_tmp(out, tmp, &fp)))
+			goto out;
+		if ((rc = write_file_result(fp, fmt, &fr, &cue))) {
+			fs_abort_tmp(fp, tmp);
+			goto out;
+		}
+		if ((rc = fs_commit_tmp(fp, tmp, out)))
+			goto out;
+	} else {
+		if ((rc = write_file_result(stdout, fmt, &fr, &cue)))
+			goto out;
+		if (fflush(stdout)) {
+			rc = err_set(ACC_EIO, "cannot write to standard output");
+			goto out;
+		}
+	}
+	if (!quiet) {
+		fprintf(stderr, "align file: %lld words in %.2f s of audio, mean log-prob %.3f, min window %.3f, %.1f chars/s\n",
+			(long long)fr.nwords, fr.u.duration, fr.r.mean_logp, fr.r.min_window_logp, fr.r.chars_per_s);
+		if (fr.oov_total)
+			fprintf(stderr, "characters missing from the vocabulary (%s policy): %lld, e.g. %s\n",
+				align_oov_name(fo.p.oov), (long long)fr.oov_total, fr.oov_desc);
+		if (fr.r.flags && fr.r.message[0])
+			fprintf(stderr, "warning: %s\n", fr.r.message);
+	}
+out:
+	align_file_result_free(&fr);
+	align_emitter_close(&em);
+	vocab_free(v);
+	free(text);
+	return rc ? fail(rc) : 0;
 }
 
 static int cmd_show(int argc, char **argv)
@@ -384,6 +667,8 @@ int main(int argc, char **argv)
 		return cmd_export(argc - 1, argv + 1);
 	if (!strcmp(cmd, "show"))
 		return cmd_show(argc - 1, argv + 1);
+	if (!strcmp(cmd, "file"))
+		return cmd_file(argc - 1, argv + 1);
 	fprintf(stderr, "error: unknown command '%s'\n", cmd);
 	usage_main(stderr);
 	return 2;

@@ -22,6 +22,8 @@ int align_dist_put_work(dist_buf *b, const align_dist_work *w)
 	TRY(dist_buf_put_str(b, w->text));
 	TRY(dist_buf_put_str(b, w->key));
 	TRY(dist_buf_put_str(b, w->path));
+	TRY(dist_buf_put_str(b, w->raw));
+	TRY(dist_buf_put_str(b, w->profile));
 out:
 	return rc;
 }
@@ -37,6 +39,8 @@ int align_dist_get_work(dist_buf *b, align_dist_work *w)
 	TRY(dist_buf_get_str(b, &w->text));
 	TRY(dist_buf_get_str(b, &w->key));
 	TRY(dist_buf_get_str(b, &w->path));
+	TRY(dist_buf_get_str(b, &w->raw));
+	TRY(dist_buf_get_str(b, &w->profile));
 	if (!w->key || !w->path)
 		rc = err_set(ACC_EINTERNAL, "utterance record without key or path");
 out:
@@ -50,6 +54,8 @@ void align_dist_work_free(align_dist_work *w)
 	free(w->text);
 	free(w->key);
 	free(w->path);
+	free(w->raw);
+	free(w->profile);
 	memset(w, 0, sizeof *w);
 }
 
@@ -75,6 +81,41 @@ static int get_arr(dist_buf *b, void **p, int64_t *n, size_t sz)
 	return dist_buf_get(b, *p, (size_t)*n * sz);
 }
 
+/* An optional array of n strings (NULL: absent): its count (0 when
+ * absent), then each string. */
+static int put_strs(dist_buf *b, char *const *s, int64_t n)
+{
+	int rc;
+	int64_t k = s ? n : 0;
+	TRY(dist_buf_put(b, &k, sizeof k));
+	for (int64_t i = 0; i < k; i++)
+		TRY(dist_buf_put_str(b, s[i]));
+out:
+	return rc;
+}
+
+/* *out: NULL when absent, else n strings (calloc'ed, each malloc'd or NULL);
+ * a count other than 0 or n is a malformed record. */
+static int get_strs(dist_buf *b, char ***out, int64_t n)
+{
+	int rc;
+	int64_t k = 0;
+	*out = NULL;
+	TRY(dist_buf_get(b, &k, sizeof k));
+	if (k && k != n) {
+		rc = err_set(ACC_EINTERNAL, "malformed alignment from another rank");
+		goto out;
+	}
+	if (k && !(*out = calloc(k, sizeof **out))) {
+		rc = err_set(ACC_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int64_t i = 0; i < k; i++)
+		TRY(dist_buf_get_str(b, &(*out)[i]));
+out:
+	return rc;
+}
+
 int align_dist_put_result(dist_buf *b, int64_t id, double t0, const char *hash, const char *oov_json,
 			  const align_result *r)
 {
@@ -88,10 +129,9 @@ int align_dist_put_result(dist_buf *b, int64_t id, double t0, const char *hash, 
 	TRY(put_arr(b, r->tok, r->tok ? r->ntok : 0, sizeof *r->tok));
 	TRY(put_arr(b, r->tok_ids, r->tok_ids ? r->ntok : 0, sizeof *r->tok_ids));
 	TRY(put_arr(b, r->words, r->words ? r->nwords : 0, sizeof *r->words));
-	int64_t nt = r->word_text ? r->nwords : 0;
-	TRY(dist_buf_put(b, &nt, sizeof nt));
-	for (int64_t i = 0; i < nt; i++)
-		TRY(dist_buf_put_str(b, r->word_text[i]));
+	TRY(put_strs(b, r->word_text, r->nwords));
+	TRY(put_strs(b, r->word_label, r->nwords));
+	TRY(put_strs(b, r->word_rom, r->nwords));
 out:
 	return rc;
 }
@@ -116,6 +156,8 @@ int align_dist_get_result(dist_buf *b, int64_t *id, double *t0, char hash[65], c
 	r->tok_ids = NULL;
 	r->words = NULL;
 	r->word_text = NULL;
+	r->word_label = NULL;
+	r->word_rom = NULL;
 	r->ntok = r->nwords = 0;   /* until the arrays are in: align_result_free stays safe */
 	TRY(get_arr(b, &p, &n, sizeof *r->tok));
 	r->tok = p;
@@ -132,20 +174,12 @@ int align_dist_get_result(dist_buf *b, int64_t *id, double *t0, char hash[65], c
 		rc = err_set(ACC_EINTERNAL, "malformed alignment from another rank");
 		goto out;
 	}
-	TRY(dist_buf_get(b, &n, sizeof n));
-	if (n && n != nw) {
-		rc = err_set(ACC_EINTERNAL, "malformed alignment from another rank");
-		goto out;
-	}
-	if (n) {
-		if (!(r->word_text = calloc(n, sizeof *r->word_text))) {
-			rc = err_set(ACC_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
 	r->nwords = nw;
-	for (int64_t i = 0; i < n; i++)
-		TRY(dist_buf_get_str(b, &r->word_text[i]));
+	r->word_label = NULL;
+	r->word_rom = NULL;
+	TRY(get_strs(b, &r->word_text, nw));
+	TRY(get_strs(b, &r->word_label, nw));
+	TRY(get_strs(b, &r->word_rom, nw));
 out:
 	if (rc) {
 		align_result_free(r);

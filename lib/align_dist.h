@@ -17,6 +17,7 @@ typedef struct align_dist_work {
 	int64_t id, rec;
 	double  start, end;
 	char   *text, *key, *path;
+	char   *raw, *profile;   /* text_raw, norm_profile (may be NULL): the labels */
 } align_dist_work;
 int align_dist_put_work(dist_buf *b, const align_dist_work *w);
 int align_dist_get_work(dist_buf *b, align_dist_work *w);   /* strings malloc'd */

@@ -4,6 +4,7 @@
  */
 #include "align_export.h"
 #include "err.h"
+#include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,11 +15,118 @@ static int io_check(FILE *f)
 	return ferror(f) ? err_set(ACC_EIO, "write failed") : 0;
 }
 
+int align_export_add_word(ax_item **items, int64_t *n, int64_t *cap, const char *label, const char *norm,
+			  const char *romanized, double start, double end, double score)
+{
+	if (label && !*label && *n > 0) {
+		/* a continuation: the previous item grows to cover this word */
+		ax_item *p = &(*items)[*n - 1];
+		double da = p->end - p->start, db = end - start;
+		p->score = da + db > 0 ? (p->score * da + score * db) / (da + db) : (p->score + score) / 2;
+		if (end > p->end)
+			p->end = end;
+		const char *add[2] = { norm, romanized };
+		char **dst[2] = { &p->norm, &p->romanized };
+		for (int k = 0; k < 2; k++) {
+			if (!add[k])
+				continue;
+			const char *base = *dst[k] ? *dst[k] : (k == 0 ? p->text : "");
+			size_t la = strlen(base), lb = strlen(add[k]);
+			char *j = malloc(la + lb + 2);
+			if (!j)
+				return err_set(ACC_ENOMEM, "export: out of memory");
+			memcpy(j, base, la);
+			j[la] = ' ';
+			memcpy(j + la + 1, add[k], lb + 1);
+			free(*dst[k]);
+			*dst[k] = j;
+		}
+		return 0;
+	}
+	if (*n == *cap) {
+		int64_t nc = *cap ? *cap * 2 : 16;
+		ax_item *ni = realloc(*items, sizeof *ni * nc);
+		if (!ni)
+			return err_set(ACC_ENOMEM, "export: out of memory");
+		*items = ni;
+		*cap = nc;
+	}
+	ax_item *w = &(*items)[*n];
+	memset(w, 0, sizeof *w);
+	/* an empty label on the first word has nothing to continue: use the norm */
+	w->text = strdup(label && *label ? label : norm ? norm : "");
+	w->norm = norm && label && *label && strcmp(norm, label) ? strdup(norm) : NULL;
+	w->romanized = romanized ? strdup(romanized) : NULL;
+	w->start = start;
+	w->end = end;
+	w->score = score;
+	(*n)++;
+	if (!w->text || (norm && label && *label && strcmp(norm, label) && !w->norm) || (romanized && !w->romanized))
+		return err_set(ACC_ENOMEM, "export: out of memory");
+	return 0;
+}
+
+void align_export_items_free(ax_item *items, int64_t n)
+{
+	for (int64_t i = 0; items && i < n; i++) {
+		free(items[i].text);
+		free(items[i].norm);
+		free(items[i].romanized);
+	}
+	free(items);
+}
+
+void align_export_ctm_id(const char *key, char *buf, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t len = strlen(key), k = 0;
+	/* drop an audio extension: ".ext" after the last '/' */
+	const char *slash = strrchr(key, '/'), *dot = strrchr(key, '.');
+	if (dot && (!slash || dot > slash) && dot > key && (!slash || dot > slash + 1)) {
+		size_t el = len - (size_t)(dot + 1 - key), alnum = 1;
+		for (const char *q = dot + 1; *q; q++)
+			alnum &= isalnum((unsigned char)*q) != 0;
+		if (el >= 1 && el <= 5 && alnum)
+			len = (size_t)(dot - key);
+	}
+	if (cap == 0)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)key[i];
+		if (isalnum(c) || c == '_' || c == '-') {
+			if (k + 1 >= cap)
+				break;
+			buf[k++] = (char)c;
+		} else if (c == '/' || c == '.') {
+			if (k + 1 >= cap)
+				break;
+			buf[k++] = '_';
+		} else {
+			if (k + 4 >= cap)
+				break;
+			buf[k++] = '_';
+			buf[k++] = 'x';
+			buf[k++] = hex[c >> 4];
+			buf[k++] = hex[c & 15];
+		}
+	}
+	if (k == 0 && cap > 1)
+		buf[k++] = '_';
+	buf[k] = 0;
+}
+
 int align_export_ctm(FILE *f, const ax_utt *u)
 {
+	char id[512];
+	align_export_ctm_id(u->rec ? u->rec : u->key, id, sizeof id);
+	double off = u->rec ? u->offset : 0;
 	for (int64_t i = 0; i < u->nwords; i++) {
 		const ax_item *w = &u->words[i];
-		fprintf(f, "%s 1 %.3f %.3f %s %.4f\n", u->key, w->start, w->end - w->start, w->text, w->score);
+		fprintf(f, "%s 1 %.3f %.3f ", id, off + w->start, w->end - w->start);
+		const char *t = w->text && *w->text ? w->text : "_";
+		for (; *t; t++)
+			fputc(isspace((unsigned char)*t) ? '_' : *t, f);
+		fprintf(f, " %.4f\n", w->score);
 	}
 	return io_check(f);
 }
@@ -105,23 +213,113 @@ int align_export_vtt_header(FILE *f)
 	return io_check(f);
 }
 
-int align_export_cue(FILE *f, const ax_utt *u, int64_t index, int vtt)
+void align_export_cue_opts_default(ax_cue_opts *o)
 {
-	double a = u->offset, b = u->offset + u->duration;
-	if (u->nwords > 0) {
-		a = u->offset + u->words[0].start;
-		b = u->offset + u->words[u->nwords - 1].end;
+	o->max_chars = 42;
+	o->max_lines = 2;
+	o->max_duration = 7.0;
+}
+
+/* Code points of a UTF-8 string (continuation bytes not counted). */
+static int u8_len(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* Cue text with the format's escapes (see align_export_cues). */
+static void cue_text(FILE *f, const char *s, int vtt)
+{
+	for (; *s; s++) {
+		char c = *s;
+		if (c == '\n' || c == '\r' || c == '\t')
+			fputc(' ', f);
+		else if (vtt && c == '&')
+			fputs("&amp;", f);
+		else if (vtt && c == '<')
+			fputs("&lt;", f);
+		else if (vtt && c == '>')
+			fputs("&gt;", f);
+		else if (c == '<')
+			fputs("\u2039", f);
+		else if (c == '>')
+			fputs("\u203a", f);
+		else
+			fputc(c, f);
 	}
+}
+
+static void cue_head(FILE *f, int64_t index, double a, double b, int vtt)
+{
 	char ta[32], tb[32];
 	align_export_timestamp(a, vtt, ta);
 	align_export_timestamp(b, vtt, tb);
 	if (!vtt)
 		fprintf(f, "%lld\n", (long long)index);
-	/* a cue's text cannot hold a blank line; "-->" is reserved in VTT */
 	fprintf(f, "%s --> %s\n", ta, tb);
-	for (const char *p = u->text ? u->text : ""; *p; p++)
-		fputc(*p == '\n' || *p == '\r' ? ' ' : *p, f);
+}
+
+/* Write words [w0, w1) as one cue; brk[i] says word i starts a new line. */
+static void cue_words(FILE *f, const ax_utt *u, int64_t w0, int64_t w1, const char *brk, int64_t index, int vtt)
+{
+	cue_head(f, index, u->offset + u->words[w0].start, u->offset + u->words[w1 - 1].end, vtt);
+	for (int64_t i = w0; i < w1; i++) {
+		if (i > w0)
+			fputc(brk[i] ? '\n' : ' ', f);
+		cue_text(f, u->words[i].text ? u->words[i].text : "", vtt);
+	}
 	fputs("\n\n", f);
+}
+
+int align_export_cues(FILE *f, const ax_utt *u, int64_t *index, int vtt, const ax_cue_opts *o)
+{
+	ax_cue_opts d;
+	if (!o) {
+		align_export_cue_opts_default(&d);
+		o = &d;
+	}
+	if (u->nwords == 0) {
+		const char *t = u->text ? u->text : "";
+		while (*t == ' ' || *t == '\n' || *t == '\r' || *t == '\t')
+			t++;
+		if (!*t)
+			return io_check(f);   /* a cue needs text: nothing to show */
+		cue_head(f, ++*index, u->offset, u->offset + u->duration, vtt);
+		cue_text(f, t, vtt);
+		fputs("\n\n", f);
+		return io_check(f);
+	}
+	char *brk = calloc((size_t)u->nwords, 1);
+	if (!brk)
+		return err_set(ACC_ENOMEM, "export: out of memory");
+	int64_t c0 = 0;    /* first word of the open cue */
+	int line = 0, col = 0;
+	for (int64_t i = 0; i < u->nwords; i++) {
+		const ax_item *w = &u->words[i];
+		int len = u8_len(w->text ? w->text : "");
+		if (i > c0) {
+			int fits_line = col + 1 + len <= o->max_chars;
+			int fits_time = w->end - u->words[c0].start <= o->max_duration;
+			if (fits_time && fits_line) {
+				col += 1 + len;
+				continue;
+			}
+			if (fits_time && line + 1 < o->max_lines) {
+				brk[i] = 1;
+				line++;
+				col = len;
+				continue;
+			}
+			cue_words(f, u, c0, i, brk, ++*index, vtt);
+		}
+		c0 = i;
+		line = 0;
+		col = len;
+	}
+	cue_words(f, u, c0, u->nwords, brk, ++*index, vtt);
+	free(brk);
 	return io_check(f);
 }
 
@@ -129,8 +327,15 @@ static json_t *items_json(const ax_item *it, int64_t n)
 {
 	json_t *a = json_array();
 	for (int64_t i = 0; a && i < n; i++)
-		json_array_append_new(a, json_pack("{s:s, s:f, s:f, s:f}", "text", it[i].text ? it[i].text : "",
-						   "start", it[i].start, "end", it[i].end, "score", it[i].score));
+	{
+		json_t *o = json_pack("{s:s, s:f, s:f, s:f}", "text", it[i].text ? it[i].text : "", "start", it[i].start,
+				      "end", it[i].end, "score", it[i].score);
+		if (o && it[i].norm)
+			json_object_set_new(o, "norm", json_string(it[i].norm));
+		if (o && it[i].romanized)
+			json_object_set_new(o, "romanized", json_string(it[i].romanized));
+		json_array_append_new(a, o);
+	}
 	return a;
 }
 

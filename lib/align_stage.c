@@ -8,12 +8,14 @@
 #include "balance.h"
 #include "dist.h"
 #include "align_export.h"
+#include "align_label.h"
 #include "audio.h"
 #include "ctc.h"
 #include "err.h"
 #include "fsutil.h"
 #include "progress.h"
 #include "textnorm.h"
+#include "wordbreak.h"
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
@@ -40,6 +42,7 @@ void align_params_default(align_params *p)
 	p->edge_max_s = 2.0;
 	p->seg_min_s = 1.0;
 	p->seg_max_s = 30.0;
+	p->break_words = 1;
 }
 
 static const char *const oov_names[] = { "unk", "star", "romanize", "error" };
@@ -96,6 +99,70 @@ static void fold_case(const vocab *v, char *s)
 		}
 }
 
+/* Romanize the words of t (single spaces) that hold characters the
+ * vocabulary lacks, one word at a time, so that word i of *out is word i of
+ * t (labels and word rows stay those of the transcript): whitespace inside
+ * a romanized word is removed, a word that romanizes to nothing is kept. */
+static int romanize_words(const vocab *v, const char *t, char **out)
+{
+	char **w = NULL, *acc = NULL;
+	int64_t nw = 0;
+	size_t len = 0;
+	int rc = align_label_split(t, &w, &nw);
+	if (rc)
+		return rc;
+	size_t cap = strlen(t) * 4 + 16;
+	if (!(acc = malloc(cap))) {
+		rc = err_set(ACC_ENOMEM, "align: out of memory");
+		goto out;
+	}
+	acc[0] = 0;
+	for (int64_t i = 0; i < nw; i++) {
+		int *ids = NULL;
+		int64_t n = 0;
+		vocab_oov o = { 0 };
+		char *r = NULL;
+		if ((rc = vocab_encode_ex(v, w[i], &ids, &n, &o, OOV_MARK)))
+			goto out;
+		free(ids);
+		int missing = o.total > 0;
+		vocab_oov_free(&o);
+		if (missing && (rc = textnorm_romanize(w[i], &r)))
+			goto out;
+		if (r) {
+			char *q = r;
+			for (char *p = r; *p; p++)
+				if (!(*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+					*q++ = *p;
+			*q = 0;
+			fold_case(v, r);
+		}
+		const char *use = r && *r ? r : w[i];
+		size_t ul = strlen(use);
+		if (len + ul + 2 > cap) {
+			cap = (len + ul + 2) * 2;
+			char *na = realloc(acc, cap);
+			if (!na) {
+				free(r);
+				rc = err_set(ACC_ENOMEM, "align: out of memory");
+				goto out;
+			}
+			acc = na;
+		}
+		if (len)
+			acc[len++] = ' ';
+		memcpy(acc + len, use, ul + 1);
+		len += ul;
+		free(r);
+	}
+	*out = acc;
+	acc = NULL;
+out:
+	free(acc);
+	align_label_free(w, nw);
+	return rc;
+}
+
 int align_stage_tokens(const vocab *v, const char *text, align_oov_policy pol, int star_id,
 		       int **ids, int64_t *n, vocab_oov *oov, char **text_used)
 {
@@ -111,15 +178,11 @@ int align_stage_tokens(const vocab *v, const char *text, align_oov_policy pol, i
 	if ((rc = vocab_encode_ex(v, t, &raw, &nr, oov, OOV_MARK)))
 		goto out;
 	if (pol == ALIGN_OOV_ROMANIZE && oov->total > 0) {
-		if ((rc = textnorm_romanize(t, &rom)))
+		if ((rc = romanize_words(v, t, &rom)))
 			goto out;
 		free(t);
-		t = squeeze_spaces(rom);
-		if (!t) {
-			rc = err_set(ACC_ENOMEM, "align: out of memory");
-			goto out;
-		}
-		fold_case(v, t);
+		t = rom;
+		rom = NULL;
 		free(raw);
 		raw = NULL;
 		vocab_oov rest = { 0 };   /* the original characters stay reported */
@@ -172,40 +235,27 @@ void align_result_free(align_result *r)
 		for (int64_t i = 0; i < r->nwords; i++)
 			free(r->word_text[i]);
 	free(r->word_text);
+	align_label_free(r->word_label, r->word_label ? r->nwords : 0);
+	align_label_free(r->word_rom, r->word_rom ? r->nwords : 0);
 	memset(r, 0, sizeof *r);
 }
 
-/* Word texts: the text's space-separated words when they match the aligned
- * words one to one, else the concatenated token strings. */
+/* Word texts: the text's whitespace-separated words when they match the
+ * aligned words one to one, else the concatenated token strings. */
 static int word_texts(align_result *r, const vocab *v, const char *text)
 {
+	char **tw = NULL;
+	int64_t nw = 0;
+	if (align_label_split(text, &tw, &nw))
+		return ACC_ENOMEM;
+	if (nw == r->nwords && nw > 0) {
+		r->word_text = tw;
+		return 0;
+	}
+	align_label_free(tw, nw);
 	r->word_text = calloc(r->nwords ? r->nwords : 1, sizeof(char *));
 	if (!r->word_text)
 		return ACC_ENOMEM;
-	int64_t nw = 0;
-	for (const char *p = text; p && *p;) {
-		while (*p == ' ')
-			p++;
-		if (!*p)
-			break;
-		nw++;
-		while (*p && *p != ' ')
-			p++;
-	}
-	if (nw == r->nwords) {
-		const char *p = text;
-		for (int64_t i = 0; i < nw; i++) {
-			while (*p == ' ')
-				p++;
-			const char *e = p;
-			while (*e && *e != ' ')
-				e++;
-			if (!(r->word_text[i] = strndup(p, e - p)))
-				return ACC_ENOMEM;
-			p = e;
-		}
-		return 0;
-	}
 	for (int64_t i = 0; i < r->nwords; i++) {
 		size_t len = 0;
 		for (int64_t j = r->words[i].first; j <= r->words[i].last; j++) {
@@ -221,6 +271,134 @@ static int word_texts(align_result *r, const vocab *v, const char *text)
 			strcat(w, s ? s : "<star>");
 		}
 		r->word_text[i] = w;
+	}
+	return 0;
+}
+
+/* Byte offset of code point k in s. */
+static size_t cp_offset(const char *s, int64_t k)
+{
+	size_t i = 0;
+	for (; s[i] && k > 0; i++)
+		if (((unsigned char)s[i + 1] & 0xC0) != 0x80)
+			k--;
+	return i;
+}
+
+static int64_t cp_count(const char *s)
+{
+	int64_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* Words of scripts written without spaces cut into ICU word units
+ * (wordbreak.h): a word whose text has one token per code point becomes
+ * one word per unit, timed and scored from its tokens as align_word_spans
+ * does (frame-weighted means). */
+static int break_words(align_result *r)
+{
+	align_span *nw = NULL;
+	char **nt = NULL;
+	int64_t n = 0, cap = r->nwords + 16;
+	int rc = 0;
+	if (!(nw = malloc(sizeof *nw * cap)) || !(nt = calloc(cap, sizeof *nt))) {
+		free(nw);
+		return ACC_ENOMEM;
+	}
+	for (int64_t i = 0; i < r->nwords; i++) {
+		const align_span *w = &r->words[i];
+		const char *t = r->word_text[i];
+		int64_t *cuts = NULL;
+		int nc = 0;
+		if (wordbreak_needed(t) && cp_count(t) == w->last - w->first + 1 && wordbreak_split(t, NULL, &cuts, &nc))
+			err_clear();   /* not splittable: the word stays whole */
+		if (n + nc + 1 > cap) {
+			cap = (n + nc + 1) * 2;
+			align_span *a = realloc(nw, sizeof *a * cap);
+			char **b = a ? realloc(nt, sizeof *b * cap) : NULL;
+			if (a)
+				nw = a;
+			if (b)
+				nt = b;
+			if (!a || !b) {
+				free(cuts);
+				rc = ACC_ENOMEM;
+				goto out;
+			}
+		}
+		int64_t a0 = 0;
+		for (int k = 0; k <= nc; k++) {
+			int64_t a1 = k < nc ? cuts[k] : w->last - w->first + 1;
+			align_span *x = &nw[n];
+			*x = *w;
+			if (nc > 0) {
+				double frames = 0, sl = 0, sp = 0;
+				for (int64_t j = w->first + a0; j < w->first + a1; j++) {
+					double f = (double)(r->tok[j].end - r->tok[j].start);
+					frames += f;
+					sl += r->tok[j].mean_logp * f;
+					sp += r->tok[j].mean_p * f;
+				}
+				x->first = w->first + a0;
+				x->last = w->first + a1 - 1;
+				x->id = r->tok[x->first].id;
+				x->start = r->tok[x->first].start;
+				x->end = r->tok[x->last].end;
+				x->mean_logp = frames > 0 ? sl / frames : r->tok[x->first].mean_logp;
+				x->mean_p = frames > 0 ? sp / frames : r->tok[x->first].mean_p;
+			}
+			size_t b0 = cp_offset(t, a0), b1 = cp_offset(t, a1);
+			if (!(nt[n] = strndup(t + b0, b1 - b0))) {
+				free(cuts);
+				rc = ACC_ENOMEM;
+				goto out;
+			}
+			n++;
+			a0 = a1;
+		}
+		free(cuts);
+	}
+	for (int64_t i = 0; i < r->nwords; i++)
+		free(r->word_text[i]);
+	free(r->word_text);
+	free(r->words);
+	r->words = nw;
+	r->word_text = nt;
+	r->nwords = n;
+	return 0;
+out:
+	for (int64_t i = 0; i < n; i++)
+		free(nt[i]);
+	free(nt);
+	free(nw);
+	return rc;
+}
+
+int align_result_labels(align_result *r, align_labeler *l, const char *raw, const char *norm, const char *profile,
+			const char *used)
+{
+	char **lab = NULL;
+	int64_t n = 0;
+	int rc;
+	if (!r->status_ok || r->nwords == 0)
+		return 0;
+	if ((rc = align_label_map(l, raw, norm, profile, &lab, &n, NULL)))
+		return rc;
+	if (n == r->nwords)
+		r->word_label = lab;
+	else
+		align_label_free(lab, n);
+	if (used && norm && strcmp(used, norm)) {
+		char **rw = NULL;
+		int64_t nr = 0;
+		if ((rc = align_label_split(used, &rw, &nr)))
+			return rc;
+		if (nr == r->nwords)
+			r->word_rom = rw;
+		else
+			align_label_free(rw, nr);
 	}
 	return 0;
 }
@@ -286,7 +464,7 @@ int align_stage_one(const float *lp, int64_t T, int V, int blank, const vocab *v
 		goto out;
 	if ((rc = align_word_spans(r->tok, L, tg, delim, star, &r->words, &r->nwords)))
 		goto out;
-	if ((rc = word_texts(r, v, text))) {
+	if ((rc = word_texts(r, v, text)) || (p->break_words && (rc = break_words(r)))) {
 		rc = err_set(ACC_ENOMEM, "align: out of memory");
 		goto out;
 	}
@@ -542,8 +720,10 @@ static void align_hash(const char *text, const char *model_id, const char *lang,
 		       const align_params *p, char hex[65])
 {
 	char meta[256];
-	int ml = snprintf(meta, sizeof meta, "\n%s\n%s\n%s\n%d\n%d", model_id, lang, align_oov_name(pol), p->star_edges,
-			  p->window);
+	/* "labels 2": romanized alignments made before word rows kept the
+	 * transcript's words are stale */
+	int ml = snprintf(meta, sizeof meta, "\n%s\n%s\n%s\n%d\n%d%s", model_id, lang, align_oov_name(pol), p->star_edges,
+			  p->window, pol == ALIGN_OOV_ROMANIZE ? "\nlabels 2" : "");
 	size_t tl = text ? strlen(text) : 0;
 	char *buf = malloc(tl + ml + 1);
 	if (!buf) {
@@ -564,6 +744,7 @@ typedef struct work_item {
 	double  start, end;
 	char   *text;
 	char   *key;
+	char   *raw, *profile;   /* text_raw, norm_profile: for the labels */
 } work_item;
 
 static void work_free(work_item *w, int64_t n)
@@ -571,6 +752,8 @@ static void work_free(work_item *w, int64_t n)
 	for (int64_t i = 0; i < n; i++) {
 		free(w[i].text);
 		free(w[i].key);
+		free(w[i].raw);
+		free(w[i].profile);
 	}
 	free(w);
 }
@@ -582,7 +765,8 @@ static int load_work(manifest *m, const align_run_opts *o, const char *model_id,
 	work_item *w = NULL;
 	int64_t n = 0, cap = 0;
 	int rc = manifest_prepare(m,
-				  "SELECT u.id, u.recording_id, u.start_s, u.end_s, u.text_norm, u.utt_key, a.align_hash "
+				  "SELECT u.id, u.recording_id, u.start_s, u.end_s, u.text_norm, u.utt_key, a.align_hash, u.text_raw, "
+				  "u.norm_profile "
 				  "FROM utterances AS u LEFT JOIN alignments AS a ON a.utterance_id = u.id "
 				  "WHERE u.lang = ?1 AND u.status = 'ok' ORDER BY u.recording_id, u.start_s, u.id",
 				  &st);
@@ -617,6 +801,9 @@ static int load_work(manifest *m, const align_run_opts *o, const char *model_id,
 		w[n].end = sqlite3_column_double(st, 3);
 		w[n].text = text ? strdup(text) : NULL;
 		w[n].key = strdup((const char *)sqlite3_column_text(st, 5));
+		const char *raw = (const char *)sqlite3_column_text(st, 7), *prof = (const char *)sqlite3_column_text(st, 8);
+		w[n].raw = raw ? strdup(raw) : NULL;
+		w[n].profile = prof ? strdup(prof) : NULL;
 		n++;
 	}
 	if (s != SQLITE_DONE)
@@ -694,8 +881,8 @@ static int write_batch(manifest *m, done_item *d, int nd, const align_run_opts *
 				   &ins)) ||
 	    (rc = manifest_prepare(m, "DELETE FROM align_words WHERE utterance_id = ?1", &del)) ||
 	    (rc = manifest_prepare(m,
-				   "INSERT INTO align_words (utterance_id, idx, word, start_s, end_s, mean_logp, score) "
-				   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+				   "INSERT INTO align_words (utterance_id, idx, word, start_s, end_s, mean_logp, score, label, romanized) "
+				   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 				   &wins)))
 		goto out;
 	for (int i = 0; i < nd; i++) {
@@ -756,6 +943,14 @@ static int write_batch(manifest *m, done_item *d, int nd, const align_run_opts *
 			sqlite3_bind_double(wins, 5, d[i].t0 + align_frame_time(w->end));
 			sqlite3_bind_double(wins, 6, w->mean_logp);
 			sqlite3_bind_double(wins, 7, w->mean_p);
+			if (r->word_label)
+				sqlite3_bind_text(wins, 8, r->word_label[k], -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(wins, 8);
+			if (r->word_rom)
+				sqlite3_bind_text(wins, 9, r->word_rom[k], -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(wins, 9);
 			if (sqlite3_step(wins) != SQLITE_DONE) {
 				rc = manifest_db_error(m, "cannot store word timings");
 				goto out;
@@ -773,7 +968,8 @@ out:
  * itself (decode error, impossible) become flags in d->r; only resource or
  * emitter failures return < 0. */
 static int align_item(manifest *m, const work_item *w, const align_run_opts *o, align_emitter *em, const vocab *v,
-		      done_item *d, align_summary *sum, char *path_cache, int64_t *path_rec, vocab_oov *run_oov)
+		      done_item *d, align_summary *sum, char *path_cache, int64_t *path_rec, vocab_oov *run_oov,
+		      align_labeler *lab)
 {
 	float *x = NULL, *lp = NULL;
 	int64_t n = 0, T = 0, nid = 0;
@@ -842,9 +1038,11 @@ static int align_item(manifest *m, const work_item *w, const align_run_opts *o, 
 	sum->emit_s += progress_now() - t;
 	t = progress_now();
 	int keep_flags = oov.n ? ALIGN_FLAG_OOV : 0;
-	if ((rc = align_stage_one(lp, T, em->V, em->blank, v, ids, nid, used, &o->p, &d->r)))
+	if ((rc = align_stage_one(lp, T, em->V, em->blank, v, ids, nid, w->text, &o->p, &d->r)))
 		goto out;
 	sum->viterbi_s += progress_now() - t;
+	if ((rc = align_result_labels(&d->r, lab, w->raw, w->text, w->profile, used)))
+		goto out;
 	d->r.flags |= keep_flags;
 out:
 	free(x);
@@ -1051,7 +1249,7 @@ static int seg_failed_before(manifest *m, int64_t rec, const char *hash)
 
 /* Write the new utterances of one recording and retire its pieces, in one
  * transaction. */
-static int seg_write(manifest *m, const long_rec *lr, const long_line *ln, const align_result *r, const int *line_of,
+static int seg_write(manifest *m, const long_rec *lr, const long_line *ln, const align_result *r, char **wlab,
 		     const int64_t *line_w0, const align_segment *sg, int ns, const char *lang, int64_t run_id,
 		     double t_first, align_summary *sum)
 {
@@ -1083,6 +1281,17 @@ static int seg_write(manifest *m, const long_rec *lr, const long_line *ln, const
 				free(norm);
 				goto out;
 			}
+		/* part of a line: its words as written (align_label.h), when known */
+		for (int64_t w = w0; !whole && wlab && w <= w1; w++) {
+			/* unknown: the normalized word; a continuation ("") joins the
+			 * previous word's token, except at the start of a text */
+			const char *lw = !wlab[w] ? r->word_text[w] : *wlab[w] ? wlab[w] : w == w0 ? r->word_text[w] : NULL;
+			if (lw && str_append(&raw, &rl, &rcap, lw, " ")) {
+				rc = err_set(ACC_ENOMEM, "align: out of memory");
+				free(norm);
+				goto out;
+			}
+		}
 		if (s->word_first || !whole)
 			snprintf(key, sizeof key, "%s@%d.%d-%d.%d", lr->key, ln[s->line_first].line_no, s->word_first,
 				 ln[s->line_last].line_no, s->word_last);
@@ -1118,7 +1327,6 @@ static int seg_write(manifest *m, const long_rec *lr, const long_line *ln, const
 		}
 		sum->segments_created++;
 	}
-	(void)line_of;
 	sqlite3_bind_int64(upd, 1, lr->rec);
 	if (sqlite3_step(upd) != SQLITE_DONE) {
 		rc = manifest_db_error(m, "cannot retire the pieces of a segmented recording");
@@ -1150,9 +1358,11 @@ static int segment_one(manifest *m, const long_rec *lr, const align_run_opts *o,
 {
 	long_line *ln = NULL;
 	int nl = 0, rc, *ids = NULL, *line_of = NULL, *wil = NULL;
+	char **wlab = NULL;
+	align_labeler *lab = NULL;
 	int64_t nid = 0, cap = 0, *line_t0 = NULL, *line_w0 = NULL, T = 0, n = 0;
-	char *text = NULL, path[4096], hash[65];
-	size_t tl = 0, tcap = 0;
+	char *text = NULL, *norm = NULL, path[4096], hash[65];
+	size_t tl = 0, tcap = 0, nl2 = 0, ncap = 0;
 	float *x = NULL, *lp = NULL;
 	vocab_oov oov = { 0 };
 	align_result r = { 0 };
@@ -1189,6 +1399,8 @@ static int segment_one(manifest *m, const long_rec *lr, const align_run_opts *o,
 		memcpy(ids + nid, li, sizeof(int) * nli);
 		nid += nli;
 		rc = str_append(&text, &tl, &tcap, used, " ");
+		if (!rc)
+			rc = str_append(&norm, &nl2, &ncap, ln[i].norm, " ");
 		free(li);
 		free(used);
 		if (rc) {
@@ -1226,8 +1438,10 @@ static int segment_one(manifest *m, const long_rec *lr, const align_run_opts *o,
 	x = NULL;
 	align_params p = o->p;
 	p.star_edges = 1;
+	p.break_words = 0;   /* the words become the segments' text_norm: no spaces added */
 	t = progress_now();
-	if ((rc = align_stage_one(lp, T, em->V, em->blank, v, ids, nid, text ? text : "", &p, &r)))
+	/* the word texts are the transcript's (the segments' text_norm), never the romanized ones */
+	if ((rc = align_stage_one(lp, T, em->V, em->blank, v, ids, nid, norm ? norm : "", &p, &r)))
 		goto out;
 	sum->viterbi_s += progress_now() - t;
 	if (!r.status_ok) {
@@ -1255,10 +1469,29 @@ static int segment_one(manifest *m, const long_rec *lr, const align_run_opts *o,
 	}
 	if ((rc = align_stage_segment(r.words, line_of, wil, r.nwords, nl, T, o->p.seg_min_s, o->p.seg_max_s, &sg, &ns)))
 		goto out;
-	if ((rc = seg_write(m, lr, ln, &r, line_of, line_w0, sg, ns, o->lang, run_id, 0.0, sum)))
+	/* each word as written, line by line (NULL where a line's mapping fails) */
+	if (!(wlab = calloc(r.nwords ? (size_t)r.nwords : 1, sizeof *wlab)) || (rc = align_labeler_open(&lab))) {
+		rc = err_set(ACC_ENOMEM, "align: out of memory");
+		goto out;
+	}
+	for (int l = 0; l < nl; l++) {
+		char **labs = NULL;
+		int64_t nlab = 0;
+		if ((rc = align_label_map(lab, ln[l].raw, ln[l].norm, ln[l].profile, &labs, &nlab, NULL)))
+			goto out;
+		if (nlab == line_w0[l + 1] - line_w0[l])
+			for (int64_t k = 0; k < nlab; k++) {
+				wlab[line_w0[l] + k] = labs[k];
+				labs[k] = NULL;
+			}
+		align_label_free(labs, nlab);
+	}
+	if ((rc = seg_write(m, lr, ln, &r, wlab, line_w0, sg, ns, o->lang, run_id, 0.0, sum)))
 		goto out;
 	sum->recordings_segmented++;
 out:
+	align_label_free(wlab, wlab ? r.nwords : 0);
+	align_labeler_close(lab);
 	free(sg);
 	free(line_of);
 	free(wil);
@@ -1267,6 +1500,7 @@ out:
 	free(lp);
 	free(ids);
 	free(text);
+	free(norm);
 	free(line_t0);
 	free(line_w0);
 	vocab_oov_free(&oov);
@@ -1311,6 +1545,7 @@ int align_stage_run(manifest *m, const align_run_opts *o, align_emitter *em, con
 	done_item *d = NULL;
 	progress pg;
 	vocab_oov run_oov = { 0 };
+	align_labeler *lab = NULL;
 	memset(sum, 0, sizeof *sum);
 	double t0 = progress_now();
 	if (vocab_size(v) != em->V)
@@ -1325,7 +1560,8 @@ int align_stage_run(manifest *m, const align_run_opts *o, align_emitter *em, con
 	if ((rc = load_work(m, o, model_id, &w, &nw, sum)))
 		return rc;
 	d = calloc(batch, sizeof *d);
-	if (!d) {
+	if (!d || align_labeler_open(&lab)) {
+		free(d);
 		work_free(w, nw);
 		return err_set(ACC_ENOMEM, "align: out of memory");
 	}
@@ -1336,7 +1572,7 @@ int align_stage_run(manifest *m, const align_run_opts *o, align_emitter *em, con
 				     (long long)sum->aligned + sum->failed);
 			break;
 		}
-		if ((rc = align_item(m, &w[i], o, em, v, &d[nd], sum, path, &path_rec, &run_oov))) {
+		if ((rc = align_item(m, &w[i], o, em, v, &d[nd], sum, path, &path_rec, &run_oov, lab))) {
 			align_result_free(&d[nd].r);
 			free(d[nd].oov_json);
 			err_wrap(rc, "utterance '%s'", w[i].key);
@@ -1377,6 +1613,7 @@ int align_stage_run(manifest *m, const align_run_opts *o, align_emitter *em, con
 	vocab_oov_sort(&run_oov);
 	vocab_oov_describe(&run_oov, sum->oov_desc, sizeof sum->oov_desc);
 	vocab_oov_free(&run_oov);
+	align_labeler_close(lab);
 	free(d);
 	work_free(w, nw);
 	return rc;
@@ -1405,6 +1642,7 @@ static int run_ranks(manifest *m, const align_run_opts *o, align_emitter *em, co
 	vocab_oov run_oov = { 0 };
 	char *all = NULL;
 	size_t *lens = NULL;
+	align_labeler *lab = NULL;
 	progress pg;
 	memset(sum, 0, sizeof *sum);
 	progress_init(&pg, "align", "utt", 0);
@@ -1425,7 +1663,8 @@ static int run_ranks(manifest *m, const align_run_opts *o, align_emitter *em, co
 			if (lw[i].rec != rec && (rc = manifest_recording_abspath(m, lw[i].rec, path, sizeof path)))
 				goto out;
 			rec = lw[i].rec;
-			align_dist_work x = { lw[i].id, lw[i].rec, lw[i].start, lw[i].end, lw[i].text, lw[i].key, path };
+			align_dist_work x = { lw[i].id, lw[i].rec, lw[i].start, lw[i].end, lw[i].text, lw[i].key, path,
+			                      lw[i].raw, lw[i].profile };
 			if ((rc = align_dist_put_work(&wb, &x)))
 				goto out;
 		}
@@ -1446,13 +1685,16 @@ static int run_ranks(manifest *m, const align_run_opts *o, align_emitter *em, co
 		}
 		if ((rc = align_dist_get_work(&wb, &aw[nw])))
 			goto out;
-		w[nw] = (work_item){ aw[nw].id, aw[nw].rec, aw[nw].start, aw[nw].end, aw[nw].text, aw[nw].key };
+		w[nw] = (work_item){ aw[nw].id, aw[nw].rec, aw[nw].start, aw[nw].end, aw[nw].text, aw[nw].key,
+		                     aw[nw].raw, aw[nw].profile };
 		nw++;
 	}
 	if (!(d = calloc(batch, sizeof *d))) {
 		rc = err_set(ACC_ENOMEM, "align: out of memory");
 		goto out;
 	}
+	if ((rc = align_labeler_open(&lab)))
+		goto out;
 	progress_init(&pg, "align", "utt", nw);
 	if (me > 0)
 		pg.enabled = 0;
@@ -1473,7 +1715,7 @@ static int run_ranks(manifest *m, const align_run_opts *o, align_emitter *em, co
 			done_item x;
 			snprintf(path, sizeof path, "%s", aw[i].path);   /* align_item needs no manifest then */
 			path_rec = aw[i].rec;
-			if ((rc = align_item(NULL, &w[i], o, em, v, &x, sum, path, &path_rec, &run_oov))) {
+			if ((rc = align_item(NULL, &w[i], o, em, v, &x, sum, path, &path_rec, &run_oov, lab))) {
 				align_result_free(&x.r);
 				free(x.oov_json);
 				err_wrap(rc, "utterance '%s'", w[i].key);
@@ -1551,6 +1793,7 @@ out:
 	free(all);
 	free(lens);
 	free(d);
+	align_labeler_close(lab);
 	for (int64_t i = 0; i < nw; i++)
 		align_dist_work_free(&aw[i]);
 	free(aw);
@@ -1620,7 +1863,8 @@ int align_stage_show(manifest *m, const char *utt, FILE *f)
 		fprintf(f, "missing characters: %s\n", TXT(11));
 #undef TXT
 	sqlite3_finalize(st);
-	if ((rc = manifest_prepare(m, "SELECT word, start_s, end_s, score, mean_logp FROM align_words WHERE utterance_id = ?1 ORDER BY idx", &st)))
+	if ((rc = manifest_prepare(m, "SELECT coalesce(nullif(label, ''), word), start_s, end_s, score, mean_logp FROM align_words "
+				   "WHERE utterance_id = ?1 ORDER BY idx", &st)))
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	fprintf(f, "%10s %10s %6s %8s  %s\n", "start", "end", "score", "logp", "word");
@@ -1656,37 +1900,30 @@ typedef struct exp_utt {
 
 static void exp_clear(exp_utt *e)
 {
-	for (int64_t i = 0; i < e->nw; i++)
-		free(e->words[i].text);
-	for (int64_t i = 0; i < e->nc; i++)
-		free(e->chars[i].text);
-	free(e->words);
-	free(e->chars);
+	align_export_items_free(e->words, e->nw);
+	align_export_items_free(e->chars, e->nc);
 	free(e->key);
 	free(e->text);
 	free(e->rec_path);
 	memset(e, 0, sizeof *e);
 }
 
-static int exp_load_words(manifest *m, sqlite3_stmt *ws, int64_t id, exp_utt *e)
+/* Word items of an utterance: labelled as written (continuations merged). */
+static int exp_load_words(manifest *m, sqlite3_stmt *ws, int64_t id, exp_utt *e, int norm_labels)
 {
 	int64_t cap = 0;
+	int rc = 0;
 	sqlite3_reset(ws);
 	sqlite3_bind_int64(ws, 1, id);
 	int s;
 	while ((s = sqlite3_step(ws)) == SQLITE_ROW) {
-		if (e->nw == cap) {
-			cap = cap ? cap * 2 : 16;
-			ax_item *n = realloc(e->words, sizeof *n * cap);
-			if (!n)
-				return err_set(ACC_ENOMEM, "export: out of memory");
-			e->words = n;
-		}
-		ax_item *w = &e->words[e->nw++];
-		w->text = strdup((const char *)sqlite3_column_text(ws, 0));
-		w->start = sqlite3_column_double(ws, 1) - e->u.offset;
-		w->end = sqlite3_column_double(ws, 2) - e->u.offset;
-		w->score = sqlite3_column_double(ws, 3);
+		const char *word = (const char *)sqlite3_column_text(ws, 0);
+		const char *label = norm_labels ? NULL : (const char *)sqlite3_column_text(ws, 4);
+		const char *rom = (const char *)sqlite3_column_text(ws, 5);
+		if ((rc = align_export_add_word(&e->words, &e->nw, &cap, label ? label : word, word, rom,
+						sqlite3_column_double(ws, 1) - e->u.offset,
+						sqlite3_column_double(ws, 2) - e->u.offset, sqlite3_column_double(ws, 3))))
+			return rc;
 	}
 	return s == SQLITE_DONE ? 0 : manifest_db_error(m, "cannot read word timings");
 }
@@ -1743,8 +1980,16 @@ static void out_abort(out_file *o)
 	o->fp = NULL;
 }
 
-int align_stage_export(manifest *m, const char *lang, const char *format, const char *dir, int64_t *count)
+int align_stage_export(manifest *m, const char *lang, const char *format, const char *dir, int64_t *n)
 {
+	align_export_opts o = { .lang = lang, .format = format, .dir = dir };
+	align_export_cue_opts_default(&o.cue);
+	return align_stage_export_ex(m, &o, n);
+}
+
+int align_stage_export_ex(manifest *m, const align_export_opts *o, int64_t *count)
+{
+	const char *lang = o->lang, *format = o->format, *dir = o->dir;
 	enum { F_CTM, F_TG, F_SRT, F_VTT, F_JSON } fmt;
 	if (!strcmp(format, "ctm"))
 		fmt = F_CTM;
@@ -1770,11 +2015,12 @@ int align_stage_export(manifest *m, const char *lang, const char *format, const 
 	if (fs_mkdir_p(dir))
 		return err_set(ACC_EIO, "cannot create '%s'", dir);
 	if ((rc = manifest_prepare(m,
-				   "SELECT u.id, u.utt_key, u.recording_id, u.start_s, u.end_s, u.text_norm, a.chars, r.path "
+				   "SELECT u.id, u.utt_key, u.recording_id, u.start_s, u.end_s, coalesce(u.text_raw, u.text_norm), a.chars, r.path "
 				   "FROM alignments a JOIN utterances u ON u.id = a.utterance_id JOIN recordings r ON r.id = u.recording_id "
 				   "WHERE a.status = 'ok' AND (?1 IS NULL OR a.lang = ?1) ORDER BY u.recording_id, u.start_s, u.id",
 				   &st)) ||
-	    (rc = manifest_prepare(m, "SELECT word, start_s, end_s, score FROM align_words WHERE utterance_id = ?1 ORDER BY idx", &ws)))
+	    (rc = manifest_prepare(m, "SELECT word, start_s, end_s, score, label, romanized FROM align_words "
+				   "WHERE utterance_id = ?1 ORDER BY idx", &ws)))
 		goto out;
 	if (lang)
 		sqlite3_bind_text(st, 1, lang, -1, SQLITE_STATIC);
@@ -1799,10 +2045,11 @@ int align_stage_export(manifest *m, const char *lang, const char *format, const 
 			goto out;
 		}
 		e.u.key = e.key;
+		e.u.rec = o->ctm_utterance ? NULL : e.rec_path;
 		e.u.text = e.text;
 		e.u.offset = round(a * ALIGN_RATE) / ALIGN_RATE;
 		e.u.duration = b - e.u.offset;
-		if ((rc = exp_load_words(m, ws, id, &e)) || (rc = exp_load_chars((const char *)sqlite3_column_text(st, 6), &e)))
+		if ((rc = exp_load_words(m, ws, id, &e, o->norm_labels)) || (rc = exp_load_chars((const char *)sqlite3_column_text(st, 6), &e)))
 			goto out;
 		e.u.words = e.words;
 		e.u.nwords = e.nw;
@@ -1840,7 +2087,7 @@ int align_stage_export(manifest *m, const char *lang, const char *format, const 
 				cur_rec = e.rec;
 				cue = 0;
 			}
-			rc = align_export_cue(of.fp, &e.u, ++cue, fmt == F_VTT);
+			rc = align_export_cues(of.fp, &e.u, &cue, fmt == F_VTT, &o->cue);
 			break;
 		}
 		if (rc)

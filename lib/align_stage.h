@@ -21,6 +21,8 @@
 #include <stdio.h>
 
 #include "align.h"
+#include "align_export.h"
+#include "align_label.h"
 #include "manifest.h"
 #include "vocab.h"
 
@@ -56,6 +58,8 @@ typedef struct align_params {
 	double edge_max_s;      /* flag when lead or trail exceeds this (default 2.0 s) */
 	double seg_min_s, seg_max_s;  /* segmentation duration bounds (defaults 1, 30 s) */
 	size_t mem_budget;      /* backpointer memory budget (align_opts; 0 = default) */
+	int    break_words;     /* words of scripts written without spaces (Chinese, Japanese, Thai,
+	                         * ...) cut into ICU word units (wordbreak.h; default 1) */
 } align_params;
 
 /* Fill p with the documented defaults. */
@@ -85,14 +89,26 @@ typedef struct align_result {
 	int     *tok_ids;        /* [ntok] */
 	int64_t  ntok;
 	align_span *words;       /* [nwords] */
-	char   **word_text;      /* [nwords] */
+	char   **word_text;      /* [nwords] the transcript's (normalized) words */
 	int64_t  nwords;
+	char   **word_label;     /* [nwords] or NULL: the words as written (align_label.h; "" continues
+	                          * the previous word's written token) */
+	char   **word_rom;       /* [nwords] or NULL: the romanized words aligned (--oov romanize) */
 } align_result;
 void align_result_free(align_result *r);
 
+/* After a successful align_stage_one on the normalized text norm: fill
+ * r->word_label from raw (the transcript as written, with the stored
+ * normalization profile identity; see align_label.h) and, when used (the
+ * text actually tokenized) differs from norm, r->word_rom.  Either stays
+ * NULL when its word count differs.  <0 only for out of memory. */
+int align_result_labels(align_result *r, align_labeler *l, const char *raw, const char *norm, const char *profile,
+			const char *used);
+
 /* Align ids (from align_stage_tokens) to emissions lp [T, V] (row stride V),
  * adding <star> at the edges when p->star_edges, and measure quality and
- * flags.  text is the tokenized text (word texts).  Returns 0 also for a
+ * flags.  text is the transcript the ids came from (its words, not the
+ * romanized ones, become r->word_text).  Returns 0 also for a
  * flagged failure (impossible, empty): r->status_ok says; <0 only for
  * resource errors. */
 int align_stage_one(const float *lp, int64_t T, int V, int blank, const vocab *v, const int *ids, int64_t n,
@@ -179,7 +195,21 @@ extern volatile int align_stage_stop;
  * scores to f.  ACC_ENOTFOUND when it has no alignment. */
 int align_stage_show(manifest *m, const char *utt, FILE *f);
 
-/* Export alignments of lang (NULL = all) in format "ctm", "textgrid",
- * "srt", "vtt" or "json" under dir (created).  *n gets the utterances
- * written. */
+typedef struct align_export_opts {
+	const char *lang;       /* NULL = all languages */
+	const char *format;     /* "ctm", "textgrid", "srt", "vtt", "json" */
+	const char *dir;        /* output directory (created) */
+	int   ctm_utterance;    /* CTM: utterance keys and times within the utterance (default:
+	                         * recording ids and times from the recording's start) */
+	int   norm_labels;      /* label words with their normalized form (scoring against
+	                         * normalized references) instead of as written */
+	ax_cue_opts cue;        /* subtitle layout */
+} align_export_opts;
+
+/* Export alignments (see align/main.c's `export --help` for the files).
+ * Word labels are the words as written (align_words.label), the normalized
+ * and romanized forms go to JSON.  *n gets the utterances written. */
+int align_stage_export_ex(manifest *m, const align_export_opts *o, int64_t *n);
+
+/* align_stage_export_ex with the default options. */
 int align_stage_export(manifest *m, const char *lang, const char *format, const char *dir, int64_t *n);

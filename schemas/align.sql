@@ -126,3 +126,28 @@ CREATE VIEW align_rate_outliers AS
   LEFT JOIN speakers AS s ON s.id = u.speaker_id
   WHERE a.status = 'ok' AND r.n >= 5 AND r.mean_rate > 0
     AND (a.chars_per_s > 1.5 * r.mean_rate OR a.chars_per_s < r.mean_rate / 1.5);
+
+-- version 3
+
+-- Word rows gain the word as written and the romanized form.  Rebuilt
+-- (SQLite's 12-step procedure) rather than ALTER TABLE ... ADD COLUMN so
+-- that the new columns carry their comments like the others.
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE align_words_v3 (
+  -- Word timeline of an aligned utterance (words split at the delimiter '|';
+  -- words of scripts written without spaces cut into ICU word units).
+  utterance_id INTEGER NOT NULL REFERENCES utterances(id) ON DELETE CASCADE,  -- aligned utterance
+  idx          INTEGER NOT NULL,        -- word position in the transcript, 0-based
+  word         TEXT NOT NULL,           -- the word as in text_norm (never the romanized form)
+  start_s      REAL NOT NULL,           -- start within the recording (s), first frame of its first character
+  end_s        REAL NOT NULL,           -- end within the recording (s, exclusive), end of its last character's frames
+  mean_logp    REAL NOT NULL,           -- mean log-probability over its characters' frames
+  score        REAL NOT NULL,           -- mean probability over the same frames, 0..1
+  label        TEXT,                    -- the word as written in text_raw (case, punctuation, digits; rule in lib/align_label.h); '' = continues the previous word's written token (normalization split it); NULL = not known (rows from before version 3: exports use word)
+  romanized    TEXT,                    -- the romanized form aligned under `--oov romanize` when it differs from word; NULL otherwise
+  PRIMARY KEY (utterance_id, idx)
+) WITHOUT ROWID;
+INSERT INTO align_words_v3 (utterance_id, idx, word, start_s, end_s, mean_logp, score)
+  SELECT utterance_id, idx, word, start_s, end_s, mean_logp, score FROM align_words;
+DROP TABLE align_words;
+ALTER TABLE align_words_v3 RENAME TO align_words;

@@ -124,7 +124,7 @@ run "export json" "$BIN/align" export --manifest "$T/data.db" --format json --ou
 run "export textgrid" "$BIN/align" export --manifest "$T/data.db" --format textgrid --out "$T/exp/tg"
 same "CTM: one 6-field line per word, numeric times" \
 	"$(awk 'NF == 6 && $3 ~ /^[0-9.]+$/ && $4 ~ /^[0-9.]+$/ && $4 > 0' "$T/exp/alignments.ctm" | wc -l | tr -d ' ')" \
-	"$(q "SELECT count(*) FROM align_words w JOIN alignments a USING (utterance_id) WHERE a.status = 'ok'")"
+	"$(q "SELECT count(*) FROM align_words w JOIN alignments a USING (utterance_id) WHERE a.status = 'ok' AND coalesce(w.label, 'x') != ''")"
 true_ "JSON export is valid JSON" "$(jq_ "SELECT json_valid(readfile('$T/exp/alignments.json'))")"
 same "one TextGrid per aligned utterance" "$(ls "$T/exp/tg" | grep -c '\.TextGrid$')" \
 	"$(q "SELECT count(*) FROM alignments WHERE status = 'ok'")"

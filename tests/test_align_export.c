@@ -8,12 +8,13 @@
 #include <jansson.h>
 
 static ax_item W[3] = {
-	{ "hello", 0.10, 0.52, 0.91 },
-	{ "say \"hi\"", 0.60, 0.90, 0.5 },
-	{ "wörld", 0.90, 1.40, 0.25 },
+	{ "hello", 0.10, 0.52, 0.91, NULL, NULL },
+	{ "say \"hi\"", 0.60, 0.90, 0.5, NULL, NULL },
+	{ "wörld", 0.90, 1.40, 0.25, NULL, NULL },
 };
 static ax_item C[4] = {
-	{ "h", 0.10, 0.14, 0.9 }, { "e", 0.14, 0.20, 0.8 }, { "w", 0.90, 0.94, 0.7 }, { "ö", 1.00, 1.02, 0.6 },
+	{ "h", 0.10, 0.14, 0.9, NULL, NULL }, { "e", 0.14, 0.20, 0.8, NULL, NULL },
+	{ "w", 0.90, 0.94, 0.7, NULL, NULL }, { "ö", 1.00, 1.02, 0.6, NULL, NULL },
 };
 
 static ax_utt utt(void)
@@ -113,8 +114,110 @@ static void test_ctm_roundtrip(void)
 	CHECK_EQ_INT(align_export_parse_ctm("u 1 0.1\n", &l, &n), ACC_EFORMAT);
 }
 
-static int cue_srt(FILE *f, const ax_utt *u) { return align_export_cue(f, u, 4, 0); }
-static int cue_vtt(FILE *f, const ax_utt *u) { return align_export_cue(f, u, 4, 1); }
+static int cue_srt(FILE *f, const ax_utt *u) { int64_t i = 3; return align_export_cues(f, u, &i, 0, NULL); }
+static int cue_vtt(FILE *f, const ax_utt *u) { int64_t i = 3; return align_export_cues(f, u, &i, 1, NULL); }
+
+/* CTM with recording ids and recording times; ids NIST's validator accepts */
+static void test_ctm_recording(void)
+{
+	char id[64];
+	align_export_ctm_id("spk1/chapter 2/utt.7.flac", id, sizeof id);
+	CHECK_STR(id, "spk1_chapter_x202_utt_7");
+	align_export_ctm_id("a/b.c/d", id, sizeof id);
+	CHECK_STR(id, "a_b_c_d");
+	align_export_ctm_id("été.wav", id, sizeof id);
+	CHECK_STR(id, "_xc3_xa9t_xc3_xa9");
+	align_export_ctm_id("", id, sizeof id);
+	CHECK_STR(id, "_");
+	align_export_ctm_id("abcdefghij", id, 5);
+	CHECK_STR(id, "abcd");
+	ax_utt u = utt();
+	u.rec = "talks/day1.wav";
+	ax_item w2[2] = { W[0], W[1] };   /* "say \"hi\"" holds a space */
+	u.words = w2;
+	u.nwords = 2;
+	char *s = write_to_string(align_export_ctm, &u);
+	ax_ctm_line *l = NULL;
+	int64_t n = 0;
+	CHECK_OK(align_export_parse_ctm(s, &l, &n));
+	CHECK_EQ_INT(n, 2);
+	if (n == 2) {
+		CHECK_STR(l[0].key, "talks_day1");
+		CHECK_NEAR(l[0].start, 3661.6, 1e-9);   /* offset + start */
+		CHECK_NEAR(l[0].dur, 0.42, 1e-9);
+		CHECK_STR(l[1].word, "say_\"hi\"");
+	}
+	align_export_ctm_free(l, n);
+	free(s);
+}
+
+/* merging a continuation word into the previous item */
+static void test_add_word(void)
+{
+	ax_item *it = NULL;
+	int64_t n = 0, cap = 0;
+	CHECK_OK(align_export_add_word(&it, &n, &cap, "Rock-n-roll!", "rock", NULL, 1.0, 1.2, 0.5));
+	CHECK_OK(align_export_add_word(&it, &n, &cap, "", "n", NULL, 1.2, 1.3, 1.0));
+	CHECK_OK(align_export_add_word(&it, &n, &cap, "", "roll", NULL, 1.3, 1.6, 0.0));
+	CHECK_OK(align_export_add_word(&it, &n, &cap, "now", "now", "nau", 2.0, 2.5, 0.25));
+	CHECK_EQ_INT(n, 2);
+	if (n == 2) {
+		CHECK_STR(it[0].text, "Rock-n-roll!");
+		CHECK_STR(it[0].norm, "rock n roll");
+		CHECK_NEAR(it[0].start, 1.0, 0);
+		CHECK_NEAR(it[0].end, 1.6, 0);
+		CHECK_NEAR(it[0].score, (0.5 * 0.2 + 1.0 * 0.1) / 0.6, 1e-12);
+		CHECK(it[1].norm == NULL);
+		CHECK_STR(it[1].romanized, "nau");
+	}
+	align_export_items_free(it, n);
+}
+
+/* cue text escaping and cues split at words */
+static void test_cue_layout(void)
+{
+	ax_item w[4] = { { "a-->b", 0.0, 0.5, 1, NULL, NULL }, { "&", 0.5, 0.7, 1, NULL, NULL },
+			 { "<b>bold</b>", 0.8, 1.2, 1, NULL, NULL }, { "x>y", 1.3, 1.5, 1, NULL, NULL } };
+	ax_utt u = { .key = "k", .offset = 10, .duration = 2, .words = w, .nwords = 4 };
+	char *s = write_to_string(cue_vtt, &u);
+	CHECK_STR(s, "00:00:10.000 --> 00:00:11.500\na--&gt;b &amp; &lt;b&gt;bold&lt;/b&gt; x&gt;y\n\n");
+	free(s);
+	s = write_to_string(cue_srt, &u);
+	CHECK_STR(s, "4\n00:00:10,000 --> 00:00:11,500\na--\u203ab & \u2039b\u203abold\u2039/b\u203a x\u203ay\n\n");
+	free(s);
+	/* 8 words of 4 letters: 9 characters per line, 2 lines, 3 s per cue */
+	ax_item m[8];
+	char txt[8][16];
+	for (int i = 0; i < 8; i++) {
+		snprintf(txt[i], sizeof txt[i], "w%03d", i);
+		m[i] = (ax_item){ txt[i], i * 1.0, i * 1.0 + 0.8, 1, NULL, NULL };
+	}
+	ax_utt v = { .key = "k", .offset = 0, .duration = 8, .words = m, .nwords = 8 };
+	ax_cue_opts o = { .max_chars = 9, .max_lines = 2, .max_duration = 3.0 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int64_t idx = 0;
+	CHECK_OK(align_export_cues(f, &v, &idx, 0, &o));
+	fclose(f);
+	/* a cue: w000 w001 / w002 (3 s limit: w003 would end at 3.8 s) */
+	CHECK_EQ_INT(idx, 3);
+	CHECK_STR(buf, "1\n00:00:00,000 --> 00:00:02,800\nw000 w001\nw002\n\n"
+		       "2\n00:00:03,000 --> 00:00:05,800\nw003 w004\nw005\n\n"
+		       "3\n00:00:06,000 --> 00:00:07,800\nw006 w007\n\n");
+	free(buf);
+	/* a word longer than a line is never cut */
+	o.max_chars = 2;
+	o.max_lines = 1;
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	idx = 0;
+	CHECK_OK(align_export_cues(f, &v, &idx, 1, &o));
+	fclose(f);
+	CHECK_EQ_INT(idx, 8);
+	CHECK(strstr(buf, "\nw007\n") != NULL);
+	free(buf);
+}
 
 static void test_subtitles(void)
 {
@@ -192,6 +295,9 @@ int main(void)
 	RUN(test_textgrid_roundtrip);
 	RUN(test_ctm_roundtrip);
 	RUN(test_subtitles);
+	RUN(test_ctm_recording);
+	RUN(test_add_word);
+	RUN(test_cue_layout);
 	RUN(test_json);
 	RUN(test_truncated_inputs);
 	return check_summary();

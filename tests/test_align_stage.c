@@ -298,6 +298,8 @@ static int64_t count(manifest *m, const char *sql)
 }
 
 static const char *texts[] = { "hello world", "ab c", "the cat sat", "it's a test", "x", "no speech here at all really" };
+/* as written: labels come from these (lib/align_label.h) */
+static const char *raws[] = { "Hello, World!", "AB C", "The cat -- sat.", "It's a test", "x", "No speech here at all really" };
 
 static void test_run(void)
 {
@@ -339,8 +341,8 @@ static void test_run(void)
 		char key[32];
 		snprintf(key, sizeof key, "u%d", i);
 		mf_utterance u = { .utt_key = key, .corpus_id = cid, .recording_id = rid, .speaker_id = sid, .channel = -1,
-				   .start_s = starts[i], .end_s = ends[i], .text_raw = texts[i], .text_norm = texts[i],
-				   .lang = "eng", .status = "ok" };
+				   .start_s = starts[i], .end_s = ends[i], .text_raw = raws[i], .text_norm = texts[i],
+				   .norm_profile = "default-eng", .norm_version = 1, .lang = "eng", .status = "ok" };
 		CHECK_OK(manifest_utterance_insert(m, &u, &uid));
 	}
 	/* an utterance without a transcript, and one of another language */
@@ -435,7 +437,7 @@ static void test_run(void)
 		CHECK_EQ_INT(tg.ntiers, 2);
 		int found = 0;
 		for (int64_t i = 0; i < tg.tiers[0].n; i++)
-			if (!strcmp(tg.tiers[0].items[i].text, "world")) {
+			if (!strcmp(tg.tiers[0].items[i].text, "World!")) {
 				found = 1;
 				CHECK_NEAR(tg.tiers[0].items[i].end, ends[0] - 0.10, 1e-6);
 			}
@@ -458,9 +460,31 @@ static void test_run(void)
 	if (txt) {
 		CHECK_OK(align_export_parse_ctm(txt, &cl, &ncl));
 		CHECK_EQ_INT(ncl, count(m, "SELECT count(*) FROM align_words"));
-		if (ncl > 1) {
-			CHECK_STR(cl[0].key, "u0");
-			CHECK_STR(cl[1].word, "world");
+		if (ncl > 6) {
+			/* recording id and recording time (u1 follows u0 in rec1.wav) */
+			CHECK_STR(cl[0].key, "rec1");
+			CHECK_STR(cl[0].word, "Hello,");
+			CHECK_STR(cl[1].word, "World!");
+			CHECK_STR(cl[2].key, "rec1");
+			CHECK_STR(cl[2].word, "AB");
+			CHECK_NEAR(cl[2].start, starts[1] + 0.10, 1e-6);
+			/* "--" normalizes to nothing: it joins "cat" (a space becomes '_' in CTM) */
+			CHECK_STR(cl[5].word, "cat_--");
+		}
+		CHECK_EQ_INT(count(m, "SELECT count(*) FROM align_words WHERE label = 'sat.' AND word = 'sat'"), 1);
+		align_export_ctm_free(cl, ncl);
+	}
+	free(txt);
+	txt = NULL;
+	align_export_opts eo = { .lang = NULL, .format = "ctm", .dir = out, .ctm_utterance = 1 };
+	align_export_cue_opts_default(&eo.cue);
+	CHECK_OK(align_stage_export_ex(m, &eo, &n));
+	CHECK_OK(fs_read_all(p, &txt, &len, 0));
+	if (txt) {
+		CHECK_OK(align_export_parse_ctm(txt, &cl, &ncl));
+		if (ncl > 2) {
+			CHECK_STR(cl[2].key, "u1");
+			CHECK_NEAR(cl[2].start, 0.10, 1e-6);
 		}
 		align_export_ctm_free(cl, ncl);
 	}
@@ -469,6 +493,10 @@ static void test_run(void)
 	snprintf(p, sizeof p, "%s/alignments.json", out);
 	json_t *j = json_load_file(p, 0, NULL);
 	CHECK_EQ_INT(json_array_size(j), 5);
+	json_t *w0 = json_array_get(json_object_get(json_array_get(j, 0), "words"), 0);
+	CHECK_STR(json_string_value(json_object_get(w0, "text")), "Hello,");
+	CHECK_STR(json_string_value(json_object_get(w0, "norm")), "hello");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(j, 0), "text")), "Hello, World!");
 	json_decref(j);
 	CHECK_OK(align_stage_export(m, "eng", "srt", out, &n));
 	snprintf(p, sizeof p, "%s/rec1.wav.srt", out);

@@ -109,6 +109,9 @@ static void make_result(align_result *r)
 	r->word_text = calloc(2, sizeof *r->word_text);
 	r->word_text[0] = strdup("ab");
 	r->word_text[1] = strdup("cd");
+	r->word_label = calloc(2, sizeof *r->word_label);
+	r->word_label[0] = strdup("AB,");
+	r->word_label[1] = strdup("");   /* continues the previous label */
 }
 
 static void test_align_result(void)
@@ -142,6 +145,12 @@ static void test_align_result(void)
 	CHECK(g.word_text && g.word_text[1]);
 	if (g.word_text)
 		CHECK_STR(g.word_text[1], "cd");
+	CHECK(g.word_label && g.word_label[0] && g.word_label[1]);   /* labels travel too */
+	if (g.word_label && g.word_label[0] && g.word_label[1]) {
+		CHECK_STR(g.word_label[0], "AB,");
+		CHECK_STR(g.word_label[1], "");
+	}
+	CHECK(g.word_rom == NULL);
 	CHECK_EQ_INT(b.at, b.len);
 	free(oov);
 	align_result_free(&g);
@@ -176,7 +185,8 @@ static void test_align_result(void)
 
 static void test_align_work_and_oov(void)
 {
-	align_dist_work w = { 5, 9, 0.5, 2.25, (char *)"a text", (char *)"spk/u1", (char *)"/corpus/a.wav" }, g;
+	align_dist_work w = { 5, 9, 0.5, 2.25, (char *)"a text", (char *)"spk/u1", (char *)"/corpus/a.wav",
+	                      (char *)"A Text!", NULL }, g;
 	dist_buf b = { 0 };
 	CHECK_OK(align_dist_put_work(&b, &w));
 	CHECK_OK(align_dist_get_work(&b, &g));
@@ -186,6 +196,8 @@ static void test_align_work_and_oov(void)
 	CHECK_STR(g.text, "a text");
 	CHECK_STR(g.key, "spk/u1");
 	CHECK_STR(g.path, "/corpus/a.wav");
+	CHECK_STR(g.raw, "A Text!");
+	CHECK(g.profile == NULL);
 	align_dist_work_free(&g);
 	for (size_t cut = 0; cut < b.len; cut++) {
 		dist_buf t = { b.p, cut, 0, 0 };

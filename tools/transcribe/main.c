@@ -7,14 +7,24 @@
  *
  * Output: one line per input, "<file or utt_key>\t<text>" on stdout; with a
  * manifest whose utterances have text_norm, a CER/WER summary on stderr.
+ * With --words / --format: word and character timestamps and confidences
+ * (lib/ctc_words.c for the greedy path; with --lm, the beam hypothesis
+ * timed by forced alignment, lib/align_file.c) in JSON lines, CTM, SRT or
+ * WebVTT (lib/align_export.c).
  */
 #include <getopt.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "align_export.h"
+#include "align_file.h"
+#include "arpa.h"
 #include "audio.h"
+#include "ctc_beam.h"
+#include "ctc_words.h"
 #include "cliopt.h"
 #include "err.h"
 #include "fsutil.h"
@@ -45,6 +55,21 @@ static void usage(FILE *fp)
 		"  --bf16           bf16 matmuls (faster on CPUs with AVX512_BF16; slightly different)\n"
 		"  --window S       seconds of output per window for long audio (default 30)\n"
 		"  --context S      seconds of context on each side of a window (default 2)\n"
+		"word timestamps:\n"
+		"  --words          words and characters with start/end times (s) and\n"
+		"                   confidences, one JSON object per input (= --format json)\n"
+		"  --format F       json (JSON lines), ctm (NIST CTM: file name without extension\n"
+		"                   as id; for --manifest the recording's id and times from its\n"
+		"                   start), srt or vtt (one input only; cues of whole words,\n"
+		"                   --max-chars N, --max-lines N, --max-duration S as in `align`)\n"
+		"                   Greedy path: Hugging Face's output_word_offsets rules;\n"
+		"                   confidence = mean probability of the path over the frames.\n"
+		"beam search:\n"
+		"  --lm ARPA        prefix beam search with this n-gram LM (`train lm`); word\n"
+		"                   times are the hypothesis' forced alignment to the emissions\n"
+		"  --alpha A        LM weight (default 0.5)\n"
+		"  --beta B         word bonus (default 1.0)\n"
+		"  --beam N         prefixes kept per frame (default 16)\n"
 		"  --help, --version\n");
 }
 
@@ -64,8 +89,76 @@ static int parse_double(const char *s, double lo, double *out)
 	return 0;
 }
 
-static int run_files(w2v_infer *wi, const vocab *v, char **files, int nfiles, double win, double ctx,
-                     double *audio_s)
+/* What every input goes through. */
+typedef struct tx {
+	w2v_infer   *wi;
+	const vocab *v;
+	double       win, ctx;
+	const char  *fmt;            /* NULL: "<key>\t<text>" lines */
+	ax_cue_opts  cue;
+	ctc_decoder *dec;            /* --lm */
+	const char **tokens;         /* [V]: sentence markers NULL */
+	int          V, blank;
+} tx;
+
+/* Transcribe one input and print it; *text (malloc'ed) for the metrics.
+ * rec/offset: where the audio sits in its recording (CTM ids and times). */
+static int tx_one(tx *c, const char *key, const char *rec, double offset, const float *x, int64_t n, char **text)
+{
+	float *lp = NULL;
+	int64_t T = 0, nw = 0, nc = 0;
+	ax_item *w = NULL, *ch = NULL;
+	int rc;
+	*text = NULL;
+	if (!c->fmt && !c->dec) {
+		if ((rc = w2v_transcribe(c->wi, c->v, x, n, c->win, c->ctx, text, NULL)))
+			return rc;
+		printf("%s\t%s\n", key, *text);
+		return 0;
+	}
+	if ((rc = w2v_infer_long_buf(c->wi, x, n, c->win, c->ctx, &lp, &T)))
+		goto out;
+	if (c->dec)
+		rc = ctc_decoder_decode(c->dec, lp, (int)T, c->V, text, NULL);
+	else
+		rc = ctc_greedy(lp, (int)T, c->V, c->V, c->tokens, c->blank, vocab_delim_id(c->v), text);
+	if (rc)
+		goto out;
+	if (!c->fmt) {
+		printf("%s\t%s\n", key, *text);
+		goto out;
+	}
+	if (c->dec)
+		rc = align_text_items(lp, T, c->V, c->blank, c->v, *text, &w, &nw, &ch, &nc);
+	else
+		rc = ctc_words_greedy(lp, T, c->V, c->v, &w, &nw, &ch, &nc);
+	if (rc)
+		goto out;
+	ax_utt u = { .key = key, .rec = rec, .text = *text, .offset = offset, .duration = (double)n / 16000.0,
+		     .words = w, .nwords = nw, .chars = ch, .nchars = nc };
+	int64_t idx = 0;
+	if (!strcmp(c->fmt, "json")) {
+		if (!(rc = align_export_json(stdout, &u)))
+			putchar('\n');
+	} else if (!strcmp(c->fmt, "ctm")) {
+		rc = align_export_ctm(stdout, &u);
+	} else {
+		int vtt = !strcmp(c->fmt, "vtt");
+		if (!(vtt && (rc = align_export_vtt_header(stdout))))
+			rc = align_export_cues(stdout, &u, &idx, vtt, &c->cue);
+	}
+out:
+	if (rc && *text) {
+		free(*text);
+		*text = NULL;
+	}
+	align_export_items_free(w, nw);
+	align_export_items_free(ch, nc);
+	free(lp);
+	return rc;
+}
+
+static int run_files(tx *c, char **files, int nfiles, double *audio_s)
 {
 	int rc = 0;
 	progress pg;
@@ -74,14 +167,14 @@ static int run_files(w2v_infer *wi, const vocab *v, char **files, int nfiles, do
 		float *x = NULL;
 		int64_t n = 0;
 		char *text = NULL;
+		const char *base = strrchr(files[i], '/');
 		if ((rc = audio_decode(files[i], &x, &n, NULL, NULL)) ||
-		    (rc = w2v_transcribe(wi, v, x, n, win, ctx, &text, NULL))) {
+		    (rc = tx_one(c, files[i], base ? base + 1 : files[i], 0, x, n, &text))) {
 			free(x);
 			err_wrap(rc, "%s", files[i]);
 			break;
 		}
 		*audio_s += n / 16000.0;
-		printf("%s\t%s\n", files[i], text);
 		fflush(stdout);
 		free(text);
 		free(x);
@@ -91,8 +184,7 @@ static int run_files(w2v_infer *wi, const vocab *v, char **files, int nfiles, do
 	return rc;
 }
 
-static int run_manifest(w2v_infer *wi, const vocab *v, const char *db, const char *split, long limit,
-                        const char *lang, double win, double ctx, double *audio_s)
+static int run_manifest(tx *c, const char *db, const char *split, long limit, const char *lang, double *audio_s)
 {
 	int rc = 0, src;
 	manifest *mf = NULL;
@@ -105,7 +197,8 @@ static int run_manifest(w2v_infer *wi, const vocab *v, const char *db, const cha
 	if ((rc = manifest_open(&mf, db, 0)))
 		return rc;
 	if ((rc = manifest_prepare(mf,
-		"SELECT utt_key, recording_id, start_s, end_s, text_norm FROM utterances"
+		"SELECT utt_key, recording_id, start_s, end_s, text_norm, (SELECT path FROM recordings r WHERE r.id = recording_id)"
+		" FROM utterances"
 		" WHERE status = 'ok' AND (?1 IS NULL OR split = ?1) AND (?2 IS NULL OR lang = ?2 OR lang IS NULL)"
 		" ORDER BY id LIMIT ?3", &st)))
 		goto out;
@@ -124,15 +217,15 @@ static int run_manifest(w2v_infer *wi, const vocab *v, const char *db, const cha
 		float *x = NULL;
 		int64_t n = 0;
 		char *text = NULL;
+		const char *rpath = (const char *)sqlite3_column_text(st, 5);
 		if ((rc = manifest_recording_abspath(mf, rec, path, sizeof path)) ||
 		    (rc = audio_read_span(path, t0, t1, &x, &n)) ||
-		    (rc = w2v_transcribe(wi, v, x, n, win, ctx, &text, NULL))) {
+		    (rc = tx_one(c, key ? key : "", rpath ? rpath : key, round(t0 * 16000) / 16000, x, n, &text))) {
 			free(x);
 			err_wrap(rc, "utterance '%s'", key ? key : "?");
 			break;
 		}
 		*audio_s += n / 16000.0;
-		printf("%s\t%s\n", key ? key : "", text);
 		fflush(stdout);
 		if (ref && metrics_accum_add(&acc, ref, text) == 0)
 			have_ref = 1;
@@ -160,15 +253,24 @@ out:
 
 int main(int argc, char **argv)
 {
-	const char *model = NULL, *lang = NULL, *db = NULL, *split = NULL;
-	double win = 30, ctx = 2, audio_s = 0;
+	const char *model = NULL, *lang = NULL, *db = NULL, *split = NULL, *lm_path = NULL;
+	double win = 30, ctx = 2, audio_s = 0, d;
 	long limit = 0;
 	int bf16 = 0, rc;
+	tx c = { 0 };
+	align_export_cue_opts_default(&c.cue);
+	ctc_beam_opts bo;
+	ctc_beam_defaults(&bo);
 	static const struct option opts[] = {
 		{ "model", required_argument, 0, 'm' }, { "lang", required_argument, 0, 'l' },
 		{ "manifest", required_argument, 0, 'd' }, { "split", required_argument, 0, 's' },
 		{ "limit", required_argument, 0, 'n' }, { "bf16", no_argument, 0, 'b' },
 		{ "window", required_argument, 0, 'w' }, { "context", required_argument, 0, 'c' },
+		{ "words", no_argument, 0, 'W' }, { "format", required_argument, 0, 'f' },
+		{ "lm", required_argument, 0, 'L' }, { "alpha", required_argument, 0, 'A' },
+		{ "beta", required_argument, 0, 'B' }, { "beam", required_argument, 0, 'K' },
+		{ "max-chars", required_argument, 0, 'x' }, { "max-lines", required_argument, 0, 'y' },
+		{ "max-duration", required_argument, 0, 'z' },
 		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 }
 	};
 	int o;
@@ -182,6 +284,19 @@ int main(int argc, char **argv)
 		case 'b': bf16 = 1; break;
 		case 'w': if (parse_double(optarg, 0.1, &win)) return usage_error("bad --window", optarg); break;
 		case 'c': if (parse_double(optarg, 0, &ctx)) return usage_error("bad --context", optarg); break;
+		case 'W': c.fmt = "json"; break;
+		case 'f':
+			if (strcmp(optarg, "json") && strcmp(optarg, "ctm") && strcmp(optarg, "srt") && strcmp(optarg, "vtt"))
+				return usage_error("--format is json, ctm, srt or vtt, not", optarg);
+			c.fmt = optarg;
+			break;
+		case 'L': lm_path = optarg; break;
+		case 'A': if (cliopt_number(optarg, &d)) return usage_error("bad --alpha", optarg); bo.alpha = (float)d; break;
+		case 'B': if (cliopt_number(optarg, &d)) return usage_error("bad --beta", optarg); bo.beta = (float)d; break;
+		case 'K': if (parse_double(optarg, 1, &d)) return usage_error("bad --beam", optarg); bo.beam = (int)d; break;
+		case 'x': if (parse_double(optarg, 1, &d)) return usage_error("bad --max-chars", optarg); c.cue.max_chars = (int)d; break;
+		case 'y': if (parse_double(optarg, 1, &d)) return usage_error("bad --max-lines", optarg); c.cue.max_lines = (int)d; break;
+		case 'z': if (parse_double(optarg, 0.1, &c.cue.max_duration)) return usage_error("bad --max-duration", optarg); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("transcribe (accent) %s\n", ACCENT_VERSION); return 0;
 		default: return usage_error("unknown option", NULL);
@@ -193,10 +308,13 @@ int main(int argc, char **argv)
 		return usage_error("no input: give audio files or --manifest DB", NULL);
 	if (db && optind < argc)
 		return usage_error("give either audio files or --manifest, not both", NULL);
+	if (c.fmt && (!strcmp(c.fmt, "srt") || !strcmp(c.fmt, "vtt")) && (db || argc - optind != 1))
+		return usage_error("subtitles (--format srt|vtt) are made for one audio file", NULL);
 
 	w2v_model *m = NULL;
 	vocab *v = NULL;
 	w2v_infer *wi = NULL;
+	arpa *lm = NULL;
 	char vpath[4096];
 	double t0 = progress_now();
 	if ((rc = w2v_load_lang(&m, model, lang)) ||
@@ -204,18 +322,43 @@ int main(int argc, char **argv)
 	    (rc = vocab_load(&v, vpath, lang)) ||
 	    (rc = w2v_infer_create(&wi, m, bf16 ? W2V_FWD_BF16 : 0)))
 		goto out;
+	c.wi = wi;
+	c.v = v;
+	c.win = win;
+	c.ctx = ctx;
+	c.V = vocab_size(v);
+	c.blank = vocab_pad_id(v);
+	if (c.V != m->cfg.vocab_size) {
+		rc = err_set(ACC_EINVAL, "the vocabulary has %d tokens but the model emits %d", c.V, m->cfg.vocab_size);
+		goto out;
+	}
+	if (!(c.tokens = calloc((size_t)c.V, sizeof *c.tokens))) {
+		rc = err_set(ACC_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < c.V; i++) {
+		const char *t = vocab_token(v, i);
+		/* sentence markers are never part of a transcript */
+		c.tokens[i] = t && (!strcmp(t, "<s>") || !strcmp(t, "</s>")) ? NULL : t;
+	}
+	if (lm_path && ((rc = arpa_load(&lm, lm_path)) ||
+			(rc = ctc_decoder_new(&c.dec, c.tokens, c.V, c.blank, vocab_delim_id(v), lm, &bo))))
+		goto out;
 	if (db)
-		rc = run_manifest(wi, v, db, split, limit, lang, win, ctx, &audio_s);
+		rc = run_manifest(&c, db, split, limit, lang, &audio_s);
 	else
-		rc = run_files(wi, v, argv + optind, argc - optind, win, ctx, &audio_s);
+		rc = run_files(&c, argv + optind, argc - optind, &audio_s);
 	if (!rc) {
 		double dt = progress_now() - t0;
-		fprintf(stderr, "transcribe: %.1f s of audio in %.1f s (%.2f audio s per s, %s)\n", audio_s, dt,
-		        dt > 0 ? audio_s / dt : 0.0, bf16 ? "bf16" : "fp32");
+		fprintf(stderr, "transcribe: %.1f s of audio in %.1f s (%.2f audio s per s, %s%s)\n", audio_s, dt,
+		        dt > 0 ? audio_s / dt : 0.0, bf16 ? "bf16" : "fp32", lm ? ", beam search" : "");
 	}
 out:
 	if (rc)
 		err_print();
+	ctc_decoder_free(c.dec);
+	arpa_free(lm);
+	free(c.tokens);
 	w2v_infer_free(wi);
 	vocab_free(v);
 	w2v_free(m);
