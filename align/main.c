@@ -74,7 +74,11 @@ static void usage_run(FILE *f)
 		"  --batch N           utterances per database transaction (default 32)\n"
 		"  --limit N           align at most N utterances\n"
 		"  --redo              re-align even current alignments\n"
-		"  --bf16              bf16 matrix products (faster on CPUs with AVX512_BF16)\n"
+		"  --precision P       auto (default), fp32, bf16 or int8: the model's arithmetic;\n"
+		"                      auto picks int8 or bf16 where this CPU runs them faster\n"
+		"                      (measured), else fp32; the choice is printed and recorded\n"
+		"                      in the run's row; a changed precision re-aligns only with --redo\n"
+		"  --bf16              same as --precision bf16\n"
 		"  --mem-budget MB     Viterbi backpointer memory before checkpointing (default 256)\n"
 		"  --json              print the summary as JSON\n"
 		"  --quiet             no summary\n"
@@ -136,7 +140,8 @@ static void usage_file(FILE *f)
 		"                       quality flags as in `align run`\n"
 		"  --max-chars N, --max-lines N, --max-duration S\n"
 		"                       subtitle layout (defaults 42, 2, 7)\n"
-		"  --bf16               bf16 matrix products\n"
+		"  --precision P        auto (default), fp32, bf16, int8 (see `align run --help`)\n"
+		"  --bf16               same as --precision bf16\n"
 		"  --mem-budget MB      Viterbi backpointer memory before checkpointing (default 256)\n"
 		"  --quiet              no summary on standard error\n"
 		"\n"
@@ -177,19 +182,22 @@ static int bad_usage(const char *msg, void (*usage)(FILE *))
 static int cmd_run(int argc, char **argv)
 {
 	enum { O_MANIFEST = 256, O_OOV, O_STAR_EDGES, O_STAR_BETWEEN, O_LOW_CONF, O_WINDOW, O_RATE_MIN, O_RATE_MAX,
-	       O_EDGE_MAX, O_SEG_MIN, O_SEG_MAX, O_BATCH, O_LIMIT, O_REDO, O_BF16, O_MEM, O_JSON, O_QUIET, O_HELP, O_VERSION };
+	       O_EDGE_MAX, O_SEG_MIN, O_SEG_MAX, O_BATCH, O_LIMIT, O_REDO, O_BF16, O_MEM, O_JSON, O_QUIET, O_HELP, O_VERSION,
+	       O_PREC };
 	static const struct option opts[] = {
 		{ "lang", 1, 0, 'l' }, { "model", 1, 0, 'm' }, { "manifest", 1, 0, O_MANIFEST }, { "oov", 1, 0, O_OOV },
 		{ "star-edges", 0, 0, O_STAR_EDGES }, { "star-between", 0, 0, O_STAR_BETWEEN },
 		{ "low-conf", 1, 0, O_LOW_CONF }, { "window", 1, 0, O_WINDOW }, { "rate-min", 1, 0, O_RATE_MIN },
 		{ "rate-max", 1, 0, O_RATE_MAX }, { "edge-max", 1, 0, O_EDGE_MAX }, { "seg-min", 1, 0, O_SEG_MIN },
 		{ "seg-max", 1, 0, O_SEG_MAX }, { "batch", 1, 0, O_BATCH }, { "limit", 1, 0, O_LIMIT },
-		{ "redo", 0, 0, O_REDO }, { "bf16", 0, 0, O_BF16 }, { "mem-budget", 1, 0, O_MEM }, { "json", 0, 0, O_JSON },
+		{ "redo", 0, 0, O_REDO }, { "bf16", 0, 0, O_BF16 }, { "precision", 1, 0, O_PREC },
+		{ "mem-budget", 1, 0, O_MEM }, { "json", 0, 0, O_JSON },
 		{ "quiet", 0, 0, O_QUIET }, { "help", 0, 0, O_HELP }, { "version", 0, 0, O_VERSION }, { 0, 0, 0, 0 }
 	};
 	align_run_opts o = { 0 };
 	align_params_default(&o.p);
 	const char *db = "data.db";
+	w2v_precision prec = W2V_PREC_AUTO;
 	int json = 0, quiet = 0, c;
 	double d;
 	optind = 1;
@@ -237,7 +245,11 @@ static int cmd_run(int argc, char **argv)
 			o.limit = (int64_t)d;
 			break;
 		case O_REDO: o.redo = 1; break;
-		case O_BF16: o.bf16 = 1; break;
+		case O_BF16: prec = W2V_PREC_BF16; break;
+		case O_PREC:
+			if (w2v_precision_parse(optarg, &prec))
+				return bad_usage("--precision must be auto, fp32, bf16 or int8", usage_run);
+			break;
 		case O_MEM:
 			if (cliopt_number(optarg, &d) || d < 1)
 				return bad_usage("--mem-budget needs megabytes >= 1", usage_run);
@@ -269,8 +281,10 @@ static int cmd_run(int argc, char **argv)
 		err_wrap(rc, "vocabulary");
 		goto out;
 	}
-	if ((rc = align_emitter_open(&em, o.model_dir, o.lang, o.bf16)))
+	if ((rc = align_emitter_open(&em, o.model_dir, o.lang, prec)))
 		goto out;
+	if (!quiet && !json && dist_rank() == 0)
+		fprintf(stderr, "precision: %s (%s)\n", w2v_precision_name(em.precision), em.precision_why);
 	/* mpirun: rank 0 alone opens the manifest (lib/align_stage.c, run_ranks) */
 	if (dist_rank() == 0 && (rc = manifest_open(&m, db, 0)))
 		goto out;
@@ -279,7 +293,7 @@ static int cmd_run(int argc, char **argv)
 	if (dist_rank() == 0 && (rc = manifest_run_begin(m, "align", g_argc, g_argv, &run_id)))
 		goto out;
 	rc = align_stage_run(m, &o, &em, v, run_id, &sum);
-	if (!rc && sum.candidates == 0 && sum.recordings_segmented == 0) {
+	if (!rc && dist_rank() == 0 && sum.candidates == 0 && sum.recordings_segmented == 0) {
 		/* nothing in this language: name the languages there are (a Common
 		 * Voice 'en' next to --lang eng) */
 		char langs[512] = "";
@@ -287,7 +301,7 @@ static int cmd_run(int argc, char **argv)
 		rc = err_set(ACC_ENOTFOUND, "no utterances of language '%s' in %s%s%s%s", o.lang, db,
 		             *langs ? " (it has: " : "", langs, *langs ? ")" : "");
 		err_hint("relabel them with `prep relabel --from CODE --lang %s`, or align one of those languages", o.lang);
-	} else if (!rc && sum.failed > 0 && sum.aligned == 0) {
+	} else if (!rc && dist_rank() == 0 && sum.failed > 0 && sum.aligned == 0) {
 		rc = err_set(ACC_EFORMAT, "all %lld utterances aligned in this run failed", (long long)sum.failed);
 		err_hint("see why: db query \"SELECT message, count(*) FROM alignments WHERE status = 'failed' GROUP BY 1\"");
 	}
@@ -303,10 +317,10 @@ static int cmd_run(int argc, char **argv)
 	snprintf(counts, sizeof counts,
 		 "{\"candidates\":%lld,\"current\":%lld,\"aligned\":%lld,\"failed\":%lld,\"flagged\":%lld,"
 		 "\"recordings_segmented\":%lld,\"segments_created\":%lld,\"audio_s\":%.2f,\"emit_s\":%.2f,"
-		 "\"viterbi_s\":%.3f,\"wall_s\":%.2f,\"oov_chars\":%lld}",
+		 "\"viterbi_s\":%.3f,\"wall_s\":%.2f,\"oov_chars\":%lld,\"precision\":\"%s\"}",
 		 (long long)sum.candidates, (long long)sum.current, (long long)sum.aligned, (long long)sum.failed,
 		 (long long)sum.flagged, (long long)sum.recordings_segmented, (long long)sum.segments_created, sum.audio_s,
-		 sum.emit_s, sum.viterbi_s, sum.wall_s, (long long)sum.oov_total);
+		 sum.emit_s, sum.viterbi_s, sum.wall_s, (long long)sum.oov_total, w2v_precision_name(em.precision));
 	if (rc)
 		err_print();
 	manifest_run_end(m, run_id, err_exit_code(erc), counts);
@@ -474,13 +488,13 @@ static int write_file_result(FILE *f, const char *fmt, const align_file_result *
 static int cmd_file(int argc, char **argv)
 {
 	enum { O_OOV = 256, O_STAR_EDGES, O_LOW_CONF, O_WINDOW, O_RATE_MIN, O_RATE_MAX, O_EDGE_MAX, O_BF16, O_MEM,
-	       O_QUIET, O_NORM, O_HELP, O_VERSION };
+	       O_QUIET, O_NORM, O_HELP, O_VERSION, O_PREC };
 	static const struct option opts[] = {
 		{ "lang", 1, 0, 'l' }, { "model", 1, 0, 'm' }, { "format", 1, 0, 'f' }, { "out", 1, 0, 'o' },
 		{ "oov", 1, 0, O_OOV }, { "star-edges", 0, 0, O_STAR_EDGES }, { "low-conf", 1, 0, O_LOW_CONF },
 		{ "window", 1, 0, O_WINDOW }, { "rate-min", 1, 0, O_RATE_MIN }, { "rate-max", 1, 0, O_RATE_MAX },
-		{ "edge-max", 1, 0, O_EDGE_MAX }, { "bf16", 0, 0, O_BF16 }, { "mem-budget", 1, 0, O_MEM },
-		{ "quiet", 0, 0, O_QUIET }, { "norm", 1, 0, O_NORM }, { "max-chars", 1, 0, 'C' }, { "max-lines", 1, 0, 'L' },
+		{ "edge-max", 1, 0, O_EDGE_MAX }, { "bf16", 0, 0, O_BF16 }, { "precision", 1, 0, O_PREC },
+		{ "mem-budget", 1, 0, O_MEM }, { "quiet", 0, 0, O_QUIET }, { "norm", 1, 0, O_NORM }, { "max-chars", 1, 0, 'C' }, { "max-lines", 1, 0, 'L' },
 		{ "max-duration", 1, 0, 'D' }, { "help", 0, 0, O_HELP }, { "version", 0, 0, O_VERSION }, { 0, 0, 0, 0 }
 	};
 	align_file_opts fo = { .long_s = 30.0 };
@@ -488,7 +502,8 @@ static int cmd_file(int argc, char **argv)
 	ax_cue_opts cue;
 	align_export_cue_opts_default(&cue);
 	const char *model = NULL, *fmt = "json", *out = NULL;
-	int quiet = 0, bf16 = 0, c;
+	int quiet = 0, c;
+	w2v_precision prec = W2V_PREC_AUTO;
 	double d;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "l:m:f:o:", opts, NULL)) != -1) {
@@ -527,7 +542,11 @@ static int cmd_file(int argc, char **argv)
 			if (cue_option(c, optarg, &cue))
 				return bad_usage("--max-chars, --max-lines and --max-duration need positive numbers", usage_file);
 			break;
-		case O_BF16: bf16 = 1; break;
+		case O_BF16: prec = W2V_PREC_BF16; break;
+		case O_PREC:
+			if (w2v_precision_parse(optarg, &prec))
+				return bad_usage("--precision must be auto, fp32, bf16 or int8", usage_file);
+			break;
 		case O_MEM:
 			if (cliopt_number(optarg, &d) || d < 1)
 				return bad_usage("--mem-budget needs megabytes >= 1", usage_file);
@@ -563,8 +582,10 @@ static int cmd_file(int argc, char **argv)
 		err_wrap(rc, "vocabulary");
 		goto out;
 	}
-	if ((rc = align_emitter_open(&em, model, fo.lang, bf16)))
+	if ((rc = align_emitter_open(&em, model, fo.lang, prec)))
 		goto out;
+	if (!quiet)
+		fprintf(stderr, "precision: %s (%s)\n", w2v_precision_name(em.precision), em.precision_why);
 	if ((rc = align_file_run(audio, text, &fo, &em, v, &fr))) {
 		err_wrap(rc, "%s", audio);
 		goto out;

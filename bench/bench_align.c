@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 	}
 	align_emitter em;
 	double rss0 = maxrss_mb();
-	if (align_emitter_open(&em, model, lang, bf16)) {
+	if (align_emitter_open(&em, model, lang, bf16 ? W2V_PREC_BF16 : W2V_PREC_FP32)) {
 		err_print();
 		return 1;
 	}

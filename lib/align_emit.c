@@ -56,17 +56,17 @@ static void emit_close(void *arg)
 	free(c);
 }
 
-int align_emitter_open(align_emitter *e, const char *dir, const char *lang, int bf16)
+int align_emitter_open(align_emitter *e, const char *dir, const char *lang, w2v_precision prec)
 {
 	int rc;
 	memset(e, 0, sizeof *e);
 	emit_ctx *c = calloc(1, sizeof *c);
 	if (!c)
 		return err_set(ACC_ENOMEM, "out of memory");
-	/* adapter or a clear "no adapter for the language" (shared with transcribe) */
-	if ((rc = w2v_load_lang(&c->m, dir, lang)))
-		goto fail;
-	if ((rc = w2v_infer_create(&c->wi, c->m, bf16 ? W2V_FWD_BF16 : 0)))
+	e->precision = w2v_precision_resolve(prec, e->precision_why, sizeof e->precision_why);
+	/* adapter or a clear "no adapter for the language" (shared with
+	 * transcribe); bf16/int8 keep the weights once, packed (lean) */
+	if ((rc = w2v_infer_load(&c->wi, &c->m, dir, lang, w2v_precision_flags(e->precision), 1)))
 		goto fail;
 	e->V = c->m->cfg.vocab_size;
 	e->blank = c->m->cfg.pad_token_id;

@@ -25,6 +25,7 @@
 #include "align_label.h"
 #include "manifest.h"
 #include "vocab.h"
+#include "w2v_precision.h"
 
 /* Flag bits stored in alignments.flags. */
 enum {
@@ -142,11 +143,14 @@ typedef struct align_emitter {
 	int (*emit)(void *ctx, const float *x, int64_t n, float **lp, int64_t *T);
 	void (*close)(void *ctx);
 	void *ctx;
+	w2v_precision precision;   /* resolved (never auto) */
+	char precision_why[160];   /* why auto chose it, or "asked for" */
 } align_emitter;
 
 /* An emitter on a model directory (HF layout; lang selects the adapter and
- * vocabulary).  bf16: bf16 matmuls.  Clear errors for a missing adapter. */
-int align_emitter_open(align_emitter *e, const char *model_dir, const char *lang, int bf16);
+ * vocabulary) computing in precision prec (w2v_precision.h; auto resolved
+ * here, the choice in e->precision).  Clear errors for a missing adapter. */
+int align_emitter_open(align_emitter *e, const char *model_dir, const char *lang, w2v_precision prec);
 void align_emitter_close(align_emitter *e);
 
 /* Model identity for staleness: SHA-256 hex over config.json, vocab.json,
@@ -163,7 +167,6 @@ typedef struct align_run_opts {
 	int   batch;            /* utterances per transaction (default 32) */
 	int64_t limit;          /* stop after this many (0 = all) */
 	int   redo;             /* re-align even current alignments */
-	int   bf16;
 } align_run_opts;
 
 typedef struct align_summary {

@@ -490,10 +490,10 @@ int manifest_open_ro(manifest **out, const char *path)
 	*out = NULL;
 	if (strlen(path) >= sizeof m->path)
 		return err_set(ACC_EINVAL, "manifest path too long: '%.100s...'", path);
-	if (!fs_exists(path)) {
-		err_set(ACC_ENOTFOUND, "manifest '%s' does not exist", path);
+	if (!fs_exists(path)) {   /* the same code as manifest_open: an I/O failure, exit 4 */
+		err_set(ACC_EIO, "manifest '%s' does not exist", path);
 		err_hint("run 'prep ingest CORPUS' first, or pass --manifest PATH");
-		return ACC_ENOTFOUND;
+		return ACC_EIO;
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!(m = calloc(1, sizeof *m)))

@@ -38,7 +38,7 @@ int manifest_open(manifest **m, const char *path, int create);
  * (db stats/check/query).  Works on a read-only file, and in a read-only
  * directory when no WAL content is pending.  A manifest with an older
  * schema is migrated first (which needs write access, else an error that
- * says so); a newer one is ACC_EFORMAT.  ACC_ENOTFOUND when missing. */
+ * says so); a newer one is ACC_EFORMAT.  ACC_EIO when missing (as manifest_open). */
 int manifest_open_ro(manifest **m, const char *path);
 void manifest_close(manifest *m);
 

@@ -236,6 +236,8 @@ int w2v_load_hooked(w2v_model **m, const char *dir, const char *lang, w2v_tensor
  * 'L'" with a hint naming the adapters present; a single-language model
  * (flat vocab.json) is used as it is. */
 int w2v_load_lang(w2v_model **m, const char *dir, const char *lang);
+/* w2v_load_lang with w2v_load_hooked's hook. */
+int w2v_load_lang_hooked(w2v_model **m, const char *dir, const char *lang, w2v_tensor_hook hook, void *arg);
 
 /* Load an adapter file like transformers' load_adapter: the file must hold
  * exactly every layer's adapter_layer tensors and lm_head.{weight,bias}

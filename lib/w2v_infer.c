@@ -302,7 +302,7 @@ int w2v_infer_load(w2v_infer **wi, w2v_model **m, const char *dir, const char *l
 	if (lean && !(flags & (W2V_FWD_BF16 | W2V_FWD_INT8)))
 		lean = 0;   /* fp32 reads its weights in place: nothing to release */
 	if (!lean) {
-		if ((rc = w2v_load(m, dir, lang)))
+		if ((rc = w2v_load_lang(m, dir, lang)))
 			return rc;
 		if ((rc = w2v_infer_create(wi, *m, flags))) {
 			w2v_free(*m);
@@ -310,7 +310,7 @@ int w2v_infer_load(w2v_infer **wi, w2v_model **m, const char *dir, const char *l
 		}
 		return rc;
 	}
-	if ((rc = w2v_load_hooked(m, dir, lang, lean_hook, &ll))) {
+	if ((rc = w2v_load_lang_hooked(m, dir, lang, lean_hook, &ll))) {
 		w2v_infer_free(ll.wi);
 		return rc;
 	}

@@ -53,7 +53,8 @@ void w2v_infer_free(w2v_infer *wi);
  * weights once, in bf16 (int8: once, in int8).  m then serves only wi. */
 int w2v_infer_lean(w2v_infer *wi, w2v_model *m);
 
-/* Load the model of dir (+ adapter lang, NULL = none; as w2v_load) and
+/* Load the model of dir for language lang (as w2v_load_lang: its adapter
+ * when present, a clear error when a multilingual model has none) and
  * create an inference over it with flags.  lean (bf16 or int8 flags): pack
  * each linear weight as it is read and release its fp32 copy at once, so
  * the peak memory holds the weights about once, in their packed precision,

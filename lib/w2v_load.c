@@ -692,6 +692,11 @@ out:
 
 int w2v_load_lang(w2v_model **out, const char *dir, const char *lang)
 {
+	return w2v_load_lang_hooked(out, dir, lang, NULL, NULL);
+}
+
+int w2v_load_lang_hooked(w2v_model **out, const char *dir, const char *lang, w2v_tensor_hook hook, void *arg)
+{
 	char p[4096], name[300];
 	int rc;
 	*out = NULL;
@@ -726,7 +731,7 @@ int w2v_load_lang(w2v_model **out, const char *dir, const char *lang)
 			free(langs[i]);
 		free(langs);
 	}
-	return w2v_load(out, dir, have_adapter ? lang : NULL);
+	return w2v_load_hooked(out, dir, have_adapter ? lang : NULL, hook, arg);
 }
 
 /* ---- adapters ---- */

@@ -19,6 +19,7 @@
 #include "w2v.h"
 #include "w2v_forward.h"
 #include "w2v_infer.h"
+#include "w2v_precision.h"
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -65,7 +66,9 @@ static void eval_usage(FILE *fp)
 		"  --worst N          worst utterances to list (default 10)\n"
 		"  --audio FILE...    transcribe these audio files instead (no manifest; one line each:\n"
 		"                     file, tab, text; beam search when --lm or --beam is given)\n"
-		"  --bf16             bf16 matmuls in the model\n"
+		"  --precision P      auto (default), fp32, bf16 or int8: the model's arithmetic;\n"
+		"                     auto picks int8 or bf16 where this CPU runs them faster\n"
+		"  --bf16             same as --precision bf16\n"
 		"  --seed S           noise seed (default 1)\n"
 		"  --help, --version\n");
 }
@@ -295,7 +298,7 @@ out:
 int cmd_eval(int argc, char **argv)
 {
 	enum { O_ALPHA = 256, O_BETA, O_BEAM, O_TOPK, O_CUTOFF, O_LEX, O_NOUNK, O_UNKP, O_GRID, O_SNR, O_BABBLE,
-	       O_SPEED, O_GAIN, O_SUBSET, O_LIMIT, O_WORST, O_BF16, O_SEED, O_SPLIT, O_UNKC, O_PRUNE, O_AUDIO };
+	       O_SPEED, O_GAIN, O_SUBSET, O_LIMIT, O_WORST, O_BF16, O_SEED, O_SPLIT, O_UNKC, O_PRUNE, O_AUDIO, O_PREC };
 	static const struct option opts[] = {
 		{ "model", required_argument, 0, 'M' }, { "lang", required_argument, 0, 'l' },
 		{ "split", required_argument, 0, O_SPLIT }, { "manifest", required_argument, 0, 'm' },
@@ -309,13 +312,16 @@ int cmd_eval(int argc, char **argv)
 		{ "speed", required_argument, 0, O_SPEED }, { "gain", required_argument, 0, O_GAIN },
 		{ "subset", required_argument, 0, O_SUBSET }, { "limit", required_argument, 0, O_LIMIT },
 		{ "worst", required_argument, 0, O_WORST }, { "bf16", no_argument, 0, O_BF16 },
+		{ "precision", required_argument, 0, O_PREC },
 		{ "seed", required_argument, 0, O_SEED }, { "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 }
 	};
 	const char *model_dir = NULL, *lang = NULL, *split = "test", *mpath = "data.db", *lm_path = NULL;
 	const char *subset_name = "all", *grid = NULL;
 	double snr[MAX_LIST], speed[MAX_LIST], gain[MAX_LIST], v, ga[MAX_LIST], gb[MAX_LIST];
-	int nsnr = 0, nspeed = 0, ngain = 0, babble = 0, subset = 0, limit = 0, worst = 10, bf16 = 0, nga = 0, ngb = 0;
+	int nsnr = 0, nspeed = 0, ngain = 0, babble = 0, subset = 0, limit = 0, worst = 10, nga = 0, ngb = 0;
+	w2v_precision prec = W2V_PREC_AUTO;
+	char why[160];
 	int beam_given = 0, audio_mode = 0, c, rc = 0;
 	uint64_t seed = 1;
 	evalctx ctx;
@@ -374,7 +380,13 @@ int cmd_eval(int argc, char **argv)
 			break;
 		case O_LIMIT: if ((rc = parse_num(optarg, &v, "--limit"))) goto out; limit = (int)v; break;
 		case O_WORST: if ((rc = parse_num(optarg, &v, "--worst"))) goto out; worst = (int)v; break;
-		case O_BF16: bf16 = 1; break;
+		case O_BF16: prec = W2V_PREC_BF16; break;
+		case O_PREC:
+			if (w2v_precision_parse(optarg, &prec)) {
+				err_print();
+				return 2;
+			}
+			break;
 		case O_AUDIO: audio_mode = 1; break;
 		case O_SEED: if ((rc = parse_num(optarg, &v, "--seed"))) goto out; seed = (uint64_t)v; break;
 		case 'h': eval_usage(stdout); return 0;
@@ -425,7 +437,11 @@ int cmd_eval(int argc, char **argv)
 	{
 		char adapter[PATH_MAX], vpath[PATH_MAX];
 		snprintf(adapter, sizeof adapter, "%s/adapter.%s.safetensors", model_dir, lang);
-		if ((rc = w2v_load(&ctx.model, model_dir, fs_exists(adapter) ? lang : NULL)))
+		prec = w2v_precision_resolve(prec, why, sizeof why);
+		fprintf(stderr, "precision: %s (%s)\n", w2v_precision_name(prec), why);
+		/* bf16/int8: each weight packed as it is read, its fp32 copy released */
+		if ((rc = w2v_infer_load(&ctx.wi, &ctx.model, model_dir, fs_exists(adapter) ? lang : NULL,
+		                         w2v_precision_flags(prec), 1)))
 			goto out;
 		snprintf(vpath, sizeof vpath, "%s/vocab.json", model_dir);
 		if ((rc = vocab_load(&ctx.voc, vpath, lang)))
@@ -450,8 +466,6 @@ int cmd_eval(int argc, char **argv)
 			/* sentence markers are never part of a transcript */
 			ctx.beam_tokens[i] = t && (!strcmp(t, "<s>") || !strcmp(t, "</s>")) ? NULL : t;
 		}
-		if ((rc = w2v_infer_create(&ctx.wi, ctx.model, bf16 ? W2V_FWD_BF16 : 0)))
-			goto out;
 		if (lm_path) {
 			if ((rc = arpa_load(&ctx.lm, lm_path)))
 				goto out;

@@ -35,6 +35,7 @@
 #include "w2v.h"
 #include "w2v_forward.h"
 #include "w2v_infer.h"
+#include "w2v_precision.h"
 
 static void usage(FILE *fp)
 {
@@ -52,7 +53,9 @@ static void usage(FILE *fp)
 		"  --manifest DB    transcribe the manifest's utterances (status 'ok') instead of files\n"
 		"  --split S        only utterances of split S (train, dev, test)\n"
 		"  --limit N        at most N utterances\n"
-		"  --bf16           bf16 matmuls (faster on CPUs with AVX512_BF16; slightly different)\n"
+		"  --precision P    auto (default), fp32, bf16 or int8: auto picks int8 or bf16\n"
+		"                   where this CPU runs them faster (measured), else fp32\n"
+		"  --bf16           same as --precision bf16\n"
 		"  --window S       seconds of output per window for long audio (default 30)\n"
 		"  --context S      seconds of context on each side of a window (default 2)\n"
 		"word timestamps:\n"
@@ -256,7 +259,9 @@ int main(int argc, char **argv)
 	const char *model = NULL, *lang = NULL, *db = NULL, *split = NULL, *lm_path = NULL;
 	double win = 30, ctx = 2, audio_s = 0, d;
 	long limit = 0;
-	int bf16 = 0, rc;
+	int rc;
+	w2v_precision prec = W2V_PREC_AUTO;
+	char why[160];
 	tx c = { 0 };
 	align_export_cue_opts_default(&c.cue);
 	ctc_beam_opts bo;
@@ -265,6 +270,7 @@ int main(int argc, char **argv)
 		{ "model", required_argument, 0, 'm' }, { "lang", required_argument, 0, 'l' },
 		{ "manifest", required_argument, 0, 'd' }, { "split", required_argument, 0, 's' },
 		{ "limit", required_argument, 0, 'n' }, { "bf16", no_argument, 0, 'b' },
+		{ "precision", required_argument, 0, 'P' },
 		{ "window", required_argument, 0, 'w' }, { "context", required_argument, 0, 'c' },
 		{ "words", no_argument, 0, 'W' }, { "format", required_argument, 0, 'f' },
 		{ "lm", required_argument, 0, 'L' }, { "alpha", required_argument, 0, 'A' },
@@ -281,7 +287,11 @@ int main(int argc, char **argv)
 		case 'd': db = optarg; break;
 		case 's': split = optarg; break;
 		case 'n': limit = atol(optarg); if (limit <= 0) return usage_error("bad --limit", optarg); break;
-		case 'b': bf16 = 1; break;
+		case 'b': prec = W2V_PREC_BF16; break;
+		case 'P':
+			if (w2v_precision_parse(optarg, &prec))
+				return usage_error("--precision is auto, fp32, bf16 or int8, not", optarg);
+			break;
 		case 'w': if (parse_double(optarg, 0.1, &win)) return usage_error("bad --window", optarg); break;
 		case 'c': if (parse_double(optarg, 0, &ctx)) return usage_error("bad --context", optarg); break;
 		case 'W': c.fmt = "json"; break;
@@ -317,10 +327,12 @@ int main(int argc, char **argv)
 	arpa *lm = NULL;
 	char vpath[4096];
 	double t0 = progress_now();
-	if ((rc = w2v_load_lang(&m, model, lang)) ||
+	prec = w2v_precision_resolve(prec, why, sizeof why);
+	fprintf(stderr, "precision: %s (%s)\n", w2v_precision_name(prec), why);
+	/* bf16/int8: each weight packed as it is read, its fp32 copy released */
+	if ((rc = w2v_infer_load(&wi, &m, model, lang, w2v_precision_flags(prec), 1)) ||
 	    (rc = fs_join(vpath, sizeof vpath, model, "vocab.json")) ||
-	    (rc = vocab_load(&v, vpath, lang)) ||
-	    (rc = w2v_infer_create(&wi, m, bf16 ? W2V_FWD_BF16 : 0)))
+	    (rc = vocab_load(&v, vpath, lang)))
 		goto out;
 	c.wi = wi;
 	c.v = v;
@@ -351,7 +363,7 @@ int main(int argc, char **argv)
 	if (!rc) {
 		double dt = progress_now() - t0;
 		fprintf(stderr, "transcribe: %.1f s of audio in %.1f s (%.2f audio s per s, %s%s)\n", audio_s, dt,
-		        dt > 0 ? audio_s / dt : 0.0, bf16 ? "bf16" : "fp32", lm ? ", beam search" : "");
+		        dt > 0 ? audio_s / dt : 0.0, w2v_precision_name(prec), lm ? ", beam search" : "");
 	}
 out:
 	if (rc)
