@@ -16,6 +16,9 @@
 #                            make align flag every utterance (train says so)
 #   spk1/utt42            -> the first amh utterance of the manifest
 #   clip1.wav clip2.flac  -> two clips of the corpus
+#   talk.wav talk.txt     -> an English clip of the corpus and its transcript
+# (the ```cluster block, for several machines, is not an `sh` block: the mpi
+# tests run its commands with mpirun -np 2)
 # Prints "# readme.sh: N passed, N failed".
 BINDIR=${BINDIR:-bin}
 ROOT=$(pwd)
@@ -75,6 +78,10 @@ while IFS= read -r line; do
 	fi
 	case $line in
 		align\ show*) UTT=$(sqlite3 data.db "SELECT utt_key FROM utterances u JOIN alignments a ON a.utterance_id = u.id WHERE u.lang = 'amh' AND a.status = 'ok' ORDER BY u.id LIMIT 1") ;;
+		align\ file*)
+			f=$(sqlite3 data.db "SELECT r.path FROM recordings r JOIN utterances u ON u.recording_id = r.id WHERE u.lang = 'eng' AND u.status = 'ok' ORDER BY u.id LIMIT 1")
+			sqlite3 data.db "SELECT u.text_raw FROM recordings r JOIN utterances u ON u.recording_id = r.id WHERE u.lang = 'eng' AND u.status = 'ok' ORDER BY u.id LIMIT 1" > talk.txt
+			sox "corpus/$f" talk.wav ;;
 		transcribe\ *)
 			f=$(sqlite3 data.db "SELECT r.path FROM recordings r JOIN utterances u ON u.recording_id = r.id WHERE u.lang = 'amh' ORDER BY r.id LIMIT 1")
 			cp "corpus/$f" clip1.wav && sox clip1.wav clip2.flac ;;

@@ -176,9 +176,11 @@ EOF
 	same "every chart drawn" "$2" "$charts"
 	same "no resource fetched" "$3" 0
 	same "no script error" "$4" 0
-	n=$(grep -c 'CONSOLE' "$T/dom.html.log")
+	# the page's messages only: Chromium's own pages (source chrome://...)
+	# log under load (e.g. "Slow network is detected"), which is not ours
+	n=$(grep 'CONSOLE' "$T/dom.html.log" | grep -vc 'source: chrome://')
 	same "no console message" "$n" 0
-	[ "$n" -eq 0 ] || grep 'CONSOLE' "$T/dom.html.log" | head -5
+	[ "$n" -eq 0 ] || grep 'CONSOLE' "$T/dom.html.log" | grep -v 'source: chrome://' | head -5
 	# a screenshot of the whole page; each chart's rectangle must hold a
 	# drawing: enough non-background pixels in several colours
 	height=$("$PY" -c 'import json,sys; st=json.loads(open(sys.argv[1]).read().split("\n",1)[1]); print(min(16000, max(c["y"]+c["h"] for c in st["charts"]) + 50))' "$T/status.txt")
