@@ -681,67 +681,58 @@ out:
 	return rc;
 }
 
-/* The packing a linear layer over w [N,K] uses (bf16 for xt == OPS_BF16,
- * s8 when int8), made now.  The layout is the one oneDNN asks for with
- * M = 1; it asked the same for every M in a sweep of 1..6561 on AVX-512
- * CPUs (and another M's layout would be derived from this packing once w
- * is released). */
-int ops_ctx_pack_linear_bwd(ops_ctx *c, const float *w, int K, int N, ops_dtype dyt)
+/* Pack w now for a matmul y[M,Nout] = x[M,Kin] W (+= with post ADD), W = w
+ * seen as [Kin,Nout] through strides wstr from user type ut: the layout
+ * oneDNN asks for with M = 1, in type t (x and W), dst type yt.  It asked
+ * the same for every M in a sweep of 1..6561 on AVX-512 CPUs (and another
+ * M's layout would be derived from this packing once w is released). */
+static int pack_weight_now(ops_ctx *c, const float *w, dnnl_data_type_t ut, const dnnl_dims_t wstr, int Kin,
+                           int Nout, dnnl_data_type_t t, dnnl_data_type_t yt, int post)
 {
 	int rc = 0;
 	dnnl_primitive_desc_t pd = NULL;
 	dnnl_primitive_attr_t attr = NULL;
-	if (dyt != OPS_BF16)
-		return err_set(ACC_EINVAL, "fp32 linear weights are read in place, not packed");
-	/* as weight_matmul(K_LINEAR_BWD): dx[M,K] += dy[M,N] w, w [N,K] as stored */
 	dnnl_memory_desc_t smd, wmd, dmd, umd;
 	dnnl_matmul_desc_t md;
-	dnnl_dims_t sd = { 1, N }, wd = { N, K }, dd = { 1, K }, wstr = { K, 1 };
-	DN(dnnl_memory_desc_init_by_strides(&umd, 2, wd, dnnl_f32, wstr));
-	DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, dnnl_bf16, dnnl_ab));
-	DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_bf16, dnnl_format_tag_any));
-	DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab));
+	dnnl_dims_t sd = { 1, Kin }, wd = { Kin, Nout }, dd = { 1, Nout };
+	DN(dnnl_memory_desc_init_by_strides(&umd, 2, wd, ut, wstr));
+	DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, t, dnnl_ab));
+	DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, t, dnnl_format_tag_any));
+	DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, yt, dnnl_ab));
 	DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
-	if (!(attr = make_attr(OPS_POST_ADD, 1.0f, &rc)))
+	if (!(attr = make_attr(post, 1.0f, &rc)))
 		goto out;
 	DN(dnnl_primitive_desc_create(&pd, &md, attr, c->eng, NULL));
-	const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-	if (!packed_get_q(c, w, &umd, want, NULL))
+	if (!packed_get_q(c, w, &umd, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), NULL))
 		rc = ACC_EINTERNAL;
 out:
 	if (pd)
 		dnnl_primitive_desc_destroy(pd);
 	if (attr)
 		dnnl_primitive_attr_destroy(attr);
-	if (rc)
-		err_wrap(rc, "packing a linear weight's input gradient [%d x %d]", N, K);
 	return rc;
 }
 
 int ops_ctx_pack_linear(ops_ctx *c, const float *w, int K, int N, ops_dtype xt, int int8)
 {
-	int rc = 0;
-	dnnl_primitive_desc_t pd = NULL;
-	dnnl_data_type_t t = int8 ? dnnl_s8 : dt(xt);
 	if (!int8 && xt != OPS_BF16)
 		return err_set(ACC_EINVAL, "fp32 linear weights are read in place, not packed");
-	dnnl_memory_desc_t smd, wmd, dmd, umd;
-	dnnl_matmul_desc_t md;
-	dnnl_dims_t sd = { 1, K }, wd = { K, N }, dd = { 1, N }, wstr = { 1, K };
-	DN(dnnl_memory_desc_init_by_strides(&umd, 2, wd, int8 ? dnnl_s8 : dnnl_f32, wstr));
-	DN(dnnl_memory_desc_init_by_tag(&smd, 2, sd, t, dnnl_ab));
-	DN(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, t, dnnl_format_tag_any));
-	DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, int8 ? dnnl_s32 : dnnl_f32, dnnl_ab));
-	DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
-	DN(dnnl_primitive_desc_create(&pd, &md, NULL, c->eng, NULL));
-	const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-	if (!packed_get_q(c, w, &umd, want, NULL))
-		rc = ACC_EINTERNAL;
-out:
-	if (pd)
-		dnnl_primitive_desc_destroy(pd);
+	dnnl_dims_t wstr = { 1, K };   /* as linear_forward: w [N, K] read as w^T [K, N] */
+	int rc = int8 ? pack_weight_now(c, w, dnnl_s8, wstr, K, N, dnnl_s8, dnnl_s32, 0)
+	              : pack_weight_now(c, w, dnnl_f32, wstr, K, N, dnnl_bf16, dnnl_f32, 0);
 	if (rc)
 		err_wrap(rc, "packing a linear weight [%d x %d]", N, K);
+	return rc;
+}
+
+int ops_ctx_pack_linear_bwd(ops_ctx *c, const float *w, int K, int N, ops_dtype dyt)
+{
+	if (dyt != OPS_BF16)
+		return err_set(ACC_EINVAL, "fp32 linear weights are read in place, not packed");
+	dnnl_dims_t wstr = { K, 1 };   /* as linear_backward_data: dx[M,K] += dy[M,N] w, w [N,K] as stored */
+	int rc = pack_weight_now(c, w, dnnl_f32, wstr, N, K, dnnl_bf16, dnnl_f32, OPS_POST_ADD);
+	if (rc)
+		err_wrap(rc, "packing a linear weight's input gradient [%d x %d]", N, K);
 	return rc;
 }
 

@@ -744,13 +744,19 @@ static int lean_one(w2v_fwd *f, w2v_model *m, const lean_weight *w)
 	return w2v_base_release(m, w->w, (size_t)w->K * w->N);
 }
 
+/* The lean weights of m when f may release them (lean_check), in lw; the
+ * count, or -1 with the error set. */
+static int lean_list(w2v_fwd *f, const w2v_model *m, lean_weight *lw)
+{
+	return lean_check(f, m) ? -1 : lean_weights(m, lw);
+}
+
 int w2v_fwd_lean_tensor(w2v_fwd *f, w2v_model *m, const float *p)
 {
-	int rc = lean_check(f, m);
-	if (rc)
-		return rc;
 	lean_weight lw[6 * W2V_MAX_LAYERS + 1];
-	int n = lean_weights(m, lw);
+	int n = lean_list(f, m, lw);
+	if (n < 0)
+		return ACC_EINVAL;
 	for (int i = 0; i < n; i++)
 		if (lw[i].w == p)
 			return lean_one(f, m, &lw[i]);
@@ -759,11 +765,11 @@ int w2v_fwd_lean_tensor(w2v_fwd *f, w2v_model *m, const float *p)
 
 int w2v_fwd_lean(w2v_fwd *f, w2v_model *m)
 {
-	int rc = lean_check(f, m);
-	if (rc)
-		return rc;
+	int rc;
 	lean_weight lw[6 * W2V_MAX_LAYERS + 1];
-	int n = lean_weights(m, lw);
+	int n = lean_list(f, m, lw);
+	if (n < 0)
+		return ACC_EINVAL;
 	/* every packing first: a failure leaves the model whole */
 	for (int i = 0; i < n; i++)
 		if ((rc = ops_ctx_pack_linear(f->ops, lw[i].w, lw[i].K, lw[i].N, OPS_BF16,
