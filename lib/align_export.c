@@ -5,6 +5,7 @@
 #include "align_export.h"
 #include "err.h"
 #include <ctype.h>
+#include <stdint.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -74,6 +75,37 @@ void align_export_items_free(ax_item *items, int64_t n)
 		free(items[i].romanized);
 	}
 	free(items);
+}
+
+void align_export_file_name(const char *key, char *buf, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t k = 0, room = cap - 18;   /* keeps space for "~" + 16 hex + NUL */
+	const unsigned char *p = (const unsigned char *)key;
+	int cut = 0;
+	for (; *p; p++) {
+		int plain = isalnum(*p) || *p == '_' || *p == '-' || (*p == '.' && k > 0);
+		if (k + (plain ? 1 : 3) >= room) {
+			cut = 1;
+			break;
+		}
+		if (plain) {
+			buf[k++] = (char)*p;
+		} else {
+			buf[k++] = '%';
+			buf[k++] = hex[*p >> 4];
+			buf[k++] = hex[*p & 15];
+		}
+	}
+	if (cut) {   /* FNV-1a of the whole key keeps cut names apart */
+		uint64_t h = 1469598103934665603ull;
+		for (p = (const unsigned char *)key; *p; p++)
+			h = (h ^ *p) * 1099511628211ull;
+		buf[k++] = '~';
+		for (int i = 15; i >= 0; i--)
+			buf[k++] = hex[(h >> (4 * i)) & 15];
+	}
+	buf[k] = 0;
 }
 
 void align_export_ctm_id(const char *key, char *buf, size_t cap)

@@ -60,6 +60,14 @@ int align_export_ctm(FILE *f, const ax_utt *u);
  * still valid). */
 void align_export_ctm_id(const char *key, char *buf, size_t cap);
 
+/* The file name (without extension) that `align export` gives the
+ * utterance or recording key: bytes in [A-Za-z0-9_-] and '.' (not first) as
+ * they are, every other byte as %HH (so 'x/y' -> 'x%2Fy', '%' -> '%25', and
+ * non-ASCII keys stay distinct): different keys never share a file.  A name
+ * that would not fit cap (at least 32) is cut and ends in '~' and 16 hex
+ * digits of a 64-bit hash of the whole key. */
+void align_export_file_name(const char *key, char *buf, size_t cap);
+
 /* A complete Praat TextGrid (long text format) for one utterance with two
  * interval tiers, "words" and "chars"; gaps are filled with empty
  * intervals as Praat requires. */

@@ -1877,19 +1877,6 @@ int align_stage_show(manifest *m, const char *utt, FILE *f)
 	return rc;
 }
 
-/* A file name from an id: anything but [A-Za-z0-9._-] becomes '_'. */
-static void safe_name(const char *in, char *out, size_t cap)
-{
-	size_t k = 0;
-	for (; *in && k + 1 < cap; in++) {
-		unsigned char c = (unsigned char)*in;
-		int ok = (isalnum(c) || c == '.' || c == '-' || c == '_') && !(k == 0 && c == '.');
-		out[k] = ok ? (char)c : '_';
-		k++;
-	}
-	out[k] = 0;
-}
-
 typedef struct exp_utt {
 	ax_utt   u;
 	ax_item *words, *chars;
@@ -2066,7 +2053,7 @@ int align_stage_export_ex(manifest *m, const align_export_opts *o, int64_t *coun
 			break;
 		case F_TG: {
 			char name[600];
-			safe_name(e.key, name, sizeof name - 10);
+			align_export_file_name(e.key, name, sizeof name - 10);
 			strcat(name, ".TextGrid");
 			if ((rc = out_open(&of, dir, name)) || (rc = align_export_textgrid(of.fp, &e.u)) || (rc = out_commit(&of)))
 				goto out;
@@ -2078,7 +2065,7 @@ int align_stage_export_ex(manifest *m, const align_export_opts *o, int64_t *coun
 				if ((rc = out_commit(&of)))
 					goto out;
 				char name[600];
-				safe_name(e.rec_path, name, sizeof name - 10);
+				align_export_file_name(e.rec_path, name, sizeof name - 10);
 				strcat(name, fmt == F_SRT ? ".srt" : ".vtt");
 				if ((rc = out_open(&of, dir, name)))
 					goto out;

@@ -91,10 +91,10 @@ for f in ctm textgrid srt vtt json; do
 	expect "export $f" 0 "$ALIGN" export --format "$f" --out "exp-$f" --manifest data.db
 done
 same "CTM: one line per word, 6 fields" "$(awk 'NF == 6' exp-ctm/alignments.ctm | wc -l | tr -d ' ')" "$(q "SELECT count(*) FROM align_words")"
-contains "TextGrid chars tier" exp-textgrid/s1_u2.TextGrid 'name = "chars"'
-contains "TextGrid words" exp-textgrid/s1_u2.TextGrid 'text = "faced"'
+contains "TextGrid chars tier" exp-textgrid/s1%2Fu2.TextGrid 'name = "chars"'
+contains "TextGrid words" exp-textgrid/s1%2Fu2.TextGrid 'text = "faced"'
 contains "WebVTT header" exp-vtt/talk.wav.vtt "WEBVTT"
-contains "SRT cue" exp-srt/s1_u1.wav.srt "00:00:00,"
+contains "SRT cue" exp-srt/s1%2Fu1.wav.srt "00:00:00,"
 contains "JSON" exp-json/alignments.json '"words"'
 expect "export unknown format" 2 "$ALIGN" export --format doc --out x --manifest data.db
 
@@ -104,6 +104,20 @@ contains "names the adapter" "$T/err" "adapter.fra.safetensors"
 expect "language missing from the vocabulary" 3 "$ALIGN" run --lang xyz --model model --manifest data.db
 contains "lists the languages" "$T/err" "amh, fra"
 expect "missing manifest" 4 "$ALIGN" run --lang amh --model model --manifest nope.db
+
+# issue 19 #11: keys 'x/y' and 'x_y' (and non-ASCII keys) once shared one export file
+mkdir -p coll/x
+i=0
+for k in x/y x_y ገበ ደብ; do   # distinct audio (a duplicate file would be a reject)
+	i=$((i + 1))
+	t=$(echo "a bad cafe|add a face|deaf dad fed a bee|cage bag" | cut -d'|' -f$i)
+	espeak-ng -w "coll/$k.wav" "$t" && echo "$t" > "coll/$k.txt"
+done
+expect "prep ingest colliding keys" 0 "$PREP" ingest --layout folder --lang amh --manifest coll.db --no-balance coll
+expect "align colliding keys" 0 "$ALIGN" run --lang amh --model model --manifest coll.db
+expect "export colliding keys" 0 "$ALIGN" export --format textgrid --out exp-coll --manifest coll.db
+same "one TextGrid per key" "$(ls exp-coll | grep -c '\.TextGrid$')" "$(sqlite3 coll.db "SELECT count(*) FROM alignments WHERE status = 'ok'")"
+same "every key aligned" "$(sqlite3 coll.db "SELECT count(*) FROM alignments WHERE status = 'ok'")" 4
 
 echo "# align_cli.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -84,7 +84,7 @@ PY
 raw2='Dad fed a bee --> <b>add</b> & "face"'
 same "webvtt-py reads every cue, text as written" "$($PY subs.py vtt "$raw2" 2>&1)" 1
 same "python3-srt reads every cue, text as written" "$($PY subs.py srt "$raw2" 2>&1)" 1
-contains "WebVTT escapes" exp-vtt/s1_u2.wav.vtt '--&gt; &lt;b&gt;add&lt;/b&gt; &amp;'
+contains "WebVTT escapes" exp-vtt/s1%2Fu2.wav.vtt '--&gt; &lt;b&gt;add&lt;/b&gt; &amp;'
 
 # Praat reads every TextGrid; the words tier holds the labels
 cat > tg.praat <<'PR'
@@ -102,7 +102,7 @@ for i to n
 endfor
 writeInfoLine: out$
 PR
-same "praat reads the TextGrid labels" "$(praat --run tg.praat exp-textgrid/s1_u2.TextGrid 2>&1)" 'Dad|fed|a|bee -->|<b>add</b> &|"face"|'
+same "praat reads the TextGrid labels" "$(praat --run tg.praat exp-textgrid/s1%2Fu2.TextGrid 2>&1)" 'Dad|fed|a|bee -->|<b>add</b> &|"face"|'
 ntg=0
 for f in exp-textgrid/*.TextGrid; do praat --run tg.praat "$f" >/dev/null 2>&1 && ntg=$((ntg + 1)); done
 same "praat reads every TextGrid" "$ntg" "$(ls exp-textgrid | wc -l | tr -d ' ')"
@@ -146,7 +146,7 @@ for f in ctm textgrid json; do
 	expect "romanize: export $f" 0 "$ALIGN" export --format "$f" --out "rom-$f" --manifest rom.db
 done
 same "CTM words are the transcript's" "$(grep '^s9_e1 ' rom-ctm/alignments.ctm | awk '{ printf "%s ", $5 }')" "ገበሬው ደብዳቤ ጻፈ "
-contains "TextGrid label is the transcript's" rom-textgrid/s9_e1.TextGrid 'text = "ደብዳቤ"'
+contains "TextGrid label is the transcript's" rom-textgrid/s9%2Fe1.TextGrid 'text = "ደብዳቤ"'
 same "JSON: text as written, romanized as a field" "$($PY -c '
 import json, sys
 u = [x for x in json.load(open("rom-json/alignments.json")) if x["key"] == "s9/e1"][0]

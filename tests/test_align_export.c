@@ -3,6 +3,8 @@
  * (word and char tiers, gaps, quotes), CTM, SRT/WebVTT timestamps, JSON.
  */
 #include "align_export.h"
+#include <ctype.h>
+
 #include "check.h"
 #include "err.h"
 #include <jansson.h>
@@ -290,6 +292,37 @@ static void test_truncated_inputs(void)
 	free(ctm);
 }
 
+/* Export file names are injective (issue 19 #11: 'x/y' and 'x_y' shared one
+ * file, every non-ASCII key became '_'). */
+static void test_file_names(void)
+{
+	const char *keys[] = { "x/y", "x_y", "x%y", "x%2Fy", "ገበሬ", "ደብዳ", ".hidden", "a.b-c_D9", "a b", "a\nb", "" };
+	enum { NK = sizeof keys / sizeof *keys };
+	char names[NK][128];
+	for (int i = 0; i < NK; i++) {
+		align_export_file_name(keys[i], names[i], sizeof names[i]);
+		CHECKF(!strchr(names[i], '/') && names[i][0] != '.', "'%s' -> '%s'", keys[i], names[i]);
+		for (const char *c = names[i]; *c; c++)
+			CHECKF(isalnum((unsigned char)*c) || strchr("%_.-~", *c), "'%s' -> '%s'", keys[i], names[i]);
+	}
+	for (int i = 0; i < NK; i++)
+		for (int j = i + 1; j < NK; j++)
+			CHECKF(strcmp(names[i], names[j]), "'%s' and '%s' both -> '%s'", keys[i], keys[j], names[i]);
+	CHECK_STR(names[0], "x%2Fy");
+	CHECK_STR(names[1], "x_y");
+	CHECK_STR(names[7], "a.b-c_D9");   /* safe keys stay as they are */
+	/* long keys that share a prefix are cut and told apart by a hash */
+	char a[400], b[400], na[64], nb[64];
+	memset(a, 'k', sizeof a - 1);
+	a[sizeof a - 1] = 0;
+	memcpy(b, a, sizeof a);
+	b[sizeof b - 2] = 'z';
+	align_export_file_name(a, na, sizeof na);
+	align_export_file_name(b, nb, sizeof nb);
+	CHECK(strlen(na) < sizeof na && strlen(nb) < sizeof nb);
+	CHECK(strchr(na, '~') && strcmp(na, nb));
+}
+
 int main(void)
 {
 	RUN(test_textgrid_roundtrip);
@@ -300,5 +333,6 @@ int main(void)
 	RUN(test_cue_layout);
 	RUN(test_json);
 	RUN(test_truncated_inputs);
+	RUN(test_file_names);
 	return check_summary();
 }
