@@ -6,8 +6,12 @@
  * default VFS), for a range of N.  After every injected failure the
  * manifest must pass PRAGMA integrity_check and db check, and a rerun
  * without faults must complete to exactly the rows of a fault-free
- * reference ingest.  FAULT_MAX_N (env) widens the range of N.
+ * reference ingest.  The same over an `align run` of that manifest (the
+ * library's align_stage_run with the mms-tiny fixture model): after every
+ * failure the manifest is sound and a rerun gives exactly the reference
+ * alignment rows.  FAULT_MAX_N (env) widens the range of N.
  */
+#include "align_stage.h"
 #include "check.h"
 #include "dbcheck.h"
 #include "err.h"
@@ -315,22 +319,182 @@ static long max_n(long total)
 	return total < cap ? total : cap;
 }
 
-static void sweep(int kind, long total)
+typedef int (*fault_fn)(int kind, long n, long *injected, long *stopped);
+
+static void sweep_with(fault_fn one, const char *what, int kind, long total)
 {
 	long injected = 0, tried = 0, failures = 0, stopped = 0;
 	long k = max_n(total);
 	/* every N up to k, then a stride across the rest of the run */
 	for (long n = 1; n <= total + 1; n = n < k ? n + 1 : n + (total / 50 > 1 ? total / 50 : 1)) {
-		failures += one_fault(kind, n, &injected, &stopped);
+		failures += one(kind, n, &injected, &stopped);
 		tried++;
 		if (failures > 5)
 			break;
 	}
 	CHECK_EQ_INT(failures, 0);
 	CHECK(injected > 0 && stopped > 0);
-	printf("# %s faults: %ld runs, %ld faults injected, %ld stopped the ingest, %ld bad outcomes\n",
+	printf("# %s %s faults: %ld runs, %ld faults injected, %ld stopped it, %ld bad outcomes\n", what,
 	       kind ? "write" : "malloc", tried, injected, stopped, failures);
 }
+
+static void sweep(int kind, long total) { sweep_with(one_fault, "ingest", kind, total); }
+
+/* ---- the same over an align run ---- */
+
+static char model_dir[1100], ingested[1100], *align_reference;
+static const char *align_lang;
+static char lang_buf[64];
+static align_emitter em;
+static vocab *voc;
+static long align_allocs, align_writes;
+
+static int copy_file(const char *from, const char *to)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = fs_read_all(from, &data, &len, (size_t)1 << 30);
+	if (!rc)
+		rc = fs_write_atomic(to, data, len);
+	free(data);
+	return rc;
+}
+
+/* align run over db (a copy of the ingested manifest, or what a faulted run
+ * left); 0 or the first error */
+static int run_align(const char *db)
+{
+	manifest *m = NULL;
+	align_run_opts o = { .lang = align_lang, .model_dir = model_dir, .batch = 3 };
+	align_summary sum;
+	int64_t run_id = 0;
+	static char *argv[] = { "align", "run", NULL };
+	align_params_default(&o.p);
+	int rc = manifest_open(&m, db, 0);
+	if (!rc)
+		rc = manifest_run_begin(m, "align", 2, argv, &run_id);
+	if (!rc)
+		rc = align_stage_run(m, &o, &em, voc, run_id, &sum);
+	if (m && run_id)
+		manifest_run_end(m, run_id, rc ? 1 : 0, "{}");
+	manifest_close(m);
+	return rc;
+}
+
+/* The alignment rows (model-independent times and texts), one string. */
+static char *align_rows_of(const char *db)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&out, &len);
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h,
+		"SELECT u.utt_key, a.status, a.align_hash, a.frames, a.flags, a.chars, "
+		"(SELECT group_concat(w.word || '@' || w.start_s || '-' || w.end_s, ' ') FROM align_words w "
+		" WHERE w.utterance_id = u.id) FROM alignments a JOIN utterances u ON u.id = a.utterance_id "
+		"ORDER BY 1", -1, &st, NULL) != SQLITE_OK) {
+		fprintf(fp, "cannot read: %s", h ? sqlite3_errmsg(h) : "?");
+	} else {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			for (int i = 0; i < 7; i++)
+				fprintf(fp, "%s|", sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "-");
+			fputc('\n', fp);
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	fclose(fp);
+	return out;
+}
+
+static void test_align_reference(void)
+{
+	/* the mms-tiny fixture with its amh adapter; its 12-token vocabulary
+	 * makes most characters <unk>, which aligns all the same */
+	const char *fx = "tests/data/hf-wav2vec2/mms-tiny";
+	const char *files[] = { "config.json", "preprocessor_config.json", "model.safetensors", "adapter.amh.safetensors" };
+	char from[1200], to[1200], db[1100];
+	snprintf(model_dir, sizeof model_dir, "%s/model", TEST_TMP);
+	CHECK_OK(fs_mkdir_p(model_dir));
+	for (int i = 0; i < 4; i++) {
+		snprintf(from, sizeof from, "%s/%s", fx, files[i]);
+		snprintf(to, sizeof to, "%s/%s", model_dir, files[i]);
+		CHECK_OK(copy_file(from, to));
+	}
+	/* the language ingest gave the corpus */
+	snprintf(ingested, sizeof ingested, "%s/ref.db", TEST_TMP);
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_open_v2(ingested, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, "SELECT lang FROM utterances LIMIT 1", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		snprintf(lang_buf, sizeof lang_buf, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	align_lang = lang_buf;
+	CHECK(*lang_buf);
+	char vj[400];
+	snprintf(vj, sizeof vj, "{\"%s\": {\"<pad>\": 0, \"<s>\": 1, \"</s>\": 2, \"<unk>\": 3, \"|\": 4, \"a\": 5, "
+	         "\"e\": 6, \"s\": 7, \"n\": 8, \"t\": 9, \"c\": 10, \"y\": 11}}", lang_buf);
+	snprintf(to, sizeof to, "%s/vocab.json", model_dir);
+	CHECK_OK(fs_write_atomic(to, vj, strlen(vj)));
+	/* adapter.amh serves the corpus' language under its own name */
+	snprintf(from, sizeof from, "%s/adapter.amh.safetensors", model_dir);
+	snprintf(to, sizeof to, "%s/adapter.%s.safetensors", model_dir, lang_buf);
+	if (strcmp(lang_buf, "amh"))
+		CHECK_OK(copy_file(from, to));
+	CHECK_OK(align_emitter_open(&em, model_dir, align_lang, W2V_PREC_FP32));
+	snprintf(to, sizeof to, "%s/vocab.json", model_dir);
+	CHECK_OK(vocab_load(&voc, to, align_lang));
+	snprintf(db, sizeof db, "%s/align-ref.db", TEST_TMP);
+	remove_db(db);
+	CHECK_OK(copy_file(ingested, db));
+	atomic_store(&mem_count, 0);
+	atomic_store(&wr_count, 0);
+	CHECK_OK(run_align(db));
+	align_allocs = atomic_load(&mem_count);
+	align_writes = atomic_load(&wr_count);
+	align_reference = align_rows_of(db);
+	CHECK(align_reference && strstr(align_reference, "spk2/u3"));
+	printf("# reference align run: %ld SQLite allocations, %ld database writes\n", align_allocs, align_writes);
+}
+
+static int one_align_fault(int kind, long n, long *injected, long *stopped)
+{
+	char db[1100], why[300] = "";
+	int bad = 0;
+	snprintf(db, sizeof db, "%s/fa.db", TEST_TMP);
+	remove_db(db);
+	if (copy_file(ingested, db))
+		return 1;
+	atomic_store(kind ? &wr_count : &mem_count, 0);
+	atomic_store(kind ? &wr_failed : &mem_failed, 0);
+	atomic_store(kind ? &wr_fail_at : &mem_fail_at, n);
+	int rc = run_align(db);
+	atomic_store(kind ? &wr_fail_at : &mem_fail_at, 0);
+	*injected += atomic_load(kind ? &wr_failed : &mem_failed) > 0;
+	*stopped += rc != 0;
+	if (!manifest_sound(db, why, sizeof why)) {
+		fprintf(stderr, "  align %s fault at %ld (rc %d): %s\n", kind ? "write" : "malloc", n, rc, why);
+		bad = 1;
+	}
+	if (run_align(db) != 0) {
+		fprintf(stderr, "  align %s fault at %ld: rerun failed: %s\n", kind ? "write" : "malloc", n, err_msg());
+		return 1;
+	}
+	char *rows = align_rows_of(db);
+	if (!rows || !align_reference || strcmp(rows, align_reference)) {
+		fprintf(stderr, "  align %s fault at %ld: rerun rows differ from the reference\n", kind ? "write" : "malloc", n);
+		bad = 1;
+	}
+	free(rows);
+	return bad;
+}
+
+static void test_align_malloc_faults(void) { sweep_with(one_align_fault, "align", 0, align_allocs); }
+static void test_align_write_faults(void) { sweep_with(one_align_fault, "align", 1, align_writes); }
 
 static void test_malloc_faults(void) { sweep(0, ref_allocs); }
 static void test_write_faults(void) { sweep(1, ref_writes); }
@@ -341,6 +505,12 @@ int main(void)
 	RUN(test_reference);
 	RUN(test_malloc_faults);
 	RUN(test_write_faults);
+	RUN(test_align_reference);
+	RUN(test_align_malloc_faults);
+	RUN(test_align_write_faults);
+	align_emitter_close(&em);
+	vocab_free(voc);
+	free(align_reference);
 	free(reference);
 	return check_summary();
 }
