@@ -189,8 +189,8 @@ static int run_ingest(const char *db)
 	return ingest_run(&o, &s);
 }
 
-/* The rows an ingest produces, as one string (ids and times excluded). */
-static char *rows_of(const char *db)
+/* The rows of a query's ncols columns, one line each, as one string. */
+static char *query_rows(const char *db, const char *sql, int ncols)
 {
 	sqlite3 *h = NULL;
 	sqlite3_stmt *st = NULL;
@@ -198,15 +198,11 @@ static char *rows_of(const char *db)
 	size_t len = 0;
 	FILE *fp = open_memstream(&out, &len);
 	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h,
-		"SELECT 'u', u.utt_key, r.path, r.sha256, u.start_s, u.end_s, u.text_norm, u.split, round(u.weight, 9), s.label "
-		"FROM utterances u JOIN recordings r ON r.id = u.recording_id LEFT JOIN speakers s ON s.id = u.speaker_id "
-		"UNION ALL SELECT 'r', source, reason, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM rejects "
-		"ORDER BY 1, 2, 3", -1, &st, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
 		fprintf(fp, "cannot read: %s", h ? sqlite3_errmsg(h) : "?");
 	} else {
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			for (int i = 0; i < 10; i++)
+			for (int i = 0; i < ncols; i++)
 				fprintf(fp, "%s|", sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "-");
 			fputc('\n', fp);
 		}
@@ -215,6 +211,16 @@ static char *rows_of(const char *db)
 	sqlite3_close(h);
 	fclose(fp);
 	return out;
+}
+
+/* The rows an ingest produces, as one string (ids and times excluded). */
+static char *rows_of(const char *db)
+{
+	return query_rows(db,
+		"SELECT 'u', u.utt_key, r.path, r.sha256, u.start_s, u.end_s, u.text_norm, u.split, round(u.weight, 9), s.label "
+		"FROM utterances u JOIN recordings r ON r.id = u.recording_id LEFT JOIN speakers s ON s.id = u.speaker_id "
+		"UNION ALL SELECT 'r', source, reason, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM rejects "
+		"ORDER BY 1, 2, 3", 10);
 }
 
 /* integrity_check + db check (no file problems, no split leaks) */
@@ -381,32 +387,14 @@ static int run_align(const char *db)
 	return rc;
 }
 
-/* The alignment rows (model-independent times and texts), one string. */
+/* The alignment rows (status, hash, times and words), one string. */
 static char *align_rows_of(const char *db)
 {
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&out, &len);
-	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h,
+	return query_rows(db,
 		"SELECT u.utt_key, a.status, a.align_hash, a.frames, a.flags, a.chars, "
 		"(SELECT group_concat(w.word || '@' || w.start_s || '-' || w.end_s, ' ') FROM align_words w "
 		" WHERE w.utterance_id = u.id) FROM alignments a JOIN utterances u ON u.id = a.utterance_id "
-		"ORDER BY 1", -1, &st, NULL) != SQLITE_OK) {
-		fprintf(fp, "cannot read: %s", h ? sqlite3_errmsg(h) : "?");
-	} else {
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			for (int i = 0; i < 7; i++)
-				fprintf(fp, "%s|", sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "-");
-			fputc('\n', fp);
-		}
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	fclose(fp);
-	return out;
+		"ORDER BY 1", 7);
 }
 
 static void test_align_reference(void)
