@@ -991,6 +991,49 @@ typedef struct {
 	int32_t  bad_evals, base_from, vocab, bottleneck;
 } state_hdr;
 
+/* The run's progress into a header (the fields a resume restores and the
+ * identity a resume checks) ... */
+static void state_to_hdr(const T_ *t, state_hdr *h)
+{
+	memset(h, 0, sizeof *h);
+	memcpy(h->magic, STATE_MAGIC, 8);
+	h->step = t->step;
+	h->best_step = t->best_step;
+	h->adam_step_t = t->st_t.step;
+	h->adam_step_b = t->st_b.step;
+	h->skipped_total = t->skipped_total;
+	h->train_run_id = t->train_run_id;
+	h->steps = t->o->steps;
+	h->rng = t->rng;
+	h->seed = t->o->seed;
+	h->train_numel = t->m->train_numel;
+	h->base_numel = t->base_trains ? t->m->base_numel : 0;
+	h->best_cer = t->best_cer;
+	h->best_wer = t->best_wer;
+	h->best_loss = t->best_loss;
+	h->lr = t->o->lr;
+	h->bad_evals = t->bad_evals;
+	h->base_from = t->o->base_from;
+	h->vocab = t->m->cfg.vocab_size;
+	h->bottleneck = t->m->cfg.adapter_attn_dim;
+}
+
+/* ... and back: the progress fields only (load_state, share_state). */
+static void state_from_hdr(T_ *t, const state_hdr *h)
+{
+	t->step = h->step;
+	t->best_step = h->best_step;
+	t->st_t.step = h->adam_step_t;
+	t->st_b.step = h->adam_step_b;
+	t->skipped_total = h->skipped_total;
+	t->train_run_id = h->train_run_id;
+	t->rng = h->rng;
+	t->best_cer = h->best_cer;
+	t->best_wer = h->best_wer;
+	t->best_loss = h->best_loss;
+	t->bad_evals = h->bad_evals;
+}
+
 static int write_floats(FILE *fp, const float *p, size_t n)
 {
 	return fwrite(p, sizeof(float), n, fp) == n ? 0 : -1;
@@ -1007,27 +1050,7 @@ static int save_state(T_ *t)
 	if ((rc = fs_open_tmp(path, tmp, &fp)))
 		return rc;
 	state_hdr h;
-	memset(&h, 0, sizeof h);
-	memcpy(h.magic, STATE_MAGIC, 8);
-	h.step = t->step;
-	h.best_step = t->best_step;
-	h.adam_step_t = t->st_t.step;
-	h.adam_step_b = t->st_b.step;
-	h.skipped_total = t->skipped_total;
-	h.train_run_id = t->train_run_id;
-	h.steps = t->o->steps;
-	h.rng = t->rng;
-	h.seed = t->o->seed;
-	h.train_numel = t->m->train_numel;
-	h.base_numel = t->base_trains ? t->m->base_numel : 0;
-	h.best_cer = t->best_cer;
-	h.best_wer = t->best_wer;
-	h.best_loss = t->best_loss;
-	h.lr = t->o->lr;
-	h.bad_evals = t->bad_evals;
-	h.base_from = t->o->base_from;
-	h.vocab = t->m->cfg.vocab_size;
-	h.bottleneck = t->m->cfg.adapter_attn_dim;
+	state_to_hdr(t, &h);
 	int bad = fwrite(&h, sizeof h, 1, fp) != 1;
 	bad |= write_floats(fp, t->m->train, h.train_numel);
 	bad |= write_floats(fp, t->st_t.m, h.train_numel);
@@ -1085,17 +1108,7 @@ static int load_state(T_ *t)
 		rc = err_set(ACC_EFORMAT, "%s is truncated", path);
 		goto out;
 	}
-	t->step = h.step;
-	t->best_step = h.best_step;
-	t->st_t.step = h.adam_step_t;
-	t->st_b.step = h.adam_step_b;
-	t->skipped_total = h.skipped_total;
-	t->train_run_id = h.train_run_id;
-	t->rng = h.rng;
-	t->best_cer = h.best_cer;
-	t->best_wer = h.best_wer;
-	t->best_loss = h.best_loss;
-	t->bad_evals = h.bad_evals;
+	state_from_hdr(t, &h);
 out:
 	fclose(fp);
 	return rc;
@@ -1307,13 +1320,8 @@ static int share_state(T_ *t)
 {
 	if (dist_size() <= 1)
 		return 0;
-	struct {
-		int64_t step, best_step, adam_t, adam_b, skipped_total, train_run_id;
-		uint64_t rng;
-		double best_cer, best_wer, best_loss;
-		int32_t bad_evals;
-	} h = { t->step, t->best_step, t->st_t.step, t->st_b.step, t->skipped_total, t->train_run_id,
-	        t->rng, t->best_cer, t->best_wer, t->best_loss, t->bad_evals };
+	state_hdr h;
+	state_to_hdr(t, &h);
 	size_t nt = t->m->train_numel, nb = t->base_trains ? t->m->base_numel : 0;
 	int rc = dist_bcast(&h, sizeof h, 0);
 	if (!rc) rc = dist_bcast(t->m->train, sizeof(float) * nt, 0);
@@ -1324,17 +1332,7 @@ static int share_state(T_ *t)
 	if (!rc && nb) rc = dist_bcast(t->st_b.v, sizeof(float) * nb, 0);
 	if (rc)
 		return rc;
-	t->step = h.step;
-	t->best_step = h.best_step;
-	t->st_t.step = h.adam_t;
-	t->st_b.step = h.adam_b;
-	t->skipped_total = h.skipped_total;
-	t->train_run_id = h.train_run_id;
-	t->rng = h.rng;
-	t->best_cer = h.best_cer;
-	t->best_wer = h.best_wer;
-	t->best_loss = h.best_loss;
-	t->bad_evals = h.bad_evals;
+	state_from_hdr(t, &h);
 	return 0;
 }
 
