@@ -676,11 +676,14 @@ int main(int argc, char **argv)
 		printf("align %s\n", ACCENT_VERSION);
 		return 0;
 	}
-	if (dist_size() > 1 && strcmp(cmd, "run")) {
-		if (dist_rank() == 0)
-			fprintf(stderr, "error: 'align %s' runs on one process, not under mpirun\n"
-				"hint: only 'align run' is shared among ranks\n", cmd);
-		dist_abort(2);
+	if (strcmp(cmd, "run")) {
+		char what[64];
+		snprintf(what, sizeof what, "'align %.40s'", cmd);
+		if (dist_one_rank(what, "only 'align run' is shared among ranks")) {
+			if (dist_rank() == 0)
+				err_print();
+			dist_abort(2);
+		}
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);

@@ -465,10 +465,9 @@ int main(int argc, char **argv)
 		err_print();
 		return err_exit_code(rc);
 	}
-	if (dist_size() > 1) {
+	if (dist_one_rank("db", NULL)) {
 		if (dist_rank() == 0)
-			fprintf(stderr, "error: db runs on one process, not under mpirun (-np %d)\n"
-				"hint: run it without mpirun\n", dist_size());
+			err_print();
 		dist_abort(2);
 	}
 	char **args = calloc((size_t)argc + 1, sizeof *args);

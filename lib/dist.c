@@ -42,6 +42,15 @@ int dist_size(void)
 	return g_size;
 }
 
+int dist_one_rank(const char *what, const char *hint)
+{
+	if (g_size <= 1)
+		return 0;
+	err_set(ACC_EUNSUPPORTED, "%s runs on one process, not under mpirun (-np %d)", what, g_size);
+	err_hint("%s", hint ? hint : "run it without mpirun");
+	return ACC_EUNSUPPORTED;
+}
+
 double dist_comm_seconds(void)
 {
 	return g_comm;

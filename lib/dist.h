@@ -53,6 +53,12 @@ int dist_barrier(void);
  * with one rank, exit(code). */
 void dist_abort(int code) __attribute__((noreturn));
 
+/* For the commands that run on one process: 0 when this is the only rank,
+ * else ACC_EUNSUPPORTED with "error: WHAT runs on one process, not under
+ * mpirun (-np N)" and hint (NULL: "run it without mpirun").  The binary
+ * prints it on rank 0 and ends every rank with dist_abort(2). */
+int dist_one_rank(const char *what, const char *hint);
+
 /* Broadcast bytes from root to every rank (any size). */
 int dist_bcast(void *buf, size_t bytes, int root);
 

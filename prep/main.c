@@ -397,10 +397,9 @@ int main(int argc, char **argv)
 		err_print();
 		return err_exit_code(rc);
 	}
-	if (dist_size() > 1) {
+	if (dist_one_rank("prep", "run 'prep ingest' without mpirun; it uses every core of its machine")) {
 		if (dist_rank() == 0)
-			fprintf(stderr, "error: prep runs on one process, not under mpirun (-np %d)\n"
-				"hint: run 'prep ingest' without mpirun; it uses every core of its machine\n", dist_size());
+			err_print();
 		dist_abort(2);
 	}
 	if (argc < 2) {

@@ -45,11 +45,14 @@ int main(int argc, char **argv)
 		return cmd_train(argc, argv);
 	if (!strcmp(argv[1], "run"))
 		return cmd_train(argc - 1, argv + 1);
-	if (dist_size() > 1 && (!strcmp(argv[1], "lm") || !strcmp(argv[1], "eval"))) {
-		if (dist_rank() == 0)
-			fprintf(stderr, "error: 'train %s' runs on one process, not under mpirun\n"
-			        "hint: run it without mpirun\n", argv[1]);
-		dist_abort(2);
+	if (!strcmp(argv[1], "lm") || !strcmp(argv[1], "eval")) {
+		char what[32];
+		snprintf(what, sizeof what, "'train %s'", argv[1]);
+		if (dist_one_rank(what, NULL)) {
+			if (dist_rank() == 0)
+				err_print();
+			dist_abort(2);
+		}
 	}
 	if (!strcmp(argv[1], "lm"))
 		return cmd_lm(argc - 1, argv + 1);
