@@ -1,0 +1,50 @@
+/*
+ * cliopt.h — command-line options for the binaries, each written once.
+ *
+ * An option is one row of a table: its name, short letter, argument name,
+ * the id the parser returns and its help text.  The same table drives
+ * getopt_long and the option list of `--help`, so an option cannot be
+ * parsed without being documented or documented under another spelling.
+ * Numeric values are parsed alike by every command ("1e-3" yes; "", "3x",
+ * "nan", "inf" and out-of-range integers no); messages stay with the
+ * caller, which knows the option's name and meaning.
+ */
+#pragma once
+#include <getopt.h> /* optind, for the operands after the options */
+#include <stdio.h>
+
+/* One option.  id: the value cliopt_next returns for it (use the short
+ * letter when there is one, else an enum value >= 256).  arg: the
+ * argument's name in the help ("N", "PATH") or NULL for a flag.  help: one
+ * or more lines ('\n' separated); NULL hides the option from the help (for
+ * spellings kept for old scripts).  A table ends with a row whose name is
+ * NULL. */
+typedef struct cliopt {
+	const char *name;
+	char        letter;
+	const char *arg;
+	int         id;
+	const char *help;
+} cliopt;
+
+/* The standard rows every command has (ids 'h' and CLIOPT_VERSION). */
+enum { CLIOPT_VERSION = 255 };
+#define CLIOPT_HELP_ROWS \
+	{ "help", 'h', NULL, 'h', "this help" }, { "version", 0, NULL, CLIOPT_VERSION, "print the version" }
+
+/* The next option of argv: its id, with *arg set to its argument (or NULL);
+ * -1 when the options end (optind then indexes the first operand); '?'
+ * for an unknown option or a missing argument (getopt_long has printed
+ * why on stderr).  Reset optind to 1 (or 0) before parsing another argv. */
+int cliopt_next(int argc, char **argv, const cliopt *table, const char **arg);
+
+/* Print the table's option list to fp, one option per line with its help
+ * aligned in a second column ("  -o, --out PATH      where to write"). */
+void cliopt_print(FILE *fp, const cliopt *table);
+
+/* The whole of s as a finite number: 0 and *out set, or -1 (*out untouched). */
+int cliopt_number(const char *s, double *out);
+
+/* The whole of s as a decimal integer that fits a long long: 0 and *out
+ * set, or -1 (*out untouched). */
+int cliopt_integer(const char *s, long long *out);
