@@ -22,13 +22,14 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS   ?= $(OPT) -g
 # -fno-trapping-math: nothing here reads floating-point exception flags, and
 # without it GCC will not if-convert the clamps of the element-wise math
-# (lib/fastmath.h), so GELU/softmax loops stay scalar.
+# (lib/model/fastmath.h), so GELU/softmax loops stay scalar.
 CFLAGS   += -std=gnu11 $(WARN) -fopenmp -fno-trapping-math -Ilib -I$(BUILD) $(PKG_CFLAGS) \
             -DACCENT_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
 LDLIBS   += $(PKG_LIBS) $(DNNL_LIBS) -fopenmp -lm -lpthread
 LDFLAGS  += $(EXTRA_LDFLAGS)
 
-LIB_SRC  := $(wildcard lib/*.c)
+# lib/<module>/*.c: one folder per module of docs/ARCHITECTURE.md's table.
+LIB_SRC  := $(wildcard lib/*/*.c)
 LIB_OBJ  := $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 LIB      := $(BUILD)/libaccent.a
 
@@ -56,8 +57,12 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	else echo "deps: all Debian packages present"; fi
 
-$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) $(BUILD)/schemas.h Makefile | $(BUILD)/lib
-	$(CC) $(CFLAGS) -c -o $@ $<
+# Header dependencies come from the compiler (-MMD -MP: one .d file beside
+# each object, included below), so touching one header rebuilds only what
+# includes it.
+$(BUILD)/lib/%.o: lib/%.c $(BUILD)/schemas.h Makefile | $(BUILD)/lib
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # schemas/*.sql are compiled into the library (installed binaries need no
 # data files to create or migrate a manifest): schemas/foo.sql -> schema_foo.
@@ -72,13 +77,20 @@ $(BUILD)/lib $(BUILD)/tests $(BINDIR):
 
 # A binary is every .c file of its directory linked with the library.
 define bin_rule
-$(BINDIR)/$(notdir $(1)): $(wildcard $(1)/*.c) $(LIB) | $(BINDIR)
+$(BINDIR)/$(notdir $(1)): $(wildcard $(1)/*.c) $(wildcard $(1)/*.h) $(LIB) | $(BINDIR)
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $(wildcard $(1)/*.c) $(LIB) $$(LDLIBS)
 endef
 $(foreach d,$(BIN_DIRS),$(eval $(call bin_rule,$(d))))
 
-$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+$(BUILD)/tests/%: tests/%.c $(LIB) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d -Itests $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# A benchmark driver is bench/<name>.c linked with the library (the shell
+# scripts beside them run it; see mk/*.mk for each `make bench-*`).
+$(BINDIR)/bench_%: bench/bench_%.c $(LIB) | $(BINDIR)
+	$(CC) $(CFLAGS) -MMD -MP -MF $(BUILD)/bench_$*.d $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+-include $(LIB_OBJ:.o=.d) $(TESTS:=.d) $(wildcard $(BUILD)/bench_*.d)
 
 test: deps
 	@$(MAKE) --no-print-directory -j2 all-tests

@@ -6,16 +6,16 @@
  *   align show UTTERANCE                  print an utterance's word timeline
  *   align file AUDIO TEXT --model DIR     align one recording, no manifest
  *
- * Thin: parses arguments and calls lib/align_stage.c; prints the summary.
+ * Thin: parses arguments and calls lib/align/align_stage.c; prints the summary.
  */
-#include "align_file.h"
-#include "align_stage.h"
-#include "fsutil.h"
-#include "cliopt.h"
-#include "dist.h"
-#include "err.h"
-#include "manifest.h"
-#include "vocab.h"
+#include "align/align_file.h"
+#include "align/align_stage.h"
+#include "base/fsutil.h"
+#include "base/cliopt.h"
+#include "base/dist.h"
+#include "base/err.h"
+#include "manifest/manifest.h"
+#include "model/vocab.h"
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -271,7 +271,7 @@ static int cmd_run(int argc, char **argv)
 
 	manifest *m = NULL;
 	vocab *v = NULL;
-	align_emitter em = { 0 };
+	emitter em = { 0 };
 	align_summary sum = { 0 };
 	int64_t run_id = 0;
 	char vpath[4200];
@@ -281,11 +281,11 @@ static int cmd_run(int argc, char **argv)
 		err_wrap(rc, "vocabulary");
 		goto out;
 	}
-	if ((rc = align_emitter_open(&em, o.model_dir, o.lang, prec)))
+	if ((rc = emitter_open(&em, o.model_dir, o.lang, prec)))
 		goto out;
 	if (!quiet && !json && dist_rank() == 0)
 		fprintf(stderr, "precision: %s (%s)\n", w2v_precision_name(em.precision), em.precision_why);
-	/* mpirun: rank 0 alone opens the manifest (lib/align_stage.c, run_ranks) */
+	/* mpirun: rank 0 alone opens the manifest (lib/align/align_stage.c, run_ranks) */
 	if (dist_rank() == 0 && (rc = manifest_open(&m, db, 0)))
 		goto out;
 	signal(SIGINT, on_sigint);
@@ -346,12 +346,12 @@ static int cmd_run(int argc, char **argv)
 			       "WHERE flags != 0 ORDER BY min_window_logp LIMIT 20\"\n", db);
 	}
 done:
-	align_emitter_close(&em);
+	emitter_close(&em);
 	vocab_free(v);
 	manifest_close(m);
 	return erc ? err_exit_code(erc) : 0;
 out:
-	align_emitter_close(&em);
+	emitter_close(&em);
 	vocab_free(v);
 	manifest_close(m);
 	if (dist_size() > 1) {
@@ -568,7 +568,7 @@ static int cmd_file(int argc, char **argv)
 		return bad_usage("a minimum is above its maximum", usage_file);
 	const char *audio = argv[optind], *tpath = argv[optind + 1];
 	vocab *v = NULL;
-	align_emitter em = { 0 };
+	emitter em = { 0 };
 	align_file_result fr = { 0 };
 	char *text = NULL, vpath[4200], tmp[4200];
 	FILE *fp = NULL;
@@ -582,7 +582,7 @@ static int cmd_file(int argc, char **argv)
 		err_wrap(rc, "vocabulary");
 		goto out;
 	}
-	if ((rc = align_emitter_open(&em, model, fo.lang, prec)))
+	if ((rc = emitter_open(&em, model, fo.lang, prec)))
 		goto out;
 	if (!quiet)
 		fprintf(stderr, "precision: %s (%s)\n", w2v_precision_name(em.precision), em.precision_why);
@@ -624,7 +624,7 @@ static int cmd_file(int argc, char **argv)
 	}
 out:
 	align_file_result_free(&fr);
-	align_emitter_close(&em);
+	emitter_close(&em);
 	vocab_free(v);
 	free(text);
 	return rc ? fail(rc) : 0;
@@ -657,7 +657,7 @@ static int cmd_show(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	/* one rank unless started by mpirun (lib/dist.h) */
+	/* one rank unless started by mpirun (lib/base/dist.h) */
 	int rc = dist_init(&argc, &argv);
 	if (rc)
 		return fail(rc);

@@ -17,10 +17,10 @@
  *    Viterbi's measured peak).
  * Prints a Markdown section for bench/RESULTS.md.
  */
-#include "align.h"
-#include "align_stage.h"
-#include "err.h"
-#include "progress.h"
+#include "align/align.h"
+#include "align/align_stage.h"
+#include "base/err.h"
+#include "base/progress.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,9 +152,9 @@ int main(int argc, char **argv)
 		printf("\nEmission timing not measured (no --model given).\n");
 		return 0;
 	}
-	align_emitter em;
+	emitter em;
 	double rss0 = maxrss_mb();
-	if (align_emitter_open(&em, model, lang, bf16 ? W2V_PREC_BF16 : W2V_PREC_FP32)) {
+	if (emitter_open(&em, model, lang, bf16 ? W2V_PREC_BF16 : W2V_PREC_FP32)) {
 		err_print();
 		return 1;
 	}
@@ -188,6 +188,6 @@ int main(int argc, char **argv)
 	printf("\n(RSS before loading the model: %.0f MB.)\n", rss0);
 	free(x);
 	free(lp);
-	align_emitter_close(&em);
+	emitter_close(&em);
 	return 0;
 }

@@ -18,12 +18,12 @@
  * 4-gram LM: audio seconds decoded per wall second, and CER/WER.
  * Output: a Markdown section for bench/RESULTS.md on stdout.
  */
-#include "arpa.h"
-#include "ctc_beam.h"
-#include "err.h"
-#include "lm_build.h"
-#include "metrics.h"
-#include "progress.h"
+#include "decode/arpa.h"
+#include "decode/ctc_beam.h"
+#include "base/err.h"
+#include "decode/lm_build.h"
+#include "text/metrics.h"
+#include "base/progress.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
  * bench/bench_dist.c — the cost of the training step's reduction
- * (dist_chain_sum_f32: the ordered chain fold + broadcast of lib/dist.c)
+ * (dist_chain_sum_f32: the ordered chain fold + broadcast of lib/base/dist.c)
  * for gradient sizes from 64 K to 16 M floats, under mpirun.  Prints one
  * line per size on rank 0: bytes, median seconds over the repetitions,
  * effective bandwidth (2 x bytes / time: every byte crosses the chain
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "dist.h"
-#include "err.h"
+#include "base/dist.h"
+#include "base/err.h"
 
 static double now_s(void)
 {

@@ -25,13 +25,13 @@
 
 #include <omp.h>
 
-#include "cpuprobe.h"
-#include "err.h"
-#include "ops.h"
-#include "w2v.h"
-#include "w2v_forward.h"
-#include "w2v_infer.h"
-#include "w2v_precision.h"
+#include "model/cpuprobe.h"
+#include "base/err.h"
+#include "model/ops.h"
+#include "model/w2v.h"
+#include "model/w2v_forward.h"
+#include "model/w2v_infer.h"
+#include "model/w2v_precision.h"
 
 static double now(void)
 {

@@ -21,13 +21,13 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "adamw.h"
-#include "ctc.h"
-#include "err.h"
-#include "progress.h"
-#include "w2v.h"
-#include "w2v_backward.h"
-#include "w2v_forward.h"
+#include "train/adamw.h"
+#include "model/ctc.h"
+#include "base/err.h"
+#include "base/progress.h"
+#include "model/w2v.h"
+#include "model/w2v_backward.h"
+#include "model/w2v_forward.h"
 
 static int cmp_d(const void *a, const void *b)
 {

@@ -3,15 +3,15 @@
  * check, query, split, weights, export).  Argument parsing and printing
  * only; the work is in lib/dbstats, dbcheck, dbquery, balance and export.
  */
-#include "balance.h"
-#include "dbcheck.h"
-#include "dbquery.h"
-#include "dbstats.h"
-#include "cliopt.h"
-#include "dist.h"
-#include "err.h"
-#include "export.h"
-#include "manifest.h"
+#include "manifest/balance.h"
+#include "manifest/dbcheck.h"
+#include "manifest/dbquery.h"
+#include "manifest/dbstats.h"
+#include "base/cliopt.h"
+#include "base/dist.h"
+#include "base/err.h"
+#include "manifest/export.h"
+#include "manifest/manifest.h"
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>

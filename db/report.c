@@ -2,10 +2,10 @@
  * db/report.c — `db report`: argument parsing and the summary line; the
  * page is lib/report (queries in report.c, layout in report_html.c).
  */
-#include "cliopt.h"
-#include "err.h"
-#include "manifest.h"
-#include "report.h"
+#include "base/cliopt.h"
+#include "base/err.h"
+#include "manifest/manifest.h"
+#include "report/report.h"
 #include <getopt.h>
 #include <stdio.h>
 #include <time.h>

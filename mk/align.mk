@@ -5,8 +5,6 @@
 # of audio whose emission time is measured (default 120).
 BENCH_ALIGN_EMIT_S ?= 120
 .PHONY: bench-align
-$(BINDIR)/bench_align: bench/bench_align.c $(LIB) | $(BINDIR)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/bench_align.c $(LIB) $(LDLIBS)
 
 bench-align: $(BINDIR)/bench_align $(BINDIR)/mkmodel
 	test -f $(BUILD)/bench-align/mms-300m/config.json || \

@@ -19,8 +19,8 @@ FUZZ_SEEDS_corpus_kaldi := kaldi
 FUZZ_SEEDS_corpus_nemo := nemo
 FUZZ_SEEDS_modelcfg := modelcfg
 FUZZ_SEEDS_audio := audio
-FUZZ_LIB_SRC := lib/err.c lib/fsutil.c lib/tsv.c $(wildcard lib/corpus*.c) lib/arpa.c lib/vocab.c \
-                lib/w2v_config.c lib/audio.c
+FUZZ_LIB_SRC := lib/base/err.c lib/base/fsutil.c lib/base/tsv.c $(wildcard lib/prep/corpus*.c) lib/decode/arpa.c lib/model/vocab.c \
+                lib/model/w2v_config.c lib/audio/audio.c
 FUZZ_PKGS := jansson libcrypto sndfile soxr
 FUZZ_LIB_CFLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -std=gnu11 \
                   -Ilib $(shell pkg-config --cflags $(FUZZ_PKGS))
@@ -29,7 +29,7 @@ FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:lib/%.c=$(BUILD)/fuzz/lib/%.o)
 .PHONY: fuzz-smoke fuzz-available $(FUZZ_TARGETS:%=fuzz-%)
 fuzz: $(FUZZ_TARGETS:%=fuzz-%)
 
-$(BUILD)/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h)
+$(BUILD)/fuzz/lib/%.o: lib/%.c $(wildcard lib/*/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_LIB_CFLAGS) -c -o $@ $<
 

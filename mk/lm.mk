@@ -2,8 +2,6 @@
 # `make bench-decode` builds $(BINDIR)/bench_decode and appends its Markdown
 # section to bench/RESULTS.md.
 .PHONY: bench-decode
-$(BINDIR)/bench_decode: bench/bench_decode.c $(LIB) | $(BINDIR)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/bench_decode.c $(LIB) $(LDLIBS)
 
 bench-decode: $(BINDIR)/bench_decode
 	OMP_NUM_THREADS=1 $(BINDIR)/bench_decode | tee -a bench/RESULTS.md

@@ -9,10 +9,10 @@ FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-point
 .PHONY: fuzz fuzz-safetensors
 fuzz: fuzz-safetensors
 
-$(BUILD)/fuzz/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c lib/safetensors.c lib/err.c lib/fsutil.c \
-		lib/safetensors.h lib/err.h lib/fsutil.h
+$(BUILD)/fuzz/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c lib/model/safetensors.c lib/base/err.c lib/base/fsutil.c \
+		lib/model/safetensors.h lib/base/err.h lib/base/fsutil.h
 	mkdir -p $(BUILD)/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_safetensors.c lib/safetensors.c lib/err.c lib/fsutil.c \
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_safetensors.c lib/model/safetensors.c lib/base/err.c lib/base/fsutil.c \
 	  $(shell pkg-config --libs jansson libcrypto)
 
 fuzz-safetensors: $(BUILD)/fuzz/fuzz_safetensors

@@ -1,6 +1,6 @@
-# mpi: scale-out over Open MPI (lib/dist.c; README "Running on a cluster").
+# mpi: scale-out over Open MPI (lib/base/dist.c; README "Running on a cluster").
 #
-# MPI=1 builds lib/dist.c against Open MPI (mpicc's flags) so that
+# MPI=1 builds lib/base/dist.c against Open MPI (mpicc's flags) so that
 # `mpirun -np N train|align run|prep ingest` runs N ranks; MPI=0 builds the
 # one-rank no-op.  Default: 1 where `mpicc` is installed (`make deps`
 # installs it), else 0.  Either way a binary started without mpirun is one
@@ -15,14 +15,14 @@ MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
 ifeq ($(strip $(MPI_LIBS)),)
 $(error MPI=1 needs Open MPI's mpicc (make deps installs openmpi-bin and libopenmpi-dev))
 endif
-$(BUILD)/lib/dist.o: CFLAGS += -DACCENT_MPI $(MPI_CFLAGS)
+$(BUILD)/lib/base/dist.o: CFLAGS += -DACCENT_MPI $(MPI_CFLAGS)
 LDLIBS += $(MPI_LIBS)
 endif
 
 .PHONY: mpi-flag-check bench-mpi
 $(BUILD)/mpi.flag: mpi-flag-check | $(BUILD)/lib
 	@f="MPI=$(MPI) $(MPI_CFLAGS) $(MPI_LIBS)"; [ "$$(cat $@ 2>/dev/null)" = "$$f" ] || echo "$$f" > $@
-$(BUILD)/lib/dist.o: $(BUILD)/mpi.flag
+$(BUILD)/lib/base/dist.o: $(BUILD)/mpi.flag
 
 # The scale-out benchmark (not part of `make test`; see bench/bench_mpi.sh).
 bench-mpi: all $(BINDIR)/bench_dist
@@ -30,5 +30,3 @@ bench-mpi: all $(BINDIR)/bench_dist
 
 # bench_dist: the reduction alone, for docs/SCALING.md
 # (mpirun -np 2 $(BINDIR)/bench_dist).
-$(BINDIR)/bench_dist: bench/bench_dist.c $(LIB) | $(BINDIR)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/bench_dist.c $(LIB) $(LDLIBS)

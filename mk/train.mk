@@ -3,8 +3,6 @@
 # the mms-300m adapter step in fp32 and bf16 next to the PyTorch reference,
 # appended to bench/RESULTS.md.
 .PHONY: bench-train
-$(BINDIR)/bench_train: bench/bench_train.c $(LIB) | $(BINDIR)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/bench_train.c $(LIB) $(LDLIBS)
 
 bench-train: $(BINDIR)/bench_train $(BINDIR)/bench_infer
 	BINDIR=$(BINDIR) sh bench/bench_train.sh

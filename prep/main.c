@@ -4,17 +4,17 @@
  *   prep ingest [options] CORPUS   read, decode, check and record a corpus
  *   prep detect CORPUS             print the layout ingest would use
  *
- * Thin: parses arguments and calls lib/ingest.c; prints the summary.
+ * Thin: parses arguments and calls lib/prep/ingest.c; prints the summary.
  */
-#include "corpus.h"
-#include "cliopt.h"
-#include "dist.h"
-#include "err.h"
-#include "fsutil.h"
-#include "ingest.h"
-#include "langcode.h"
-#include "relabel.h"
-#include "vocab.h"
+#include "prep/corpus.h"
+#include "base/cliopt.h"
+#include "base/dist.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "prep/ingest.h"
+#include "text/langcode.h"
+#include "prep/relabel.h"
+#include "model/vocab.h"
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -271,7 +271,7 @@ static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 	o.root = argv[optind];
 	o.argc = full_argc;
 	o.argv = full_argv;
-	o.progress = !quiet && !json;   /* a bar on a terminal, else plain lines (lib/progress.h) */
+	o.progress = !quiet && !json;   /* a bar on a terminal, else plain lines (lib/base/progress.h) */
 	if (model) {
 		if ((rc = model_langs(model, &langs, &nlangs))) {
 			err_print();

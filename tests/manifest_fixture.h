@@ -13,9 +13,9 @@
  */
 #pragma once
 #include "check.h"
-#include "err.h"
-#include "fsutil.h"
-#include "manifest.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "manifest/manifest.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>

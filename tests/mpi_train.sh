@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/mpi_train.sh — data-parallel training under `mpirun -np 2
-# --oversubscribe` (lib/dist.c, lib/trainer_dist.c) against one process:
+# --oversubscribe` (lib/base/dist.c, lib/train/trainer_dist.c) against one process:
 # 2 ranks x --accum k reach the same weights and Adam moments, bit for bit,
 # as one process with --accum 2k (train_state.bin compared after its
 # header), for the adapters and for top:1 with dropout and LayerDrop; the

@@ -6,10 +6,10 @@
  * token, checkpointed recomputation identical to the single pass, a
  * 60-minute emission matrix aligned within a checked memory limit, spans.
  */
-#include "align.h"
+#include "align/align.h"
 #include "check.h"
-#include "ctc.h"
-#include "err.h"
+#include "model/ctc.h"
+#include "base/err.h"
 #include "st_mini.h"
 #include <sys/resource.h>
 

@@ -1,14 +1,14 @@
 /*
  * test_align_eval.c — alignment accuracy against reference word timings
- * (lib/align_eval.h): the boundary statistics and the word matching on
+ * (lib/eval/align_eval.h): the boundary statistics and the word matching on
  * hand-made sequences, and the ground-truth reader joined with a manifest
  * built by hand, every expected figure worked out in the comments.
  */
-#include "align_eval.h"
+#include "eval/align_eval.h"
 #include "check.h"
-#include "err.h"
-#include "fsutil.h"
-#include "manifest.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "manifest/manifest.h"
 
 #include <limits.h>
 #include <math.h>

@@ -2,11 +2,11 @@
  * test_align_export.c — alignment exports written and parsed back: TextGrid
  * (word and char tiers, gaps, quotes), CTM, SRT/WebVTT timestamps, JSON.
  */
-#include "align_export.h"
+#include "align/align_export.h"
 #include <ctype.h>
 
 #include "check.h"
-#include "err.h"
+#include "base/err.h"
 #include <jansson.h>
 
 static ax_item W[3] = {

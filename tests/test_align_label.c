@@ -1,12 +1,12 @@
 /*
  * test_align_label.c — normalized words mapped back to the words as
- * written (lib/align_label.h): punctuation kept on its word, punctuation
+ * written (lib/align/align_label.h): punctuation kept on its word, punctuation
  * alone attached to a neighbour, tokens normalization split, the fallback
  * to normalized words when the rule does not apply.
  */
-#include "align_label.h"
+#include "align/align_label.h"
 #include "check.h"
-#include "err.h"
+#include "base/err.h"
 
 /* The labels joined with '|'; mapped in *m. */
 static char *labels(align_labeler *l, const char *raw, const char *norm, const char *profile, int *m)

@@ -7,13 +7,13 @@
  * stored, word times exact, staleness, resume after an interruption with
  * nothing aligned twice, exports parsed back, `show`.
  */
-#include "align_export.h"
-#include "align_stage.h"
-#include "audio.h"
+#include "align/align_export.h"
+#include "align/align_stage.h"
+#include "audio/audio.h"
 #include "check.h"
-#include "err.h"
-#include "fsutil.h"
-#include "manifest.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "manifest/manifest.h"
 #include <jansson.h>
 
 #define VOCAB TEST_DATA("data/hf-wav2vec2/tokenizer/vocab.json")
@@ -298,7 +298,7 @@ static int64_t count(manifest *m, const char *sql)
 }
 
 static const char *texts[] = { "hello world", "ab c", "the cat sat", "it's a test", "x", "no speech here at all really" };
-/* as written: labels come from these (lib/align_label.h) */
+/* as written: labels come from these (lib/align/align_label.h) */
 static const char *raws[] = { "Hello, World!", "AB C", "The cat -- sat.", "It's a test", "x", "No speech here at all really" };
 
 static void test_run(void)
@@ -358,7 +358,7 @@ static void test_run(void)
 	free(x);
 
 	coded c = { .V = vocab_size(v), .stop_after = 3 };
-	align_emitter em = { .V = c.V, .blank = 0, .emit = coded_emit, .ctx = &c };
+	emitter em = { .V = c.V, .blank = 0, .emit = coded_emit, .ctx = &c };
 	align_run_opts o = { .lang = "eng", .model_dir = model, .batch = 2 };
 	align_params_default(&o.p);
 	align_summary sum;
@@ -628,7 +628,7 @@ static void test_segmentation_run(void)
 	sqlite3_finalize(st);
 
 	coded c = { .V = vocab_size(v) };
-	align_emitter em = { .V = c.V, .blank = 0, .emit = coded_emit, .ctx = &c };
+	emitter em = { .V = c.V, .blank = 0, .emit = coded_emit, .ctx = &c };
 	align_run_opts o = { .lang = "eng", .model_dir = model, .batch = 8 };
 	align_params_default(&o.p);
 	o.p.seg_min_s = 0.3;

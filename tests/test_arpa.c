@@ -2,10 +2,10 @@
  * test_arpa.c — ARPA loading, back-off queries, writing, perplexity and
  * line-numbered errors on malformed files.
  */
-#include "arpa.h"
+#include "decode/arpa.h"
 #include "check.h"
-#include "err.h"
-#include "lm_build.h"
+#include "base/err.h"
+#include "decode/lm_build.h"
 
 static const char *write_tmp(const char *name, const char *text)
 {

@@ -1,12 +1,12 @@
 /* test_audio.c — decoding, down-mixing, resampling, span exactness and bad
- * files (lib/audio.c).  Real recordings come from tests/data/speech (see its
+ * files (lib/audio/audio.c).  Real recordings come from tests/data/speech (see its
  * SOURCES.md); everything else is generated into TEST_TMP.  Expected values
  * are derived independently: frame counts from libsndfile's header, the
  * resampled signal from a one-shot soxr call on libsndfile's samples, tone
  * frequencies from the generator's parameters. */
 #include "check.h"
-#include "audio.h"
-#include "err.h"
+#include "audio/audio.h"
+#include "base/err.h"
 #include <sndfile.h>
 #include <soxr.h>
 #include <stdint.h>

@@ -4,10 +4,10 @@
  * accent level and the cap; splits checked for disjointness, proportions,
  * determinism (seed, insertion order) and the distinct-sentence option.
  */
-#include "balance.h"
+#include "manifest/balance.h"
 #include "check.h"
-#include "err.h"
-#include "manifest.h"
+#include "base/err.h"
+#include "manifest/manifest.h"
 #include "manifest_fixture.h"
 #include <math.h>
 #include <stdio.h>

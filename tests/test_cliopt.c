@@ -1,6 +1,6 @@
 /* test_cliopt.c — numeric option values accepted and refused alike by every binary. */
 #include "check.h"
-#include "cliopt.h"
+#include "base/cliopt.h"
 
 static void test_number(void)
 {

@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "conv1d_gemm.h"
-#include "err.h"
-#include "ops_backward.h"
+#include "model/conv1d_gemm.h"
+#include "base/err.h"
+#include "model/ops_backward.h"
 
 static uint64_t rng = 12345;
 static float rnd1(void)

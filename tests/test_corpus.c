@@ -2,9 +2,9 @@
  * corpora written into TEST_TMP: each test builds the files it reads, so the
  * expected items are known by construction. */
 #include "check.h"
-#include "corpus.h"
-#include "err.h"
-#include "fsutil.h"
+#include "prep/corpus.h"
+#include "base/err.h"
+#include "base/fsutil.h"
 #include <sndfile.h>
 #include <stdarg.h>
 #include <sys/stat.h>

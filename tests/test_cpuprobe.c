@@ -9,11 +9,11 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "check.h"
-#include "cpuprobe.h"
-#include "err.h"
-#include "ops.h"
-#include "w2v_forward.h"
-#include "w2v_precision.h"
+#include "model/cpuprobe.h"
+#include "base/err.h"
+#include "model/ops.h"
+#include "model/w2v_forward.h"
+#include "model/w2v_precision.h"
 
 /* Any AVX-512 core does at least a few GFLOP/s per thread even when shared
  * with another busy process, and nothing does 100 TFLOP/s on one thread. */

@@ -5,8 +5,8 @@
  * zero_infinity.
  */
 #include "check.h"
-#include "ctc.h"
-#include "err.h"
+#include "model/ctc.h"
+#include "base/err.h"
 #include "st_mini.h"
 
 #define CTC_FIX TEST_DATA("data/hf-wav2vec2/ctc/ctc.safetensors")

@@ -4,11 +4,11 @@
  * against brute-force path enumeration, an LM that must change the answer,
  * lexicon constraint, determinism.
  */
-#include "arpa.h"
+#include "decode/arpa.h"
 #include "check.h"
-#include "ctc_beam.h"
-#include "err.h"
-#include "lm_build.h"
+#include "decode/ctc_beam.h"
+#include "base/err.h"
+#include "decode/lm_build.h"
 
 /* tokens: 0 blank, 1 "|", 2.. 'a'..'z' */
 #define NTOK 28

@@ -3,11 +3,11 @@
  * (Hugging Face output_char_offsets / output_word_offsets rules) and of a
  * given text by forced alignment (align_text_items).
  */
-#include "align_file.h"
+#include "align/align_file.h"
 #include "check.h"
-#include "ctc_beam.h"
-#include "ctc_words.h"
-#include "err.h"
+#include "decode/ctc_beam.h"
+#include "decode/ctc_words.h"
+#include "base/err.h"
 
 static const char *TOK[] = { "<pad>", "<s>", "</s>", "<unk>", "|", "a", "b", "c" };
 #define V 8

@@ -6,14 +6,14 @@
  * orphans, a dangling foreign key) while a clean manifest passes.
  */
 #define _GNU_SOURCE
-#include "balance.h"
+#include "manifest/balance.h"
 #include "check.h"
-#include "dbcheck.h"
-#include "dbquery.h"
-#include "dbstats.h"
-#include "err.h"
-#include "fsutil.h"
-#include "manifest.h"
+#include "manifest/dbcheck.h"
+#include "manifest/dbquery.h"
+#include "manifest/dbstats.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "manifest/manifest.h"
 #include "manifest_fixture.h"
 #include <fcntl.h>
 #include <jansson.h>

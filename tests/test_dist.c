@@ -1,5 +1,5 @@
 /*
- * test_dist.c — lib/dist.c, lib/trainer_dist.c and lib/align_dist.c in one
+ * test_dist.c — lib/base/dist.c, lib/train/trainer_dist.c and lib/align/align_dist.c in one
  * process: a binary started without mpirun is rank 0 of 1 and every
  * collective leaves its data as one process would; the byte records ranks
  * exchange survive a round trip, and every truncation of a record (as a
@@ -11,10 +11,10 @@
 
 #include <stdint.h>
 
-#include "align_dist.h"
-#include "dist.h"
-#include "err.h"
-#include "trainer_dist.h"
+#include "align/align_dist.h"
+#include "base/dist.h"
+#include "base/err.h"
+#include "train/trainer_dist.h"
 
 static int fold_calls;
 static void fold_count(void *ctx, float *acc, size_t off, size_t len)

@@ -1,6 +1,6 @@
 /* test_err.c — error detail messages, hints and exit codes. */
 #include "check.h"
-#include "err.h"
+#include "base/err.h"
 
 static void test_set_and_wrap(void)
 {

@@ -3,12 +3,12 @@
  * tables and views), evaluation sets and LM text from the manifest (train
  * split only), and the robustness conditions of augment.h.
  */
-#include "arpa.h"
-#include "augment.h"
+#include "decode/arpa.h"
+#include "eval/augment.h"
 #include "check.h"
-#include "err.h"
-#include "eval.h"
-#include "lm_build.h"
+#include "base/err.h"
+#include "eval/eval.h"
+#include "decode/lm_build.h"
 #include "manifest_fixture.h"
 
 /* Three pairs, edit counts by hand:

@@ -5,12 +5,12 @@
  * utt2spk/spk2utt consistency, Lhotse recording/supervision references;
  * and the all-or-nothing replacement of the files.
  */
-#include "balance.h"
+#include "manifest/balance.h"
 #include "check.h"
-#include "err.h"
-#include "export.h"
-#include "fsutil.h"
-#include "manifest.h"
+#include "base/err.h"
+#include "manifest/export.h"
+#include "base/fsutil.h"
+#include "manifest/manifest.h"
 #include "manifest_fixture.h"
 #include <dirent.h>
 #include <jansson.h>

@@ -11,13 +11,13 @@
  * failure the manifest is sound and a rerun gives exactly the reference
  * alignment rows.  FAULT_MAX_N (env) widens the range of N.
  */
-#include "align_stage.h"
+#include "align/align_stage.h"
 #include "check.h"
-#include "dbcheck.h"
-#include "err.h"
-#include "fsutil.h"
-#include "ingest.h"
-#include "manifest.h"
+#include "manifest/dbcheck.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "prep/ingest.h"
+#include "manifest/manifest.h"
 #include <sndfile.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -351,7 +351,7 @@ static void sweep(int kind, long total) { sweep_with(one_fault, "ingest", kind, 
 static char model_dir[1100], ingested[1100], *align_reference;
 static const char *align_lang;
 static char lang_buf[64];
-static align_emitter em;
+static emitter em;
 static vocab *voc;
 static long align_allocs, align_writes;
 
@@ -433,7 +433,7 @@ static void test_align_reference(void)
 	snprintf(to, sizeof to, "%s/adapter.%s.safetensors", model_dir, lang_buf);
 	if (strcmp(lang_buf, "amh"))
 		CHECK_OK(copy_file(from, to));
-	CHECK_OK(align_emitter_open(&em, model_dir, align_lang, W2V_PREC_FP32));
+	CHECK_OK(emitter_open(&em, model_dir, align_lang, W2V_PREC_FP32));
 	snprintf(to, sizeof to, "%s/vocab.json", model_dir);
 	CHECK_OK(vocab_load(&voc, to, align_lang));
 	snprintf(db, sizeof db, "%s/align-ref.db", TEST_TMP);
@@ -496,7 +496,7 @@ int main(void)
 	RUN(test_align_reference);
 	RUN(test_align_malloc_faults);
 	RUN(test_align_write_faults);
-	align_emitter_close(&em);
+	emitter_close(&em);
 	vocab_free(voc);
 	free(align_reference);
 	free(reference);

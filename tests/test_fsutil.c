@@ -4,8 +4,8 @@
  * "<path>.tmp.<pid>" was predictable and opened with fopen("wb").
  */
 #include "check.h"
-#include "err.h"
-#include "fsutil.h"
+#include "base/err.h"
+#include "base/fsutil.h"
 
 #include <dirent.h>
 #include <sys/stat.h>

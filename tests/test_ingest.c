@@ -1,4 +1,4 @@
-/* test_ingest.c — the ingest pipeline end to end (lib/ingest.c): every bad
+/* test_ingest.c — the ingest pipeline end to end (lib/prep/ingest.c): every bad
  * input becomes the right reject, re-runs add nothing, new files are added
  * alone, source files are never written, long recordings become pieces
  * awaiting alignment, layouts' attributes reach the speakers table, and the
@@ -6,13 +6,13 @@
  * Corpora are generated into TEST_TMP (real clips from tests/data/speech
  * where the content matters). */
 #include "check.h"
-#include "audio.h"
-#include "dbcheck.h"
-#include "export.h"
-#include "err.h"
-#include "fsutil.h"
-#include "ingest.h"
-#include "manifest.h"
+#include "audio/audio.h"
+#include "manifest/dbcheck.h"
+#include "manifest/export.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "prep/ingest.h"
+#include "manifest/manifest.h"
 #include <sndfile.h>
 #include <sqlite3.h>
 #include <stdarg.h>

@@ -4,8 +4,8 @@
  * labels and their notes.
  */
 #include "check.h"
-#include "err.h"
-#include "langcode.h"
+#include "base/err.h"
+#include "text/langcode.h"
 
 static void test_iso3(void)
 {

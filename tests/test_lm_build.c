@@ -52,10 +52,10 @@
  * p(a|c c): "c c a" unseen -> gamma(c c) = 0.5; "c a" unseen -> gamma(c) = 0.5
  *   = 0.5 * 0.5 * 4/25 = 0.04
  */
-#include "arpa.h"
+#include "decode/arpa.h"
 #include "check.h"
-#include "err.h"
-#include "lm_build.h"
+#include "base/err.h"
+#include "decode/lm_build.h"
 
 static const char *corpus[] = { "a b", "a", "b c", "a b", "a c", "c c" };
 

@@ -5,9 +5,9 @@
  * API, column documentation, and the views against independent sums.
  */
 #include "check.h"
-#include "err.h"
-#include "fsutil.h"
-#include "manifest.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "manifest/manifest.h"
 #include "manifest_fixture.h"
 #include <pthread.h>
 #include <stdint.h>

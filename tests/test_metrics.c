@@ -4,8 +4,8 @@
  * independent full-matrix Levenshtein on random strings.
  */
 #include "check.h"
-#include "err.h"
-#include "metrics.h"
+#include "base/err.h"
+#include "text/metrics.h"
 
 #define COUNTS(ref, hyp, unit, s, d, i, rl) counts_at(__FILE__, __LINE__, ref, hyp, unit, s, d, i, rl)
 static void counts_at(const char *file, int line, const char *ref, const char *hyp, metrics_unit unit,

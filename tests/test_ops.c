@@ -5,8 +5,8 @@
  * magnitudes.
  */
 #include "check.h"
-#include "err.h"
-#include "ops.h"
+#include "base/err.h"
+#include "model/ops.h"
 
 #include <stdint.h>
 

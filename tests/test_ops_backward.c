@@ -12,10 +12,10 @@
 #include <string.h>
 
 #include "check.h"
-#include "conv1d_gemm.h"
-#include "err.h"
-#include "ops.h"
-#include "ops_backward.h"
+#include "model/conv1d_gemm.h"
+#include "base/err.h"
+#include "model/ops.h"
+#include "model/ops_backward.h"
 #include "testrand.h"
 
 

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "err.h"
-#include "ops.h"
-#include "quant.h"
+#include "base/err.h"
+#include "model/ops.h"
+#include "model/quant.h"
 #include "testrand.h"
 
 static void test_rule(void)

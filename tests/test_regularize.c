@@ -1,5 +1,5 @@
 /*
- * test_regularize.c — training regularization (lib/w2v_reg.h, lib/dropout.h)
+ * test_regularize.c — training regularization (lib/model/w2v_reg.h, lib/model/dropout.h)
  * on the mms-tiny (stable layer norm + adapters) and base-tiny (post-norm)
  * fixtures:
  *   - all probabilities 0: the training forward/backward is bit-identical
@@ -18,14 +18,14 @@
 #include <string.h>
 
 #include "check.h"
-#include "ctc.h"
-#include "dropout.h"
-#include "err.h"
-#include "safetensors.h"
-#include "w2v.h"
-#include "w2v_backward.h"
-#include "w2v_forward.h"
-#include "w2v_reg.h"
+#include "model/ctc.h"
+#include "model/dropout.h"
+#include "base/err.h"
+#include "model/safetensors.h"
+#include "model/w2v.h"
+#include "model/w2v_backward.h"
+#include "model/w2v_forward.h"
+#include "model/w2v_reg.h"
 
 #define FX "tests/data/hf-wav2vec2/mms-tiny"
 #define FXB "tests/data/hf-wav2vec2/base-tiny"

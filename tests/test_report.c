@@ -1,15 +1,15 @@
 /*
- * test_report.c — the data queries of `db report` (lib/report.c) on the
+ * test_report.c — the data queries of `db report` (lib/report/report.c) on the
  * synthetic manifest of tests/manifest_fixture.h, plus alignment, training
  * and evaluation rows added here.  Every expected value is recomputed in C
  * from the raw rows (one row per utterance / alignment / step), never read
  * from the aggregate the query under test produces.  Also: HTML escaping,
  * the <script>-safe JSON, and report_write's errors.
  */
-#include "balance.h"
+#include "manifest/balance.h"
 #include "check.h"
 #include "manifest_fixture.h"
-#include "report.h"
+#include "report/report.h"
 #include <math.h>
 
 static manifest *M;

@@ -6,9 +6,9 @@
  * never crash or read outside the buffer (run it under ASan).
  */
 #include "check.h"
-#include "err.h"
-#include "fsutil.h"
-#include "safetensors.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "model/safetensors.h"
 
 #include <stdint.h>
 

@@ -1,16 +1,16 @@
 /*
- * test_synth.c — the espeak-ng synthesizer (lib/synth.c) and the synthetic
- * corpus writer (lib/synthcorpus.c): word-timing units checked against the
+ * test_synth.c — the espeak-ng synthesizer (lib/synth/synth.c) and the synthetic
+ * corpus writer (lib/synth/synthcorpus.c): word-timing units checked against the
  * signal's energy, order-independent determinism, every layout written and
  * checked file by file with libsndfile, bad items, formats, noise; the fork
  * server's processes and descriptors (reaped, closed, failures reported).
  */
 #define _GNU_SOURCE
 #include "check.h"
-#include "err.h"
-#include "fsutil.h"
-#include "synth.h"
-#include "synthcorpus.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "synth/synth.h"
+#include "synth/synthcorpus.h"
 #include <dirent.h>
 #include <pthread.h>
 #include <signal.h>

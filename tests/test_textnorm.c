@@ -5,8 +5,8 @@
  * (the derivation is in the comment next to it), never copied from output.
  */
 #include "check.h"
-#include "err.h"
-#include "textnorm.h"
+#include "base/err.h"
+#include "text/textnorm.h"
 
 #include <pthread.h>
 

@@ -25,17 +25,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adamw.h"
+#include "train/adamw.h"
 #include "check.h"
-#include "ctc.h"
-#include "err.h"
-#include "ops.h"
-#include "ops_backward.h"
-#include "safetensors.h"
+#include "model/ctc.h"
+#include "base/err.h"
+#include "model/ops.h"
+#include "model/ops_backward.h"
+#include "model/safetensors.h"
 #include "testrand.h"
-#include "w2v.h"
-#include "w2v_backward.h"
-#include "w2v_forward.h"
+#include "model/w2v.h"
+#include "model/w2v_backward.h"
+#include "model/w2v_forward.h"
 
 #define FX "tests/data/hf-wav2vec2/mms-tiny"
 

@@ -19,15 +19,15 @@
 #include <math.h>
 #include <string.h>
 
-#include "adamw.h"
+#include "train/adamw.h"
 #include "check.h"
-#include "ctc.h"
-#include "lr_sched.h"
-#include "err.h"
-#include "safetensors.h"
-#include "w2v.h"
-#include "w2v_backward.h"
-#include "w2v_forward.h"
+#include "model/ctc.h"
+#include "train/lr_sched.h"
+#include "base/err.h"
+#include "model/safetensors.h"
+#include "model/w2v.h"
+#include "model/w2v_backward.h"
+#include "model/w2v_forward.h"
 
 #define FX "tests/data/hf-wav2vec2/mms-tiny"
 

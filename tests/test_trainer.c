@@ -27,14 +27,14 @@
 #include <sys/stat.h>
 
 #include "check.h"
-#include "err.h"
-#include "fsutil.h"
-#include "manifest.h"
-#include "safetensors.h"
-#include "trainer.h"
-#include "vocab.h"
-#include "w2v.h"
-#include "w2v_backward.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "manifest/manifest.h"
+#include "model/safetensors.h"
+#include "train/trainer.h"
+#include "model/vocab.h"
+#include "model/w2v.h"
+#include "model/w2v_backward.h"
 
 static char g_root[1024], g_db[1100], g_model[1100];
 

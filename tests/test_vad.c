@@ -1,10 +1,10 @@
-/* test_vad.c — cutting long recordings at pauses (lib/vad.c).  Signals are
+/* test_vad.c — cutting long recordings at pauses (lib/audio/vad.c).  Signals are
  * built from speech-like bursts with known positions; on real speech the
  * pieces are checked against the bounds and the pauses we inserted. */
 #include "check.h"
-#include "audio.h"
-#include "err.h"
-#include "vad.h"
+#include "audio/audio.h"
+#include "base/err.h"
+#include "audio/vad.h"
 #include <stdint.h>
 
 static uint32_t rng = 1;

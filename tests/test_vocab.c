@@ -4,9 +4,9 @@
  * vocab selection and merging, out-of-vocabulary reporting.
  */
 #include "check.h"
-#include "err.h"
-#include "fsutil.h"
-#include "vocab.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "model/vocab.h"
 #include <jansson.h>
 
 #define VOCAB TEST_DATA("data/hf-wav2vec2/tokenizer/vocab.json")

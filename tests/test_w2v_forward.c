@@ -8,11 +8,11 @@
  * adapter file give the same logits; bf16 mode within a loose bound.
  */
 #include "check.h"
-#include "err.h"
-#include "safetensors.h"
-#include "w2v.h"
-#include "w2v_forward.h"
-#include "w2v_infer.h"
+#include "base/err.h"
+#include "model/safetensors.h"
+#include "model/w2v.h"
+#include "model/w2v_forward.h"
+#include "model/w2v_infer.h"
 
 #define FX "tests/data/hf-wav2vec2/"
 

@@ -5,11 +5,11 @@
  * Fixtures: tests/data/hf-wav2vec2 (transformers 5.17 save_pretrained output).
  */
 #include "check.h"
-#include "err.h"
-#include "fsutil.h"
-#include "safetensors.h"
-#include "vocab.h"
-#include "w2v.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "model/safetensors.h"
+#include "model/vocab.h"
+#include "model/w2v.h"
 
 #include <jansson.h>
 #include <sys/stat.h>

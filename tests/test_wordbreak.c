@@ -2,8 +2,8 @@
  * test_wordbreak.c — ICU word units for scripts written without spaces.
  */
 #include "check.h"
-#include "err.h"
-#include "wordbreak.h"
+#include "base/err.h"
+#include "text/wordbreak.h"
 
 static void test_split(void)
 {

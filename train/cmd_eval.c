@@ -6,20 +6,20 @@
  * for the digits / mixed-script subsets; alpha/beta can be tuned on the dev
  * split by a grid search.  Results go to eval_runs / eval_utterances.
  */
-#include "arpa.h"
-#include "audio.h"
-#include "ctc_beam.h"
-#include "cliopt.h"
-#include "err.h"
-#include "eval.h"
-#include "fsutil.h"
-#include "manifest.h"
-#include "progress.h"
-#include "vocab.h"
-#include "w2v.h"
-#include "w2v_forward.h"
-#include "w2v_infer.h"
-#include "w2v_precision.h"
+#include "decode/arpa.h"
+#include "audio/audio.h"
+#include "decode/ctc_beam.h"
+#include "base/cliopt.h"
+#include "base/err.h"
+#include "eval/eval.h"
+#include "base/fsutil.h"
+#include "manifest/manifest.h"
+#include "base/progress.h"
+#include "model/vocab.h"
+#include "model/w2v.h"
+#include "model/w2v_forward.h"
+#include "model/w2v_infer.h"
+#include "model/w2v_precision.h"
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>

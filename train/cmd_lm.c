@@ -4,11 +4,11 @@
  * train-split transcripts of one language and write it as ARPA.  Dev and
  * test text never enter the model; --ppl scores the dev transcripts.
  */
-#include "arpa.h"
-#include "cliopt.h"
-#include "err.h"
-#include "lm_build.h"
-#include "manifest.h"
+#include "decode/arpa.h"
+#include "base/cliopt.h"
+#include "base/err.h"
+#include "decode/lm_build.h"
+#include "manifest/manifest.h"
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * train/cmd_train.c — `train --manifest data.db --model DIR --lang CODE --out
  * DIR [options]` (also `train run ...`): parse the options and call
- * trainer_run() (lib/trainer.h), then print a summary.
+ * trainer_run() (lib/train/trainer.h), then print a summary.
  */
 #include <getopt.h>
 #include <math.h>
@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cliopt.h"
-#include "dist.h"
-#include "err.h"
-#include "ops.h"
-#include "trainer.h"
-#include "w2v_backward.h"
+#include "base/cliopt.h"
+#include "base/dist.h"
+#include "base/err.h"
+#include "model/ops.h"
+#include "train/trainer.h"
+#include "model/w2v_backward.h"
 
 static void train_usage(FILE *fp)
 {

@@ -2,8 +2,8 @@
  * train/main.c — the `train` binary: dispatches subcommands to the cmd_*.c
  * files of this directory (each a thin layer over the library).
  */
-#include "dist.h"
-#include "err.h"
+#include "base/dist.h"
+#include "base/err.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -27,7 +27,7 @@ static void usage(FILE *fp)
 
 int main(int argc, char **argv)
 {
-	/* one rank unless started by mpirun (lib/dist.h) */
+	/* one rank unless started by mpirun (lib/base/dist.h) */
 	int rc = dist_init(&argc, &argv);
 	if (rc) {
 		err_print();

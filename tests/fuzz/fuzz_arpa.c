@@ -1,10 +1,10 @@
 /*
- * fuzz_arpa.c — libFuzzer harness for the ARPA reader (lib/arpa.c): any
+ * fuzz_arpa.c — libFuzzer harness for the ARPA reader (lib/decode/arpa.c): any
  * bytes load or are rejected with a message; a loaded model answers
  * lookups and scores for every word it lists.
  */
-#include "arpa.h"
-#include "err.h"
+#include "decode/arpa.h"
+#include "base/err.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

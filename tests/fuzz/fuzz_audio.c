@@ -5,8 +5,8 @@
  * hostile header cannot ask for hours of output.
  */
 #include "fuzz_util.h"
-#include "audio.h"
-#include "err.h"
+#include "audio/audio.h"
+#include "base/err.h"
 #include <math.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -4,8 +4,8 @@
  * never a crash; an error return must say why.
  */
 #pragma once
-#include "corpus.h"
-#include "err.h"
+#include "prep/corpus.h"
+#include "base/err.h"
 #include <stdlib.h>
 
 static void fuzz_drain(const char *root, const char *layout)

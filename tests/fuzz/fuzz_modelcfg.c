@@ -5,9 +5,9 @@
  * Either works or fails with a message; never a crash.
  */
 #include "fuzz_util.h"
-#include "err.h"
-#include "vocab.h"
-#include "w2v.h"
+#include "base/err.h"
+#include "model/vocab.h"
+#include "model/w2v.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,8 +5,8 @@
  * Build and run with `make fuzz-safetensors` (clang, -fsanitize=fuzzer,
  * address, undefined); seeds are the fixture checkpoints.
  */
-#include "err.h"
-#include "safetensors.h"
+#include "base/err.h"
+#include "model/safetensors.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,18 +1,28 @@
 /*
  * tools/aligneval/main.c — the `aligneval` binary: accuracy of the
  * manifest's forced alignments against a synthesized corpus's ground-truth
- * word timings (lib/align_eval.h), per language: mean and median absolute
+ * word timings (lib/eval/align_eval.h), per language: mean and median absolute
  * word-boundary error, share within 20 ms and 50 ms, start/end bias.
  */
-#include "align_eval.h"
-#include "err.h"
-#include "manifest.h"
+#include "eval/align_eval.h"
+#include "base/cliopt.h"
+#include "base/err.h"
+#include "manifest/manifest.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+enum { O_TRUTH = 256, O_MANIFEST, O_LANG, O_JSON };
+static const cliopt opts[] = {
+	{ "truth", 0, "DIR", O_TRUTH, "ground-truth directory (repeatable: several corpora)" },
+	{ "manifest", 0, "PATH", O_MANIFEST, "manifest database (default: " MANIFEST_DEFAULT ")" },
+	{ "lang", 0, "CODE", O_LANG, "only this language" },
+	{ "json", 0, NULL, O_JSON, "print the result as JSON" },
+	CLIOPT_HELP_ROWS,
+	{ 0 },
+};
 
 static void usage(FILE *fp)
 {
@@ -24,12 +34,9 @@ static void usage(FILE *fp)
 		"corpus must have been ingested into the manifest).  Words are matched per\n"
 		"recording by their normalized text; a word's start is scored when espeak\n"
 		"measured it, its end when it ends an utterance or the next start was measured.\n"
-		"\n"
-		"  --truth DIR        ground-truth directory (repeatable: several corpora)\n"
-		"  --manifest PATH    manifest database (default: data.db)\n"
-		"  --lang CODE        only this language\n"
-		"  --json             print the result as JSON\n"
-		"  --help, --version\n"
+		"\n");
+	cliopt_print(fp, opts);
+	fprintf(fp,
 		"\n"
 		"Columns: boundaries scored; mean/median |error| in ms; share within 20 and\n"
 		"50 ms; bias = mean signed error (aligned - truth) of starts and of ends;\n"
@@ -97,30 +104,25 @@ static void print_row(align_eval_stats *s)
 
 int main(int argc, char **argv)
 {
-	const char *mpath = "data.db", *lang = NULL;
+	const char *mpath = MANIFEST_DEFAULT, *lang = NULL, *arg;
 	const char **truths = NULL;
 	int ntruth = 0, json = 0, rc = 0;
 	manifest *m = NULL;
 	align_eval_report rep = { 0 };
-	enum { O_TRUTH = 256, O_MANIFEST, O_LANG, O_JSON, O_VERSION };
-	static const struct option opts[] = {
-		{"truth", 1, 0, O_TRUTH}, {"manifest", 1, 0, O_MANIFEST}, {"lang", 1, 0, O_LANG},
-		{"json", 0, 0, O_JSON}, {"help", 0, 0, 'h'}, {"version", 0, 0, O_VERSION}, {0, 0, 0, 0},
-	};
 	truths = calloc((size_t)argc, sizeof *truths);
 	if (!truths) {
 		fprintf(stderr, "error: out of memory\n");
 		return 1;
 	}
 	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cliopt_next(argc, argv, opts, &arg)) != -1) {
 		switch (c) {
-		case O_TRUTH: truths[ntruth++] = optarg; break;
-		case O_MANIFEST: mpath = optarg; break;
-		case O_LANG: lang = optarg; break;
+		case O_TRUTH: truths[ntruth++] = arg; break;
+		case O_MANIFEST: mpath = arg; break;
+		case O_LANG: lang = arg; break;
 		case O_JSON: json = 1; break;
 		case 'h': usage(stdout); free(truths); return 0;
-		case O_VERSION: printf("aligneval (accent) %s\n", ACCENT_VERSION); free(truths); return 0;
+		case CLIOPT_VERSION: printf("aligneval (accent) %s\n", ACCENT_VERSION); free(truths); return 0;
 		default: usage(stderr); free(truths); return 2;
 		}
 	}

@@ -3,14 +3,14 @@
  * wav2vec2/MMS checkpoint in exact Hugging Face layout (config.json,
  * preprocessor_config.json, model.safetensors, vocab.json, optional
  * adapter.<lang>.safetensors) for tests and benchmarks.  Argument parsing
- * only; the work is in lib/w2v_config.c (presets), w2v_init.c, w2v_save.c.
+ * only; the work is in lib/model/w2v_config.c (presets), w2v_init.c, w2v_save.c.
  */
-#include "cliopt.h"
-#include "err.h"
-#include "fsutil.h"
-#include "manifest.h"
-#include "vocab.h"
-#include "w2v.h"
+#include "base/cliopt.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "manifest/manifest.h"
+#include "model/vocab.h"
+#include "model/w2v.h"
 
 #include <getopt.h>
 #include <jansson.h>

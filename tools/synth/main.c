@@ -2,13 +2,13 @@
  * synth — write a synthetic multi-speaker, multi-language speech corpus
  * (espeak-ng) in one of the layouts prep ingests, with ground-truth word
  * timings in <out>/_truth/.  Thin: parses arguments, calls
- * lib/synthcorpus.c, draws the progress bar and prints the summary.
+ * lib/synth/synthcorpus.c, draws the progress bar and prints the summary.
  */
-#include "cliopt.h"
-#include "err.h"
-#include "fsutil.h"
-#include "progress.h"
-#include "synthcorpus.h"
+#include "base/cliopt.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "base/progress.h"
+#include "synth/synthcorpus.h"
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,15 +2,15 @@
  * tools/transcribe/main.c — the `transcribe` binary: greedy CTC
  * transcription of audio files or of a manifest's utterances with a
  * wav2vec2/MMS model directory.  Argument parsing and output only; the
- * work is in lib/w2v_infer.c (windowed emissions + greedy decoding),
- * lib/w2v_load.c, lib/vocab.c and lib/audio.c.
+ * work is in lib/model/w2v_infer.c (windowed emissions + greedy decoding),
+ * lib/model/w2v_load.c, lib/model/vocab.c and lib/audio/audio.c.
  *
  * Output: one line per input, "<file or utt_key>\t<text>" on stdout; with a
  * manifest whose utterances have text_norm, a CER/WER summary on stderr.
  * With --words / --format: word and character timestamps and confidences
- * (lib/ctc_words.c for the greedy path; with --lm, the beam hypothesis
- * timed by forced alignment, lib/align_file.c) in JSON lines, CTM, SRT or
- * WebVTT (lib/align_export.c).
+ * (lib/decode/ctc_words.c for the greedy path; with --lm, the beam hypothesis
+ * timed by forced alignment, lib/align/align_file.c) in JSON lines, CTM, SRT or
+ * WebVTT (lib/align/align_export.c).
  */
 #include <getopt.h>
 #include <math.h>
@@ -19,23 +19,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "align_export.h"
-#include "align_file.h"
-#include "arpa.h"
-#include "audio.h"
-#include "ctc_beam.h"
-#include "ctc_words.h"
-#include "cliopt.h"
-#include "err.h"
-#include "fsutil.h"
-#include "manifest.h"
-#include "metrics.h"
-#include "progress.h"
-#include "vocab.h"
-#include "w2v.h"
-#include "w2v_forward.h"
-#include "w2v_infer.h"
-#include "w2v_precision.h"
+#include "align/align_export.h"
+#include "align/align_file.h"
+#include "decode/arpa.h"
+#include "audio/audio.h"
+#include "decode/ctc_beam.h"
+#include "decode/ctc_words.h"
+#include "base/cliopt.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "manifest/manifest.h"
+#include "text/metrics.h"
+#include "base/progress.h"
+#include "model/vocab.h"
+#include "model/w2v.h"
+#include "model/w2v_forward.h"
+#include "model/w2v_infer.h"
+#include "model/w2v_precision.h"
 
 static void usage(FILE *fp)
 {
