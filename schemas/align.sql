@@ -143,7 +143,7 @@ CREATE TABLE align_words_v3 (
   end_s        REAL NOT NULL,           -- end within the recording (s, exclusive), end of its last character's frames
   mean_logp    REAL NOT NULL,           -- mean log-probability over its characters' frames
   score        REAL NOT NULL,           -- mean probability over the same frames, 0..1
-  label        TEXT,                    -- the word as written in text_raw (case, punctuation, digits; rule in lib/align_label.h); '' = continues the previous word's written token (normalization split it); NULL = not known (rows from before version 3: exports use word)
+  label        TEXT,                    -- the word as written in text_raw (case, punctuation, digits; rule in lib/align/align_label.h); '' = continues the previous word's written token (normalization split it); NULL = not known (rows from before version 3: exports use word)
   romanized    TEXT,                    -- the romanized form aligned under `--oov romanize` when it differs from word; NULL otherwise
   PRIMARY KEY (utterance_id, idx)
 ) WITHOUT ROWID;

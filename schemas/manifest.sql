@@ -16,7 +16,7 @@
 -- never executed.  manifest_open() applies, in ONE transaction, every block of
 -- every component whose number is above the version recorded for that
 -- component in the table schema_components(name, version, applied_at) (created
--- by the migrator itself, lib/manifest.c), in file order, and records the
+-- by the migrator itself, lib/manifest/manifest.c), in file order, and records the
 -- new numbers there; the manifest component's number is also kept in PRAGMA
 -- user_version (so `sqlite3 data.db 'PRAGMA user_version'` tells it).
 -- Opening a manifest whose recorded version is higher than the binary knows

@@ -1,5 +1,5 @@
 -- schemas/train.sql — adapter / model training runs and their learning curves
--- (`train --manifest data.db ...`, lib/trainer.c).
+-- (`train --manifest data.db ...`, lib/train/trainer.c).
 -- Migration format: see the header of schemas/manifest.sql.
 --
 -- Example queries:
