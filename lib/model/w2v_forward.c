@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/dropout.h"
 #include "base/err.h"
 #include "base/banned.h"
 
@@ -117,33 +116,15 @@ void w2v_fwd_free(w2v_fwd *f)
 
 ops_ctx *w2v_fwd_ops(w2v_fwd *f) { return f->ops; }
 
-int w2v_fwd_set_reg(w2v_fwd *f, const w2v_reg *r, uint64_t seed)
-{
-	f->reg_on = 0;
-	if (!r || !(f->flags & W2V_FWD_TRAIN) || !w2v_reg_active(r))
-		return 0;
-	int rc = w2v_reg_check(r);
-	if (rc)
-		return rc;
-	f->reg = *r;
-	f->reg_seed = seed;
-	f->reg_on = 1;
-	return 0;
-}
-
-uint64_t w2v_fwd_drop_key(const w2v_fwd *f, int site)
-{
-	return dropout_key(f->reg_seed, (uint64_t)site);
-}
-
 /* The dropout probability of a site, 0 when regularization is off. */
 #define RP(f, field) ((f)->reg_on ? (f)->reg.field : 0.0f)
-#define LKEY(f, l, kind) w2v_fwd_drop_key((f), W2V_DROP_LAYER + 8 * (l) + (kind))
+/* The dropout site of encoder layer l's W2V_DROP_L_* kind. */
+#define LSITE(l, kind) (W2V_DROP_LAYER + 8 * (l) + (kind))
 
-/* y += dropout(t) (t is overwritten) */
-static void add_dropped(float *y, float *t, size_t n, float p, uint64_t key)
+/* y += dropout(t) at site (t is overwritten); only while f->reg_on */
+static void add_dropped(const w2v_fwd *f, float *y, float *t, size_t n, float p, int site)
 {
-	dropout_apply(t, t, n, p, key);
+	f->reg_hooks->dropout(f, t, t, n, p, site);
 	#pragma omp parallel for schedule(static)
 	for (size_t i = 0; i < n; i++)
 		y[i] += t[i];
@@ -293,6 +274,85 @@ static int lin(w2v_fwd *f, void *y, ops_dtype yt, const void *x, ops_dtype xt, c
 	return linear_forward(f->ops, y, yt, x, xt, w, b, M, K, N, post);
 }
 
+/* The activation buffers a W2V_FWD_TRAIN forward keeps for encoder layer
+ * l, allocated per layer in a fixed order; a frozen layer's
+ * weight-gradient-only tensors live in the shared set (w2v_forward
+ * allocates it before the layers, so LayerDrop cannot skip it). */
+static int layer_alloc_train(w2v_fwd *f, int l, w2v_layer_acts *a)
+{
+	int rc = 0;
+	const w2v_config *c = &f->m->cfg;
+	int H = c->hidden_size, F = c->intermediate_size, A = c->adapter_attn_dim, NH = c->num_attention_heads;
+	int B = f->B, T = f->T, M = B * T;
+	size_t nH = (size_t)M * H, nF = (size_t)M * F, nA = (size_t)M * A;
+	int stable = c->do_stable_layer_norm;
+	int slim = l < f->frozen_below;
+	w2v_layer_acts *sh = slim ? &f->slim_set : NULL;
+	a->slim = slim;
+	NEED(a->q, nH * 4); NEED(a->k, nH * 4); NEED(a->v, nH * 4);
+	if (sh) {
+		a->probs = sh->probs;
+		a->attn = sh->attn;
+	} else {
+		NEED(a->probs, (size_t)B * NH * T * T * 4);
+		NEED(a->attn, nH * 4);
+	}
+	NEED(a->h1, nH * 4);
+	NEED(a->ln1_mean, M * 4); NEED(a->ln1_rstd, M * 4);
+	NEED(a->ln2_mean, M * 4); NEED(a->ln2_rstd, M * 4);
+	if (stable && sh) {
+		a->ln1 = sh->ln1;
+		a->ln2 = sh->ln2;
+	} else if (stable) {
+		NEED(a->ln1, nH * 4);
+		NEED(a->ln2, nH * 4);
+	} else {
+		NEED(a->h1n, nH * 4);
+		a->ln2 = a->h1n;
+	}
+	NEED(a->ff_pre, nF * 4);
+	if (sh)
+		a->ff_act = sh->ff_act;
+	else
+		NEED(a->ff_act, nF * 4);
+	NEED(a->h2, nH * 4);
+	if (A > 0 && stable) {
+		NEED(a->ad_ln, nH * 4); NEED(a->ad_mean, M * 4); NEED(a->ad_rstd, M * 4);
+		NEED(a->ad_pre, nA * 4); NEED(a->ad_act, nA * 4);
+	}
+out:
+	return rc;
+}
+
+/* Layer l's adapter (stable layout, adapter_attn_dim A > 0): out (holding
+ * h2 on entry) += l2(relu(l1(norm(h2)))); a training forward keeps the
+ * activations in a. */
+static int adapter_forward(w2v_fwd *f, int l, w2v_layer_acts *a, const float *h2, float *out,
+                           ops_dtype mt, void *mmH, void *mmA)
+{
+	int rc = 0;
+	const w2v_config *c = &f->m->cfg;
+	const w2v_adapter_params *AP = &f->m->p.adapter[l];
+	int H = c->hidden_size, A = c->adapter_attn_dim, M = f->B * f->T;
+	size_t nH = (size_t)M * H, nA = (size_t)M * A;
+	const void *ad_in;
+	if (f->flags & W2V_FWD_TRAIN) {
+		layernorm_forward(a->ad_ln, OPS_F32, a->ad_mean, a->ad_rstd, h2, AP->norm_w, AP->norm_b, M, H,
+		                  W2V_TORCH_NORM_EPS);
+		ad_in = mm_in(a->ad_ln, mmH, mt, nH);
+		TRY(lin(f, a->ad_pre, OPS_F32, ad_in, mt, AP->l1_w, AP->l1_b, M, H, A, 0));
+		relu_forward(a->ad_act, a->ad_pre, nA);
+		ad_in = mm_in(a->ad_act, mmA, mt, nA);
+	} else {
+		layernorm_forward(mmH, mt, NULL, NULL, h2, AP->norm_w, AP->norm_b, M, H, W2V_TORCH_NORM_EPS);
+		TRY(lin(f, mmA, mt, mmH, mt, AP->l1_w, AP->l1_b, M, H, A, OPS_POST_RELU));
+		ad_in = mmA;
+	}
+	TRY(lin(f, out, OPS_F32, ad_in, mt, AP->l2_w, AP->l2_b, M, A, H, OPS_POST_ADD));
+out:
+	return rc;
+}
+
 static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
                          void *mmH, void *mmF, void *mmA, void *qb, void *kb, void *vb, void *ab,
                          float *rtmp)
@@ -300,55 +360,17 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	int rc = 0;
 	const w2v_config *c = &f->m->cfg;
 	const w2v_layer_params *P = &f->m->p.layer[l];
-	const w2v_adapter_params *AP = &f->m->p.adapter[l];
 	int train = (f->flags & W2V_FWD_TRAIN) != 0;
 	w2v_layer_acts *a = &f->layer[train ? l : 0];
 	int H = c->hidden_size, F = c->intermediate_size, A = c->adapter_attn_dim, NH = c->num_attention_heads;
 	int B = f->B, T = f->T, M = B * T;
-	size_t nH = (size_t)M * H, nF = (size_t)M * F, nA = (size_t)M * A;
+	size_t nH = (size_t)M * H, nF = (size_t)M * F;
 	float eps = c->layer_norm_eps;
 	const int *kv = f->masked ? f->flen : NULL;
 	int stable = c->do_stable_layer_norm;
 
-	if (train) {
-		/* allocated per layer, in a fixed order; a frozen layer's
-		 * weight-gradient-only tensors live in the shared set (w2v_forward
-		 * allocates it before the layers, so LayerDrop cannot skip it) */
-		int slim = l < f->frozen_below;
-		w2v_layer_acts *sh = slim ? &f->slim_set : NULL;
-		a->slim = slim;
-		NEED(a->q, nH * 4); NEED(a->k, nH * 4); NEED(a->v, nH * 4);
-		if (sh) {
-			a->probs = sh->probs;
-			a->attn = sh->attn;
-		} else {
-			NEED(a->probs, (size_t)B * NH * T * T * 4);
-			NEED(a->attn, nH * 4);
-		}
-		NEED(a->h1, nH * 4);
-		NEED(a->ln1_mean, M * 4); NEED(a->ln1_rstd, M * 4);
-		NEED(a->ln2_mean, M * 4); NEED(a->ln2_rstd, M * 4);
-		if (stable && sh) {
-			a->ln1 = sh->ln1;
-			a->ln2 = sh->ln2;
-		} else if (stable) {
-			NEED(a->ln1, nH * 4);
-			NEED(a->ln2, nH * 4);
-		} else {
-			NEED(a->h1n, nH * 4);
-			a->ln2 = a->h1n;
-		}
-		NEED(a->ff_pre, nF * 4);
-		if (sh)
-			a->ff_act = sh->ff_act;
-		else
-			NEED(a->ff_act, nF * 4);
-		NEED(a->h2, nH * 4);
-		if (A > 0 && stable) {
-			NEED(a->ad_ln, nH * 4); NEED(a->ad_mean, M * 4); NEED(a->ad_rstd, M * 4);
-			NEED(a->ad_pre, nA * 4); NEED(a->ad_act, nA * 4);
-		}
-	}
+	if (train)
+		TRY(layer_alloc_train(f, l, a));
 	a->x = x;
 	a->out = out;
 	if (!train) {
@@ -389,8 +411,7 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	if (train) {
 		TRY(attention_forward(f->ops, a->attn, OPS_F32, a->probs, q, k, v, qt, H, kv, B, T, H, NH));
 		if (RP(f, attention) > 0)   /* the output again, from the dropped probabilities */
-			TRY(attention_dropout_output(f->ops, a->attn, a->probs, a->v, H, B, T, H, NH,
-			                             f->reg.attention, LKEY(f, l, W2V_DROP_L_ATTN)));
+			TRY(f->reg_hooks->attention(f, l));
 		att_in = mm_in(a->attn, ab, mt, nH);
 	} else {
 		TRY(attention_forward(f->ops, ab, mt, NULL, q, k, v, qt, H, kv, B, T, H, NH));
@@ -400,7 +421,7 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	copy_if(h1, x, nH);
 	if (RP(f, hidden) > 0) {
 		TRY(lin(f, rtmp, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, 0));
-		add_dropped(h1, rtmp, nH, f->reg.hidden, LKEY(f, l, W2V_DROP_L_ATTN_OUT));
+		add_dropped(f, h1, rtmp, nH, f->reg.hidden, LSITE(l, W2V_DROP_L_ATTN_OUT));
 	} else {
 		TRY(lin(f, h1, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, OPS_POST_ADD));
 	}
@@ -429,7 +450,7 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 		TRY(lin(f, a->ff_pre, OPS_F32, ff_in, mt, P->ff1_w, P->ff1_b, M, H, F, 0));
 		gelu_forward(a->ff_act, OPS_F32, a->ff_pre, nF);
 		if (RP(f, activation) > 0)
-			dropout_apply(a->ff_act, a->ff_act, nF, f->reg.activation, LKEY(f, l, W2V_DROP_L_ACT));
+			f->reg_hooks->dropout(f, a->ff_act, a->ff_act, nF, f->reg.activation, LSITE(l, W2V_DROP_L_ACT));
 		ff_in = mm_in(a->ff_act, mmF, mt, nF);
 	} else {
 		TRY(lin(f, mmF, mt, ff_in, mt, P->ff1_w, P->ff1_b, M, H, F, OPS_POST_GELU));
@@ -439,7 +460,7 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	copy_if(h2, resid, nH);
 	if (RP(f, hidden) > 0) {
 		TRY(lin(f, rtmp, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, 0));
-		add_dropped(h2, rtmp, nH, f->reg.hidden, LKEY(f, l, W2V_DROP_L_FFN_OUT));
+		add_dropped(f, h2, rtmp, nH, f->reg.hidden, LSITE(l, W2V_DROP_L_FFN_OUT));
 	} else {
 		TRY(lin(f, h2, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, OPS_POST_ADD));
 	}
@@ -452,72 +473,127 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	}
 	/* ---- adapter (stable layout only, as HF) ---- */
 	copy_if(out, h2, nH);
-	if (A > 0) {
-		const void *ad_in;
-		if (train) {
-			layernorm_forward(a->ad_ln, OPS_F32, a->ad_mean, a->ad_rstd, h2, AP->norm_w, AP->norm_b, M, H,
-			                  W2V_TORCH_NORM_EPS);
-			ad_in = mm_in(a->ad_ln, mmH, mt, nH);
-			TRY(lin(f, a->ad_pre, OPS_F32, ad_in, mt, AP->l1_w, AP->l1_b, M, H, A, 0));
-			relu_forward(a->ad_act, a->ad_pre, nA);
-			ad_in = mm_in(a->ad_act, mmA, mt, nA);
-		} else {
-			layernorm_forward(mmH, mt, NULL, NULL, h2, AP->norm_w, AP->norm_b, M, H, W2V_TORCH_NORM_EPS);
-			TRY(lin(f, mmA, mt, mmH, mt, AP->l1_w, AP->l1_b, M, H, A, OPS_POST_RELU));
-			ad_in = mmA;
-		}
-		TRY(lin(f, out, OPS_F32, ad_in, mt, AP->l2_w, AP->l2_b, M, A, H, OPS_POST_ADD));
-	}
+	if (A > 0)
+		TRY(adapter_forward(f, l, a, h2, out, mt, mmH, mmA));
 out:
 	if (rc)
 		err_wrap(rc, "encoder layer %d", l);
 	return rc;
 }
 
-/* Training regularization of the feature projection output, in place:
- * dropout(feat_proj_dropout), then SpecAugment (HF _mask_hidden_states):
- * time-masked frames := masked_spec_embed, masked channels := 0.  The
- * masks are kept in f->tmask / f->fmask for backward. */
-static int regularize_projection(w2v_fwd *f)
+/* The feature projection of f->extract_features into f->proj
+ * (layer_norm -> linear), regularized in a training forward, padded
+ * frames zeroed. */
+static int feature_projection(w2v_fwd *f, ops_dtype mt)
 {
 	int rc = 0;
 	const w2v_config *c = &f->m->cfg;
-	int B = f->B, T = f->T, H = c->hidden_size;
-	size_t nH = (size_t)B * T * H;
-	f->tmask = f->fmask = NULL;
-	if (!f->reg_on)
-		return 0;
-	if (f->reg.feat_proj > 0)
-		dropout_apply(f->proj, f->proj, nH, f->reg.feat_proj, w2v_fwd_drop_key(f, W2V_DROP_FEAT_PROJ));
-	if (!f->reg.spec_augment)
-		return 0;
-	if (f->reg.mask_time_prob > 0) {
-		const float *emb = f->m->p.masked_spec_embed;
-		const w2v_tensor *et = w2v_tensor_find(f->m, "wav2vec2.masked_spec_embed");
-		if (!emb || !et || !et->present)
-			return err_set(ACC_EINVAL, "time masking (mask_time_prob %g) needs the model's "
-			               "wav2vec2.masked_spec_embed, which this checkpoint lacks",
-			               (double)f->reg.mask_time_prob);
-		uint64_t s = w2v_fwd_drop_key(f, W2V_DROP_TIME_MASK);
-		NEED(f->tmask, (size_t)B * T);
-		TRY(w2v_reg_mask_indices(f->tmask, B, T, f->masked ? f->flen : NULL, f->reg.mask_time_prob,
-		                         f->reg.mask_time_length, f->reg.mask_time_min_masks, &s));
-		for (size_t r = 0; r < (size_t)B * T; r++)
-			if (f->tmask[r])
-				memcpy(f->proj + r * H, emb, sizeof(float) * H);
+	const w2v_params *p = &f->m->p;
+	int train = (f->flags & W2V_FWD_TRAIN) != 0;
+	int B = f->B, T = f->T, M = B * T, H = c->hidden_size;
+	int Cl = c->conv_dim[c->num_feat_extract_layers - 1];
+	size_t nH = (size_t)M * H, es = ops_dtype_size(mt);
+	float eps = c->layer_norm_eps;
+	size_t nC = (size_t)M * Cl;
+	if (train) {
+		NEED(f->fp_ln, nC * 4); NEED(f->fp_mean, M * 4); NEED(f->fp_rstd, M * 4);
+	} else {
+		f->fp_ln = f->fp_mean = f->fp_rstd = NULL;
 	}
-	if (f->reg.mask_feature_prob > 0) {
-		uint64_t s = w2v_fwd_drop_key(f, W2V_DROP_FEAT_MASK);
-		NEED(f->fmask, (size_t)B * H);
-		TRY(w2v_reg_mask_indices(f->fmask, B, H, NULL, f->reg.mask_feature_prob,
-		                         f->reg.mask_feature_length, f->reg.mask_feature_min_masks, &s));
+	void *fpin;
+	NEED(fpin, nC * es);
+	if (train) {
+		layernorm_forward(f->fp_ln, OPS_F32, f->fp_mean, f->fp_rstd, f->extract_features, p->fp_ln_w, p->fp_ln_b, M, Cl, eps);
+		mm_in(f->fp_ln, fpin, mt, nC);
+		if (mt == OPS_F32)
+			fpin = f->fp_ln;
+	} else {
+		layernorm_forward(fpin, mt, NULL, NULL, f->extract_features, p->fp_ln_w, p->fp_ln_b, M, Cl, eps);
+	}
+	NEED(f->proj, nH * 4);
+	TRY(lin(f, f->proj, OPS_F32, fpin, mt, p->fp_w, p->fp_b, M, Cl, H, 0));
+	/* training regularization of the projection (feat_proj dropout,
+	 * SpecAugment); the masks are kept for backward */
+	f->tmask = f->fmask = NULL;
+	if (f->reg_on) {
+		if (f->reg.spec_augment && f->reg.mask_time_prob > 0)
+			NEED(f->tmask, (size_t)B * T);
+		if (f->reg.spec_augment && f->reg.mask_feature_prob > 0)
+			NEED(f->fmask, (size_t)B * H);
+		TRY(f->reg_hooks->projection(f));
+	}
+	if (f->masked)
 		for (int b = 0; b < B; b++)
-			for (int t = 0; t < T; t++) {
-				float *row = f->proj + ((size_t)b * T + t) * H;
-				for (int h = 0; h < H; h++)
-					if (f->fmask[(size_t)b * H + h])
-						row[h] = 0.0f;
-			}
+			memset(f->proj + ((size_t)b * T + f->flen[b]) * H, 0, sizeof(float) * (size_t)(T - f->flen[b]) * H);
+out:
+	return rc;
+}
+
+/* The encoder's input: f->proj + GELU(positional conv) into f->enc_in
+ * (base layout: then encoder.layer_norm), regularized in a training forward;
+ * *cur gets the residual stream the layers start from (hidden[0]). */
+static int encoder_input(w2v_fwd *f, ops_dtype mt, void *mmH, float **curp)
+{
+	int rc = 0;
+	const w2v_config *c = &f->m->cfg;
+	const w2v_params *p = &f->m->p;
+	int train = (f->flags & W2V_FWD_TRAIN) != 0;
+	int keep_hidden = (f->flags & (W2V_FWD_HIDDEN | W2V_FWD_TRAIN)) != 0;
+	int B = f->B, T = f->T, M = B * T, H = c->hidden_size;
+	size_t nH = (size_t)M * H;
+	float eps = c->layer_norm_eps;
+	/* positional conv embedding */
+	f->pos_pre = NULL;
+	if (train)
+		NEED(f->pos_pre, nH * 4);
+	NEED(f->enc_in, nH * 4);
+	TRY(posconv_forward(f->ops, f->enc_in, f->pos_pre, f->proj, mm_in(f->proj, mmH, mt, nH), mt,
+	                    p->pos_conv_w, p->pos_conv_b, B, T, H, c->num_conv_pos_embeddings,
+	                    c->num_conv_pos_embedding_groups));
+	if (c->do_stable_layer_norm && RP(f, hidden) > 0)
+		f->reg_hooks->dropout(f, f->enc_in, f->enc_in, nH, f->reg.hidden, W2V_DROP_ENC);
+
+	/* residual stream buffers: every hidden state kept, or one in place */
+	float *cur = f->enc_in;
+	f->enc_ln_mean = f->enc_ln_rstd = NULL;
+	if (train) {
+		NEED(f->enc_ln_mean, M * 4);
+		NEED(f->enc_ln_rstd, M * 4);
+	}
+	if (!c->do_stable_layer_norm) {
+		float *h0;
+		if (keep_hidden)
+			NEED(h0, nH * 4);
+		else
+			h0 = cur;
+		layernorm_forward(h0, OPS_F32, f->enc_ln_mean, f->enc_ln_rstd, cur, p->enc_ln_w, p->enc_ln_b, M, H, eps);
+		if (RP(f, hidden) > 0)   /* reg_on implies W2V_FWD_TRAIN: h0 is its own buffer */
+			f->reg_hooks->dropout(f, h0, h0, nH, f->reg.hidden, W2V_DROP_ENC);
+		cur = h0;
+	}
+	if (keep_hidden)
+		f->hidden[0] = cur;
+	*curp = cur;
+out:
+	return rc;
+}
+
+/* The buffers every frozen layer of a training forward shares
+ * (w2v_fwd_set_frozen_below), allocated before the layers so that
+ * LayerDrop cannot skip them. */
+static int slim_alloc(w2v_fwd *f)
+{
+	int rc = 0;
+	const w2v_config *c = &f->m->cfg;
+	int B = f->B, T = f->T, M = B * T;
+	size_t nH = (size_t)M * c->hidden_size;
+	w2v_layer_acts *sh = &f->slim_set;
+	NEED(sh->probs, (size_t)B * c->num_attention_heads * T * T * 4);
+	NEED(sh->attn, nH * 4);
+	NEED(sh->ff_act, (size_t)M * c->intermediate_size * 4);
+	if (c->do_stable_layer_norm) {
+		NEED(sh->ln1, nH * 4);
+		NEED(sh->ln2, nH * 4);
 	}
 out:
 	return rc;
@@ -532,7 +608,6 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 	int train = (f->flags & W2V_FWD_TRAIN) != 0;
 	int keep_hidden = (f->flags & (W2V_FWD_HIDDEN | W2V_FWD_TRAIN)) != 0;
 	int H = c->hidden_size, L = c->num_hidden_layers, V = c->vocab_size;
-	int nl = c->num_feat_extract_layers, Cl = c->conv_dim[nl - 1];
 	float eps = c->layer_norm_eps;
 
 	if (B <= 0 || n <= 0)
@@ -576,81 +651,22 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 	NEED(mmA, (size_t)M * A * es);
 	NEED(qb, nH * es); NEED(kb, nH * es); NEED(vb, nH * es); NEED(ab, nH * es);
 
-	/* feature projection */
-	size_t nC = (size_t)M * Cl;
-	if (train) {
-		NEED(f->fp_ln, nC * 4); NEED(f->fp_mean, M * 4); NEED(f->fp_rstd, M * 4);
-	} else {
-		f->fp_ln = f->fp_mean = f->fp_rstd = NULL;
-	}
-	void *fpin;
-	NEED(fpin, nC * es);
-	if (train) {
-		layernorm_forward(f->fp_ln, OPS_F32, f->fp_mean, f->fp_rstd, f->extract_features, p->fp_ln_w, p->fp_ln_b, M, Cl, eps);
-		mm_in(f->fp_ln, fpin, mt, nC);
-		if (mt == OPS_F32)
-			fpin = f->fp_ln;
-	} else {
-		layernorm_forward(fpin, mt, NULL, NULL, f->extract_features, p->fp_ln_w, p->fp_ln_b, M, Cl, eps);
-	}
-	NEED(f->proj, nH * 4);
-	TRY(lin(f, f->proj, OPS_F32, fpin, mt, p->fp_w, p->fp_b, M, Cl, H, 0));
-	TRY(regularize_projection(f));
-	if (f->masked)
-		for (int b = 0; b < B; b++)
-			memset(f->proj + ((size_t)b * T + f->flen[b]) * H, 0, sizeof(float) * (size_t)(T - f->flen[b]) * H);
+	TRY(feature_projection(f, mt));
 
-	/* positional conv embedding */
-	f->pos_pre = NULL;
-	if (train)
-		NEED(f->pos_pre, nH * 4);
-	NEED(f->enc_in, nH * 4);
-	TRY(posconv_forward(f->ops, f->enc_in, f->pos_pre, f->proj, mm_in(f->proj, mmH, mt, nH), mt,
-	                    p->pos_conv_w, p->pos_conv_b, B, T, H, c->num_conv_pos_embeddings,
-	                    c->num_conv_pos_embedding_groups));
-	if (c->do_stable_layer_norm && RP(f, hidden) > 0)
-		dropout_apply(f->enc_in, f->enc_in, nH, f->reg.hidden, w2v_fwd_drop_key(f, W2V_DROP_ENC));
-
-	/* residual stream buffers: every hidden state kept, or one in place */
-	float *cur = f->enc_in;
-	f->enc_ln_mean = f->enc_ln_rstd = NULL;
-	if (train) {
-		NEED(f->enc_ln_mean, M * 4);
-		NEED(f->enc_ln_rstd, M * 4);
-	}
-	if (!c->do_stable_layer_norm) {
-		float *h0;
-		if (keep_hidden)
-			NEED(h0, nH * 4);
-		else
-			h0 = cur;
-		layernorm_forward(h0, OPS_F32, f->enc_ln_mean, f->enc_ln_rstd, cur, p->enc_ln_w, p->enc_ln_b, M, H, eps);
-		if (RP(f, hidden) > 0)   /* reg_on implies W2V_FWD_TRAIN: h0 is its own buffer */
-			dropout_apply(h0, h0, nH, f->reg.hidden, w2v_fwd_drop_key(f, W2V_DROP_ENC));
-		cur = h0;
-	}
-	if (keep_hidden)
-		f->hidden[0] = cur;
+	float *cur;
+	TRY(encoder_input(f, mt, mmH, &cur));
 	float *rtmp = NULL;
 	if (RP(f, hidden) > 0)
 		NEED(rtmp, nH * 4);
-	if (train && f->frozen_below > 0) {
-		w2v_layer_acts *sh = &f->slim_set;
-		NEED(sh->probs, (size_t)B * c->num_attention_heads * T * T * 4);
-		NEED(sh->attn, nH * 4);
-		NEED(sh->ff_act, (size_t)M * c->intermediate_size * 4);
-		if (c->do_stable_layer_norm) {
-			NEED(sh->ln1, nH * 4);
-			NEED(sh->ln2, nH * 4);
-		}
-	}
-	uint64_t ld_rng = w2v_fwd_drop_key(f, W2V_DROP_LAYERDROP);
+	if (train && f->frozen_below > 0)
+		TRY(slim_alloc(f));
+	uint64_t ld_rng = 0;   /* the LayerDrop stream (the hook's state) */
 	for (int l = 0; l < L; l++) {
 		float *nx = cur;
 		if (train)
 			f->layer[l].skipped = 0;
 		/* LayerDrop: one U[0,1) draw per layer, as HF; a skipped layer is the identity */
-		if (RP(f, layerdrop) > 0 && dropout_unif(&ld_rng) < f->reg.layerdrop) {
+		if (RP(f, layerdrop) > 0 && f->reg_hooks->layer_skipped(f, l, &ld_rng)) {
 			w2v_layer_acts *a = &f->layer[l];
 			memset(a, 0, sizeof *a);
 			a->skipped = 1;
@@ -681,7 +697,7 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 	if (RP(f, final) > 0) {
 		float *fd;
 		NEED(fd, nH * 4);
-		dropout_apply(fd, cur, nH, f->reg.final, w2v_fwd_drop_key(f, W2V_DROP_FINAL));
+		f->reg_hooks->dropout(f, fd, cur, nH, f->reg.final, W2V_DROP_FINAL);
 		cur = fd;
 	}
 	f->final = cur;

@@ -18,7 +18,9 @@
  *
  * Training regularization (dropout, LayerDrop, SpecAugment; w2v_reg.h) is
  * applied only to a W2V_FWD_TRAIN forward after w2v_fwd_set_reg(); without
- * it the forward is the eval forward.
+ * it the forward is the eval forward.  It is reached through the hooks that
+ * w2v_fwd_set_reg installs (w2v_fwd_reg_hooks), so that the inference
+ * forward links no training code.
  *
  * Padded batches: with per-utterance sample counts (len != NULL) the frame
  * counts follow HF's _get_feat_extract_output_lengths, frames past an
@@ -80,7 +82,7 @@ typedef struct {
 	int slim;
 } w2v_layer_acts;
 
-/* Dropout sites: the key of a site is dropout_key(reg_seed, site). */
+/* Dropout sites: the key of a site is w2v_fwd_drop_key(f, site) (w2v_reg.h). */
 enum {
 	W2V_DROP_FEAT_PROJ = 1,  /* feature projection output */
 	W2V_DROP_ENC,            /* encoder input (stable) / after encoder.layer_norm (base) */
@@ -101,6 +103,26 @@ typedef struct {
 	float *norm, *mean, *rstd; /* after layer/group norm, its stats ([B*T_i] or [B*C_i]); NULL without norm */
 	float *out;        /* [B,T_i,C_i] GELU output (= next layer's input) */
 } w2v_conv_acts;
+
+struct w2v_fwd;
+
+/* The training forward's regularization (w2v_reg.c).  w2v_fwd_set_reg
+ * installs them; w2v_forward calls them only while f->reg_on, at the places
+ * w2v_reg.h lists. */
+typedef struct w2v_fwd_reg_hooks {
+	/* y = dropout(x) with probability p at dropout site `site` (W2V_DROP_*;
+	 * y == x allowed) */
+	void (*dropout)(const struct w2v_fwd *f, float *y, const float *x, size_t n, float p, int site);
+	/* encoder layer l's attention output (f->layer[l].attn) again, from its
+	 * probabilities with attention dropout */
+	int (*attention)(struct w2v_fwd *f, int l);
+	/* LayerDrop: 1 when encoder layer l is skipped.  Called for l = 0, 1, ...
+	 * in order within one forward; *state is 0 before layer 0. */
+	int (*layer_skipped)(const struct w2v_fwd *f, int l, uint64_t *state);
+	/* feat_proj dropout and SpecAugment on f->proj, in place; the masks go to
+	 * f->tmask / f->fmask, which the forward allocated where they apply */
+	int (*projection)(struct w2v_fwd *f);
+} w2v_fwd_reg_hooks;
 
 typedef struct w2v_fwd {
 	const w2v_model *m;
@@ -128,6 +150,7 @@ typedef struct w2v_fwd {
 	w2v_reg reg;
 	int reg_on;
 	uint64_t reg_seed;
+	const w2v_fwd_reg_hooks *reg_hooks;   /* set with reg_on */
 	uint8_t *tmask;                 /* [B*T] SpecAugment time mask of the last batch, or NULL */
 	uint8_t *fmask;                 /* [B*H] feature mask (1 = channel zeroed), or NULL */
 	int frozen_below;               /* w2v_fwd_set_frozen_below (0: every layer keeps everything) */
@@ -187,16 +210,6 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len);
  * (a backward with any base_from works).  A backward whose base_from is
  * below `layer` fails with ACC_EINVAL. */
 void w2v_fwd_set_frozen_below(w2v_fwd *f, int layer);
-
-/* Regularize the following forwards of a W2V_FWD_TRAIN f (w2v_reg.h) with
- * masks drawn from `seed` (the same seed gives the same masks); r NULL or
- * inactive = the eval forward, bit for bit.  Ignored without W2V_FWD_TRAIN.
- * ACC_EINVAL for out-of-range options; w2v_forward fails with ACC_EINVAL
- * when time masking is on and the model has no masked_spec_embed. */
-int w2v_fwd_set_reg(w2v_fwd *f, const w2v_reg *r, uint64_t seed);
-
-/* The dropout key of `site` (W2V_DROP_*) for the last forward. */
-uint64_t w2v_fwd_drop_key(const w2v_fwd *f, int site);
 
 /* The ops context (for ops_ctx_weights_changed after changing a weight). */
 ops_ctx *w2v_fwd_ops(w2v_fwd *f);

@@ -1,5 +1,8 @@
 /*
- * w2v_reg.c — regularization options and SpecAugment masks (see w2v_reg.h).
+ * w2v_reg.c — regularization options, SpecAugment masks, and the training
+ * forward's regularization that w2v_forward reaches through the hooks
+ * w2v_fwd_set_reg installs (see w2v_reg.h): the inference forward never
+ * links dropout, LayerDrop or SpecAugment.
  */
 #include "model/w2v_reg.h"
 
@@ -7,6 +10,8 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "model/dropout.h"
+#include "model/w2v_forward.h"
 #include "base/rng.h"
 #include "base/banned.h"
 
@@ -111,5 +116,97 @@ int w2v_reg_mask_indices(uint8_t *mask, int B, int T, const int *len, float prob
 		}
 	}
 	free(cand);
+	return 0;
+}
+
+/* ---- the hooks of a regularized W2V_FWD_TRAIN forward ---- */
+
+uint64_t w2v_fwd_drop_key(const w2v_fwd *f, int site)
+{
+	return dropout_key(f->reg_seed, (uint64_t)site);
+}
+
+static void hook_dropout(const w2v_fwd *f, float *y, const float *x, size_t n, float p, int site)
+{
+	dropout_apply(y, x, n, p, w2v_fwd_drop_key(f, site));
+}
+
+static int hook_attention(w2v_fwd *f, int l)
+{
+	const w2v_config *c = &f->m->cfg;
+	w2v_layer_acts *a = &f->layer[l];
+	int H = c->hidden_size;
+	return attention_dropout_output(f->ops, a->attn, a->probs, a->v, H, f->B, f->T, H,
+	                                c->num_attention_heads, f->reg.attention,
+	                                w2v_fwd_drop_key(f, W2V_DROP_LAYER + 8 * l + W2V_DROP_L_ATTN));
+}
+
+/* one U[0,1) draw per layer from one stream, as HF */
+static int hook_layer_skipped(const w2v_fwd *f, int l, uint64_t *state)
+{
+	if (l == 0)
+		*state = w2v_fwd_drop_key(f, W2V_DROP_LAYERDROP);
+	return dropout_unif(state) < f->reg.layerdrop;
+}
+
+/* dropout(feat_proj_dropout), then SpecAugment (HF _mask_hidden_states):
+ * time-masked frames := masked_spec_embed, masked channels := 0. */
+static int hook_projection(w2v_fwd *f)
+{
+	int rc = 0;
+	const w2v_config *c = &f->m->cfg;
+	int B = f->B, T = f->T, H = c->hidden_size;
+	size_t nH = (size_t)B * T * H;
+	if (f->reg.feat_proj > 0)
+		dropout_apply(f->proj, f->proj, nH, f->reg.feat_proj, w2v_fwd_drop_key(f, W2V_DROP_FEAT_PROJ));
+	if (f->tmask) {
+		const float *emb = f->m->p.masked_spec_embed;
+		const w2v_tensor *et = w2v_tensor_find(f->m, "wav2vec2.masked_spec_embed");
+		if (!emb || !et || !et->present)
+			return err_set(ACC_EINVAL, "time masking (mask_time_prob %g) needs the model's "
+			               "wav2vec2.masked_spec_embed, which this checkpoint lacks",
+			               (double)f->reg.mask_time_prob);
+		uint64_t s = w2v_fwd_drop_key(f, W2V_DROP_TIME_MASK);
+		TRY(w2v_reg_mask_indices(f->tmask, B, T, f->masked ? f->flen : NULL, f->reg.mask_time_prob,
+		                         f->reg.mask_time_length, f->reg.mask_time_min_masks, &s));
+		for (size_t r = 0; r < (size_t)B * T; r++)
+			if (f->tmask[r])
+				memcpy(f->proj + r * H, emb, sizeof(float) * H);
+	}
+	if (f->fmask) {
+		uint64_t s = w2v_fwd_drop_key(f, W2V_DROP_FEAT_MASK);
+		TRY(w2v_reg_mask_indices(f->fmask, B, H, NULL, f->reg.mask_feature_prob,
+		                         f->reg.mask_feature_length, f->reg.mask_feature_min_masks, &s));
+		for (int b = 0; b < B; b++)
+			for (int t = 0; t < T; t++) {
+				float *row = f->proj + ((size_t)b * T + t) * H;
+				for (int h = 0; h < H; h++)
+					if (f->fmask[(size_t)b * H + h])
+						row[h] = 0.0f;
+			}
+	}
+out:
+	return rc;
+}
+
+static const w2v_fwd_reg_hooks reg_hooks = {
+	.dropout = hook_dropout,
+	.attention = hook_attention,
+	.layer_skipped = hook_layer_skipped,
+	.projection = hook_projection,
+};
+
+int w2v_fwd_set_reg(w2v_fwd *f, const w2v_reg *r, uint64_t seed)
+{
+	f->reg_on = 0;
+	if (!r || !(f->flags & W2V_FWD_TRAIN) || !w2v_reg_active(r))
+		return 0;
+	int rc = w2v_reg_check(r);
+	if (rc)
+		return rc;
+	f->reg = *r;
+	f->reg_seed = seed;
+	f->reg_hooks = &reg_hooks;
+	f->reg_on = 1;
 	return 0;
 }

@@ -23,6 +23,8 @@
 
 #include "model/w2v.h"
 
+typedef struct w2v_fwd w2v_fwd;   /* w2v_forward.h */
+
 typedef struct w2v_reg {
 	float hidden, attention, activation, feat_proj, final, layerdrop;
 	int   spec_augment;              /* apply_spec_augment */
@@ -55,3 +57,15 @@ uint64_t w2v_reg_seed(uint64_t seed, int64_t step, int micro);
  * 0 or ACC_ENOMEM. */
 int w2v_reg_mask_indices(uint8_t *mask, int B, int T, const int *len, float prob, int length,
                          int min_masks, uint64_t *rng);
+
+/* Regularize the following forwards of a W2V_FWD_TRAIN f (w2v_forward.h)
+ * with masks drawn from `seed` (the same seed gives the same masks): installs
+ * this file's hooks (w2v_fwd_reg_hooks) in f.  r NULL or inactive = the eval
+ * forward, bit for bit.  Ignored without W2V_FWD_TRAIN.  ACC_EINVAL for
+ * out-of-range options; w2v_forward fails with ACC_EINVAL when time masking
+ * is on and the model has no masked_spec_embed. */
+int w2v_fwd_set_reg(w2v_fwd *f, const w2v_reg *r, uint64_t seed);
+
+/* The dropout key of `site` (W2V_DROP_*) for the last forward of f (the
+ * backward regenerates the forward's masks from it). */
+uint64_t w2v_fwd_drop_key(const w2v_fwd *f, int site);
