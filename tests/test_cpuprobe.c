@@ -1,6 +1,6 @@
 /*
  * test_cpuprobe.c — the instruction-throughput probes (cpuprobe.h) and the
- * bf16 verdict built on them (ops_bf16_pays_off): results agree with what
+ * bf16 verdict built on them (w2v_precision_bf16_pays_off): results agree with what
  * the CPU reports it supports, are finite and in a physically possible
  * range, bad arguments are clamped rather than hang, and the verdict is
  * consistent with the measured ratio.  No speed is asserted.
@@ -79,7 +79,7 @@ static void test_bf16_verdict(void)
 		 * measured rate relative to fp32 is somewhere in 0.05 .. 20 */
 		CHECKF(r > 0.05 && r < 20 && isfinite(r), "bf16/fp32 ratio %g", r);
 	double q = -2;
-	int pays = ops_bf16_pays_off(&q);
+	int pays = w2v_precision_bf16_pays_off(&q);
 	CHECK(pays == 0 || pays == 1);
 	CHECK(q >= -1 && isfinite(q));
 	unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(), amx = (unsigned)dnnl_cpu_isa_avx512_core_amx;
@@ -93,7 +93,8 @@ static void test_bf16_verdict(void)
 		if (q >= 1.5)
 			CHECKF(pays == 1, "bf16 measured %gx the fp32 rate but judged not to pay off", q);
 	}
-	CHECK(ops_bf16_pays_off(NULL) == 0 || ops_bf16_pays_off(NULL) == 1);
+	CHECK(w2v_precision_bf16_pays_off(NULL) == 0 || w2v_precision_bf16_pays_off(NULL) == 1);
+	CHECK(ops_has_amx() == ((isa & amx) == amx));
 }
 
 /* --precision: names round-trip, auto resolves to something consistent with

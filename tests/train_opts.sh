@@ -83,7 +83,7 @@ COMMON="--manifest data.db --model model --lang tst --data-lang eng --batch-seco
 expect "train --init-from src" 0 "$TRAIN" run $COMMON --out init --init-from src --lr 1e-300 --steps 1 --eval-every 1
 expect "train without --init-from" 0 "$TRAIN" run $COMMON --out fresh --lr 1e-300 --steps 1 --eval-every 1
 if grep -q "bf16" "$T/err"; then ko "an fp32 run says nothing about bf16"; else ok "an fp32 run says nothing about bf16"; fi
-# --precision bf16 measures the CPU first (ops_bf16_pays_off): where bf16
+# --precision bf16 measures the CPU first (w2v_precision_bf16_pays_off): where bf16
 # would be slower it warns with the measured ratio and a hint, and trains.
 expect "train --precision bf16" 0 "$TRAIN" run $COMMON --out bf16 --lr 1e-300 --steps 1 --eval-every 1 --precision bf16
 if grep -q "^warning: " "$T/err"; then

@@ -15,6 +15,7 @@
 #include "model/ops.h"
 #include "train/trainer.h"
 #include "model/w2v_backward.h"
+#include "model/w2v_precision.h"
 
 static void train_usage(FILE *fp)
 {
@@ -234,7 +235,7 @@ int cmd_train(int argc, char **argv)
 	}
 	if (o.bf16) {
 		double speed;
-		if (!ops_bf16_pays_off(&speed)) {
+		if (!w2v_precision_bf16_pays_off(&speed)) {
 			if (speed > 0)
 				fprintf(stderr, "warning: bf16 dot products run at %.2fx the fp32 FMA rate on this CPU "
 				        "(no AMX): --precision bf16 will train slower than fp32\n", speed);

@@ -134,12 +134,10 @@ int ops_ctx_pack_linear_bwd(ops_ctx *ctx, const float *w, int K, int N, ops_dtyp
 void ops_ctx_source_released(ops_ctx *ctx, const float *w);
 /* Most primitives kept (least recently used evicted first; default 384). */
 void ops_ctx_set_cache_max(ops_ctx *ctx, int n);
-/* Whether bf16 matmuls can be expected to run faster than fp32 ones here:
- * 1 when oneDNN's effective ISA has AMX, else 1 when the measured bf16
- * dot-product rate is at least 0.9 of the fp32 FMA rate (cpuprobe.h; about
- * 40 ms).  *ratio (may be NULL) gets that measured ratio, or 0 without
- * AVX512_BF16 and -1 without AVX-512 (bf16 is emulated there). */
-int ops_bf16_pays_off(double *ratio);
+/* 1 when oneDNN's effective ISA has AMX (its tiles, not vdpbf16ps, then do
+ * the bf16 matmuls).  A fact about the kernels, no measurement: which
+ * precision to run is the caller's choice (w2v_precision.h). */
+int ops_has_amx(void);
 /* Bytes held by packed weights and by the scratch arena (for benchmarks). */
 size_t ops_ctx_packed_bytes(const ops_ctx *ctx);
 size_t ops_ctx_scratch_bytes(const ops_ctx *ctx);

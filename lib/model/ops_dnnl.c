@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/cpuprobe.h"
 #include "base/err.h"
 #include "model/fastmath.h"
 #include "model/quant.h"
@@ -184,16 +183,10 @@ void ops_ctx_source_released(ops_ctx *c, const float *w)
 			c->packs[i].released = 1;
 }
 
-int ops_bf16_pays_off(double *ratio)
+int ops_has_amx(void)
 {
-	double r = cpuprobe_bf16_speed();
-	if (ratio)
-		*ratio = r;
-	/* AMX tiles do the bf16 matmuls, not vdpbf16ps */
 	unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(), amx = (unsigned)dnnl_cpu_isa_avx512_core_amx;
-	if ((isa & amx) == amx)   /* the ISA values are nested bit sets */
-		return 1;
-	return r >= 0.9;
+	return (isa & amx) == amx;   /* the ISA values are nested bit sets */
 }
 
 size_t ops_ctx_packed_bytes(const ops_ctx *c)

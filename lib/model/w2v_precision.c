@@ -1,6 +1,7 @@
 /*
  * w2v_precision.c — parsing and the automatic choice of the inference
- * precision (w2v_precision.h).
+ * precision (w2v_precision.h): the one place that measures the CPU
+ * (cpuprobe) to decide; the kernels only run what they are told.
  */
 #include "model/w2v_precision.h"
 
@@ -32,6 +33,16 @@ const char *w2v_precision_name(w2v_precision p)
 	return (unsigned)p < sizeof names / sizeof *names ? names[p] : "?";
 }
 
+int w2v_precision_bf16_pays_off(double *ratio)
+{
+	double r = cpuprobe_bf16_speed();
+	if (ratio)
+		*ratio = r;
+	if (ops_has_amx())
+		return 1;
+	return r >= 0.9;
+}
+
 /* The measured verdict, computed once per process (the probes take ~80 ms
  * and the answer cannot change while it runs). */
 static w2v_precision auto_choice;
@@ -49,7 +60,7 @@ w2v_precision w2v_precision_resolve(w2v_precision p, char *why, size_t whylen)
 		if (i8 >= 2.0) {
 			auto_choice = W2V_PREC_INT8;
 			snprintf(auto_why, sizeof auto_why, "int8 dot products at %.1fx the fp32 FMA rate (VNNI)", i8);
-		} else if (ops_bf16_pays_off(&bf)) {
+		} else if (w2v_precision_bf16_pays_off(&bf)) {
 			auto_choice = W2V_PREC_BF16;
 			snprintf(auto_why, sizeof auto_why, "bf16 dot products at %.2fx the fp32 FMA rate", bf);
 		} else {

@@ -28,9 +28,18 @@ int w2v_precision_parse(const char *s, w2v_precision *p);
 /* The name above ("auto" for W2V_PREC_AUTO). */
 const char *w2v_precision_name(w2v_precision p);
 
+/* Whether bf16 matmuls can be expected to run faster than fp32 ones here:
+ * 1 when oneDNN's effective ISA has AMX (ops_has_amx), else 1 when the
+ * measured bf16 dot-product rate is at least 0.9 of the fp32 FMA rate
+ * (cpuprobe.h; about 40 ms).  *ratio (may be NULL) gets that measured
+ * ratio, or 0 without AVX512_BF16 and -1 without AVX-512 (bf16 is emulated
+ * there). */
+int w2v_precision_bf16_pays_off(double *ratio);
+
 /* The precision to run: p itself unless p is auto, which becomes int8 where
  * VNNI int8 dot products run at least twice the fp32 FMA rate (oneDNN's int8
- * matmul then beats fp32), else bf16 where ops_bf16_pays_off(), else fp32.
+ * matmul then beats fp32), else bf16 where w2v_precision_bf16_pays_off(),
+ * else fp32.
  * Measures the CPU on first use (about 80 ms) and remembers the verdict.
  * why (may be NULL) gets one line saying what was measured, e.g.
  * "int8 dot products at 4.0x the fp32 FMA rate (VNNI)". */
