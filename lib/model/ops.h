@@ -138,9 +138,8 @@ void ops_ctx_set_cache_max(ops_ctx *ctx, int n);
  * the bf16 matmuls).  A fact about the kernels, no measurement: which
  * precision to run is the caller's choice (w2v_precision.h). */
 int ops_has_amx(void);
-/* Bytes held by packed weights and by the scratch arena (for benchmarks). */
+/* Bytes held by packed weights (for benchmarks). */
 size_t ops_ctx_packed_bytes(const ops_ctx *ctx);
-size_t ops_ctx_scratch_bytes(const ops_ctx *ctx);
 /* Scratch slot `slot` (0..OPS_SCRATCH_SLOTS-1) of at least `bytes`, 64-byte
  * aligned; kept and reused across calls.  NULL and ACC_ENOMEM set on failure. */
 #define OPS_SCRATCH_SLOTS 16

@@ -94,10 +94,12 @@ struct ops_ctx {
 	dnnl_engine_t eng;
 	dnnl_stream_t strm;
 	prim_entry *prims;
-	int nprims, capprims;
+	int nprims;
+	size_t capprims;
 	uint64_t use_clock;
 	packed_w *packs;
-	int npacks, cappacks;
+	int npacks;
+	size_t cappacks;
 	void *scratch[OPS_SCRATCH_SLOTS + INTERNAL_SLOTS];
 	size_t scratch_sz[OPS_SCRATCH_SLOTS + INTERNAL_SLOTS];
 	void *dscr;                 /* oneDNN scratchpad */
@@ -197,14 +199,6 @@ size_t ops_ctx_packed_bytes(const ops_ctx *c)
 	return s;
 }
 
-size_t ops_ctx_scratch_bytes(const ops_ctx *c)
-{
-	size_t s = c->dscr_sz;
-	for (int i = 0; i < OPS_SCRATCH_SLOTS + INTERNAL_SLOTS; i++)
-		s += c->scratch_sz[i];
-	return s;
-}
-
 static void *scratch_get(ops_ctx *c, int slot, size_t bytes)
 {
 	if (c->scratch_sz[slot] < bytes) {
@@ -250,16 +244,8 @@ static prim_entry *prim_new(ops_ctx *c, const prim_key *k)
 		prim_release(&c->prims[old]);
 		c->prims[old] = c->prims[--c->nprims];
 	}
-	if (c->nprims == c->capprims) {
-		int cap = c->capprims ? c->capprims * 2 : 32;
-		prim_entry *p = realloc(c->prims, sizeof *p * cap);
-		if (!p) {
-			err_set(ACC_ENOMEM, "out of memory: primitive cache");
-			return NULL;
-		}
-		c->prims = p;
-		c->capprims = cap;
-	}
+	if (ARRAY_GROW(c->prims, c->capprims, (size_t)c->nprims + 1))
+		return NULL;
 	prim_entry *e = &c->prims[c->nprims];
 	memset(e, 0, sizeof *e);
 	e->key = *k;
@@ -386,16 +372,8 @@ static void *packed_get_q(ops_ctx *c, const float *w, const dnnl_memory_desc_t *
 			}
 	}
 	if (!pw) {
-		if (c->npacks == c->cappacks) {
-			int cap = c->cappacks ? c->cappacks * 2 : 64;
-			packed_w *p = realloc(c->packs, sizeof *p * cap);
-			if (!p) {
-				err_set(ACC_ENOMEM, "out of memory: packed weights table");
-				return NULL;
-			}
-			c->packs = p;
-			c->cappacks = cap;
-		}
+		if (ARRAY_GROW(c->packs, c->cappacks, (size_t)c->npacks + 1))
+			return NULL;
 		pw = &c->packs[c->npacks];
 		memset(pw, 0, sizeof *pw);
 		pw->w = w;

@@ -50,11 +50,6 @@ const char *safetensors_dtype_name(safetensors_dtype d)
 	return (unsigned)d < ST_NDTYPES ? dtypes[d].name : "?";
 }
 
-size_t safetensors_dtype_size(safetensors_dtype d)
-{
-	return (unsigned)d < ST_NDTYPES ? dtypes[d].size : 0;
-}
-
 static int dtype_parse(const char *s, safetensors_dtype *d)
 {
 	for (int i = 0; i < ST_NDTYPES; i++)
@@ -421,7 +416,6 @@ const char *safetensors_meta(const safetensors_file *f, const char *key)
 	return NULL;
 }
 
-const char *safetensors_path(const safetensors_file *f) { return f->path; }
 
 int safetensors_to_f32(const safetensors_tensor *t, float *out)
 {
@@ -557,7 +551,8 @@ typedef struct {
 
 struct safetensors_writer {
 	wentry *e;
-	int n, cap;
+	int n;
+	size_t cap;
 	json_t *meta;
 };
 
@@ -592,14 +587,9 @@ static int writer_add(safetensors_writer *w, const char *name, safetensors_dtype
 	for (int i = 0; i < w->n; i++)
 		if (!strcmp(w->e[i].name, name))
 			return err_set(ACC_EINVAL, "safetensors writer: duplicate tensor '%s'", name);
-	if (w->n == w->cap) {
-		int nc = w->cap ? 2 * w->cap : 64;
-		wentry *ne = realloc(w->e, nc * sizeof *ne);
-		if (!ne)
-			return err_set(ACC_ENOMEM, "out of memory");
-		w->e = ne;
-		w->cap = nc;
-	}
+	int rc = ARRAY_GROW(w->e, w->cap, (size_t)w->n + 1);
+	if (rc)
+		return rc;
 	wentry *e = &w->e[w->n];
 	memset(e, 0, sizeof *e);
 	e->dtype = dtype;

@@ -64,12 +64,8 @@ void safetensors_shape_str(char *buf, size_t cap, int ndim, const int64_t *shape
 /* __metadata__ value for key, or NULL. */
 const char *safetensors_meta(const safetensors_file *f, const char *key);
 
-/* Path or label given at open (for messages). */
-const char *safetensors_path(const safetensors_file *f);
-
-/* Name of a dtype ("F32") and its size in bytes. */
+/* Name of a dtype ("F32"). */
 const char *safetensors_dtype_name(safetensors_dtype d);
-size_t safetensors_dtype_size(safetensors_dtype d);
 
 /* Convert t to float32 into out (t->numel floats).  F32/F16/BF16/F64 only. */
 int safetensors_to_f32(const safetensors_tensor *t, float *out);

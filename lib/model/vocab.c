@@ -381,14 +381,9 @@ static int oov_add(vocab_oov *o, const char *s, int len)
 			o->chars[i].count++;
 			return 0;
 		}
-	if (o->n == o->cap) {
-		int nc = o->cap ? o->cap * 2 : 16;
-		vocab_oov_char *nb = realloc(o->chars, sizeof *nb * nc);
-		if (!nb)
-			return err_set(ACC_ENOMEM, "vocab: out of memory");
-		o->chars = nb;
-		o->cap = nc;
-	}
+	int rc = ARRAY_GROW(o->chars, o->cap, (size_t)o->n + 1);
+	if (rc)
+		return rc;
 	memset(&o->chars[o->n], 0, sizeof o->chars[o->n]);
 	memcpy(o->chars[o->n].ch, s, len);
 	o->chars[o->n].count = 1;
@@ -540,15 +535,10 @@ int vocab_decode(const vocab *v, const int *ids, int64_t n, int group, char **ou
 		if (!t)
 			t = "<unk>";
 		size_t tl = strlen(t);
-		if (len + tl + 1 > cap) {
-			while (len + tl + 1 > cap)
-				cap *= 2;
-			char *ns = realloc(s, cap);
-			if (!ns) {
-				free(s);
-				return err_set(ACC_ENOMEM, "vocab: out of memory");
-			}
-			s = ns;
+		int rc = ARRAY_GROW(s, cap, len + tl + 1);
+		if (rc) {
+			free(s);
+			return rc;
 		}
 		memcpy(s + len, t, tl);
 		len += tl;

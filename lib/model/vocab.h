@@ -56,7 +56,8 @@ typedef struct vocab_oov_char {
 /* Characters missing from the vocabulary, in first-seen order. */
 typedef struct vocab_oov {
 	vocab_oov_char *chars;
-	int             n, cap;
+	int             n;
+	size_t          cap;
 	int64_t         total;   /* total missing occurrences */
 } vocab_oov;
 

@@ -31,20 +31,15 @@ static void *buf(w2v_fwd *f, size_t bytes)
 {
 	int i = f->nbuf_used;
 	if (i == f->nbufs) {
-		int cap = f->nbufs ? f->nbufs * 2 : 64;
-		void **nb = realloc(f->bufs, sizeof *nb * cap);
-		size_t *ns = nb ? realloc(f->buf_sz, sizeof *ns * cap) : NULL;
-		if (nb) f->bufs = nb;
-		if (!nb || !ns) {
-			err_set(ACC_ENOMEM, "out of memory: activation table");
+		/* two parallel tables grown alike (same capacities, same rule) */
+		size_t cb = (size_t)f->nbufs, cs = (size_t)f->nbufs;
+		if (ARRAY_GROW(f->bufs, cb, (size_t)i + 1) || ARRAY_GROW(f->buf_sz, cs, (size_t)i + 1))
 			return NULL;
-		}
-		f->buf_sz = ns;
-		for (int j = f->nbufs; j < cap; j++) {
+		for (size_t j = (size_t)f->nbufs; j < cb; j++) {
 			f->bufs[j] = NULL;
 			f->buf_sz[j] = 0;
 		}
-		f->nbufs = cap;
+		f->nbufs = (int)cb;
 	}
 	if (f->buf_sz[i] < bytes) {
 		free(f->bufs[i]);
