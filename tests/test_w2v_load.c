@@ -549,6 +549,19 @@ static void test_directory_errors(void)
 	d = mkdir_model("noweights", MMS, cfg_only);
 	CHECK_EQ_INT(w2v_load(&m, d, NULL), ACC_ENOTFOUND);
 	CHECK(strstr(err_msg(), "no model.safetensors"));
+	/* a model declaring another sample rate than the one every stage feeds */
+	static const char *const rate_files[] = {"config.json", "model.safetensors", NULL};
+	d = mkdir_model("rate8k", MMS, rate_files);
+	write_text(d, "preprocessor_config.json", "{\"sampling_rate\": 8000, \"feature_size\": 1}");
+	CHECK_EQ_INT(w2v_load(&m, d, NULL), ACC_EUNSUPPORTED);
+	CHECKF(strstr(err_msg(), "sampling_rate 8000: this model expects 8000 Hz audio; accent feeds 16000 Hz"),
+	       "%s", err_msg());
+	CHECK(m == NULL);
+	/* its declared 16000 (or none at all) loads */
+	write_text(d, "preprocessor_config.json", "{\"sampling_rate\": 16000}");
+	CHECK_OK(w2v_load(&m, d, NULL));
+	w2v_free(m);
+	m = NULL;
 	/* config that does not fit the checkpoint: wrong shape names both shapes */
 	static const char *const files[] = {"model.safetensors", "preprocessor_config.json", NULL};
 	d = mkdir_model("wrongshape", MMS, files);

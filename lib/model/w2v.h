@@ -214,8 +214,9 @@ int w2v_model_alloc(w2v_model **m, const w2v_config *cfg);
  * model.safetensors.index.json shards, preprocessor_config.json (optional),
  * vocab.json (optional; its size — of vocab[lang] when nested — must equal
  * the lm_head rows, and its blank "<pad>" the config's pad_token_id; the
- * feature extractor's sampling_rate must be 16000, the rate every stage
- * decodes to).  lang (NULL = none) additionally loads
+ * feature extractor's sampling_rate must be AUDIO_RATE (16000, audio/audio.h),
+ * the rate every stage decodes to: else ACC_EUNSUPPORTED, "... expects N Hz
+ * audio; accent feeds 16000 Hz").  lang (NULL = none) additionally loads
  * adapter.<lang>.safetensors (w2v_load_adapter).  F32/F16/BF16 -> f32.
  * A pytorch_model.bin-only directory is ACC_EUNSUPPORTED with a hint. */
 int w2v_load(w2v_model **m, const char *dir, const char *lang);

@@ -10,6 +10,7 @@
  * Wav2Vec2Config defaults.
  */
 #include "model/w2v.h"
+#include "audio/audio.h"
 #include "base/err.h"
 #include "base/fsutil.h"
 
@@ -64,7 +65,7 @@ static const field fields[] = {
 };
 static const field pp_fields[] = {
 	{"do_normalize", F_BOOL, O(do_normalize), 0, 0, 1, 1},
-	{"sampling_rate", F_INT, O(sampling_rate), 0, 1000, 384000, 16000},
+	{"sampling_rate", F_INT, O(sampling_rate), 0, 1000, 384000, AUDIO_RATE},
 	/* return_attention_mask's default depends on the layout: set in w2v_config_parse */
 };
 #undef O
@@ -437,7 +438,7 @@ int w2v_config_preset(w2v_config *c, const char *name)
 	c->ctc_loss_reduction = W2V_CTC_MEAN;
 	c->ctc_zero_infinity = 1;
 	c->do_normalize = 1;
-	c->sampling_rate = 16000;
+	c->sampling_rate = AUDIO_RATE;
 	c->return_attention_mask = layer;
 	return w2v_config_validate(c);
 }

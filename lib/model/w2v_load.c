@@ -11,6 +11,7 @@
  * "wav2vec2.encoder.pos_conv_embed.conv.weight".
  */
 #include "model/w2v.h"
+#include "audio/audio.h"
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "model/safetensors.h"
@@ -623,11 +624,12 @@ int w2v_load_hooked(w2v_model **out, const char *dir, const char *lang, w2v_tens
 		return err_set(ACC_ENOTFOUND, "model directory '%s' does not exist", dir);
 	if ((rc = w2v_config_load(&cfg, dir)))
 		return rc;
-	if (cfg.sampling_rate != 16000) {
-		/* every stage decodes and resamples audio to 16 kHz (lib/audio/audio.h) */
-		rc = err_set(ACC_EUNSUPPORTED, "%s/preprocessor_config.json: sampling_rate %d; accent feeds models "
-		             "16000 Hz audio only (the rate of MMS and wav2vec2)", dir, cfg.sampling_rate);
-		err_hint("use a checkpoint trained on 16 kHz audio");
+	if (cfg.sampling_rate != AUDIO_RATE) {
+		/* every stage decodes and resamples audio to AUDIO_RATE (audio/audio.h) */
+		rc = err_set(ACC_EUNSUPPORTED, "%s/preprocessor_config.json: sampling_rate %d: this model expects "
+		             "%d Hz audio; accent feeds %d Hz (the rate of MMS and wav2vec2)", dir,
+		             cfg.sampling_rate, cfg.sampling_rate, AUDIO_RATE);
+		err_hint("use a checkpoint trained on %d Hz audio", AUDIO_RATE);
 		return rc;
 	}
 	if ((rc = w2v_model_alloc(&m, &cfg)))
