@@ -12,11 +12,39 @@
 #include "model/vocab.h"
 #include "model/w2v.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+enum { O_LAYERS = 256, O_HIDDEN, O_HEADS, O_FFN, O_CONVDIM, O_VOCAB, O_ADAPTER, O_LANGS, O_SEED, O_DTYPE,
+       O_PRESET, O_OUT, O_INITR, O_VFROM };
+static const cliopt opts[] = {
+	{ "out", 0, "DIR", O_OUT, "model directory to create (required)" },
+	{ "preset", 0, "NAME", O_PRESET, "tiny (default; the shape of the mms-tiny test fixture),\n"
+	  "base-tiny (wav2vec2-base layout), mms-300m (1024 hidden,\n"
+	  "24 layers, 16 heads, FFN 4096), mms-1b (1280, 48, 16, 5120)" },
+	{ "layers", 0, "N", O_LAYERS, "encoder layers" },
+	{ "hidden", 0, "N", O_HIDDEN, "hidden size (must stay divisible by heads and pos-conv groups)" },
+	{ "heads", 0, "N", O_HEADS, "attention heads" },
+	{ "ffn", 0, "N", O_FFN, "feed-forward (intermediate) size" },
+	{ "conv-dim", 0, "N", O_CONVDIM, "channels of every conv feature-encoder layer" },
+	{ "vocab-size", 0, "N", O_VOCAB, "lm_head rows / vocabulary size" },
+	{ "vocab-from", 0, "DB", O_VFROM, "the vocabulary: every character of the manifest's normalized\n"
+	  "transcripts (MMS order: <pad> <s> </s> <unk> |, then the\n"
+	  "characters), so that the random model can align that corpus;\n"
+	  "sets --vocab-size (default: a-g and filler characters)" },
+	{ "adapter-dim", 0, "N", O_ADAPTER, "adapter bottleneck (0 = no adapter layers)" },
+	{ "init-range", 0, "X", O_INITR, "std of the Linear weights' normal init, config.json's\n"
+	  "initializer_range (default 0.02, HF's; small models trained\n"
+	  "from scratch learn sooner with ~1/sqrt(hidden))" },
+	{ "langs", 0, "a,b,...", O_LANGS, "also write adapter.<lang>.safetensors for each language and a\n"
+	  "nested MMS vocab.json {lang: {token: id}} (flat otherwise)" },
+	{ "seed", 0, "N", O_SEED, "random seed (default 1); same seed, same bytes" },
+	{ "dtype", 0, "f32|bf16", O_DTYPE, "storage type of model.safetensors (default f32; adapters f32)" },
+	CLIOPT_HELP_ROWS,
+	{ 0 },
+};
 
 static void usage(FILE *fp)
 {
@@ -25,30 +53,8 @@ static void usage(FILE *fp)
 		"\n"
 		"Write a random-weight wav2vec2 checkpoint in Hugging Face layout (loads with\n"
 		"transformers' Wav2Vec2ForCTC.from_pretrained and with accent).\n"
-		"\n"
-		"  --out DIR          model directory to create (required)\n"
-		"  --preset NAME      tiny (default; the shape of the mms-tiny test fixture),\n"
-		"                     base-tiny (wav2vec2-base layout), mms-300m (1024 hidden,\n"
-		"                     24 layers, 16 heads, FFN 4096), mms-1b (1280, 48, 16, 5120)\n"
-		"  --layers N         encoder layers\n"
-		"  --hidden N         hidden size (must stay divisible by heads and pos-conv groups)\n"
-		"  --heads N          attention heads\n"
-		"  --ffn N            feed-forward (intermediate) size\n"
-		"  --conv-dim N       channels of every conv feature-encoder layer\n"
-		"  --vocab-size N     lm_head rows / vocabulary size\n"
-		"  --vocab-from DB    the vocabulary: every character of the manifest's normalized\n"
-		"                     transcripts (MMS order: <pad> <s> </s> <unk> |, then the\n"
-		"                     characters), so that the random model can align that corpus;\n"
-		"                     sets --vocab-size (default: a-g and filler characters)\n"
-		"  --adapter-dim N    adapter bottleneck (0 = no adapter layers)\n"
-		"  --init-range X     std of the Linear weights' normal init, config.json's\n"
-		"                     initializer_range (default 0.02, HF's; small models trained\n"
-		"                     from scratch learn sooner with ~1/sqrt(hidden))\n"
-		"  --langs a,b,...    also write adapter.<lang>.safetensors for each language and a\n"
-		"                     nested MMS vocab.json {lang: {token: id}} (flat otherwise)\n"
-		"  --seed N           random seed (default 1); same seed, same bytes\n"
-		"  --dtype f32|bf16   storage type of model.safetensors (default f32; adapters f32)\n"
-		"  --help, --version\n");
+		"\n");
+	cliopt_print(fp, opts);
 }
 
 static int usage_error(const char *what, const char *arg)
@@ -161,51 +167,42 @@ out:
 
 int main(int argc, char **argv)
 {
-	enum { O_LAYERS = 256, O_HIDDEN, O_HEADS, O_FFN, O_CONVDIM, O_VOCAB, O_ADAPTER, O_LANGS, O_SEED, O_DTYPE, O_PRESET, O_OUT, O_INITR,
-	       O_VFROM };
-	static const struct option opts[] = {
-		{"preset", 1, 0, O_PRESET}, {"out", 1, 0, O_OUT}, {"layers", 1, 0, O_LAYERS},
-		{"hidden", 1, 0, O_HIDDEN}, {"heads", 1, 0, O_HEADS}, {"ffn", 1, 0, O_FFN},
-		{"conv-dim", 1, 0, O_CONVDIM}, {"init-range", 1, 0, O_INITR},
-		{"vocab-size", 1, 0, O_VOCAB}, {"adapter-dim", 1, 0, O_ADAPTER}, {"langs", 1, 0, O_LANGS},
-		{"seed", 1, 0, O_SEED}, {"dtype", 1, 0, O_DTYPE}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'},
-		{"vocab-from", 1, 0, O_VFROM},
-		{0, 0, 0, 0}};
 	const char *preset = "tiny", *out = NULL, *langs_arg = NULL, *vocab_db = NULL;
 	int layers = -1, hidden = -1, heads = -1, ffn = -1, convdim = -1, vsize = -1, adim = -1, dtype = W2V_SAVE_F32;
 	unsigned long long seed = 1;
 	double init_range = -1;
+	const char *arg;
 	int c;
-	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	while ((c = cliopt_next(argc, argv, opts, &arg)) != -1) {
 		switch (c) {
 		case 'h': usage(stdout); return 0;
-		case 'V': printf("mkmodel (accent) %s\n", ACCENT_VERSION); return 0;
-		case O_PRESET: preset = optarg; break;
-		case O_OUT: out = optarg; break;
-		case O_LANGS: langs_arg = optarg; break;
-		case O_VFROM: vocab_db = optarg; break;
-		case O_LAYERS: if (parse_int(optarg, 1, W2V_MAX_LAYERS, &layers)) return usage_error("bad --layers", optarg); break;
-		case O_HIDDEN: if (parse_int(optarg, 1, 16384, &hidden)) return usage_error("bad --hidden", optarg); break;
-		case O_HEADS: if (parse_int(optarg, 1, 1024, &heads)) return usage_error("bad --heads", optarg); break;
-		case O_FFN: if (parse_int(optarg, 1, 262144, &ffn)) return usage_error("bad --ffn", optarg); break;
-		case O_CONVDIM: if (parse_int(optarg, 1, 16384, &convdim)) return usage_error("bad --conv-dim", optarg); break;
+		case CLIOPT_VERSION: printf("mkmodel (accent) %s\n", ACCENT_VERSION); return 0;
+		case O_PRESET: preset = arg; break;
+		case O_OUT: out = arg; break;
+		case O_LANGS: langs_arg = arg; break;
+		case O_VFROM: vocab_db = arg; break;
+		case O_LAYERS: if (parse_int(arg, 1, W2V_MAX_LAYERS, &layers)) return usage_error("bad --layers", arg); break;
+		case O_HIDDEN: if (parse_int(arg, 1, 16384, &hidden)) return usage_error("bad --hidden", arg); break;
+		case O_HEADS: if (parse_int(arg, 1, 1024, &heads)) return usage_error("bad --heads", arg); break;
+		case O_FFN: if (parse_int(arg, 1, 262144, &ffn)) return usage_error("bad --ffn", arg); break;
+		case O_CONVDIM: if (parse_int(arg, 1, 16384, &convdim)) return usage_error("bad --conv-dim", arg); break;
 		case O_INITR:
-			if (cliopt_number(optarg, &init_range) || init_range <= 0 || init_range > 10)
-				return usage_error("bad --init-range (0 < X <= 10)", optarg);
+			if (cliopt_number(arg, &init_range) || init_range <= 0 || init_range > 10)
+				return usage_error("bad --init-range (0 < X <= 10)", arg);
 			break;
-		case O_VOCAB: if (parse_int(optarg, 1, 1000000, &vsize)) return usage_error("bad --vocab-size", optarg); break;
-		case O_ADAPTER: if (parse_int(optarg, 0, 16384, &adim)) return usage_error("bad --adapter-dim", optarg); break;
+		case O_VOCAB: if (parse_int(arg, 1, 1000000, &vsize)) return usage_error("bad --vocab-size", arg); break;
+		case O_ADAPTER: if (parse_int(arg, 0, 16384, &adim)) return usage_error("bad --adapter-dim", arg); break;
 		case O_SEED: {
 			char *end;
-			seed = strtoull(optarg, &end, 10);
-			if (!*optarg || *end)
-				return usage_error("bad --seed", optarg);
+			seed = strtoull(arg, &end, 10);
+			if (!*arg || *end)
+				return usage_error("bad --seed", arg);
 			break;
 		}
 		case O_DTYPE:
-			if (!strcmp(optarg, "f32")) dtype = W2V_SAVE_F32;
-			else if (!strcmp(optarg, "bf16")) dtype = W2V_SAVE_BF16;
-			else return usage_error("bad --dtype (f32 or bf16)", optarg);
+			if (!strcmp(arg, "f32")) dtype = W2V_SAVE_F32;
+			else if (!strcmp(arg, "bf16")) dtype = W2V_SAVE_BF16;
+			else return usage_error("bad --dtype (f32 or bf16)", arg);
 			break;
 		default: usage(stderr); return 2;
 		}
