@@ -34,6 +34,29 @@
 #include "base/banned.h"
 
 /* ---------------------------------------------------------------------------
+ * Shape and dtype helpers of ops.h (production code and references alike). */
+
+int conv1d_out_len(int T, int K, int stride, int pad_l, int pad_r)
+{
+	long span = (long)T + pad_l + pad_r - K;
+	if (span < 0 || stride <= 0)
+		return 0;
+	return (int)(span / stride + 1);
+}
+
+void ops_to_bf16(uint16_t *dst, const float *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = ops_f32_to_bf16(src[i]);
+}
+
+void ops_from_bf16(float *dst, const uint16_t *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = ops_bf16_to_f32(src[i]);
+}
+
+/* ---------------------------------------------------------------------------
  * Vectorizable math. */
 
 static inline float fast_gelu(float x)

@@ -2,8 +2,9 @@
  * ops_ref.c — plain-C fp32 reference implementations of every operator in
  * ops.h.  Single-threaded and written to be obviously right: these are the
  * oracle the oneDNN path (ops_dnnl.c) and the backward passes are tested
- * against, not the production path.  Accumulation is in double where a
- * reduction is long (norm statistics, softmax sums, dot products).
+ * against, not the production path (nothing in the library calls them; the
+ * shared helpers of ops.h live in ops_dnnl.c).  Accumulation is in double
+ * where a reduction is long (norm statistics, softmax sums, dot products).
  */
 #include "model/ops.h"
 
@@ -12,18 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/banned.h"
-
-void ops_to_bf16(uint16_t *dst, const float *src, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		dst[i] = ops_f32_to_bf16(src[i]);
-}
-
-void ops_from_bf16(float *dst, const uint16_t *src, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		dst[i] = ops_bf16_to_f32(src[i]);
-}
 
 void ops_bmm_ref(float *C, const int64_t cs[4], const float *A, const int64_t as[4], const float *B,
                  const int64_t bs[4], int B0, int B1, int M, int N, int K, float scale, int accumulate)
@@ -42,14 +31,6 @@ void ops_bmm_ref(float *C, const int64_t cs[4], const float *A, const int64_t as
 					*cc = (float)(scale * acc) + (accumulate ? *cc : 0.0f);
 				}
 		}
-}
-
-int conv1d_out_len(int T, int K, int stride, int pad_l, int pad_r)
-{
-	long span = (long)T + pad_l + pad_r - K;
-	if (span < 0 || stride <= 0)
-		return 0;
-	return (int)(span / stride + 1);
 }
 
 static float gelu1(float x)

@@ -202,13 +202,35 @@ int64_t w2v_config_frames(const w2v_config *cfg, int64_t n);
 /* Product of the conv strides (320 for every released model). */
 int w2v_config_total_stride(const w2v_config *cfg);
 
-/* ---- model (w2v_load.c) ---- */
+/* ---- the model in memory (w2v.c) ---- */
 
 /* Allocate a model for cfg (validated first): both blocks zeroed, params
  * and the tensor table set up.  masked_spec_embed is present when the
  * config enables masking (mask_time_prob or mask_feature_prob > 0), as in
  * transformers; w2v_load then marks it by what the checkpoint holds. */
 int w2v_model_alloc(w2v_model **m, const w2v_config *cfg);
+
+/* Point every parameter of m->p at its block slice, NULL for a tensor not
+ * present (after a loader changed what is present). */
+void w2v_bind(w2v_model *m);
+
+/* The table row of an HF tensor name, or NULL. */
+const w2v_tensor *w2v_tensor_find(const w2v_model *m, const char *name);
+
+/* Resize lm_head to v rows (new rows zero; existing rows kept up to v);
+ * reallocates the train block, so pointers into it change. */
+int w2v_resize_head(w2v_model *m, int v);
+
+void w2v_free(w2v_model *m);
+
+/* Give the memory of the frozen base tensor at w (n floats, inside m->base)
+ * back to the system: its whole pages are dropped (madvise) and read as
+ * zeros afterwards, and the model is marked (base_released) so that no new
+ * forward is created on it.  For bf16/int8 inference, whose packed copies
+ * of the weights make the fp32 ones dead weight (w2v_fwd_lean). */
+int w2v_base_release(w2v_model *m, const float *w, size_t n);
+
+/* ---- loading (w2v_load.c) ---- */
 
 /* Load a Hugging Face model directory: config.json, model.safetensors or
  * model.safetensors.index.json shards, preprocessor_config.json (optional),
@@ -246,22 +268,6 @@ int w2v_load_lang_hooked(w2v_model **m, const char *dir, const char *lang, w2v_t
  * rows (cfg.vocab_size updated, train block reallocated).  lang is recorded
  * in m->lang (may be NULL). */
 int w2v_load_adapter(w2v_model *m, const char *path, const char *lang);
-
-/* The table row of an HF tensor name, or NULL. */
-const w2v_tensor *w2v_tensor_find(const w2v_model *m, const char *name);
-
-/* Resize lm_head to v rows (new rows zero; existing rows kept up to v);
- * reallocates the train block, so pointers into it change. */
-int w2v_resize_head(w2v_model *m, int v);
-
-void w2v_free(w2v_model *m);
-
-/* Give the memory of the frozen base tensor at w (n floats, inside m->base)
- * back to the system: its whole pages are dropped (madvise) and read as
- * zeros afterwards, and the model is marked (base_released) so that no new
- * forward is created on it.  For bf16/int8 inference, whose packed copies
- * of the weights make the fp32 ones dead weight (w2v_fwd_lean). */
-int w2v_base_release(w2v_model *m, const float *w, size_t n);
 
 /* ---- random initialisation (w2v_init.c) ---- */
 
