@@ -217,6 +217,77 @@ out:
 	return rc;
 }
 
+/* The backward of the training regularization of the feature projection
+ * (w2v_reg.c, the projection hook), in place on dproj: feature-masked
+ * channels and time-masked frames get no gradient (a time-masked frame's
+ * goes to masked_spec_embed when it trains), then the projection dropout. */
+static void projection_reg_backward(w2v_fwd *f, const gmap *gm, int base_from, float *ds2)
+{
+	const w2v_model *m = f->m;
+	const w2v_params *p = &m->p;
+	int T = f->T, M = f->B * T, H = m->cfg.hidden_size;
+	size_t nH = (size_t)M * H;
+	if (f->fmask)
+		for (size_t r = 0; r < (size_t)M; r++)
+			for (int h = 0; h < H; h++)
+				if (f->fmask[(r / T) * H + h])
+					ds2[r * H + h] = 0.0f;
+	if (f->tmask) {
+		float *ge = G(gm, p->masked_spec_embed, w2v_tensor_trains(m, w2v_tensor_find(m, "wav2vec2.masked_spec_embed"), base_from));
+		for (size_t r = 0; r < (size_t)M; r++) {
+			if (!f->tmask[r])
+				continue;
+			for (int h = 0; ge && h < H; h++)
+				ge[h] += ds2[r * H + h];
+			memset(ds2 + r * H, 0, sizeof(float) * H);
+		}
+	}
+	if (f->reg_on && f->reg.feat_proj > 0)
+		dropout_apply(ds2, ds2, nH, f->reg.feat_proj, w2v_fwd_drop_key(f, W2V_DROP_FEAT_PROJ));
+}
+
+/* The conv feature encoder's backward, top to bottom (base_from < 0):
+ * dext = d extract_features on entry; input = the forward's samples. */
+static int feature_encoder_backward(w2v_bwd *b, w2v_fwd *f, const gmap *gm, const float *input, float *dext)
+{
+	int rc = 0;
+	const w2v_config *c = &f->m->cfg;
+	const w2v_params *p = &f->m->p;
+	ops_ctx *ctx = w2v_fwd_ops(f);
+	int B = f->B, nl = c->num_feat_extract_layers;
+	/* dext = d out of the current layer */
+	for (int i = nl - 1; i >= 0; i--) {
+		const w2v_conv_params *cp = &p->conv[i];
+		w2v_conv_acts *ca = &f->conv[i];
+		int Ti = f->conv_T[i], Co = c->conv_dim[i];
+		int Tin = i ? f->conv_T[i - 1] : f->n, Cin = i ? c->conv_dim[i - 1] : 1;
+		size_t sz = (size_t)B * Ti * Co;
+		int dslot = (dext == b->buf[S_DC2]) ? S_DC : S_DC2;
+		float *dpre, *dn, *dx = NULL;
+		NEEDS(dn, S_DF, sz);
+		gelu_backward(dn, dext, ca->norm ? ca->norm : ca->pre, sz);
+		if (ca->norm) {
+			NEEDS(dpre, S_DF2, sz);
+			if (c->feat_extract_norm == W2V_NORM_LAYER)
+				layernorm_backward(dpre, G(gm, cp->norm_w, 1), G(gm, cp->norm_b, 1), dn, ca->pre,
+				                   ca->mean, ca->rstd, cp->norm_w, B * Ti, Co);
+			else
+				groupnorm_backward(dpre, G(gm, cp->norm_w, 1), G(gm, cp->norm_b, 1), dn, ca->pre,
+				                   ca->mean, ca->rstd, cp->norm_w, B, Ti, Co);
+		} else {
+			dpre = dn;
+		}
+		if (i > 0)
+			NEEDS(dx, dslot, (size_t)B * Tin * Cin);
+		TRY(conv1d_gemm_backward(ctx, dx, G(gm, cp->conv_w, 1), G(gm, cp->conv_b, 1), dpre,
+		                         i ? f->conv[i - 1].out : input, cp->conv_w, B, Tin, Cin, Co,
+		                         c->conv_kernel[i], c->conv_stride[i], 1, 0, 0));
+		dext = dx;
+	}
+out:
+	return rc;
+}
+
 int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogits,
                  float *gtrain, float *gbase, int base_from)
 {
@@ -344,24 +415,8 @@ int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogit
 		for (int bb = 0; bb < B; bb++)
 			memset(ds2 + ((size_t)bb * T + f->flen[bb]) * H, 0,
 			       sizeof(float) * (size_t)(T - f->flen[bb]) * H);
-	/* SpecAugment and the projection dropout (w2v_forward.c regularize_projection) */
-	if (f->fmask)
-		for (size_t r = 0; r < (size_t)M; r++)
-			for (int h = 0; h < H; h++)
-				if (f->fmask[(r / T) * H + h])
-					ds2[r * H + h] = 0.0f;
-	if (f->tmask) {
-		float *ge = G(&gm, p->masked_spec_embed, w2v_tensor_trains(m, w2v_tensor_find(m, "wav2vec2.masked_spec_embed"), base_from));
-		for (size_t r = 0; r < (size_t)M; r++) {
-			if (!f->tmask[r])
-				continue;
-			for (int h = 0; ge && h < H; h++)
-				ge[h] += ds2[r * H + h];
-			memset(ds2 + r * H, 0, sizeof(float) * H);
-		}
-	}
-	if (f->reg_on && f->reg.feat_proj > 0)
-		dropout_apply(ds2, ds2, nH, f->reg.feat_proj, w2v_fwd_drop_key(f, W2V_DROP_FEAT_PROJ));
+	/* SpecAugment and the projection dropout */
+	projection_reg_backward(f, &gm, base_from, ds2);
 	/* proj = projection(layer_norm(extract_features)) */
 	int nl = c->num_feat_extract_layers, Cl = c->conv_dim[nl - 1];
 	size_t nC = (size_t)M * Cl;
@@ -372,37 +427,8 @@ int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogit
 	NEEDS(dext, S_DC2, nC);
 	layernorm_backward(with_conv ? dext : NULL, G(&gm, p->fp_ln_w, 1), G(&gm, p->fp_ln_b, 1), dfp,
 	                   f->extract_features, f->fp_mean, f->fp_rstd, p->fp_ln_w, M, Cl);
-	if (!with_conv)
-		goto out;
-	/* conv feature encoder, top to bottom; dext = d out of the current layer */
-	for (int i = nl - 1; i >= 0; i--) {
-		const w2v_conv_params *cp = &p->conv[i];
-		w2v_conv_acts *ca = &f->conv[i];
-		int Ti = f->conv_T[i], Co = c->conv_dim[i];
-		int Tin = i ? f->conv_T[i - 1] : f->n, Cin = i ? c->conv_dim[i - 1] : 1;
-		size_t sz = (size_t)B * Ti * Co;
-		int dslot = (dext == b->buf[S_DC2]) ? S_DC : S_DC2;
-		float *dpre, *dn, *dx = NULL;
-		NEEDS(dn, S_DF, sz);
-		gelu_backward(dn, dext, ca->norm ? ca->norm : ca->pre, sz);
-		if (ca->norm) {
-			NEEDS(dpre, S_DF2, sz);
-			if (c->feat_extract_norm == W2V_NORM_LAYER)
-				layernorm_backward(dpre, G(&gm, cp->norm_w, 1), G(&gm, cp->norm_b, 1), dn, ca->pre,
-				                   ca->mean, ca->rstd, cp->norm_w, B * Ti, Co);
-			else
-				groupnorm_backward(dpre, G(&gm, cp->norm_w, 1), G(&gm, cp->norm_b, 1), dn, ca->pre,
-				                   ca->mean, ca->rstd, cp->norm_w, B, Ti, Co);
-		} else {
-			dpre = dn;
-		}
-		if (i > 0)
-			NEEDS(dx, dslot, (size_t)B * Tin * Cin);
-		TRY(conv1d_gemm_backward(ctx, dx, G(&gm, cp->conv_w, 1), G(&gm, cp->conv_b, 1), dpre,
-		                         i ? f->conv[i - 1].out : input, cp->conv_w, B, Tin, Cin, Co,
-		                         c->conv_kernel[i], c->conv_stride[i], 1, 0, 0));
-		dext = dx;
-	}
+	if (with_conv)
+		TRY(feature_encoder_backward(b, f, &gm, input, dext));
 out:
 	if (rc)
 		err_wrap(rc, "model backward");
