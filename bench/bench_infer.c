@@ -139,6 +139,9 @@ out:
 	return rc;
 }
 
+/* One straight measurement script (options, model, warm-up, timed reps,
+ * memory, report) kept in one function on purpose: its steps share the
+ * timing state, and read top to bottom they are the benchmark's method. */
 int main(int argc, char **argv)
 {
 	const char *config = "mms-300m", *prec = "fp32", *model_dir = NULL;
