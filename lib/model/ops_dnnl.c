@@ -734,33 +734,48 @@ int ops_ctx_pack_linear_bwd(ops_ctx *c, const float *w, int K, int N, ops_dtype 
 /* ---------------------------------------------------------------------------
  * general matmul (operands change every call: nothing is packed) */
 
-int matmul_forward(ops_ctx *c, void *C, ops_dtype ct, const void *A, int transa,
-                   const void *Bm, int transb, ops_dtype it, int M, int N, int K, int accumulate)
+/* Run the plain matmul C = scale * A Bm (+ C when accumulating) cached
+ * under key: e is prim_find's entry, or NULL, and then the primitive is
+ * made from the operands' memory descriptors (smd, wmd, dmd). */
+static int matmul_run(ops_ctx *c, const prim_key *key, prim_entry *e, const dnnl_memory_desc_t *smd,
+                      const dnnl_memory_desc_t *wmd, const dnnl_memory_desc_t *dmd, float scale,
+                      int accumulate, const void *A, const void *Bm, void *C)
 {
 	int rc = 0;
 	dnnl_primitive_attr_t attr = NULL;
-	if (M <= 0 || N <= 0)
-		return 0;
-	prim_key key = { { K_MATMUL, M, N, K, transa, transb, it, ct, accumulate } };
-	prim_entry *e = prim_find(c, &key);
 	if (!e) {
-		dnnl_memory_desc_t smd, wmd, dmd;
 		dnnl_matmul_desc_t md;
-		dnnl_dims_t sd = { M, K }, wd = { K, N }, dd = { M, N };
-		dnnl_dims_t ss = { transa ? 1 : K, transa ? M : 1 }, ws = { transb ? 1 : N, transb ? K : 1 };
-		DN(dnnl_memory_desc_init_by_strides(&smd, 2, sd, dt(it), ss));
-		DN(dnnl_memory_desc_init_by_strides(&wmd, 2, wd, dt(it), ws));
-		DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dt(ct), dnnl_ab));
-		DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
-		if (!(attr = make_attr(accumulate ? OPS_POST_ADD : 0, 1.0f, &rc)))
+		DN(dnnl_matmul_desc_init(&md, smd, wmd, NULL, dmd));
+		if (!(attr = make_attr(accumulate ? OPS_POST_ADD : 0, scale, &rc)))
 			goto out;
-		if (!(e = prim_create(c, &key, &md, attr, 0, 0, &rc)))
+		if (!(e = prim_create(c, key, &md, attr, 0, 0, &rc)))
 			goto out;
 	}
 	rc = prim_run(c, e, A, Bm, NULL, C);
 out:
 	if (attr)
 		dnnl_primitive_attr_destroy(attr);
+	return rc;
+}
+
+int matmul_forward(ops_ctx *c, void *C, ops_dtype ct, const void *A, int transa,
+                   const void *Bm, int transb, ops_dtype it, int M, int N, int K, int accumulate)
+{
+	int rc = 0;
+	if (M <= 0 || N <= 0)
+		return 0;
+	prim_key key = { { K_MATMUL, M, N, K, transa, transb, it, ct, accumulate } };
+	prim_entry *e = prim_find(c, &key);
+	dnnl_memory_desc_t smd, wmd, dmd;
+	if (!e) {
+		dnnl_dims_t sd = { M, K }, wd = { K, N }, dd = { M, N };
+		dnnl_dims_t ss = { transa ? 1 : K, transa ? M : 1 }, ws = { transb ? 1 : N, transb ? K : 1 };
+		DN(dnnl_memory_desc_init_by_strides(&smd, 2, sd, dt(it), ss));
+		DN(dnnl_memory_desc_init_by_strides(&wmd, 2, wd, dt(it), ws));
+		DN(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dt(ct), dnnl_ab));
+	}
+	rc = matmul_run(c, &key, e, &smd, &wmd, &dmd, 1.0f, accumulate, A, Bm, C);
+out:
 	if (rc)
 		err_wrap(rc, "matmul [%d x %d] x [%d x %d]", M, K, K, N);
 	return rc;
@@ -790,7 +805,6 @@ int ops_bmm(ops_ctx *c, void *C, ops_dtype ct, const int64_t cs[4], const void *
             float scale, int accumulate)
 {
 	int rc = 0;
-	dnnl_primitive_attr_t attr = NULL;
 	if (B0 <= 0 || B1 <= 0 || M <= 0 || N <= 0)
 		return 0;
 	union { float f; int32_t i; } sc = { scale };
@@ -798,25 +812,17 @@ int ops_bmm(ops_ctx *c, void *C, ops_dtype ct, const int64_t cs[4], const void *
 	                   as[0], as[1], as[2], as[3], bs[0], bs[1], bs[2], bs[3],
 	                   cs[0], cs[1], cs[2], cs[3] } };
 	prim_entry *e = prim_find(c, &key);
+	dnnl_memory_desc_t smd, wmd, dmd;
 	if (!e) {
-		dnnl_memory_desc_t smd, wmd, dmd;
-		dnnl_matmul_desc_t md;
 		dnnl_dims_t sd = { B0, B1, M, K }, wd = { B0, B1, K, N }, dd = { B0, B1, M, N };
 		dnnl_dims_t ss = { as[0], as[1], as[2], as[3] }, ws = { bs[0], bs[1], bs[2], bs[3] };
 		dnnl_dims_t ds = { cs[0], cs[1], cs[2], cs[3] };
 		DN(dnnl_memory_desc_init_by_strides(&smd, 4, sd, dt(it), ss));
 		DN(dnnl_memory_desc_init_by_strides(&wmd, 4, wd, dt(it), ws));
 		DN(dnnl_memory_desc_init_by_strides(&dmd, 4, dd, dt(ct), ds));
-		DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
-		if (!(attr = make_attr(accumulate ? OPS_POST_ADD : 0, scale, &rc)))
-			goto out;
-		if (!(e = prim_create(c, &key, &md, attr, 0, 0, &rc)))
-			goto out;
 	}
-	rc = prim_run(c, e, A, Bm, NULL, C);
+	rc = matmul_run(c, &key, e, &smd, &wmd, &dmd, scale, accumulate, A, Bm, C);
 out:
-	if (attr)
-		dnnl_primitive_attr_destroy(attr);
 	if (rc)
 		err_wrap(rc, "batched matmul [%d x %d] x [%d x %d] x [%d x %d]", B0, B1, M, K, K, N);
 	return rc;

@@ -116,15 +116,6 @@ ops_ctx *w2v_fwd_ops(w2v_fwd *f) { return f->ops; }
 /* The dropout site of encoder layer l's W2V_DROP_L_* kind. */
 #define LSITE(l, kind) (W2V_DROP_LAYER + 8 * (l) + (kind))
 
-/* y += dropout(t) at site (t is overwritten); only while f->reg_on */
-static void add_dropped(const w2v_fwd *f, float *y, float *t, size_t n, float p, int site)
-{
-	f->reg_hooks->dropout(f, t, t, n, p, site);
-	#pragma omp parallel for schedule(static)
-	for (size_t i = 0; i < n; i++)
-		y[i] += t[i];
-}
-
 void w2v_fwd_adapters_changed(w2v_fwd *f)
 {
 	const w2v_params *p = &f->m->p;
@@ -319,6 +310,26 @@ out:
 	return rc;
 }
 
+/* A residual branch's output layer: y (holding the residual stream) +=
+ * dropout(lin(x)) at dropout site `site` (hidden_dropout; rtmp [M,N] holds
+ * the branch before its dropout), or, without dropout, lin(x) added by the
+ * matmul's sum post-op. */
+static int residual_lin(w2v_fwd *f, float *y, const void *x, ops_dtype mt, const float *w, const float *b,
+                        int M, int K, int N, float *rtmp, int site)
+{
+	if (!(RP(f, hidden) > 0))
+		return lin(f, y, OPS_F32, x, mt, w, b, M, K, N, OPS_POST_ADD);
+	int rc = lin(f, rtmp, OPS_F32, x, mt, w, b, M, K, N, 0);
+	if (rc)
+		return rc;
+	size_t n = (size_t)M * N;
+	f->reg_hooks->dropout(f, rtmp, rtmp, n, f->reg.hidden, site);
+	#pragma omp parallel for schedule(static)
+	for (size_t i = 0; i < n; i++)
+		y[i] += rtmp[i];
+	return 0;
+}
+
 /* Layer l's adapter (stable layout, adapter_attn_dim A > 0): out (holding
  * h2 on entry) += l2(relu(l1(norm(h2)))); a training forward keeps the
  * activations in a. */
@@ -414,12 +425,7 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	}
 	float *h1 = train ? a->h1 : x;
 	copy_if(h1, x, nH);
-	if (RP(f, hidden) > 0) {
-		TRY(lin(f, rtmp, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, 0));
-		add_dropped(f, h1, rtmp, nH, f->reg.hidden, LSITE(l, W2V_DROP_L_ATTN_OUT));
-	} else {
-		TRY(lin(f, h1, OPS_F32, att_in, mt, P->o_w, P->o_b, M, H, H, OPS_POST_ADD));
-	}
+	TRY(residual_lin(f, h1, att_in, mt, P->o_w, P->o_b, M, H, H, rtmp, LSITE(l, W2V_DROP_L_ATTN_OUT)));
 	a->h1 = h1;
 	/* ---- feed-forward block ---- */
 	const void *ff_in;
@@ -453,12 +459,7 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	}
 	float *h2 = train ? a->h2 : resid;
 	copy_if(h2, resid, nH);
-	if (RP(f, hidden) > 0) {
-		TRY(lin(f, rtmp, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, 0));
-		add_dropped(f, h2, rtmp, nH, f->reg.hidden, LSITE(l, W2V_DROP_L_FFN_OUT));
-	} else {
-		TRY(lin(f, h2, OPS_F32, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, OPS_POST_ADD));
-	}
+	TRY(residual_lin(f, h2, ff_in, mt, P->ff2_w, P->ff2_b, M, F, H, rtmp, LSITE(l, W2V_DROP_L_FFN_OUT)));
 	a->h2 = h2;
 	if (!stable) {
 		/* post-norm: out = final_layer_norm(h2) */
