@@ -405,27 +405,22 @@ static void test_sharded(void)
 		CHECK(!memcmp(a->train, b->train, a->train_numel * 4));
 	}
 	w2v_free(b);
-	/* an index that promises a tensor its shard does not hold */
-	json_object_set_new(wm, "lm_head.bias", json_string(shard[0]));
-	free(txt);
-	txt = json_dumps(idx, JSON_INDENT(2));
-	write_text(d, "model.safetensors.index.json", txt);
-	CHECK_EQ_INT(w2v_load(&b, d, NULL), ACC_EFORMAT);
-	CHECK(strstr(err_msg(), "'lm_head.bias' is listed in weight_map but model-00001-of-00002.safetensors does not hold it"));
-	/* shard names must stay inside the model directory */
-	json_object_set_new(wm, "lm_head.bias", json_string("../model-00002-of-00002.safetensors"));
-	free(txt);
-	txt = json_dumps(idx, JSON_INDENT(2));
-	write_text(d, "model.safetensors.index.json", txt);
-	CHECK_EQ_INT(w2v_load(&b, d, NULL), ACC_EFORMAT);
-	CHECK(strstr(err_msg(), "not a .safetensors file name"));
-	/* a missing shard file */
-	json_object_set_new(wm, "lm_head.bias", json_string("model-00003-of-00003.safetensors"));
-	free(txt);
-	txt = json_dumps(idx, JSON_INDENT(2));
-	write_text(d, "model.safetensors.index.json", txt);
-	CHECK_EQ_INT(w2v_load(&b, d, NULL), ACC_ENOTFOUND);
-	CHECK(strstr(err_msg(), "model-00003-of-00003.safetensors"));
+	/* index entries refused: a tensor its shard does not hold, a shard name
+	 * outside the model directory, a missing shard file */
+	const struct { const char *shard; int rc; const char *msg; } bad[] = {
+		{ shard[0], ACC_EFORMAT,
+		  "'lm_head.bias' is listed in weight_map but model-00001-of-00002.safetensors does not hold it" },
+		{ "../model-00002-of-00002.safetensors", ACC_EFORMAT, "not a .safetensors file name" },
+		{ "model-00003-of-00003.safetensors", ACC_ENOTFOUND, "model-00003-of-00003.safetensors" },
+	};
+	for (int i = 0; i < 3; i++) {
+		json_object_set_new(wm, "lm_head.bias", json_string(bad[i].shard));
+		free(txt);
+		txt = json_dumps(idx, JSON_INDENT(2));
+		write_text(d, "model.safetensors.index.json", txt);
+		CHECK_EQ_INT(w2v_load(&b, d, NULL), bad[i].rc);
+		CHECKF(strstr(err_msg(), bad[i].msg), "index case %d: %s", i, err_msg());
+	}
 	write_text(d, "model.safetensors.index.json", "{\"weight_map\": [1]}");
 	CHECK_EQ_INT(w2v_load(&b, d, NULL), ACC_EFORMAT);
 	free(txt);
