@@ -887,26 +887,17 @@ static int bmm(ops_ctx *c, int kind, const int64_t *dims_s, const int64_t *str_s
                const void *s, const void *w, void *d, int ld)
 {
 	int rc = 0;
-	dnnl_primitive_attr_t attr = NULL;
 	prim_key key = { { kind, dims_s[0], dims_s[1], dims_s[2], dims_s[3], dims_w[3], ld, st_, wt, dt_,
 	                   str_d[2] } };
 	prim_entry *e = prim_find(c, &key);
+	dnnl_memory_desc_t smd, wmd, dmd;
 	if (!e) {
-		dnnl_memory_desc_t smd, wmd, dmd;
-		dnnl_matmul_desc_t md;
 		DN(dnnl_memory_desc_init_by_strides(&smd, 4, dims_s, dt(st_), str_s));
 		DN(dnnl_memory_desc_init_by_strides(&wmd, 4, dims_w, dt(wt), str_w));
 		DN(dnnl_memory_desc_init_by_strides(&dmd, 4, dims_d, dt(dt_), str_d));
-		DN(dnnl_matmul_desc_init(&md, &smd, &wmd, NULL, &dmd));
-		if (!(attr = make_attr(0, scale, &rc)))
-			goto out;
-		if (!(e = prim_create(c, &key, &md, attr, 0, 0, &rc)))
-			goto out;
 	}
-	rc = prim_run(c, e, s, w, NULL, d);
+	rc = matmul_run(c, &key, e, &smd, &wmd, &dmd, scale, 0, s, w, d);
 out:
-	if (attr)
-		dnnl_primitive_attr_destroy(attr);
 	return rc;
 }
 

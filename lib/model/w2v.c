@@ -97,34 +97,28 @@ static int layout(const w2v_config *c, w2v_params *p, w2v_tensor **out, int *n, 
 	for (int l = 0; l < L; l++) {
 		w2v_layer_params *y = &p->layer[l];
 #define LN(field, suffix, ...) add(&b, &y->field, B, 0, "wav2vec2.encoder.layers.%d." suffix, l, __VA_ARGS__)
-		LN(k_w, "attention.k_proj.weight", 2, H, H, 0);
-		LN(k_b, "attention.k_proj.bias", 1, H, 0, 0);
-		LN(v_w, "attention.v_proj.weight", 2, H, H, 0);
-		LN(v_b, "attention.v_proj.bias", 1, H, 0, 0);
-		LN(q_w, "attention.q_proj.weight", 2, H, H, 0);
-		LN(q_b, "attention.q_proj.bias", 1, H, 0, 0);
-		LN(o_w, "attention.out_proj.weight", 2, H, H, 0);
-		LN(o_b, "attention.out_proj.bias", 1, H, 0, 0);
-		LN(ln1_w, "layer_norm.weight", 1, H, 0, 0);
-		LN(ln1_b, "layer_norm.bias", 1, H, 0, 0);
-		LN(ff1_w, "feed_forward.intermediate_dense.weight", 2, F, H, 0);
-		LN(ff1_b, "feed_forward.intermediate_dense.bias", 1, F, 0, 0);
-		LN(ff2_w, "feed_forward.output_dense.weight", 2, H, F, 0);
-		LN(ff2_b, "feed_forward.output_dense.bias", 1, H, 0, 0);
-		LN(ln2_w, "final_layer_norm.weight", 1, H, 0, 0);
-		LN(ln2_b, "final_layer_norm.bias", 1, H, 0, 0);
-#undef LN
+/* a linear layer's [out, in] weight then its bias; a norm's weight then bias */
+#define LIN(w, bias, name, out, in) LN(w, name ".weight", 2, out, in, 0); LN(bias, name ".bias", 1, out, 0, 0)
+#define NORM(w, bias, name) LN(w, name ".weight", 1, H, 0, 0); LN(bias, name ".bias", 1, H, 0, 0)
+		LIN(k_w, k_b, "attention.k_proj", H, H);
+		LIN(v_w, v_b, "attention.v_proj", H, H);
+		LIN(q_w, q_b, "attention.q_proj", H, H);
+		LIN(o_w, o_b, "attention.out_proj", H, H);
+		NORM(ln1_w, ln1_b, "layer_norm");
+		LIN(ff1_w, ff1_b, "feed_forward.intermediate_dense", F, H);
+		LIN(ff2_w, ff2_b, "feed_forward.output_dense", H, F);
+		NORM(ln2_w, ln2_b, "final_layer_norm");
 		if (A) {
 			w2v_adapter_params *a = &p->adapter[l];
-#define AN(field, suffix, ...) add(&b, &a->field, T, AD, "wav2vec2.encoder.layers.%d.adapter_layer." suffix, l, __VA_ARGS__)
-			AN(norm_w, "norm.weight", 1, H, 0, 0);
-			AN(norm_b, "norm.bias", 1, H, 0, 0);
-			AN(l1_w, "linear_1.weight", 2, A, H, 0);
-			AN(l1_b, "linear_1.bias", 1, A, 0, 0);
-			AN(l2_w, "linear_2.weight", 2, H, A, 0);
-			AN(l2_b, "linear_2.bias", 1, H, 0, 0);
-#undef AN
+#undef LN   /* LIN and NORM now name the adapter's tensors */
+#define LN(field, suffix, ...) add(&b, &a->field, T, AD, "wav2vec2.encoder.layers.%d.adapter_layer." suffix, l, __VA_ARGS__)
+			NORM(norm_w, norm_b, "norm");
+			LIN(l1_w, l1_b, "linear_1", A, H);
+			LIN(l2_w, l2_b, "linear_2", H, A);
 		}
+#undef LN
+#undef LIN
+#undef NORM
 	}
 	add(&b, &p->lm_w, T, AD, "lm_head.weight", 0, 2, V, H, 0);
 	add(&b, &p->lm_b, T, AD, "lm_head.bias", 0, 1, V, 0, 0);

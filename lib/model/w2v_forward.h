@@ -104,24 +104,22 @@ typedef struct {
 	float *out;        /* [B,T_i,C_i] GELU output (= next layer's input) */
 } w2v_conv_acts;
 
-struct w2v_fwd;
-
 /* The training forward's regularization (w2v_reg.c).  w2v_fwd_set_reg
  * installs them; w2v_forward calls them only while f->reg_on, at the places
  * w2v_reg.h lists. */
 typedef struct w2v_fwd_reg_hooks {
 	/* y = dropout(x) with probability p at dropout site `site` (W2V_DROP_*;
 	 * y == x allowed) */
-	void (*dropout)(const struct w2v_fwd *f, float *y, const float *x, size_t n, float p, int site);
+	void (*dropout)(const w2v_fwd *f, float *y, const float *x, size_t n, float p, int site);
 	/* encoder layer l's attention output (f->layer[l].attn) again, from its
 	 * probabilities with attention dropout */
-	int (*attention)(struct w2v_fwd *f, int l);
+	int (*attention)(w2v_fwd *f, int l);
 	/* LayerDrop: 1 when encoder layer l is skipped.  Called for l = 0, 1, ...
 	 * in order within one forward; *state is 0 before layer 0. */
-	int (*layer_skipped)(const struct w2v_fwd *f, int l, uint64_t *state);
+	int (*layer_skipped)(const w2v_fwd *f, int l, uint64_t *state);
 	/* feat_proj dropout and SpecAugment on f->proj, in place; the masks go to
 	 * f->tmask / f->fmask, which the forward allocated where they apply */
-	int (*projection)(struct w2v_fwd *f);
+	int (*projection)(w2v_fwd *f);
 } w2v_fwd_reg_hooks;
 
 typedef struct w2v_fwd {
