@@ -171,9 +171,9 @@ static float *block_alloc(size_t n, void **mem)
 	return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
 }
 
-int w2v_model_alloc(w2v_model **out, const w2v_config *cfg)
+int w2v_model_alloc(w2v_model **mp, const w2v_config *cfg)
 {
-	*out = NULL;
+	*mp = NULL;
 	int rc = w2v_config_validate(cfg);
 	if (rc)
 		return rc;
@@ -182,8 +182,7 @@ int w2v_model_alloc(w2v_model **out, const w2v_config *cfg)
 		return err_set(ACC_ENOMEM, "out of memory");
 	m->cfg = *cfg;
 	size_t numel[2];
-	if ((rc = layout(cfg, &m->p, &m->tensors, &m->n_tensors, numel)))
-		goto fail;
+	TRY(layout(cfg, &m->p, &m->tensors, &m->n_tensors, numel));
 	m->base_numel = numel[0];
 	m->train_numel = numel[1];
 	/* transformers creates masked_spec_embed only when masking is on */
@@ -194,12 +193,12 @@ int w2v_model_alloc(w2v_model **out, const w2v_config *cfg)
 	if (!m->base || !m->train) {
 		rc = err_set(ACC_ENOMEM, "out of memory for the model's parameters (%zu + %zu floats)", m->base_numel,
 		             m->train_numel);
-		goto fail;
+		goto out;
 	}
 	w2v_bind(m);
-	*out = m;
-	return 0;
-fail:
+	*mp = m;
+	m = NULL;   /* the caller's now */
+out:
 	w2v_free(m);
 	return rc;
 }
