@@ -26,6 +26,13 @@ int dbquery_parse_format(const char *name, dbquery_format *f)
 	return ACC_EINVAL;
 }
 
+const dbquery_example dbquery_examples[] = {
+	{ "", "SELECT sql FROM sqlite_master WHERE name = 'utterances'" },
+	{ "", "SELECT * FROM hours_by_lang_split" },
+	{ "--format csv ", "SELECT label, hours FROM hours_by_speaker ORDER BY hours DESC" },
+	{ NULL, NULL },
+};
+
 /* Display width: UTF-8 code points (continuation bytes do not count). */
 static size_t text_width(const char *s)
 {
