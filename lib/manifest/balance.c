@@ -138,16 +138,8 @@ int balance_weights(manifest *m, const balance_opts *o, balance_stats *stout)
 	if (o->split)
 		sqlite3_bind_text(q, 2, o->split, -1, SQLITE_STATIC);
 	while ((s_rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (n == cap_n) {
-			size_t nc = cap_n ? 2 * cap_n : 256;
-			wspk *t = realloc(s, nc * sizeof *s);
-			if (!t) {
-				rc = err_set(ACC_ENOMEM, "out of memory");
-				goto out;
-			}
-			s = t;
-			cap_n = nc;
-		}
+		if ((rc = ARRAY_GROW(s, cap_n, n + 1)))
+			goto out;
 		wspk *p = &s[n++];
 		memset(p, 0, sizeof *p);
 		p->key = sqlite3_column_int64(q, 0);
@@ -346,6 +338,7 @@ static int drop_split_indexes(manifest *m, char ***sqls)
 {
 	sqlite3_stmt *q = NULL;
 	char **v = NULL;
+	size_t cap = 0;
 	int n = 0, rc, s;
 	*sqls = NULL;
 	rc = manifest_prepare(m, "SELECT name, sql FROM sqlite_master AS x WHERE type = 'index' AND tbl_name = 'utterances' "
@@ -353,12 +346,8 @@ static int drop_split_indexes(manifest *m, char ***sqls)
 	if (rc)
 		return rc;
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-		char **t = realloc(v, (size_t)(n + 3) * sizeof *v);
-		if (!t) {
-			rc = err_set(ACC_ENOMEM, "out of memory");
+		if ((rc = ARRAY_GROW(v, cap, (size_t)n + 3)))
 			break;
-		}
-		v = t;
 		v[n] = strdup((const char *)sqlite3_column_text(q, 1));
 		v[n + 1] = sqlite3_mprintf("DROP INDEX \"%w\"", (const char *)sqlite3_column_text(q, 0));
 		v[n + 2] = NULL;
@@ -437,16 +426,8 @@ static int build_split_groups(manifest *m)
 	if ((rc = manifest_prepare(m, "SELECT DISTINCT " UNIT_KEY ", u.recording_id FROM utterances u", &q)))
 		return rc;
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-		if (np == cap) {
-			size_t nc = cap ? 2 * cap : 1024;
-			upair *t = realloc(pr, nc * sizeof *t);
-			if (!t) {
-				rc = err_set(ACC_ENOMEM, "out of memory");
-				goto out;
-			}
-			pr = t;
-			cap = nc;
-		}
+		if ((rc = ARRAY_GROW(pr, cap, np + 1)))
+			goto out;
 		pr[np].unit = sqlite3_column_int64(q, 0);
 		pr[np++].rec = sqlite3_column_int64(q, 1);
 	}
@@ -600,16 +581,8 @@ int balance_split(manifest *m, const split_opts *o, split_stats *stout)
 			u[n - 1].d += sqlite3_column_double(q, 2);
 			continue;
 		}
-		if (n == cap_n) {
-			size_t nc = cap_n ? 2 * cap_n : 256;
-			sunit *t = realloc(u, nc * sizeof *u);
-			if (!t) {
-				rc = err_set(ACC_ENOMEM, "out of memory");
-				goto out;
-			}
-			u = t;
-			cap_n = nc;
-		}
+		if ((rc = ARRAY_GROW(u, cap_n, n + 1)))
+			goto out;
 		sunit *x = &u[n];
 		x->key = key;
 		x->lang = strdup((const char *)sqlite3_column_text(q, 1));

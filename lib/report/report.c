@@ -274,7 +274,7 @@ int report_align_conf_hist(manifest *m, const report_filter *f, json_t **rows)
 	qargs a = { .f = f };
 	sqlite3_stmt *st = NULL;
 	conf_lang *L = NULL;
-	size_t nl = 0, last = 0;
+	size_t nl = 0, last = 0, lcap = 0;
 	int rc, s;
 	*rows = NULL;
 	if ((rc = scan_begin(m, "SELECT a.lang, a.min_window_logp FROM alignments AS a NOT INDEXED "
@@ -291,13 +291,12 @@ int report_align_conf_hist(manifest *m, const report_filter *f, json_t **rows)
 			for (last = 0; last < nl && strcmp(L[last].lang, lang); last++)
 				;
 			if (last == nl) {
-				conf_lang *t = realloc(L, (nl + 1) * sizeof *L);
-				if (!t || !(t[nl].lang = strdup(lang))) {
-					L = t ? t : L;
+				if ((rc = ARRAY_GROW(L, lcap, nl + 1)))
+					goto out;
+				if (!(L[nl].lang = strdup(lang))) {
 					rc = err_set(ACC_ENOMEM, "out of memory");
 					goto out;
 				}
-				L = t;
 				memset(L[nl].n, 0, sizeof L[nl].n);
 				nl++;
 			}

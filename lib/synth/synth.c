@@ -127,26 +127,20 @@ static int write_all(int fd, const void *buf, size_t len)
 
 static struct {
 	int16_t *s;
-	int64_t n, cap;
+	int64_t n;
+	size_t cap;
 	msg_event *ev;
-	int64_t nev, capev;
+	int64_t nev;
+	size_t capev;
 	int oom;
 } child;
 
 static int child_cb(short *wav, int numsamples, espeak_EVENT *events)
 {
 	if (wav && numsamples > 0 && !child.oom) {
-		if (child.n + numsamples > child.cap) {
-			int64_t cap = child.cap ? child.cap * 2 : 65536;
-			while (cap < child.n + numsamples)
-				cap *= 2;
-			int16_t *p = realloc(child.s, (size_t)cap * sizeof *p);
-			if (!p) {
-				child.oom = 1;
-				return 1;
-			}
-			child.s = p;
-			child.cap = cap;
+		if (ARRAY_GROW(child.s, child.cap, (size_t)(child.n + numsamples))) {
+			child.oom = 1;
+			return 1;
 		}
 		memcpy(child.s + child.n, wav, (size_t)numsamples * sizeof *wav);
 		child.n += numsamples;
@@ -155,15 +149,9 @@ static int child_cb(short *wav, int numsamples, espeak_EVENT *events)
 		if (events->type != espeakEVENT_WORD && events->type != espeakEVENT_END &&
 		    events->type != espeakEVENT_MSG_TERMINATED)
 			continue;
-		if (child.nev == child.capev) {
-			int64_t cap = child.capev ? child.capev * 2 : 256;
-			msg_event *p = realloc(child.ev, (size_t)cap * sizeof *p);
-			if (!p) {
-				child.oom = 1;
-				return 1;
-			}
-			child.ev = p;
-			child.capev = cap;
+		if (ARRAY_GROW(child.ev, child.capev, (size_t)child.nev + 1)) {
+			child.oom = 1;
+			return 1;
 		}
 		child.ev[child.nev++] = (msg_event){ events->type, events->text_position, events->length,
 						     events->sample, events->audio_position };
@@ -457,14 +445,13 @@ static int server_call(const synth_voice *v, const char *text, char **buf, size_
 	pfd[1] = -1;
 	for (;;) {
 		if (*len == cap) {
-			size_t nc = cap ? cap * 2 : 1 << 16;
-			char *p = nc > (size_t)1 << 31 ? NULL : realloc(b, nc);
-			if (!p) {
+			/* a 64 KiB start, doubling; no utterance's message nears 2 GiB */
+			if (cap >= (size_t)1 << 31) {
 				rc = err_set(ACC_ENOMEM, "out of memory reading espeak output");
 				goto out;
 			}
-			b = p;
-			cap = nc;
+			if ((rc = ARRAY_GROW(b, cap, cap ? cap * 2 : (size_t)1 << 16)))
+				goto out;
 		}
 		ssize_t r = read(pfd[0], b + *len, cap - *len);
 		if (r < 0 && errno == EINTR)
@@ -547,7 +534,8 @@ static int is_word_char(UChar32 c)
 static int tokenize(const char *text, token **out)
 {
 	int32_t len = (int32_t)strlen(text), i = 0, ci = 0;
-	int n = 0, cap = 0;
+	int n = 0;
+	size_t cap = 0;
 	token *t = NULL;
 	*out = NULL;
 	while (i < len) {
@@ -577,14 +565,9 @@ static int tokenize(const char *text, token **out)
 			cj++;
 		}
 		tk.cend = cj;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			token *p = realloc(t, (size_t)cap * sizeof *p);
-			if (!p) {
-				free(t);
-				return err_set(ACC_ENOMEM, "out of memory");
-			}
-			t = p;
+		if (ARRAY_GROW(t, cap, (size_t)n + 1)) {
+			free(t);
+			return ACC_ENOMEM;
 		}
 		t[n++] = tk;
 		i = j;

@@ -151,9 +151,11 @@ typedef struct gen {
 	speaker *spk;
 	int nspk;
 	urec *u;
-	int nu, capu;
+	int nu;
+	size_t capu;
 	frec *f;
-	int nf, capf;
+	int nf;
+	size_t capf;
 	FILE *words;
 	char words_tmp[4096], words_path[4096];
 	double noise_long, noise_short;    /* dB, <0 none */
@@ -236,7 +238,8 @@ static int load_sentences(gen *g, int li)
 	const char *dir = g->o->text_dir ? g->o->text_dir : "data/text";
 	char path[4096], *data = NULL, *p;
 	size_t len;
-	int rc, n = 0, cap = 0;
+	int rc, n = 0;
+	size_t cap = 0;
 	char **v = NULL;
 	if ((rc = fs_join(path, sizeof path, dir, g->lang[li]->iso3)) != 0 || strlen(path) + 5 > sizeof path)
 		return err_set(ACC_EINVAL, "text directory path too long");
@@ -265,15 +268,8 @@ static int load_sentences(gen *g, int li)
 				free(words[k]);
 			free(words);
 			if (nw > 0) {
-				if (n == cap) {
-					cap = cap ? cap * 2 : 256;
-					char **q = realloc(v, (size_t)cap * sizeof *q);
-					if (!q) {
-						rc = err_set(ACC_ENOMEM, "out of memory");
-						goto fail;
-					}
-					v = q;
-				}
+				if ((rc = ARRAY_GROW(v, cap, (size_t)n + 1)))
+					goto fail;
 				if (!(v[n] = strdup(p))) {
 					rc = err_set(ACC_ENOMEM, "out of memory");
 					goto fail;
@@ -568,32 +564,20 @@ out:
 
 /* ---- records ---- */
 
-static urec *utt_push(urec **v, int *n, int *capn)
+static urec *utt_push(urec **v, int *n, size_t *cap)
 {
-	if (*n == *capn) {
-		int cap = *capn ? *capn * 2 : 64;
-		urec *p = realloc(*v, (size_t)cap * sizeof *p);
-		if (!p)
-			return NULL;
-		*v = p;
-		*capn = cap;
-	}
+	if (ARRAY_GROW(*v, *cap, (size_t)*n + 1))
+		return NULL;
 	urec *u = &(*v)[(*n)++];
 	memset(u, 0, sizeof *u);
 	u->lng = -1;
 	return u;
 }
 
-static frec *file_push(frec **v, int *n, int *capn)
+static frec *file_push(frec **v, int *n, size_t *cap)
 {
-	if (*n == *capn) {
-		int cap = *capn ? *capn * 2 : 64;
-		frec *p = realloc(*v, (size_t)cap * sizeof *p);
-		if (!p)
-			return NULL;
-		*v = p;
-		*capn = cap;
-	}
+	if (ARRAY_GROW(*v, *cap, (size_t)*n + 1))
+		return NULL;
 	frec *f = &(*v)[(*n)++];
 	memset(f, 0, sizeof *f);
 	f->first_utt = -1;
@@ -616,9 +600,11 @@ static void urec_free(urec *u)
  * does not depend on the number of threads. */
 typedef struct unit {
 	urec *u;
-	int nu, capu;
+	int nu;
+	size_t capu;
 	frec *f;
-	int nf, capf;
+	int nf;
+	size_t capf;
 	FILE *words;            /* words.tsv lines (memory stream) */
 	char *wbuf;
 	size_t wlen;
@@ -1119,22 +1105,18 @@ static int make_bad(gen *g)
 
 typedef struct lines {
 	char **v;
-	int n, cap;
+	int n;
+	size_t cap;
 } lines;
 
 static int lines_add(lines *l, char *s)
 {
 	if (!s)
 		return err_set(ACC_ENOMEM, "out of memory");
-	if (l->n == l->cap) {
-		int cap = l->cap ? l->cap * 2 : 256;
-		char **p = realloc(l->v, (size_t)cap * sizeof *p);
-		if (!p) {
-			free(s);
-			return err_set(ACC_ENOMEM, "out of memory");
-		}
-		l->v = p;
-		l->cap = cap;
+	int rc = ARRAY_GROW(l->v, l->cap, (size_t)l->n + 1);
+	if (rc) {
+		free(s);
+		return rc;
 	}
 	l->v[l->n++] = s;
 	return 0;
