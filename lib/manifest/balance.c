@@ -43,6 +43,28 @@ static int tx_end(manifest *m, int nested, int rc)
 	return rc;
 }
 
+/* In an array sorted so that equal elements are adjacent: the index past
+ * the run of elements that same() says go with element i (at least i + 1).
+ * Weights walk accent groups and splits walk languages with it. */
+static size_t run_end(const void *v, size_t n, size_t size, size_t i, int (*same)(const void *, const void *))
+{
+	const char *b = v;
+	size_t j = i + 1;
+	while (j < n && same(b + i * size, b + j * size))
+		j++;
+	return j;
+}
+
+/* The end of a read loop whose last sqlite3_step gave s: the statement
+ * finalized (*q NULL), and ACC_EDB (what) unless the rows ran out normally. */
+static int read_done(manifest *m, sqlite3_stmt **q, int s, const char *what)
+{
+	int rc = s == SQLITE_DONE ? 0 : manifest_db_error(m, what);
+	sqlite3_finalize(*q);
+	*q = NULL;
+	return rc;
+}
+
 int balance_speaker_totals(manifest *m)
 {
 	return manifest_exec(m,
@@ -69,6 +91,13 @@ static int cmp_group(const void *a, const void *b)
 		return (x->group == NULL) - (y->group == NULL);
 	int c = strcmp(x->group, y->group);
 	return c ? c : (x->key > y->key) - (x->key < y->key);
+}
+
+/* Same accent group (a speaker without accent is a group of its own). */
+static int same_group(const void *a, const void *b)
+{
+	const wspk *x = a, *y = b;
+	return x->group && y->group && !strcmp(x->group, y->group);
 }
 
 /* Water-filling: nobody above cap, the rest keep their relative masses. */
@@ -156,22 +185,15 @@ int balance_weights(manifest *m, const balance_opts *o, balance_stats *stout)
 		p->n = sqlite3_column_int64(q, 4);
 		nutt += p->n;
 	}
-	if (s_rc != SQLITE_DONE) {
-		rc = manifest_db_error(m, "cannot read speaker durations");
+	if ((rc = read_done(m, &q, s_rc, "cannot read speaker durations")))
 		goto out;
-	}
-	sqlite3_finalize(q);
-	q = NULL;
 
 	/* Mass per speaker: T_A^alpha spread over the accent's speakers in
 	 * proportion to T_s^alpha; no accent = a group of one (T_s^alpha). */
 	if (n)
 		qsort(s, n, sizeof *s, cmp_group);
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-		if (s[i].group)
-			while (j < n && s[j].group && !strcmp(s[j].group, s[i].group))
-				j++;
+	for (size_t i = 0, j; i < n; i = j) {
+		j = run_end(s, n, sizeof *s, i, same_group);
 		double TA = 0, G = 0;
 		for (size_t k = i; k < j; k++) {
 			TA += s[k].T;
@@ -181,7 +203,6 @@ int balance_weights(manifest *m, const balance_opts *o, balance_stats *stout)
 			s[k].mass = pow(TA, o->alpha) * pow(s[k].T, o->alpha) / G;
 		if (s[i].group)
 			st.accents++;
-		i = j;
 	}
 	for (size_t i = 0; i < n; i++)
 		total_mass += s[i].mass;
@@ -267,6 +288,11 @@ static int cmp_lang_hash(const void *a, const void *b)
 	if (x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
 	return (x->key > y->key) - (x->key < y->key);
+}
+
+static int same_lang(const void *a, const void *b)
+{
+	return !strcmp(((const sunit *)a)->lang, ((const sunit *)b)->lang);
 }
 
 static uint64_t unit_hash(uint64_t seed, const char *label)
@@ -431,12 +457,8 @@ static int build_split_groups(manifest *m)
 		pr[np].unit = sqlite3_column_int64(q, 0);
 		pr[np++].rec = sqlite3_column_int64(q, 1);
 	}
-	if (s != SQLITE_DONE) {
-		rc = manifest_db_error(m, "cannot read split units");
+	if ((rc = read_done(m, &q, s, "cannot read split units")))
 		goto out;
-	}
-	sqlite3_finalize(q);
-	q = NULL;
 	keys = malloc((np ? np : 1) * sizeof *keys);
 	parent = malloc((np ? np : 1) * sizeof *parent);
 	if (!keys || !parent) {
@@ -594,22 +616,15 @@ int balance_split(manifest *m, const split_opts *o, split_stats *stout)
 		}
 		n++;
 	}
-	if (s_rc != SQLITE_DONE) {
-		rc = manifest_db_error(m, "cannot read speakers");
+	if ((rc = read_done(m, &q, s_rc, "cannot read speakers")))
 		goto out;
-	}
-	sqlite3_finalize(q);
-	q = NULL;
 
 	if (n)
 		qsort(u, n, sizeof *u, cmp_lang_hash);
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-		while (j < n && !strcmp(u[j].lang, u[i].lang))
-			j++;
+	for (size_t i = 0, j; i < n; i = j) {
+		j = run_end(u, n, sizeof *u, i, same_lang);
 		assign_lang(u + i, j - i, p, o->by_count);
 		st.langs++;
-		i = j;
 	}
 
 	if ((rc = manifest_exec(m, "DROP TABLE IF EXISTS temp.split_assign; "
