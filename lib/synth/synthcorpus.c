@@ -1522,16 +1522,10 @@ static int dir_is_empty(const char *path)
 	return empty;
 }
 
-int synthcorpus_write(const synthcorpus_opts *o, synthcorpus_stats *st_out)
+/* The options checked against each other and g's layout set from them. */
+static int check_opts(gen *g, const synthcorpus_opts *o)
 {
-	gen g = { 0 };
-	synthcorpus_stats st = { 0 };
-	job *jobs = NULL;
 	const char *lname;
-	int rc = 0;
-	double t0 = now_s();
-	g.o = o;
-	g.st = &st;
 	if (!o->out_dir || !*o->out_dir)
 		return err_set(ACC_EINVAL, "no output directory");
 	if (!(lname = synthcorpus_layout(o->layout))) {
@@ -1541,12 +1535,12 @@ int synthcorpus_write(const synthcorpus_opts *o, synthcorpus_stats *st_out)
 	}
 	for (int i = 0; i < 7; i++)
 		if (!strcmp(lname, layout_names[i]))
-			g.layout = i;
+			g->layout = i;
 	if (o->speakers < 1 || o->speakers > 10000 || o->utts_per_speaker < 0 || o->utts_per_speaker > 1000000 ||
 	    o->n_long < 0 || o->n_long > 10000 || o->utts_per_long < 0 || o->utts_per_long > 1000 || o->hours < 0 ||
 	    o->hours > 10000 || o->jobs < 0 || o->jobs > 256)
 		return err_set(ACC_EINVAL, "speaker/utterance/long-recording/job counts out of range");
-	if (o->n_long > 0 && (g.layout == L_CV || g.layout == L_LS || g.layout == L_LJ || g.layout == L_FOLDER)) {
+	if (o->n_long > 0 && (g->layout == L_CV || g->layout == L_LS || g->layout == L_LJ || g->layout == L_FOLDER)) {
 		err_set(ACC_EINVAL, "the %s layout cannot hold long recordings", lname);
 		err_hint("use --layout kaldi (segments), nemo (offsets) or mms-long");
 		return ACC_EINVAL;
@@ -1559,12 +1553,120 @@ int synthcorpus_write(const synthcorpus_opts *o, synthcorpus_stats *st_out)
 	if (o->format && strcmp(o->format, "wav") && strcmp(o->format, "flac") && strcmp(o->format, "ogg") &&
 	    strcmp(o->format, "mp3") && strcmp(o->format, "opus"))
 		return err_set(ACC_EINVAL, "unknown format '%s' (wav, flac, ogg, mp3, opus)", o->format);
-	if ((g.layout == L_LS && o->format && strcmp(o->format, "flac")) ||
-	    (g.layout == L_LJ && o->format && strcmp(o->format, "wav")))
-		return err_set(ACC_EINVAL, "the %s layout stores %s files", lname, g.layout == L_LS ? "flac" : "wav");
-	if (g.layout == L_LONG && o->utts_per_speaker < 2 && o->hours <= 0)
+	if ((g->layout == L_LS && o->format && strcmp(o->format, "flac")) ||
+	    (g->layout == L_LJ && o->format && strcmp(o->format, "wav")))
+		return err_set(ACC_EINVAL, "the %s layout stores %s files", lname, g->layout == L_LS ? "flac" : "wav");
+	if (g->layout == L_LONG && o->utts_per_speaker < 2 && o->hours <= 0)
 		return err_set(ACC_EINVAL, "the longform layout needs at least 2 utterances per speaker");
-	if ((rc = parse_langs(&g, o->langs)) != 0)
+	return 0;
+}
+
+/* Every speaker's espeak voice exists. */
+static int check_voices(const gen *g)
+{
+	for (int i = 0; i < g->nspk; i++) {
+		char v[128];
+		snprintf(v, sizeof v, "%s+%s", g->spk[i].voice, g->spk[i].variant);
+		if (!synth_voice_exists(v)) {
+			int rc = err_set(ACC_ENOTFOUND, "espeak-ng has no voice '%s'", v);
+			err_hint("install espeak-ng-data (make deps)");
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Synthesize the units: rounds over all speakers (with --hours, one round
+ * per batch: whole rounds, so the output does not depend on thread
+ * timing), then the extra long recordings (kaldi, nemo). */
+static int synth_units(gen *g)
+{
+	const synthcorpus_opts *o = g->o;
+	int rounds, per = 1, is_long = g->layout == L_LONG, rc = 0;
+	if (is_long) {
+		rounds = o->n_long > 0 ? o->n_long : 1;
+		per = o->utts_per_speaker / rounds;
+		if (per < 2)
+			per = 2;
+	} else {
+		rounds = o->utts_per_speaker;
+	}
+	job *jobs = calloc((size_t)g->nspk * (size_t)(o->hours > 0 || rounds < 1 ? 1 : rounds) +
+				   (size_t)o->n_long * (size_t)g->nlang + 1, sizeof *jobs);
+	if (!jobs)
+		return err_set(ACC_ENOMEM, "out of memory");
+	int nj = 0;
+	for (int r = 0; (o->hours > 0 ? !g->hours_reached : r < rounds) && !rc; r++) {
+		for (int i = 0; i < g->nspk; i++)
+			jobs[nj++] = (job){ &g->spk[i], is_long, r, r * per, per };
+		if (o->hours > 0 || r == rounds - 1) {
+			rc = run_jobs(g, jobs, nj);
+			nj = 0;
+		}
+	}
+	int upl = o->utts_per_long > 0 ? o->utts_per_long : 8;
+	nj = 0;
+	for (int k = 0; k < o->n_long && !rc && !is_long; k++)
+		for (int li = 0; li < g->nlang; li++)
+			jobs[nj++] = (job){ &g->spk[li * o->speakers + k % o->speakers], 1, k, 5000 + k * upl, upl };
+	if (!rc && nj)
+		rc = run_jobs(g, jobs, nj);
+	free(jobs);
+	return rc;
+}
+
+/* The layout's list files, the ground truth, and words.tsv committed. */
+static int write_layout(gen *g)
+{
+	int rc;
+	switch (g->layout) {
+	case L_CV: rc = write_cv(g); break;
+	case L_LS: rc = write_ls(g); break;
+	case L_KALDI: rc = write_kaldi(g); break;
+	case L_NEMO: rc = write_nemo(g); break;
+	case L_LJ: rc = write_lj(g); break;
+	default: rc = write_txts(g); break;
+	}
+	if (!rc)
+		rc = write_truth(g);
+	if (!rc) {
+		FILE *w = g->words;
+		g->words = NULL;
+		rc = fs_commit_tmp(w, g->words_tmp, g->words_path);
+	}
+	return rc;
+}
+
+static void gen_free(gen *g)
+{
+	if (g->words)
+		fs_abort_tmp(g->words, g->words_tmp);
+	for (int li = 0; li < g->nlang; li++) {
+		for (int i = 0; i < g->nsent[li]; i++)
+			free(g->sent[li][i]);
+		free(g->sent[li]);
+		free(g->perm[li]);
+	}
+	for (int i = 0; i < g->nu; i++)
+		urec_free(&g->u[i]);
+	for (int i = 0; i < g->nf; i++) {
+		free(g->f[i].file);
+		free(g->f[i].key);
+	}
+	free(g->u);
+	free(g->f);
+	free(g->spk);
+}
+
+int synthcorpus_write(const synthcorpus_opts *o, synthcorpus_stats *st_out)
+{
+	gen g = { 0 };
+	synthcorpus_stats st = { 0 };
+	int rc = 0;
+	double t0 = now_s();
+	g.o = o;
+	g.st = &st;
+	if ((rc = check_opts(&g, o)) || (rc = parse_langs(&g, o->langs)))
 		return rc;
 	g.noise_short = o->noise_snr_db >= 0 ? o->noise_snr_db : -1;
 	g.noise_long = o->noise_snr_db >= 0 ? o->noise_snr_db : 30;
@@ -1582,101 +1684,24 @@ int synthcorpus_write(const synthcorpus_opts *o, synthcorpus_stats *st_out)
 	for (int li = 0; li < g.nlang; li++)
 		if ((rc = load_sentences(&g, li)) != 0)
 			goto out;
-	if ((rc = build_speakers(&g)) != 0)
+	if ((rc = build_speakers(&g)) || (rc = check_voices(&g)))
 		goto out;
-	for (int i = 0; i < g.nspk; i++) {
-		char v[128];
-		snprintf(v, sizeof v, "%s+%s", g.spk[i].voice, g.spk[i].variant);
-		if (!synth_voice_exists(v)) {
-			rc = err_set(ACC_ENOTFOUND, "espeak-ng has no voice '%s'", v);
-			err_hint("install espeak-ng-data (make deps)");
-			goto out;
-		}
-	}
 	if ((rc = make_dirs_for(&g, "_truth/words.tsv")) != 0 ||
 	    (rc = fs_join(g.words_path, sizeof g.words_path, o->out_dir, "_truth/words.tsv")) != 0 ||
 	    (rc = fs_open_tmp(g.words_path, g.words_tmp, &g.words)) != 0)
 		goto out;
 	fprintf(g.words, "utt_key\tindex\tword\tstart_s\tend_s\ttimed\n");
-
-	/* Units: rounds over all speakers.  With --hours, one round per batch
-	 * (whole rounds, so the output does not depend on thread timing). */
-	{
-		int rounds, per = 1, is_long = g.layout == L_LONG;
-		if (is_long) {
-			rounds = o->n_long > 0 ? o->n_long : 1;
-			per = o->utts_per_speaker / rounds;
-			if (per < 2)
-				per = 2;
-		} else {
-			rounds = o->utts_per_speaker;
-		}
-		jobs = calloc((size_t)g.nspk * (size_t)(o->hours > 0 || rounds < 1 ? 1 : rounds) +
-				      (size_t)o->n_long * (size_t)g.nlang + 1, sizeof *jobs);
-		if (!jobs) {
-			rc = err_set(ACC_ENOMEM, "out of memory");
-			goto out;
-		}
-		int nj = 0;
-		for (int r = 0; (o->hours > 0 ? !g.hours_reached : r < rounds) && !rc; r++) {
-			for (int i = 0; i < g.nspk; i++)
-				jobs[nj++] = (job){ &g.spk[i], is_long, r, r * per, per };
-			if (o->hours > 0 || r == rounds - 1) {
-				rc = run_jobs(&g, jobs, nj);
-				nj = 0;
-			}
-		}
-		/* extra long recordings (kaldi, nemo) */
-		int upl = o->utts_per_long > 0 ? o->utts_per_long : 8;
-		nj = 0;
-		for (int k = 0; k < o->n_long && !rc && !is_long; k++)
-			for (int li = 0; li < g.nlang; li++)
-				jobs[nj++] = (job){ &g.spk[li * o->speakers + k % o->speakers], 1, k, 5000 + k * upl, upl };
-		if (!rc && nj)
-			rc = run_jobs(&g, jobs, nj);
-	}
-	if (!rc && o->with_bad)
-		rc = make_bad(&g);
-	if (rc)
+	if ((rc = synth_units(&g)))
 		goto out;
-	switch (g.layout) {
-	case L_CV: rc = write_cv(&g); break;
-	case L_LS: rc = write_ls(&g); break;
-	case L_KALDI: rc = write_kaldi(&g); break;
-	case L_NEMO: rc = write_nemo(&g); break;
-	case L_LJ: rc = write_lj(&g); break;
-	default: rc = write_txts(&g); break;
-	}
-	if (!rc)
-		rc = write_truth(&g);
-	if (!rc) {
-		FILE *w = g.words;
-		g.words = NULL;
-		rc = fs_commit_tmp(w, g.words_tmp, g.words_path);
-	}
+	if (o->with_bad && (rc = make_bad(&g)))
+		goto out;
+	rc = write_layout(&g);
 out:
-	if (g.words)
-		fs_abort_tmp(g.words, g.words_tmp);
 	st.files = g.files_done;
 	st.speakers = g.nspk;
 	st.wall_s = now_s() - t0;
 	if (st_out)
 		*st_out = st;
-	for (int li = 0; li < g.nlang; li++) {
-		for (int i = 0; i < g.nsent[li]; i++)
-			free(g.sent[li][i]);
-		free(g.sent[li]);
-		free(g.perm[li]);
-	}
-	for (int i = 0; i < g.nu; i++)
-		urec_free(&g.u[i]);
-	for (int i = 0; i < g.nf; i++) {
-		free(g.f[i].file);
-		free(g.f[i].key);
-	}
-	free(g.u);
-	free(g.f);
-	free(g.spk);
-	free(jobs);
+	gen_free(&g);
 	return rc;
 }
