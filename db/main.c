@@ -273,18 +273,22 @@ static int cmd_query(int argc, char **argv)
 
 /*
  * The write commands (split, weights, export) are recorded in runs:
- * write_begin opens the manifest and starts the run; write_end closes the
- * run (with the counts when rc is 0, with the exit code otherwise) and the
- * manifest, and returns the command's exit status.
+ * write_run opens the manifest, starts the run (stage, with the whole
+ * command line argv), runs work, which prints its summary and writes the
+ * run's counts (JSON), and closes the run (with the counts when work
+ * succeeded, with the exit code otherwise) and the manifest.  Returns the
+ * command's exit status.
  */
-static int write_begin(manifest **m, const char *stage, int argc, char **argv, int64_t *run)
-{
-	int rc = open_manifest(m, 1);
-	return rc ? rc : manifest_run_begin(*m, stage, argc, argv, run);
-}
+typedef int (*write_work)(manifest *m, void *ctx, char *counts, size_t cap);
 
-static int write_end(manifest *m, int64_t run, int rc, const char *counts)
+static int write_run(const char *stage, int argc, char **argv, void *ctx, write_work work)
 {
+	char counts[256] = "{}";
+	manifest *m = NULL;
+	int64_t run = 0;
+	int rc = open_manifest(&m, 1);
+	if (!rc && !(rc = manifest_run_begin(m, stage, argc, argv, &run)))
+		rc = work(m, ctx, counts, sizeof counts);
 	if (!rc)
 		rc = manifest_run_end(m, run, 0, counts);
 	else if (run)
@@ -340,33 +344,32 @@ static const db_cmd split_cmd = {
 	NULL, split_table, split_take, 0, NULL,
 };
 
-static int cmd_split(int argc, char **argv, int full_argc, char **full_argv)
+static int split_work(manifest *m, void *ctx, char *counts, size_t cap)
 {
-	split_opts o = SPLIT_OPTS_DEFAULT;
+	const split_opts *o = ctx;
 	split_stats st;
-	char counts[256];
-	manifest *m = NULL;
-	int64_t run = 0;
-	int rc = db_parse(&split_cmd, argc, argv, &o);
-	if (rc >= 0)
+	int rc = balance_split(m, o, &st);
+	if (rc)
 		return rc;
-	if ((rc = write_begin(&m, "db split", full_argc, full_argv, &run)))
-		goto out;
-	if ((rc = balance_split(m, &o, &st)))
-		goto out;
 	printf("%-9s %9s %11s %9s\n", "split", "speakers", "utterances", "hours");
 	for (int i = 0; i < 3; i++)
 		printf("%-9s %9lld %11lld %9.3f\n", balance_split_name(i), (long long)st.speakers[i],
 		       (long long)st.utterances[i], st.hours[i]);
-	if (o.distinct_text)
+	if (o->distinct_text)
 		printf("excluded  %lld utterances (sentence in a higher split)\n", (long long)st.excluded);
-	snprintf(counts, sizeof counts, "{\"train_speakers\":%lld,\"dev_speakers\":%lld,\"test_speakers\":%lld,"
+	snprintf(counts, cap, "{\"train_speakers\":%lld,\"dev_speakers\":%lld,\"test_speakers\":%lld,"
 		 "\"train\":%lld,\"dev\":%lld,\"test\":%lld,\"excluded\":%lld}",
 		 (long long)st.speakers[0], (long long)st.speakers[1], (long long)st.speakers[2],
 		 (long long)st.utterances[0], (long long)st.utterances[1], (long long)st.utterances[2],
 		 (long long)st.excluded);
-out:
-	return write_end(m, run, rc, counts);
+	return 0;
+}
+
+static int cmd_split(int argc, char **argv, int full_argc, char **full_argv)
+{
+	split_opts o = SPLIT_OPTS_DEFAULT;
+	int rc = db_parse(&split_cmd, argc, argv, &o);
+	return rc >= 0 ? rc : write_run("db split", full_argc, full_argv, &o, split_work);
 }
 
 /* ---------------------------------------------------------------- weights */
@@ -416,30 +419,29 @@ static const db_cmd weights_cmd = {
 	NULL, weights_table, weights_take, 0, NULL,
 };
 
+static int weights_work(manifest *m, void *ctx, char *counts, size_t cap)
+{
+	const balance_opts *o = ctx;
+	balance_stats st;
+	int rc = balance_weights(m, o, &st);
+	if (rc)
+		return rc;
+	printf("weighted %lld utterances of %lld speakers (%lld accent groups), alpha %g%s\n",
+	       (long long)st.utterances, (long long)st.speakers, (long long)st.accents, o->alpha,
+	       o->cap > 0 ? "" : ", no cap");
+	if (o->cap > 0)
+		printf("cap %g: %lld speakers held at the cap\n", o->cap, (long long)st.capped);
+	printf("speaker share of the mass: min %.4g, max %.4g\n", st.min_share, st.max_share);
+	snprintf(counts, cap, "{\"utterances\":%lld,\"speakers\":%lld,\"accents\":%lld,\"capped\":%lld}",
+		 (long long)st.utterances, (long long)st.speakers, (long long)st.accents, (long long)st.capped);
+	return 0;
+}
+
 static int cmd_weights(int argc, char **argv, int full_argc, char **full_argv)
 {
 	balance_opts o = BALANCE_OPTS_DEFAULT;
-	balance_stats st;
-	char counts[256];
-	manifest *m = NULL;
-	int64_t run = 0;
 	int rc = db_parse(&weights_cmd, argc, argv, &o);
-	if (rc >= 0)
-		return rc;
-	if ((rc = write_begin(&m, "db weights", full_argc, full_argv, &run)))
-		goto out;
-	if ((rc = balance_weights(m, &o, &st)))
-		goto out;
-	printf("weighted %lld utterances of %lld speakers (%lld accent groups), alpha %g%s\n",
-	       (long long)st.utterances, (long long)st.speakers, (long long)st.accents, o.alpha,
-	       o.cap > 0 ? "" : ", no cap");
-	if (o.cap > 0)
-		printf("cap %g: %lld speakers held at the cap\n", o.cap, (long long)st.capped);
-	printf("speaker share of the mass: min %.4g, max %.4g\n", st.min_share, st.max_share);
-	snprintf(counts, sizeof counts, "{\"utterances\":%lld,\"speakers\":%lld,\"accents\":%lld,\"capped\":%lld}",
-		 (long long)st.utterances, (long long)st.speakers, (long long)st.accents, (long long)st.capped);
-out:
-	return write_end(m, run, rc, counts);
+	return rc >= 0 ? rc : write_run("db weights", full_argc, full_argv, &o, weights_work);
 }
 
 /* ----------------------------------------------------------------- export */
@@ -493,13 +495,24 @@ static const db_cmd export_cmd = {
 	NULL, export_table, export_take, 0, NULL,
 };
 
+static int export_work(manifest *m, void *ctx, char *counts, size_t cap)
+{
+	const export_opts *o = ctx;
+	export_stats st;
+	int rc = export_write(m, o, &st);
+	if (rc)
+		return rc;
+	printf("exported %lld utterances (%lld recordings, %d split%s) as %s: %d files in %s\n",
+	       (long long)st.utterances, (long long)st.recordings, st.splits, st.splits == 1 ? "" : "s",
+	       export_format_name(o->format), st.files, o->out_dir);
+	snprintf(counts, cap, "{\"utterances\":%lld,\"recordings\":%lld,\"files\":%d}",
+		 (long long)st.utterances, (long long)st.recordings, st.files);
+	return 0;
+}
+
 static int cmd_export(int argc, char **argv, int full_argc, char **full_argv)
 {
 	export_args x = { EXPORT_OPTS_DEFAULT, 0 };
-	export_stats st;
-	char counts[192];
-	manifest *m = NULL;
-	int64_t run = 0;
 	int rc = db_parse(&export_cmd, argc, argv, &x);
 	if (rc >= 0)
 		return rc;
@@ -507,17 +520,7 @@ static int cmd_export(int argc, char **argv, int full_argc, char **full_argv)
 		return cliopt_usage_error("db export", "%s", "--format is required (nemo, kaldi, lhotse or hf-csv)");
 	if (!x.o.out_dir)
 		return cliopt_usage_error("db export", "%s", "--out DIR is required");
-	if ((rc = write_begin(&m, "db export", full_argc, full_argv, &run)))
-		goto out;
-	if ((rc = export_write(m, &x.o, &st)))
-		goto out;
-	printf("exported %lld utterances (%lld recordings, %d split%s) as %s: %d files in %s\n",
-	       (long long)st.utterances, (long long)st.recordings, st.splits, st.splits == 1 ? "" : "s",
-	       export_format_name(x.o.format), st.files, x.o.out_dir);
-	snprintf(counts, sizeof counts, "{\"utterances\":%lld,\"recordings\":%lld,\"files\":%d}",
-		 (long long)st.utterances, (long long)st.recordings, st.files);
-out:
-	return write_end(m, run, rc, counts);
+	return write_run("db export", full_argc, full_argv, &x.o, export_work);
 }
 
 /* ------------------------------------------------------------------- main */

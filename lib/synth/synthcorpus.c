@@ -564,28 +564,33 @@ out:
 
 /* ---- records ---- */
 
-static urec *utt_push(urec **v, int *n, size_t *cap)
+/* A new zeroed record at the end of *v (n records of size bytes, capacity
+ * *cap); NULL when out of memory (the message set). */
+static void *record_push(void **v, int *n, size_t *cap, size_t size)
 {
-	if (ARRAY_GROW(*v, *cap, (size_t)*n + 1))
+	if (err_array_grow(v, cap, (size_t)*n + 1, size))   /* ARRAY_GROW on an untyped array */
 		return NULL;
-	urec *u = &(*v)[(*n)++];
-	memset(u, 0, sizeof *u);
-	u->lng = -1;
+	void *r = (char *)*v + (size_t)(*n)++ * size;
+	memset(r, 0, size);
+	return r;
+}
+
+static urec *utt_new(urec *u)
+{
+	if (u)
+		u->lng = -1;
 	return u;
 }
 
-static frec *file_push(frec **v, int *n, size_t *cap)
+static frec *file_new(frec *f)
 {
-	if (ARRAY_GROW(*v, *cap, (size_t)*n + 1))
-		return NULL;
-	frec *f = &(*v)[(*n)++];
-	memset(f, 0, sizeof *f);
-	f->first_utt = -1;
+	if (f)
+		f->first_utt = -1;
 	return f;
 }
 
-#define add_utt(x) utt_push(&(x)->u, &(x)->nu, &(x)->capu)
-#define add_file(x) file_push(&(x)->f, &(x)->nf, &(x)->capf)
+#define add_utt(x) utt_new(record_push((void **)&(x)->u, &(x)->nu, &(x)->capu, sizeof *(x)->u))
+#define add_file(x) file_new(record_push((void **)&(x)->f, &(x)->nf, &(x)->capf, sizeof *(x)->f))
 
 static void urec_free(urec *u)
 {
