@@ -1216,22 +1216,32 @@ static char *txt_name(const char *file)
 	return xprintf("%.*s.txt", stem, file);
 }
 
-static int write_cv(gen *g)
+/* The list file rel (after header, unless NULL): one line per utterance,
+ * in utterance order, made by line (malloc'ed; NULL when out of memory). */
+static int write_utt_list(gen *g, const char *rel, const char *header, char *(*line)(const gen *g, const urec *u))
 {
 	lines l = { 0 };
 	int rc = 0;
-	for (int i = 0; i < g->nu && !rc; i++) {
-		const urec *u = &g->u[i];
-		const speaker *s = &g->spk[u->spk];
-		rc = lines_add(&l, xprintf("%s\t%s\t%s\t2\t0\t%s\t%s\t%s\t\t%s\t", s->label, u->lid, u->text, cv_age(s->age),
-					   s->gender, s->accent, g->lang[s->lang]->locale));
-	}
+	for (int i = 0; i < g->nu && !rc; i++)
+		rc = lines_add(&l, line(g, &g->u[i]));
 	if (!rc)
-		rc = lines_write(g, "validated.tsv",
-				 "client_id\tpath\tsentence\tup_votes\tdown_votes\tage\tgender\taccents\tvariant\tlocale\tsegment",
-				 &l, 0);
+		rc = lines_write(g, rel, header, &l, 0);
 	lines_free(&l);
 	return rc;
+}
+
+static char *cv_line(const gen *g, const urec *u)
+{
+	const speaker *s = &g->spk[u->spk];
+	return xprintf("%s\t%s\t%s\t2\t0\t%s\t%s\t%s\t\t%s\t", s->label, u->lid, u->text, cv_age(s->age), s->gender,
+		       s->accent, g->lang[s->lang]->locale);
+}
+
+static int write_cv(gen *g)
+{
+	return write_utt_list(g, "validated.tsv",
+			      "client_id\tpath\tsentence\tup_votes\tdown_votes\tage\tgender\taccents\tvariant\tlocale\tsegment",
+			      cv_line);
 }
 
 static int write_ls(gen *g)
@@ -1354,49 +1364,41 @@ static int write_kaldi(gen *g)
 	return rc;
 }
 
+static char *nemo_line(const gen *g, const urec *u)
+{
+	const speaker *s = &g->spk[u->spk];
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "audio_filepath", json_string(u->file));
+	json_object_set_new(o, "duration", json_real(u->bad ? 2.0 : round((u->end - u->start) * 1e6) / 1e6));
+	if (u->in_long)
+		json_object_set_new(o, "offset", json_real(round(u->start * 1e6) / 1e6));
+	json_object_set_new(o, "text", json_string(u->text));
+	json_object_set_new(o, "speaker", json_string(s->label));
+	json_object_set_new(o, "lang", json_string(g->lang[s->lang]->iso3));
+	char *js = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	json_decref(o);
+	return js;
+}
+
 static int write_nemo(gen *g)
 {
-	lines l = { 0 };
-	int rc = 0;
-	for (int i = 0; i < g->nu && !rc; i++) {
-		const urec *u = &g->u[i];
-		const speaker *s = &g->spk[u->spk];
-		int in_long = u->in_long;
-		json_t *o = json_object();
-		if (!o)
-			return err_set(ACC_ENOMEM, "out of memory");
-		json_object_set_new(o, "audio_filepath", json_string(u->file));
-		json_object_set_new(o, "duration", json_real(u->bad ? 2.0 : round((u->end - u->start) * 1e6) / 1e6));
-		if (in_long)
-			json_object_set_new(o, "offset", json_real(round(u->start * 1e6) / 1e6));
-		json_object_set_new(o, "text", json_string(u->text));
-		json_object_set_new(o, "speaker", json_string(s->label));
-		json_object_set_new(o, "lang", json_string(g->lang[s->lang]->iso3));
-		char *js = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-		json_decref(o);
-		rc = lines_add(&l, js);
-	}
-	if (!rc)
-		rc = lines_write(g, "manifest.jsonl", NULL, &l, 0);
-	lines_free(&l);
-	return rc;
+	return write_utt_list(g, "manifest.jsonl", NULL, nemo_line);
+}
+
+static char *lj_line(const gen *g, const urec *u)
+{
+	(void)g;
+	const char *sl = strrchr(u->file, '/'), *dot = strrchr(u->file, '.');
+	const char *stem = sl ? sl + 1 : u->file;
+	int sn = dot && dot > stem ? (int)(dot - stem) : (int)strlen(stem);
+	return xprintf("%.*s|%s|%s", sn, stem, u->text, u->text);
 }
 
 static int write_lj(gen *g)
 {
-	lines l = { 0 };
-	int rc = 0;
-	for (int i = 0; i < g->nu && !rc; i++) {
-		const urec *u = &g->u[i];
-		const char *sl = strrchr(u->file, '/'), *dot = strrchr(u->file, '.');
-		const char *stem = sl ? sl + 1 : u->file;
-		int sn = dot && dot > stem ? (int)(dot - stem) : (int)strlen(stem);
-		rc = lines_add(&l, xprintf("%.*s|%s|%s", sn, stem, u->text, u->text));
-	}
-	if (!rc)
-		rc = lines_write(g, "metadata.csv", NULL, &l, 0);
-	lines_free(&l);
-	return rc;
+	return write_utt_list(g, "metadata.csv", NULL, lj_line);
 }
 
 /* folder and longform: a same-stem .txt beside each audio file. */
