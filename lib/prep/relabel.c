@@ -122,12 +122,23 @@ static int update_row(relabel_ctx *c, sqlite3_stmt *upd, const char *what)
 	return 0;
 }
 
+/* The end of a pass: its statements finalized; ACC_EDB (what) when the
+ * selection's last step st was not the end of its rows. */
+static int pass_end(relabel_ctx *c, sqlite3_stmt *sel, sqlite3_stmt *upd, int rc, int st, const char *what)
+{
+	if (!rc && st != SQLITE_DONE)
+		rc = manifest_db_error(c->m, what);
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return rc;
+}
+
 /* The long recordings' transcript lines of the selection.  Runs before the
  * utterances: the selection reads the utterances' old labels. */
 static int relabel_lines(relabel_ctx *c)
 {
 	sqlite3_stmt *sel = NULL, *upd = NULL;
-	int rc, st;
+	int rc, st = SQLITE_DONE;
 	if ((rc = manifest_prepare(c->m, "SELECT DISTINCT t.id, t.lang, t.text_raw FROM long_texts t "
 	                           "JOIN recordings r ON r.id = t.recording_id JOIN corpora c ON c.id = r.corpus_id "
 	                           "JOIN utterances u ON u.recording_id = r.id WHERE " SELECTION, &sel)) ||
@@ -152,12 +163,8 @@ static int relabel_lines(relabel_ctx *c)
 			goto out;
 		c->s->lines++;
 	}
-	if (st != SQLITE_DONE)
-		rc = manifest_db_error(c->m, "cannot read long transcript lines");
 out:
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
-	return rc;
+	return pass_end(c, sel, upd, rc, st, "cannot read long transcript lines");
 }
 
 /* The utterances of the selection: new label, and the transcript
@@ -166,7 +173,7 @@ static int relabel_utterances(relabel_ctx *c)
 {
 	sqlite3_stmt *sel = NULL, *upd = NULL;
 	relabel_summary *s = c->s;
-	int rc, st;
+	int rc, st = SQLITE_DONE;
 	if ((rc = manifest_prepare(c->m, "SELECT u.id, u.lang, u.text_raw, u.text_norm FROM utterances u "
 	                           "JOIN corpora c ON c.id = u.corpus_id WHERE " SELECTION " ORDER BY u.id", &sel)) ||
 	    (rc = manifest_prepare(c->m, "UPDATE utterances SET lang = ?2, text_norm = ?3, norm_profile = ?4, "
@@ -201,12 +208,8 @@ static int relabel_utterances(relabel_ctx *c)
 		if ((rc = update_row(c, upd, "cannot update an utterance")))
 			goto out;
 	}
-	if (st != SQLITE_DONE)
-		rc = manifest_db_error(c->m, "cannot read the utterances");
 out:
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
-	return rc;
+	return pass_end(c, sel, upd, rc, st, "cannot read the utterances");
 }
 
 /* Nothing selected: say what the manifest has. */
