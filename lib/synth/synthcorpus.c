@@ -134,6 +134,17 @@ typedef struct frec {                    /* one audio file */
 	double dur;
 } frec;
 
+/* The utterance and file records of the whole corpus (gen) or of one unit
+ * of work until commit() moves them over. */
+typedef struct records {
+	urec *u;
+	int nu;
+	size_t capu;
+	frec *f;
+	int nf;
+	size_t capf;
+} records;
+
 typedef struct afmt {
 	const char *ext, *container, *codec;
 	int sf_format, rate, channels;
@@ -150,12 +161,7 @@ typedef struct gen {
 	int *perm[16];
 	speaker *spk;
 	int nspk;
-	urec *u;
-	int nu;
-	size_t capu;
-	frec *f;
-	int nf;
-	size_t capf;
+	records r;
 	FILE *words;
 	char words_tmp[4096], words_path[4096];
 	double noise_long, noise_short;    /* dB, <0 none */
@@ -589,8 +595,8 @@ static frec *file_new(frec *f)
 	return f;
 }
 
-#define add_utt(x) utt_new(record_push((void **)&(x)->u, &(x)->nu, &(x)->capu, sizeof *(x)->u))
-#define add_file(x) file_new(record_push((void **)&(x)->f, &(x)->nf, &(x)->capf, sizeof *(x)->f))
+#define add_utt(x) utt_new(record_push((void **)&(x)->r.u, &(x)->r.nu, &(x)->r.capu, sizeof *(x)->r.u))
+#define add_file(x) file_new(record_push((void **)&(x)->r.f, &(x)->r.nf, &(x)->r.capf, sizeof *(x)->r.f))
 
 static void urec_free(urec *u)
 {
@@ -600,16 +606,25 @@ static void urec_free(urec *u)
 	free(u->lid);
 }
 
+/* Free the records' strings (those r still owns: commit() moves them out
+ * and sets the counts to 0) and arrays. */
+static void records_free(records *r)
+{
+	for (int i = 0; i < r->nu; i++)
+		urec_free(&r->u[i]);
+	for (int i = 0; i < r->nf; i++) {
+		free(r->f[i].file);
+		free(r->f[i].key);
+	}
+	free(r->u);
+	free(r->f);
+}
+
 /* One unit of work (a short utterance or a long recording) made by a worker
  * thread; commit() appends it to the generator in unit order, so the output
  * does not depend on the number of threads. */
 typedef struct unit {
-	urec *u;
-	int nu;
-	size_t capu;
-	frec *f;
-	int nf;
-	size_t capf;
+	records r;
 	FILE *words;            /* words.tsv lines (memory stream) */
 	char *wbuf;
 	size_t wlen;
@@ -627,17 +642,10 @@ static int unit_init(unit *un)
 /* Free what the unit still owns (after commit(): only its arrays). */
 static void unit_free(unit *un)
 {
-	for (int i = 0; i < un->nu; i++)
-		urec_free(&un->u[i]);
-	for (int i = 0; i < un->nf; i++) {
-		free(un->f[i].file);
-		free(un->f[i].key);
-	}
+	records_free(&un->r);
 	if (un->words)
 		fclose(un->words);
 	free(un->wbuf);
-	free(un->u);
-	free(un->f);
 	memset(un, 0, sizeof *un);
 }
 
@@ -786,7 +794,7 @@ static int make_long(gen *g, unit *un, const speaker *s, int session, int k0, in
 	double *pause = calloc((size_t)nutt + 1, sizeof *pause);
 	float *x = NULL;
 	int64_t n = 0, pos, frames = 0;
-	int rc = 0, first = un->nu;
+	int rc = 0, first = un->r.nu;
 	char *lkey = NULL, *file = NULL;
 	frec *fr;
 	if (!a || !pause) {
@@ -893,31 +901,31 @@ out:
 /* Append a finished unit to the generator; callers serialize (ordered). */
 static int commit(gen *g, unit *un)
 {
-	int base = g->nu, nu = un->nu, nf = un->nf;
-	un->nu = un->nf = 0;   /* ownership of the strings moves to g */
+	int base = g->r.nu, nu = un->r.nu, nf = un->r.nf;
+	un->r.nu = un->r.nf = 0;   /* ownership of the strings moves to g */
 	for (int i = 0; i < nu; i++) {
 		urec *u = add_utt(g);
 		if (!u) {
 			for (int k = i; k < nu; k++)
-				urec_free(&un->u[k]);
+				urec_free(&un->r.u[k]);
 			for (int k = 0; k < nf; k++) {
-				free(un->f[k].file);
-				free(un->f[k].key);
+				free(un->r.f[k].file);
+				free(un->r.f[k].key);
 			}
 			return err_set(ACC_ENOMEM, "out of memory");
 		}
-		*u = un->u[i];
+		*u = un->r.u[i];
 	}
 	for (int i = 0; i < nf; i++) {
 		frec *f = add_file(g);
 		if (!f) {
 			for (int k = i; k < nf; k++) {
-				free(un->f[k].file);
-				free(un->f[k].key);
+				free(un->r.f[k].file);
+				free(un->r.f[k].key);
 			}
 			return err_set(ACC_ENOMEM, "out of memory");
 		}
-		*f = un->f[i];
+		*f = un->r.f[i];
 		if (f->first_utt >= 0)
 			f->first_utt += base;
 	}
@@ -929,8 +937,8 @@ static int commit(gen *g, unit *un)
 	g->st->long_recordings += un->longs;
 	g->st->words += un->nwords;
 	g->st->synth_wall_s += un->synth_s;
-	for (int i = g->nf - nf; i < g->nf; i++)
-		progress_tick(g, g->f[i].dur);
+	for (int i = g->r.nf - nf; i < g->r.nf; i++)
+		progress_tick(g, g->r.f[i].dur);
 	return 0;
 }
 
@@ -1038,16 +1046,16 @@ static int make_bad(gen *g)
 		afmt f = fmt_of(layout_default_format(g->layout), 16000, 1);
 		urec *u;
 		if (kind == BAD_DUP) {   /* duplicate the first good file of the right kind */
-			for (int i = 0; i < g->nf && src < 0; i++)
-				if (!strcmp(g->f[i].kind, is_long ? "long" : "short"))
+			for (int i = 0; i < g->r.nf && src < 0; i++)
+				if (!strcmp(g->r.f[i].kind, is_long ? "long" : "short"))
 					src = i;
 			if (src < 0)
 				continue;
-			const char *dot = strrchr(g->f[src].file, '.');
+			const char *dot = strrchr(g->r.f[src].file, '.');
 			f.ext = dot ? dot + 1 : "wav";
-			for (int i = 0; i < g->nu && !src_text; i++)
-				if (!g->u[i].bad && !strcmp(g->u[i].file, g->f[src].file))
-					src_text = g->u[i].text;
+			for (int i = 0; i < g->r.nu && !src_text; i++)
+				if (!g->r.u[i].bad && !strcmp(g->r.u[i].file, g->r.f[src].file))
+					src_text = g->r.u[i].text;
 		}
 		if (!(u = add_utt(g)))
 			return err_set(ACC_ENOMEM, "out of memory");
@@ -1067,14 +1075,14 @@ static int make_bad(gen *g)
 		else if (kind == BAD_DUP && src_text && !is_long)
 			u->text = strdup(src_text);
 		else if (is_long) {   /* a long-form transcript of the duplicated file's lines */
-			int a = src >= 0 ? g->f[src].first_utt : -1, n = src >= 0 ? g->f[src].n_utts : 0;
+			int a = src >= 0 ? g->r.f[src].first_utt : -1, n = src >= 0 ? g->r.f[src].n_utts : 0;
 			size_t len = 0;
 			FILE *m = open_memstream(&u->text, &len);
 			if (!m)
 				return err_set(ACC_ENOMEM, "out of memory");
 			if (a >= 0)
 				for (int i = 0; i < n; i++)
-					fprintf(m, "%s%s", i ? "\n" : "", g->u[a + i].text);
+					fprintf(m, "%s%s", i ? "\n" : "", g->r.u[a + i].text);
 			else
 				fprintf(m, "%s\n%s", sentence_for(g, s, k), sentence_for(g, s, k + 1));
 			fclose(m);
@@ -1082,7 +1090,7 @@ static int make_bad(gen *g)
 			u->text = strdup(sentence_for(g, s, k));
 		if (!u->text)
 			return err_set(ACC_ENOMEM, "out of memory");
-		char *file = u->file;   /* g->u may move below; keep what we need */
+		char *file = u->file;   /* g->r.u may move below; keep what we need */
 		if (kind == BAD_CORRUPT) {
 			char path[4096], junk[2400];
 			size_t l = 0;
@@ -1097,7 +1105,7 @@ static int make_bad(gen *g)
 				return rc;
 			g->files_done++;
 		} else if (kind == BAD_DUP) {
-			if ((rc = make_dirs_for(g, file)) || (rc = copy_file(g, g->f[src].file, file)))
+			if ((rc = make_dirs_for(g, file)) || (rc = copy_file(g, g->r.f[src].file, file)))
 				return rc;
 			g->files_done++;
 		}
@@ -1222,8 +1230,8 @@ static int write_utt_list(gen *g, const char *rel, const char *header, char *(*l
 {
 	lines l = { 0 };
 	int rc = 0;
-	for (int i = 0; i < g->nu && !rc; i++)
-		rc = lines_add(&l, line(g, &g->u[i]));
+	for (int i = 0; i < g->r.nu && !rc; i++)
+		rc = lines_add(&l, line(g, &g->r.u[i]));
 	if (!rc)
 		rc = lines_write(g, rel, header, &l, 0);
 	lines_free(&l);
@@ -1252,8 +1260,8 @@ static int write_ls(gen *g)
 		const speaker *s = &g->spk[si];
 		lines l = { 0 };
 		double minutes = 0;
-		for (int i = 0; i < g->nu && !rc; i++) {
-			const urec *u = &g->u[i];
+		for (int i = 0; i < g->r.nu && !rc; i++) {
+			const urec *u = &g->r.u[i];
 			if (u->spk != si)
 				continue;
 			char *t = ls_text(u->text);
@@ -1286,17 +1294,17 @@ static int write_kaldi(gen *g)
 {
 	lines scp = { 0 }, text = { 0 }, u2s = { 0 }, s2u = { 0 }, s2g = { 0 }, u2l = { 0 }, seg = { 0 };
 	int rc = 0, any_long = 0;
-	for (int i = 0; i < g->nf; i++)
-		any_long |= !strcmp(g->f[i].kind, "long");
-	for (int i = 0; i < g->nu && !rc; i++) {
-		const urec *u = &g->u[i];
+	for (int i = 0; i < g->r.nf; i++)
+		any_long |= !strcmp(g->r.f[i].kind, "long");
+	for (int i = 0; i < g->r.nu && !rc; i++) {
+		const urec *u = &g->r.u[i];
 		const speaker *s = &g->spk[u->spk];
 		int in_long = u->in_long;
 		const char *rec = u->key;
 		if (in_long) {   /* recording id = the long file's key */
-			for (int f = 0; f < g->nf; f++)
-				if (!strcmp(g->f[f].file, u->file))
-					rec = g->f[f].key;
+			for (int f = 0; f < g->r.nf; f++)
+				if (!strcmp(g->r.f[f].file, u->file))
+					rec = g->r.f[f].key;
 		}
 		if (!in_long)
 			rc = lines_add(&scp, xprintf("%s %s", u->key, u->file));
@@ -1310,9 +1318,9 @@ static int write_kaldi(gen *g)
 			rc = lines_add(&seg, in_long ? xprintf("%s %s %.3f %.3f", u->key, rec, u->start, u->end) :
 					      xprintf("%s %s 0.000 %.3f", u->key, rec, u->bad ? 1.0 : u->end));
 	}
-	for (int f = 0; f < g->nf && !rc; f++)
-		if (!strcmp(g->f[f].kind, "long"))
-			rc = lines_add(&scp, xprintf("%s %s", g->f[f].key, g->f[f].file));
+	for (int f = 0; f < g->r.nf && !rc; f++)
+		if (!strcmp(g->r.f[f].kind, "long"))
+			rc = lines_add(&scp, xprintf("%s %s", g->r.f[f].key, g->r.f[f].file));
 	for (int si = 0; si < g->nspk && !rc; si++) {
 		const speaker *s = &g->spk[si];
 		char *buf = NULL;
@@ -1325,9 +1333,9 @@ static int write_kaldi(gen *g)
 		fprintf(m, "%s", s->label);
 		/* utterance ids sorted, as Kaldi wants */
 		lines ids = { 0 };
-		for (int i = 0; i < g->nu && !rc; i++)
-			if (g->u[i].spk == si)
-				rc = lines_add(&ids, strdup(g->u[i].key));
+		for (int i = 0; i < g->r.nu && !rc; i++)
+			if (g->r.u[i].spk == si)
+				rc = lines_add(&ids, strdup(g->r.u[i].key));
 		qsort(ids.v, (size_t)ids.n, sizeof *ids.v, cmp_cstr);
 		for (int i = 0; i < ids.n; i++)
 			fprintf(m, " %s", ids.v[i]);
@@ -1405,8 +1413,8 @@ static int write_lj(gen *g)
 static int write_txts(gen *g)
 {
 	int rc = 0;
-	for (int i = 0; i < g->nu && !rc; i++) {
-		const urec *u = &g->u[i];
+	for (int i = 0; i < g->r.nu && !rc; i++) {
+		const urec *u = &g->r.u[i];
 		if (!u->bad && g->layout == L_LONG)
 			continue;   /* long recordings: written per file below */
 		char *t = txt_name(u->file), path[4096];
@@ -1420,13 +1428,13 @@ static int write_txts(gen *g)
 		free(body);
 		free(t);
 	}
-	for (int f = 0; f < g->nf && !rc; f++) {
-		const frec *fr = &g->f[f];
+	for (int f = 0; f < g->r.nf && !rc; f++) {
+		const frec *fr = &g->r.f[f];
 		if (strcmp(fr->kind, "long"))
 			continue;
 		lines l = { 0 };
 		for (int i = 0; i < fr->n_utts && !rc; i++)
-			rc = lines_add(&l, strdup(g->u[fr->first_utt + i].text));
+			rc = lines_add(&l, strdup(g->r.u[fr->first_utt + i].text));
 		char *t = txt_name(fr->file);
 		if (!t)
 			rc = err_set(ACC_ENOMEM, "out of memory");
@@ -1444,8 +1452,8 @@ static int write_truth(gen *g)
 {
 	lines ut = { 0 }, sp = { 0 }, rec = { 0 }, bad = { 0 };
 	int rc = 0;
-	for (int i = 0; i < g->nu && !rc; i++) {
-		const urec *u = &g->u[i];
+	for (int i = 0; i < g->r.nu && !rc; i++) {
+		const urec *u = &g->r.u[i];
 		const speaker *s = &g->spk[u->spk];
 		if (u->bad)
 			rc = lines_add(&bad, xprintf("%s\t%s\t%s\t%s", bad_kind[u->bad], u->file, u->key, bad_reason[u->bad]));
@@ -1461,8 +1469,8 @@ static int write_truth(gen *g)
 		rc = lines_add(&sp, xprintf("%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%d", s->label, g->lang[s->lang]->iso3,
 					    s->gender, s->age, s->accent, s->voice, s->variant, s->rate, s->pitch, s->range));
 	}
-	for (int i = 0; i < g->nf && !rc; i++) {
-		const frec *f = &g->f[i];
+	for (int i = 0; i < g->r.nf && !rc; i++) {
+		const frec *f = &g->r.f[i];
 		rc = lines_add(&rec, xprintf("%s\t%s\t%s\t%s\t%d\t%d\t%lld\t%.6f\t%d", f->file, f->kind, f->container, f->codec,
 					     f->rate, f->channels, (long long)f->frames, f->dur, f->n_utts));
 	}
@@ -1654,14 +1662,7 @@ static void gen_free(gen *g)
 		free(g->sent[li]);
 		free(g->perm[li]);
 	}
-	for (int i = 0; i < g->nu; i++)
-		urec_free(&g->u[i]);
-	for (int i = 0; i < g->nf; i++) {
-		free(g->f[i].file);
-		free(g->f[i].key);
-	}
-	free(g->u);
-	free(g->f);
+	records_free(&g->r);
 	free(g->spk);
 }
 
