@@ -340,9 +340,36 @@ static void test_check(void)
 	manifest_close(m);
 }
 
+/* The examples `db query --help` shows run on a manifest of the current
+ * schema and return rows (the first one the table's definition). */
+static void test_query_examples(void)
+{
+	fixture_opts o = { .n_speakers = 4 };
+	manifest *m = fixture_open("examples", &o);
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	int n = 0;
+	for (const dbquery_example *e = dbquery_examples; e->sql; e++, n++) {
+		dbquery_format f = DBQUERY_TABLE;
+		int rc;
+		int64_t rows = -1;
+		CHECK(e->opts != NULL);
+		if (strstr(e->opts, "--format csv"))
+			f = DBQUERY_CSV;
+		char *out = query(m, e->sql, f, &rc, &rows);
+		CHECKF(rc == 0, "example '%s': %s", e->sql, err_msg());
+		CHECKF(rows > 0, "example '%s' returned no row", e->sql);
+		free(out);
+	}
+	CHECK(n >= 3);
+	manifest_close(m);
+}
+
 int main(void)
 {
 	RUN(test_query_formats);
+	RUN(test_query_examples);
 	RUN(test_query_guard);
 	RUN(test_stats);
 	RUN(test_check);

@@ -335,7 +335,16 @@ static void test_alignments(void)
 	json_array_foreach(rows, k, r) {
 		CHECK(num(r, "min_window_logp") >= prev);
 		prev = num(r, "min_window_logp");
+		/* flag names: the bits set above (2 below -9, 4 for the fast ones), in bit order */
+		const char *names = str(r, "flag_names");
+		CHECK(names != NULL);
+		if (!names)
+			continue;
+		CHECKF(!strcmp(names, "") || !strcmp(names, "low-confidence") || !strcmp(names, "rate") ||
+			       !strcmp(names, "low-confidence rate"), "flag_names '%s'", names);
+		CHECK((strstr(names, "low-confidence") != NULL) == (num(r, "min_window_logp") < -9));
 	}
+	CHECK_STR(str(row(rows, 0), "flag_names"), "low-confidence");
 	CHECK_NEAR(num(row(rows, 0), "min_window_logp"), -11.85, 1e-9);
 	json_decref(rows);
 

@@ -542,22 +542,16 @@ out:
 
 typedef struct growbuf {
 	float *x;
-	int64_t n, cap;
+	int64_t n;
+	size_t cap;
 } growbuf;
 
 static int grow_append(void *ctx, const float *x, int64_t n, int64_t offset)
 {
 	growbuf *g = ctx;
-	if (g->n + n > g->cap) {
-		int64_t cap = g->cap ? g->cap : BLOCK_OUT;
-		while (cap < g->n + n)
-			cap *= 2;
-		float *p = realloc(g->x, sizeof(float) * cap);
-		if (!p)
-			return err_set(ACC_ENOMEM, "out of memory decoding audio (%lld samples)", (long long)cap);
-		g->x = p;
-		g->cap = cap;
-	}
+	int rc = ARRAY_GROW(g->x, g->cap, (size_t)(g->n + n));
+	if (rc)
+		return err_wrap(rc, "decoding audio");
 	memcpy(g->x + g->n, x, sizeof(float) * n);
 	g->n += n;
 	return 0;

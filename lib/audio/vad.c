@@ -16,6 +16,7 @@
  *    and short pieces are widened into the surrounding silence toward min_s.
  */
 #include "audio/vad.h"
+#include "audio/audio.h"
 #include "base/err.h"
 #include <math.h>
 #include <stdlib.h>
@@ -32,14 +33,9 @@ void vad_free(vad *v)
 
 static int push_frame(vad *v, double meansq)
 {
-	if (v->n == v->cap) {
-		int64_t cap = v->cap ? v->cap * 2 : 4096;
-		float *p = realloc(v->db, sizeof(float) * cap);
-		if (!p)
-			return err_set(ACC_ENOMEM, "out of memory in voice activity detection");
-		v->db = p;
-		v->cap = cap;
-	}
+	int rc = ARRAY_GROW(v->db, v->cap, (size_t)v->n + 1);
+	if (rc)
+		return err_wrap(rc, "voice activity detection");
 	v->db[v->n++] = (float)(10 * log10(meansq + 1e-12));
 	return 0;
 }
@@ -89,21 +85,16 @@ typedef struct span { int64_t a, b; int forced_a, forced_b; } span;  /* frames [
 
 typedef struct seglist {
 	span *s;
-	int n, cap;
+	int n;
+	size_t cap;
 	int oom;
 } seglist;
 
 static void seg_push(seglist *l, span x)
 {
-	if (l->n == l->cap) {
-		int cap = l->cap ? l->cap * 2 : 64;
-		span *p = realloc(l->s, sizeof(span) * cap);
-		if (!p) {
-			l->oom = 1;
-			return;
-		}
-		l->s = p;
-		l->cap = cap;
+	if (ARRAY_GROW(l->s, l->cap, (size_t)l->n + 1)) {
+		l->oom = 1;
+		return;
 	}
 	l->s[l->n++] = x;
 }
@@ -170,7 +161,7 @@ int vad_split(vad *v, const vad_opts *o, vad_segment **segs, int *nseg)
 	}
 	if (!v->n)
 		return 0;
-	const double fs = (double)VAD_FRAME / 16000;
+	const double fs = (double)VAD_FRAME / AUDIO_RATE;
 	int64_t pausef = (int64_t)llround(o->min_pause_s / fs), padf = (int64_t)llround(o->pad_s / fs);
 	int64_t minf = (int64_t)llround(o->min_s / fs), maxf = (int64_t)floor(o->max_s / fs) - 2 * padf;
 	double thr = vad_threshold(v, o);

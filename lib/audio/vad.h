@@ -7,6 +7,7 @@
  * per 10 ms frame, so a recording of any length costs 4 bytes per 10 ms.
  */
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 
 #define VAD_FRAME 160   /* samples per analysis frame: 10 ms at 16 kHz */
@@ -27,7 +28,8 @@ typedef struct vad_segment {
 
 typedef struct vad {
 	float  *db;          /* per-frame energy, dBFS */
-	int64_t n, cap;      /* frames */
+	int64_t n;           /* frames */
+	size_t  cap;
 	double  acc;         /* partial frame sum of squares */
 	int     acc_n;
 } vad;

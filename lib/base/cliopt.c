@@ -2,6 +2,7 @@
  * cliopt.c — option tables and numeric option values (see cliopt.h).
  */
 #include "base/cliopt.h"
+#include "base/err.h"
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -100,4 +101,33 @@ void cliopt_print(FILE *fp, const cliopt *table)
 			fprintf(fp, "%-22s", "");
 		}
 	}
+}
+
+void cliopt_usage(FILE *fp, const char *head, const cliopt *table, const char *tail)
+{
+	fputs(head, fp);
+	cliopt_print(fp, table);
+	if (tail)
+		fputs(tail, fp);
+}
+
+int cliopt_usage_error(const char *cmd, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	err_set(ACC_EINVAL, "%s", msg);
+	err_hint("see '%s --help'", cmd);
+	err_print();
+	return err_exit_code(ACC_EINVAL);
+}
+
+int cliopt_fail(int rc)
+{
+	if (!rc)
+		return 0;
+	err_print();
+	return err_exit_code(rc);
 }

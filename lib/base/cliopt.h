@@ -11,6 +11,7 @@
  */
 #pragma once
 #include <getopt.h> /* optind, for the operands after the options */
+#include <stdarg.h>
 #include <stdio.h>
 
 /* One option.  id: the value cliopt_next returns for it (use the short
@@ -41,6 +42,21 @@ int cliopt_next(int argc, char **argv, const cliopt *table, const char **arg);
 /* Print the table's option list to fp, one option per line with its help
  * aligned in a second column ("  -o, --out PATH      where to write"). */
 void cliopt_print(FILE *fp, const cliopt *table);
+
+/* A command's whole help: head (usage line and description, ending in a
+ * blank line), the table's option list, then tail (NULL: nothing). */
+void cliopt_usage(FILE *fp, const char *head, const cliopt *table, const char *tail);
+
+/* A usage error of command cmd ("db stats"): the message becomes the
+ * error (ACC_EINVAL) with the hint "see '<cmd> --help'", err_print() shows
+ * both on stderr, and the result is the exit status for bad usage (2).
+ * For binaries: `return cliopt_usage_error("db stats", "bad '%s'", a);`. */
+int cliopt_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A library failure in a binary: err_print() shows the error and hint kept
+ * by the library, and the result is rc's exit status (err_exit_code; 0
+ * when rc is 0, which prints nothing). */
+int cliopt_fail(int rc);
 
 /* The whole of s as a finite number: 0 and *out set, or -1 (*out untouched). */
 int cliopt_number(const char *s, double *out);

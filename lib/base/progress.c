@@ -53,12 +53,32 @@ static void fmt_time(char *buf, size_t cap, double s)
 		snprintf(buf, cap, "%02d:%02d", (int)s / 60, (int)s % 60);
 }
 
-static void draw(progress *p)
+/* What both kinds of line show: the rate, elapsed time and (with a total)
+ * the time left. */
+typedef struct pace {
+	double rate;
+	char   ela[32], eta[32];
+} pace;
+
+static void pace_of(const progress *p, pace *t)
 {
 	double el = progress_now() - p->t_start;
-	double rate = el > 0 ? p->done / el : 0;
-	char eta[32], ela[32];
-	fmt_time(ela, sizeof ela, el);
+	t->rate = el > 0 ? p->done / el : 0;
+	fmt_time(t->ela, sizeof t->ela, el);
+	fmt_time(t->eta, sizeof t->eta, p->total > 0 && t->rate > 0 ? (p->total - p->done) / t->rate : -1);
+}
+
+/* A line is out: flushed, and the time noted for the next one. */
+static void drawn(progress *p)
+{
+	fflush(stderr);
+	p->t_last_draw = progress_now();
+}
+
+static void draw(progress *p)
+{
+	pace t;
+	pace_of(p, &t);
 	if (p->total > 0) {
 		int w = 30, fill = (int)(w * (double)p->done / p->total);
 		char bar[64];
@@ -67,36 +87,30 @@ static void draw(progress *p)
 		for (int i = 0; i < w; i++)
 			bar[i] = i < fill ? '#' : '.';
 		bar[w] = 0;
-		fmt_time(eta, sizeof eta, rate > 0 ? (p->total - p->done) / rate : -1);
 		fprintf(stderr, "\r\033[K%s [%s] %lld/%lld %s  %.1f %s/s  %s ETA %s  %s", p->label, bar,
-			(long long)p->done, (long long)p->total, p->unit, rate, p->unit, ela, eta, status_text);
+			(long long)p->done, (long long)p->total, p->unit, t.rate, p->unit, t.ela, t.eta, status_text);
 	} else {
 		fprintf(stderr, "\r\033[K%s %lld %s  %.1f %s/s  %s  %s", p->label, (long long)p->done, p->unit,
-			rate, p->unit, ela, status_text);
+			t.rate, p->unit, t.ela, status_text);
 	}
-	fflush(stderr);
-	p->t_last_draw = progress_now();
+	drawn(p);
 }
 
 /* One self-contained line: "train: 120/1000 steps (12%), 2.1 steps/s,
  * 00:57 elapsed, ETA 07:00, <status>". */
 static void draw_plain(progress *p)
 {
-	double el = progress_now() - p->t_start;
-	double rate = el > 0 ? p->done / el : 0;
-	char eta[32], ela[32];
-	fmt_time(ela, sizeof ela, el);
+	pace t;
+	pace_of(p, &t);
 	if (p->total > 0) {
-		fmt_time(eta, sizeof eta, rate > 0 ? (p->total - p->done) / rate : -1);
 		fprintf(stderr, "%s: %lld/%lld %s (%.0f%%), %.1f %s/s, %s elapsed, ETA %s%s%s\n", p->label,
-			(long long)p->done, (long long)p->total, p->unit, 100.0 * p->done / p->total, rate, p->unit,
-			ela, eta, status_text[0] ? ", " : "", status_text);
+			(long long)p->done, (long long)p->total, p->unit, 100.0 * p->done / p->total, t.rate, p->unit,
+			t.ela, t.eta, status_text[0] ? ", " : "", status_text);
 	} else {
 		fprintf(stderr, "%s: %lld %s, %.1f %s/s, %s elapsed%s%s\n", p->label, (long long)p->done, p->unit,
-			rate, p->unit, ela, status_text[0] ? ", " : "", status_text);
+			t.rate, p->unit, t.ela, status_text[0] ? ", " : "", status_text);
 	}
-	fflush(stderr);
-	p->t_last_draw = progress_now();
+	drawn(p);
 }
 
 /* Draw when due: the bar at most 10 times a second, plain lines once per

@@ -24,14 +24,9 @@ int tsv_open(tsv *t, const char *path, char sep)
 
 static int push_field(tsv *t, char *f)
 {
-	if (t->nfield == t->fcap) {
-		int cap = t->fcap ? t->fcap * 2 : 16;
-		char **p = realloc(t->field, sizeof(char *) * cap);
-		if (!p)
-			return err_set(ACC_ENOMEM, "out of memory reading line %ld", t->lineno);
-		t->field = p;
-		t->fcap = cap;
-	}
+	int rc = ARRAY_GROW(t->field, t->fcap, (size_t)t->nfield + 1);
+	if (rc)
+		return err_wrap(rc, "line %ld", t->lineno);
 	t->field[t->nfield++] = f;
 	return 0;
 }

@@ -13,7 +13,8 @@ typedef struct tsv {
 	size_t cap;
 	long   lineno;     /* 1-based number of the current line */
 	char **field;
-	int    nfield, fcap;
+	int    nfield;
+	size_t fcap;
 	char   sep;
 } tsv;
 

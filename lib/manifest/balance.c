@@ -43,6 +43,28 @@ static int tx_end(manifest *m, int nested, int rc)
 	return rc;
 }
 
+/* In an array sorted so that equal elements are adjacent: the index past
+ * the run of elements that same() says go with element i (at least i + 1).
+ * Weights walk accent groups and splits walk languages with it. */
+static size_t run_end(const void *v, size_t n, size_t size, size_t i, int (*same)(const void *, const void *))
+{
+	const char *b = v;
+	size_t j = i + 1;
+	while (j < n && same(b + i * size, b + j * size))
+		j++;
+	return j;
+}
+
+/* The end of a read loop whose last sqlite3_step gave s: the statement
+ * finalized (*q NULL), and ACC_EDB (what) unless the rows ran out normally. */
+static int read_done(manifest *m, sqlite3_stmt **q, int s, const char *what)
+{
+	int rc = s == SQLITE_DONE ? 0 : manifest_db_error(m, what);
+	sqlite3_finalize(*q);
+	*q = NULL;
+	return rc;
+}
+
 int balance_speaker_totals(manifest *m)
 {
 	return manifest_exec(m,
@@ -69,6 +91,13 @@ static int cmp_group(const void *a, const void *b)
 		return (x->group == NULL) - (y->group == NULL);
 	int c = strcmp(x->group, y->group);
 	return c ? c : (x->key > y->key) - (x->key < y->key);
+}
+
+/* Same accent group (a speaker without accent is a group of its own). */
+static int same_group(const void *a, const void *b)
+{
+	const wspk *x = a, *y = b;
+	return x->group && y->group && !strcmp(x->group, y->group);
 }
 
 /* Water-filling: nobody above cap, the rest keep their relative masses. */
@@ -138,16 +167,8 @@ int balance_weights(manifest *m, const balance_opts *o, balance_stats *stout)
 	if (o->split)
 		sqlite3_bind_text(q, 2, o->split, -1, SQLITE_STATIC);
 	while ((s_rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (n == cap_n) {
-			size_t nc = cap_n ? 2 * cap_n : 256;
-			wspk *t = realloc(s, nc * sizeof *s);
-			if (!t) {
-				rc = err_set(ACC_ENOMEM, "out of memory");
-				goto out;
-			}
-			s = t;
-			cap_n = nc;
-		}
+		if ((rc = ARRAY_GROW(s, cap_n, n + 1)))
+			goto out;
 		wspk *p = &s[n++];
 		memset(p, 0, sizeof *p);
 		p->key = sqlite3_column_int64(q, 0);
@@ -164,22 +185,15 @@ int balance_weights(manifest *m, const balance_opts *o, balance_stats *stout)
 		p->n = sqlite3_column_int64(q, 4);
 		nutt += p->n;
 	}
-	if (s_rc != SQLITE_DONE) {
-		rc = manifest_db_error(m, "cannot read speaker durations");
+	if ((rc = read_done(m, &q, s_rc, "cannot read speaker durations")))
 		goto out;
-	}
-	sqlite3_finalize(q);
-	q = NULL;
 
 	/* Mass per speaker: T_A^alpha spread over the accent's speakers in
 	 * proportion to T_s^alpha; no accent = a group of one (T_s^alpha). */
 	if (n)
 		qsort(s, n, sizeof *s, cmp_group);
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-		if (s[i].group)
-			while (j < n && s[j].group && !strcmp(s[j].group, s[i].group))
-				j++;
+	for (size_t i = 0, j; i < n; i = j) {
+		j = run_end(s, n, sizeof *s, i, same_group);
 		double TA = 0, G = 0;
 		for (size_t k = i; k < j; k++) {
 			TA += s[k].T;
@@ -189,7 +203,6 @@ int balance_weights(manifest *m, const balance_opts *o, balance_stats *stout)
 			s[k].mass = pow(TA, o->alpha) * pow(s[k].T, o->alpha) / G;
 		if (s[i].group)
 			st.accents++;
-		i = j;
 	}
 	for (size_t i = 0; i < n; i++)
 		total_mass += s[i].mass;
@@ -277,6 +290,11 @@ static int cmp_lang_hash(const void *a, const void *b)
 	return (x->key > y->key) - (x->key < y->key);
 }
 
+static int same_lang(const void *a, const void *b)
+{
+	return !strcmp(((const sunit *)a)->lang, ((const sunit *)b)->lang);
+}
+
 static uint64_t unit_hash(uint64_t seed, const char *label)
 {
 	char hex[65], head[32];
@@ -346,6 +364,7 @@ static int drop_split_indexes(manifest *m, char ***sqls)
 {
 	sqlite3_stmt *q = NULL;
 	char **v = NULL;
+	size_t cap = 0;
 	int n = 0, rc, s;
 	*sqls = NULL;
 	rc = manifest_prepare(m, "SELECT name, sql FROM sqlite_master AS x WHERE type = 'index' AND tbl_name = 'utterances' "
@@ -353,12 +372,8 @@ static int drop_split_indexes(manifest *m, char ***sqls)
 	if (rc)
 		return rc;
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-		char **t = realloc(v, (size_t)(n + 3) * sizeof *v);
-		if (!t) {
-			rc = err_set(ACC_ENOMEM, "out of memory");
+		if ((rc = ARRAY_GROW(v, cap, (size_t)n + 3)))
 			break;
-		}
-		v = t;
 		v[n] = strdup((const char *)sqlite3_column_text(q, 1));
 		v[n + 1] = sqlite3_mprintf("DROP INDEX \"%w\"", (const char *)sqlite3_column_text(q, 0));
 		v[n + 2] = NULL;
@@ -437,25 +452,13 @@ static int build_split_groups(manifest *m)
 	if ((rc = manifest_prepare(m, "SELECT DISTINCT " UNIT_KEY ", u.recording_id FROM utterances u", &q)))
 		return rc;
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-		if (np == cap) {
-			size_t nc = cap ? 2 * cap : 1024;
-			upair *t = realloc(pr, nc * sizeof *t);
-			if (!t) {
-				rc = err_set(ACC_ENOMEM, "out of memory");
-				goto out;
-			}
-			pr = t;
-			cap = nc;
-		}
+		if ((rc = ARRAY_GROW(pr, cap, np + 1)))
+			goto out;
 		pr[np].unit = sqlite3_column_int64(q, 0);
 		pr[np++].rec = sqlite3_column_int64(q, 1);
 	}
-	if (s != SQLITE_DONE) {
-		rc = manifest_db_error(m, "cannot read split units");
+	if ((rc = read_done(m, &q, s, "cannot read split units")))
 		goto out;
-	}
-	sqlite3_finalize(q);
-	q = NULL;
 	keys = malloc((np ? np : 1) * sizeof *keys);
 	parent = malloc((np ? np : 1) * sizeof *parent);
 	if (!keys || !parent) {
@@ -600,16 +603,8 @@ int balance_split(manifest *m, const split_opts *o, split_stats *stout)
 			u[n - 1].d += sqlite3_column_double(q, 2);
 			continue;
 		}
-		if (n == cap_n) {
-			size_t nc = cap_n ? 2 * cap_n : 256;
-			sunit *t = realloc(u, nc * sizeof *u);
-			if (!t) {
-				rc = err_set(ACC_ENOMEM, "out of memory");
-				goto out;
-			}
-			u = t;
-			cap_n = nc;
-		}
+		if ((rc = ARRAY_GROW(u, cap_n, n + 1)))
+			goto out;
 		sunit *x = &u[n];
 		x->key = key;
 		x->lang = strdup((const char *)sqlite3_column_text(q, 1));
@@ -621,22 +616,15 @@ int balance_split(manifest *m, const split_opts *o, split_stats *stout)
 		}
 		n++;
 	}
-	if (s_rc != SQLITE_DONE) {
-		rc = manifest_db_error(m, "cannot read speakers");
+	if ((rc = read_done(m, &q, s_rc, "cannot read speakers")))
 		goto out;
-	}
-	sqlite3_finalize(q);
-	q = NULL;
 
 	if (n)
 		qsort(u, n, sizeof *u, cmp_lang_hash);
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-		while (j < n && !strcmp(u[j].lang, u[i].lang))
-			j++;
+	for (size_t i = 0, j; i < n; i = j) {
+		j = run_end(u, n, sizeof *u, i, same_lang);
 		assign_lang(u + i, j - i, p, o->by_count);
 		st.langs++;
-		i = j;
 	}
 
 	if ((rc = manifest_exec(m, "DROP TABLE IF EXISTS temp.split_assign; "

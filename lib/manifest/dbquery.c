@@ -26,6 +26,13 @@ int dbquery_parse_format(const char *name, dbquery_format *f)
 	return ACC_EINVAL;
 }
 
+const dbquery_example dbquery_examples[] = {
+	{ "", "SELECT sql FROM sqlite_master WHERE name = 'utterances'" },
+	{ "", "SELECT * FROM hours_by_lang_split" },
+	{ "--format csv ", "SELECT label, hours FROM hours_by_speaker ORDER BY hours DESC" },
+	{ NULL, NULL },
+};
+
 /* Display width: UTF-8 code points (continuation bytes do not count). */
 static size_t text_width(const char *s)
 {
@@ -134,19 +141,11 @@ static int print_table(sqlite3_stmt *st, FILE *out, int64_t *rows, manifest *m)
 	for (int i = 0; i < ncol; i++)
 		w[i] = text_width(sqlite3_column_name(st, i));
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (c.n + (size_t)ncol > c.cap) {
-			size_t nc = c.cap ? 2 * c.cap : 64 * (size_t)ncol;
-			char **t = realloc(c.v, nc * sizeof *t);
-			int *tn = t ? realloc(c.num, nc * sizeof *tn) : NULL;
-			if (t)
-				c.v = t;
-			if (!t || !tn) {
-				rc = err_set(ACC_ENOMEM, "out of memory");
-				goto out;
-			}
-			c.num = tn;
-			c.cap = nc;
-		}
+		/* two parallel arrays of one capacity: grow a copy of it for each */
+		size_t vcap = c.cap, ncap = c.cap;
+		if ((rc = ARRAY_GROW(c.v, vcap, c.n + (size_t)ncol)) || (rc = ARRAY_GROW(c.num, ncap, c.n + (size_t)ncol)))
+			goto out;
+		c.cap = vcap < ncap ? vcap : ncap;
 		for (int i = 0; i < ncol; i++) {
 			const char *t = (const char *)sqlite3_column_text(st, i);
 			int type = sqlite3_column_type(st, i);

@@ -28,6 +28,17 @@ int dbquery_exec(manifest *m, const char *sql, dbquery_format f, unsigned flags,
 /* dbquery_exec without DBQUERY_WRITE. */
 int dbquery_print(manifest *m, const char *sql, dbquery_format f, FILE *out, int64_t *nrows);
 
+/* The example queries `db query --help` shows: the options before the SQL
+ * ("" or "--format csv ") and the SQL.  They live beside the schema they
+ * read, not in the binary, and test_dbtools runs each one on a fresh
+ * manifest so that a renamed table or view cannot leave a broken example.
+ * The list ends with a row whose sql is NULL. */
+typedef struct dbquery_example {
+	const char *opts;
+	const char *sql;
+} dbquery_example;
+extern const dbquery_example dbquery_examples[];
+
 /* Write s as one RFC 4180 CSV field (quoted when it holds a comma, quote or
  * line break; nothing for NULL), without a separator.  Also export's. */
 void dbquery_csv_field(FILE *out, const char *s);

@@ -59,7 +59,8 @@ typedef struct xfile {
 typedef struct xctx {
 	const export_opts *o;
 	xfile  *files;
-	int     nfiles, capfiles;
+	int     nfiles;
+	size_t  capfiles;
 	xrow   *rows;
 	size_t  n, cap;
 	int     multi_corpus;
@@ -113,17 +114,11 @@ static double round_us(double v)
 
 static int xopen(xctx *x, const char *dir, const char *name, FILE **fp)
 {
-	if (x->nfiles == x->capfiles) {
-		int nc = x->capfiles ? 2 * x->capfiles : 16;
-		xfile *t = realloc(x->files, (size_t)nc * sizeof *t);
-		if (!t)
-			return err_set(ACC_ENOMEM, "out of memory");
-		x->files = t;
-		x->capfiles = nc;
-	}
-	xfile *f = &x->files[x->nfiles];
-	int rc = fs_join(f->path, sizeof f->path, dir, name);
+	int rc = ARRAY_GROW(x->files, x->capfiles, (size_t)x->nfiles + 1);
 	if (rc)
+		return rc;
+	xfile *f = &x->files[x->nfiles];
+	if ((rc = fs_join(f->path, sizeof f->path, dir, name)))
 		return rc;
 	if ((rc = fs_open_tmp(f->path, f->tmp, &f->fp)))
 		return rc;
@@ -156,16 +151,8 @@ static int load_rows(manifest *m, xctx *x, const char *group)
 	sqlite3_bind_int(q, 4, o->raw_text != 0);
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
 		char abspath[4096], stem[4096];
-		if (x->n == x->cap) {
-			size_t nc = x->cap ? 2 * x->cap : 1024;
-			xrow *t = realloc(x->rows, nc * sizeof *t);
-			if (!t) {
-				rc = err_set(ACC_ENOMEM, "out of memory");
-				goto out;
-			}
-			x->rows = t;
-			x->cap = nc;
-		}
+		if ((rc = ARRAY_GROW(x->rows, x->cap, x->n + 1)))
+			goto out;
 		xrow *r = &x->rows[x->n++];
 		memset(r, 0, sizeof *r);
 		const char *key = (const char *)sqlite3_column_text(q, 0);
@@ -519,6 +506,7 @@ int export_write(manifest *m, const export_opts *o, export_stats *stout)
 	sqlite3_stmt *q = NULL;
 	char **groups = NULL;
 	int ngroups = 0, rc, s;
+	size_t gcap = 0;
 
 	if (!o || !o->out_dir || !*o->out_dir)
 		return err_set(ACC_EINVAL, "export needs an output directory");
@@ -543,14 +531,12 @@ int export_write(manifest *m, const export_opts *o, export_stats *stout)
 	if (o->lang)
 		sqlite3_bind_text(q, 3, o->lang, -1, SQLITE_STATIC);
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-		char **t = realloc(groups, (size_t)(ngroups + 1) * sizeof *t);
-		if (!t || !(t[ngroups] = strdup((const char *)sqlite3_column_text(q, 0)))) {
-			if (t)
-				groups = t;
+		if ((rc = ARRAY_GROW(groups, gcap, (size_t)ngroups + 1)))
+			goto out;
+		if (!(groups[ngroups] = strdup((const char *)sqlite3_column_text(q, 0)))) {
 			rc = err_set(ACC_ENOMEM, "out of memory");
 			goto out;
 		}
-		groups = t;
 		ngroups++;
 	}
 	if (s != SQLITE_DONE) {

@@ -38,7 +38,7 @@ static const char schema_components_ddl[] =
 	");";
 
 enum {
-	ST_RUN_BEGIN, ST_RUN_END, ST_RUN_COUNTS, ST_CORPUS, ST_REC_HASH, ST_REC_PATH,
+	ST_RUN_BEGIN, ST_RUN_END, ST_CORPUS, ST_REC_HASH, ST_REC_PATH,
 	ST_REC_INS, ST_SPK, ST_UTT_INS, ST_UTT_EXISTS, ST_REJECT, ST_REC_ABSPATH,
 };
 
@@ -655,17 +655,6 @@ int manifest_run_end(manifest *m, int64_t run_id, int exit_code, const char *cou
 	return step_done(m, st, "cannot record the end of the run");
 }
 
-int manifest_run_counts(manifest *m, int64_t run_id, const char *counts_json)
-{
-	sqlite3_stmt *st;
-	int rc = cached(m, ST_RUN_COUNTS, "UPDATE runs SET counts = ?2 WHERE id = ?1", &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, run_id);
-	bind_text(st, 2, counts_json);
-	return step_done(m, st, "cannot record the run's counts");
-}
-
 int manifest_langs_describe(manifest *m, char *dst, size_t cap)
 {
 	sqlite3_stmt *st = NULL;
@@ -710,7 +699,8 @@ int manifest_texts(manifest *m, const char *lang, char ***texts, int *n)
 {
 	sqlite3_stmt *st = NULL;
 	char **v = NULL;
-	int k = 0, cap = 0, s, rc;
+	int k = 0, s, rc;
+	size_t cap = 0;
 	*texts = NULL;
 	*n = 0;
 	rc = manifest_prepare(m, "SELECT text_norm FROM utterances WHERE text_norm <> '' AND (?1 IS NULL OR lang = ?1) "
@@ -721,16 +711,8 @@ int manifest_texts(manifest *m, const char *lang, char ***texts, int *n)
 	if (lang)
 		sqlite3_bind_text(st, 1, lang, -1, SQLITE_TRANSIENT);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (k == cap) {
-			int nc = cap ? 2 * cap : 1024;
-			char **t = realloc(v, sizeof *t * nc);
-			if (!t) {
-				rc = err_set(ACC_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = t;
-			cap = nc;
-		}
+		if ((rc = ARRAY_GROW(v, cap, (size_t)k + 1)))
+			goto out;
 		if (!(v[k] = strdup((const char *)sqlite3_column_text(st, 0)))) {
 			rc = err_set(ACC_ENOMEM, "out of memory");
 			goto out;

@@ -174,6 +174,3 @@ void manifest_langs_hint(manifest *m, const char *extra);
  * manifest_texts_free.  For building a vocabulary that covers a corpus. */
 int manifest_texts(manifest *m, const char *lang, char ***texts, int *n);
 void manifest_texts_free(char **texts, int n);
-
-/* Update a run's counts without ending it (progress for long stages). */
-int manifest_run_counts(manifest *m, int64_t run_id, const char *counts_json);

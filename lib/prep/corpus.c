@@ -143,9 +143,6 @@ int corpus_next(corpus *c, corpus_item *it)
 	return r == 1 ? check_audio_path(c, it) : r;
 }
 
-const char *corpus_layout_name(const corpus *c) { return c->L->name; }
-const char *corpus_root(const corpus *c) { return c->root; }
-
 void corpus_close(corpus *c)
 {
 	if (!c)
@@ -192,14 +189,8 @@ int corpus_item_init(corpus_item *it, const char *audio, const char *source)
 
 corpus_utt *corpus_item_add_utt(corpus_item *it, const char *key, const char *text, const char *source)
 {
-	if (it->nutt == it->capu) {
-		int cap = it->capu ? it->capu * 2 : 1;
-		corpus_utt *p = realloc(it->utt, sizeof *p * cap);
-		if (!p)
-			return NULL;
-		it->utt = p;
-		it->capu = cap;
-	}
+	if (ARRAY_GROW(it->utt, it->capu, (size_t)it->nutt + 1))
+		return NULL;
 	corpus_utt *u = &it->utt[it->nutt];
 	memset(u, 0, sizeof *u);
 	u->key = strdup(key);
@@ -219,14 +210,8 @@ corpus_utt *corpus_item_add_utt(corpus_item *it, const char *key, const char *te
 
 int corpus_item_add_line(corpus_item *it, const char *line)
 {
-	if (it->nlines == it->capl) {
-		int cap = it->capl ? it->capl * 2 : 8;
-		char **p = realloc(it->lines, sizeof *p * cap);
-		if (!p)
-			return ACC_ENOMEM;
-		it->lines = p;
-		it->capl = cap;
-	}
+	if (ARRAY_GROW(it->lines, it->capl, (size_t)it->nlines + 1))
+		return ACC_ENOMEM;
 	if (!(it->lines[it->nlines] = strdup(line)))
 		return ACC_ENOMEM;
 	it->nlines++;
@@ -304,7 +289,8 @@ struct corpus_walk {
 	char root[4096];
 	char rel[8192];
 	walk_dir *stack;
-	int depth, cap;
+	int depth;
+	size_t cap;
 	/* (device, inode) of every directory entered: open addressing */
 	walk_seen *seen;
 	size_t nseen, capseen;
@@ -320,7 +306,8 @@ int corpus_list_dir(const char *dir, int (*keep)(const char *dir, const char *na
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	char **v = NULL;
-	int n = 0, cap = 0;
+	int n = 0;
+	size_t cap = 0;
 	*names = NULL;
 	if (!d)
 		return err_set(ACC_EIO, "cannot list '%s': %s", dir, strerror(errno));
@@ -329,13 +316,8 @@ int corpus_list_dir(const char *dir, int (*keep)(const char *dir, const char *na
 			continue;   /* ., .., hidden files */
 		if (keep && !keep(dir, e->d_name, ctx))
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **p = realloc(v, sizeof(char *) * cap);
-			if (!p)
-				goto oom;
-			v = p;
-		}
+		if (ARRAY_GROW(v, cap, (size_t)n + 1))
+			goto oom;
 		if (!(v[n] = strdup(e->d_name)))
 			goto oom;
 		n++;
@@ -425,14 +407,8 @@ static int walk_push(corpus_walk *w, size_t prefix, const struct stat *st)
 	wd.prefix = prefix;
 	wd.dev = st->st_dev;
 	wd.ino = st->st_ino;
-	if (w->depth == w->cap) {
-		int c2 = w->cap ? w->cap * 2 : 8;
-		walk_dir *p = realloc(w->stack, sizeof(walk_dir) * c2);
-		if (!p)
-			goto oom;
-		w->stack = p;
-		w->cap = c2;
-	}
+	if (ARRAY_GROW(w->stack, w->cap, (size_t)w->depth + 1))
+		goto oom;
 	w->stack[w->depth++] = wd;
 	return 0;
 oom:

@@ -45,10 +45,12 @@ typedef struct corpus_item {
 	char   *source;       /* where the item was read */
 	double  duration_declared;  /* metadata's duration of the file (s), -1 = none */
 	corpus_utt *utt;      /* utterances in this audio file */
-	int     nutt, capu;
+	int     nutt;
+	size_t  capu;
 	int     long_form;    /* 1: whole-file transcript lines to align later (lines[]) */
 	char  **lines;
-	int     nlines, capl;
+	int     nlines;
+	size_t  capl;
 	char   *long_speaker; /* long form: speaker label (NULL = unknown) */
 	/* A row rejected while parsing (no audio work): reason code + message. */
 	const char *reject_reason;
@@ -76,8 +78,6 @@ int corpus_open(corpus **c, const char *root, const char *layout);
 int corpus_next(corpus *c, corpus_item *it);
 /* Accept audio paths outside the corpus tree (prep --allow-outside). */
 void corpus_allow_outside(corpus *c, int allow);
-const char *corpus_layout_name(const corpus *c);
-const char *corpus_root(const corpus *c);
 void corpus_close(corpus *c);
 void corpus_item_clear(corpus_item *it);
 

@@ -36,7 +36,8 @@ typedef struct kaldi_state {
 	strmap *text, *utt2spk, *spk2gender, *utt2lang, *seg_utt, *wav_rec;
 	strmap *text_conflict;   /* utterance ids with two different transcripts */
 	kreject *rej;
-	int nrej, caprej, irej;
+	int nrej, irej;
+	size_t caprej;
 	kseg *seg;
 	int nseg;
 	tsv wav;
@@ -67,14 +68,9 @@ static int add_kreject(kaldi_state *s, const char *source, const char *reason, c
 {
 	char buf[1024];
 	va_list ap;
-	if (s->nrej == s->caprej) {
-		int cap = s->caprej ? s->caprej * 2 : 16;
-		kreject *p = realloc(s->rej, sizeof *p * cap);
-		if (!p)
-			return err_set(ACC_ENOMEM, "out of memory");
-		s->rej = p;
-		s->caprej = cap;
-	}
+	int rc = ARRAY_GROW(s->rej, s->caprej, (size_t)s->nrej + 1);
+	if (rc)
+		return rc;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
@@ -190,7 +186,8 @@ static int kaldi_open(corpus *c)
 	snprintf(p, sizeof p, "%s/segments", c->root);
 	tsv t;
 	if (tsv_open(&t, p, '\n') == 0) {
-		int cap = 0, r;
+		size_t cap = 0;
+		int r;
 		while ((r = tsv_next_n(&t, 1)) != 0) {
 			if (r == ACC_EFORMAT) {
 				/* one bad line is one reject; the other segments are read */
@@ -211,15 +208,9 @@ static int kaldi_open(corpus *c)
 			char *rec = tsv_split_key(rest, &rest2), *a = tsv_split_key(rest2, &rest3), *b = tsv_split_key(rest3, &rest4);
 			if (!*utt)
 				continue;
-			if (s->nseg == cap) {
-				cap = cap ? cap * 2 : 256;
-				kseg *q = realloc(s->seg, sizeof(kseg) * cap);
-				if (!q) {
-					tsv_close(&t);
-					rc = err_set(ACC_ENOMEM, "out of memory");
-					goto fail;
-				}
-				s->seg = q;
+			if ((rc = ARRAY_GROW(s->seg, cap, (size_t)s->nseg + 1))) {
+				tsv_close(&t);
+				goto fail;
 			}
 			kseg *k = &s->seg[s->nseg++];
 			char *ea, *eb;

@@ -19,7 +19,7 @@
 typedef struct ingest_opts {
 	const char *root;          /* corpus directory */
 	const char *layout;        /* NULL = detect */
-	const char *manifest_path; /* default "data.db" */
+	const char *manifest_path; /* default MANIFEST_DEFAULT */
 	const char *lang;          /* overrides the layout's language; NULL = layout's, else "und" */
 	const char *norm_profile;  /* textnorm profile (NULL = "default") */
 	const char *rules_path;    /* textnorm PCRE2 rule file, NULL = none */

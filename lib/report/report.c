@@ -173,6 +173,29 @@ static int scan_begin(manifest *m, const char *sql, const qargs *a, sqlite3_stmt
 	return rc;
 }
 
+/* After a scan's last step s: its rows array, empty for the caller to fill
+ * from its bins; ACC_EDB (what failed) unless the scan ended normally. */
+static int scan_rows(manifest *m, int s, const char *what, json_t **rows)
+{
+	if (s != SQLITE_DONE)
+		return manifest_db_error(m, what);
+	if (!(*rows = json_array()))
+		return err_set(ACC_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* A scan's one cleanup path: the statement finalized and, on failure, no
+ * rows.  Returns rc. */
+static int scan_close(sqlite3_stmt *st, int rc, json_t **rows)
+{
+	sqlite3_finalize(st);
+	if (rc) {
+		json_decref(*rows);
+		*rows = NULL;
+	}
+	return rc;
+}
+
 /* Append an object built from a json_pack format to rows. */
 static int append_row(json_t *rows, json_t *row)
 {
@@ -199,14 +222,8 @@ int report_duration_hist(manifest *m, const report_filter *f, json_t **rows)
 		n[b]++;
 		sec[b] += d;
 	}
-	if (s != SQLITE_DONE) {
-		rc = manifest_db_error(m, "cannot read the duration histogram");
+	if ((rc = scan_rows(m, s, "cannot read the duration histogram", rows)))
 		goto out;
-	}
-	if (!(*rows = json_array())) {
-		rc = err_set(ACC_ENOMEM, "out of memory");
-		goto out;
-	}
 	for (int b = 0; b < NB && !rc; b++) {
 		char range[32];
 		if (!n[b])
@@ -219,12 +236,7 @@ int report_duration_hist(manifest *m, const report_filter *f, json_t **rows)
 						 (json_int_t)n[b], "hours", round(sec[b] / 3600.0 * 1e4) / 1e4));
 	}
 out:
-	sqlite3_finalize(st);
-	if (rc) {
-		json_decref(*rows);
-		*rows = NULL;
-	}
-	return rc;
+	return scan_close(st, rc, rows);
 }
 
 int report_hours_by_attr(manifest *m, const report_filter *f, const char *attr, json_t **rows)
@@ -274,7 +286,7 @@ int report_align_conf_hist(manifest *m, const report_filter *f, json_t **rows)
 	qargs a = { .f = f };
 	sqlite3_stmt *st = NULL;
 	conf_lang *L = NULL;
-	size_t nl = 0, last = 0;
+	size_t nl = 0, last = 0, lcap = 0;
 	int rc, s;
 	*rows = NULL;
 	if ((rc = scan_begin(m, "SELECT a.lang, a.min_window_logp FROM alignments AS a NOT INDEXED "
@@ -291,13 +303,12 @@ int report_align_conf_hist(manifest *m, const report_filter *f, json_t **rows)
 			for (last = 0; last < nl && strcmp(L[last].lang, lang); last++)
 				;
 			if (last == nl) {
-				conf_lang *t = realloc(L, (nl + 1) * sizeof *L);
-				if (!t || !(t[nl].lang = strdup(lang))) {
-					L = t ? t : L;
+				if ((rc = ARRAY_GROW(L, lcap, nl + 1)))
+					goto out;
+				if (!(L[nl].lang = strdup(lang))) {
 					rc = err_set(ACC_ENOMEM, "out of memory");
 					goto out;
 				}
-				L = t;
 				memset(L[nl].n, 0, sizeof L[nl].n);
 				nl++;
 			}
@@ -307,14 +318,8 @@ int report_align_conf_hist(manifest *m, const report_filter *f, json_t **rows)
 		int b = (int)floor((x + 10) * 4);
 		L[last].n[b < REPORT_CONF_BINS ? b : REPORT_CONF_BINS - 1]++;
 	}
-	if (s != SQLITE_DONE) {
-		rc = manifest_db_error(m, "cannot read the alignment confidences");
+	if ((rc = scan_rows(m, s, "cannot read the alignment confidences", rows)))
 		goto out;
-	}
-	if (!(*rows = json_array())) {
-		rc = err_set(ACC_ENOMEM, "out of memory");
-		goto out;
-	}
 	if (nl)
 		qsort(L, nl, sizeof *L, conf_lang_cmp);
 	for (size_t i = 0; i < nl && !rc; i++)
@@ -323,15 +328,10 @@ int report_align_conf_hist(manifest *m, const report_filter *f, json_t **rows)
 				rc = append_row(*rows, json_pack("{s:s, s:i, s:I}", "lang", L[i].lang, "bin", b, "n",
 								 (json_int_t)L[i].n[b]));
 out:
-	sqlite3_finalize(st);
 	for (size_t i = 0; i < nl; i++)
 		free(L[i].lang);
 	free(L);
-	if (rc) {
-		json_decref(*rows);
-		*rows = NULL;
-	}
-	return rc;
+	return scan_close(st, rc, rows);
 }
 
 int report_align_flags(manifest *m, const report_filter *f, json_t **rows)
@@ -362,24 +362,22 @@ int report_align_rate_outliers(manifest *m, const report_filter *f, json_t **row
 
 int report_align_worst(manifest *m, const report_filter *f, json_t **rows)
 {
-	/* the few worst in one sequential pass, then their details */
+	/* the few worst in one sequential pass, then their details; a flag
+	 * bit of schemas/align.sql's alignments.flags becomes its name */
 	qargs a = { .f = f, .limit = REPORT_MAX_WORST };
+#define FLAG(bit, name) "(CASE WHEN w.flags & " #bit " THEN '" name " ' ELSE '' END)"
 	return rows_sql(m, "cannot read the worst alignments",
 			"SELECT u.utt_key, s.label AS speaker, w.lang, round(u.end_s - u.start_s, 3) AS duration_s, "
 			"       round(w.min_window_logp, 4) AS min_window_logp, round(w.mean_logp, 4) AS mean_logp, "
-			"       trim((CASE WHEN w.flags & 1 THEN 'impossible ' ELSE '' END) || "
-			"            (CASE WHEN w.flags & 2 THEN 'low-confidence ' ELSE '' END) || "
-			"            (CASE WHEN w.flags & 4 THEN 'rate ' ELSE '' END) || "
-			"            (CASE WHEN w.flags & 8 THEN 'edge ' ELSE '' END) || "
-			"            (CASE WHEN w.flags & 16 THEN 'oov ' ELSE '' END) || "
-			"            (CASE WHEN w.flags & 32 THEN 'empty-audio ' ELSE '' END) || "
-			"            (CASE WHEN w.flags & 64 THEN 'empty-text ' ELSE '' END) || "
-			"            (CASE WHEN w.flags & 128 THEN 'error ' ELSE '' END)) AS flag_names, u.text_norm "
+			"       trim(" FLAG(1, "impossible") " || " FLAG(2, "low-confidence") " || " FLAG(4, "rate") " || "
+			FLAG(8, "edge") " || " FLAG(16, "oov") " || " FLAG(32, "empty-audio") " || " FLAG(64, "empty-text")
+			" || " FLAG(128, "error") ") AS flag_names, u.text_norm "
 			"FROM (SELECT a.utterance_id, a.lang, a.min_window_logp, a.mean_logp, a.flags FROM alignments AS a NOT INDEXED "
 			"      WHERE a.min_window_logp IS NOT NULL AND (:lang IS NULL OR a.lang = :lang) "
 			"      ORDER BY a.min_window_logp, a.utterance_id LIMIT :limit) AS w "
 			"JOIN utterances AS u ON u.id = w.utterance_id LEFT JOIN speakers AS s ON s.id = u.speaker_id "
 			"ORDER BY w.min_window_logp, w.utterance_id", &a, rows);
+#undef FLAG
 }
 
 int report_train_runs(manifest *m, const report_filter *f, json_t **rows)

@@ -127,26 +127,20 @@ static int write_all(int fd, const void *buf, size_t len)
 
 static struct {
 	int16_t *s;
-	int64_t n, cap;
+	int64_t n;
+	size_t cap;
 	msg_event *ev;
-	int64_t nev, capev;
+	int64_t nev;
+	size_t capev;
 	int oom;
 } child;
 
 static int child_cb(short *wav, int numsamples, espeak_EVENT *events)
 {
 	if (wav && numsamples > 0 && !child.oom) {
-		if (child.n + numsamples > child.cap) {
-			int64_t cap = child.cap ? child.cap * 2 : 65536;
-			while (cap < child.n + numsamples)
-				cap *= 2;
-			int16_t *p = realloc(child.s, (size_t)cap * sizeof *p);
-			if (!p) {
-				child.oom = 1;
-				return 1;
-			}
-			child.s = p;
-			child.cap = cap;
+		if (ARRAY_GROW(child.s, child.cap, (size_t)(child.n + numsamples))) {
+			child.oom = 1;
+			return 1;
 		}
 		memcpy(child.s + child.n, wav, (size_t)numsamples * sizeof *wav);
 		child.n += numsamples;
@@ -155,15 +149,9 @@ static int child_cb(short *wav, int numsamples, espeak_EVENT *events)
 		if (events->type != espeakEVENT_WORD && events->type != espeakEVENT_END &&
 		    events->type != espeakEVENT_MSG_TERMINATED)
 			continue;
-		if (child.nev == child.capev) {
-			int64_t cap = child.capev ? child.capev * 2 : 256;
-			msg_event *p = realloc(child.ev, (size_t)cap * sizeof *p);
-			if (!p) {
-				child.oom = 1;
-				return 1;
-			}
-			child.ev = p;
-			child.capev = cap;
+		if (ARRAY_GROW(child.ev, child.capev, (size_t)child.nev + 1)) {
+			child.oom = 1;
+			return 1;
 		}
 		child.ev[child.nev++] = (msg_event){ events->type, events->text_position, events->length,
 						     events->sample, events->audio_position };
@@ -457,14 +445,13 @@ static int server_call(const synth_voice *v, const char *text, char **buf, size_
 	pfd[1] = -1;
 	for (;;) {
 		if (*len == cap) {
-			size_t nc = cap ? cap * 2 : 1 << 16;
-			char *p = nc > (size_t)1 << 31 ? NULL : realloc(b, nc);
-			if (!p) {
+			/* a 64 KiB start, doubling; no utterance's message nears 2 GiB */
+			if (cap >= (size_t)1 << 31) {
 				rc = err_set(ACC_ENOMEM, "out of memory reading espeak output");
 				goto out;
 			}
-			b = p;
-			cap = nc;
+			if ((rc = ARRAY_GROW(b, cap, cap ? cap * 2 : (size_t)1 << 16)))
+				goto out;
 		}
 		ssize_t r = read(pfd[0], b + *len, cap - *len);
 		if (r < 0 && errno == EINTR)
@@ -547,7 +534,8 @@ static int is_word_char(UChar32 c)
 static int tokenize(const char *text, token **out)
 {
 	int32_t len = (int32_t)strlen(text), i = 0, ci = 0;
-	int n = 0, cap = 0;
+	int n = 0;
+	size_t cap = 0;
 	token *t = NULL;
 	*out = NULL;
 	while (i < len) {
@@ -577,14 +565,9 @@ static int tokenize(const char *text, token **out)
 			cj++;
 		}
 		tk.cend = cj;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			token *p = realloc(t, (size_t)cap * sizeof *p);
-			if (!p) {
-				free(t);
-				return err_set(ACC_ENOMEM, "out of memory");
-			}
-			t = p;
+		if (ARRAY_GROW(t, cap, (size_t)n + 1)) {
+			free(t);
+			return ACC_ENOMEM;
 		}
 		t[n++] = tk;
 		i = j;
@@ -690,9 +673,178 @@ void synth_audio_free(synth_audio *a)
 	memset(a, 0, sizeof *a);
 }
 
+/* 0 when text is valid UTF-8, else ACC_EINVAL with the message. */
+static int check_utf8(const char *text)
+{
+	int32_t l = (int32_t)strlen(text), i = 0;
+	UChar32 c;
+	while (i < l) {
+		U8_NEXT(text, i, l, c);
+		if (c < 0)
+			return err_set(ACC_EINVAL, "text is not valid UTF-8: \"%.60s\"", text);
+	}
+	return 0;
+}
+
+/* The child's message (len bytes at buf) checked: its header in *h, or
+ * the error the child reported (unknown voice, failure) or a malformed
+ * message's. */
+static int message_check(const char *buf, size_t len, const synth_voice *v, const char *text, msg_hdr *h)
+{
+	if (len < sizeof *h)
+		return err_set(ACC_EINTERNAL, "espeak child sent a short message (%zu bytes)", len);
+	memcpy(h, buf, sizeof *h);
+	if (h->magic != PIPE_MAGIC)
+		return err_set(ACC_EINTERNAL, "espeak child sent a malformed message");
+	if (h->status == 2) {
+		int rc = err_set(ACC_ENOTFOUND, "espeak-ng has no voice '%s%s%s'", v->voice,
+				 v->variant && *v->variant ? "+" : "", v->variant && *v->variant ? v->variant : "");
+		err_hint("list voices with: espeak-ng --voices; variants with: espeak-ng --voices=variant");
+		return rc;
+	}
+	if (h->status)
+		return err_set(h->status == 3 ? ACC_ENOMEM : ACC_EINTERNAL, "espeak-ng failed to synthesize \"%.60s\"", text);
+	if (h->n_samples < 0 || h->n_samples > MAX_SAMPLES || h->n_events < 0 || h->n_events > MAX_EVENTS ||
+	    len != sizeof *h + (size_t)h->n_samples * sizeof(int16_t) + (size_t)h->n_events * sizeof(msg_event))
+		return err_set(ACC_EINTERNAL, "espeak child message has inconsistent sizes");
+	if (h->n_samples == 0)
+		return err_set(ACC_EINTERNAL, "espeak-ng produced no audio for \"%.60s\"", text);
+	return 0;
+}
+
+/* Word events -> tokens by character position (tok[].sample), keeping
+ * text order: espeak reports several events for one token (numbers,
+ * abbreviations) and sometimes points back into an earlier token; those
+ * are ignored.  p: the message's events. */
+static void events_to_tokens(const char *p, const msg_hdr *h, token *tok, int ntok)
+{
+	int last_tok = -1;
+	for (int64_t e = 0; e < h->n_events; e++) {
+		msg_event ev;
+		memcpy(&ev, p + e * (int64_t)sizeof ev, sizeof ev);
+		if (ev.type != espeakEVENT_WORD || ev.text_position < 1 || ev.sample < 0 || ev.sample > h->n_samples)
+			continue;
+		int32_t c0 = ev.text_position - 1;
+		int t = 0;
+		while (t < ntok && tok[t].cend <= c0)
+			t++;
+		while (t < ntok && !tok[t].is_word)
+			t++;
+		if (t >= ntok || t <= last_tok)
+			continue;
+		tok[t].sample = ev.sample;
+		last_tok = t;
+	}
+}
+
+/* The words' sample spans (raw samples) in wstart/wend, nw words whose
+ * tokens wtok lists.  A timed word starts at its event and ends at its
+ * last voiced sample before the next timed start (the first one not
+ * before the speech, sp_start); *ntimed counts them. */
+static void time_words(const voicing *vc, const token *tok, int ntok, int nw, int64_t sp_start, int64_t sp_end,
+		       int *wtok, int64_t *wstart, int64_t *wend, int *ntimed)
+{
+	int k = 0, first = 1;
+	*ntimed = 0;
+	for (int t = 0; t < ntok; t++) {
+		if (!tok[t].is_word)
+			continue;
+		wtok[k] = t;
+		wstart[k] = tok[t].sample;
+		*ntimed += tok[t].sample >= 0;
+		k++;
+	}
+	if (!*ntimed)
+		return;
+	for (int i = 0; i < nw; i++) {
+		if (wstart[i] < 0)
+			continue;
+		int j = i + 1;
+		while (j < nw && wstart[j] < 0)
+			j++;
+		int64_t next = j < nw ? wstart[j] : sp_end;
+		if (first && wstart[i] < sp_start)
+			wstart[i] = sp_start < next ? sp_start : wstart[i];
+		first = 0;
+		wend[i] = last_voiced(vc, wstart[i], next);
+		if (wend[i] <= wstart[i])
+			wend[i] = next > wstart[i] ? next : wstart[i];
+	}
+}
+
+/* Untimed words share the span of the timed word before them (or after
+ * them, at the start), split in proportion to their length.  At least one
+ * word is timed. */
+static void share_untimed(const token *tok, int nw, const int *wtok, int64_t *wstart, int64_t *wend)
+{
+	for (int i = 0; i < nw;) {
+		if (wstart[i] >= 0) {
+			i++;
+			continue;
+		}
+		int a = i, b = i;
+		while (b < nw && wstart[b] < 0)
+			b++;
+		int owner = a > 0 ? a - 1 : b;   /* b < nw when a == 0 since a word is timed */
+		int lo = owner < a ? owner : a, hi = owner < a ? b : b + 1;   /* words [lo, hi) share */
+		int64_t s0 = wstart[owner], s1 = wend[owner];
+		int total = 0, acc = 0;
+		for (int q = lo; q < hi; q++)
+			total += tok[wtok[q]].bend - tok[wtok[q]].bstart;
+		for (int q = lo; q < hi; q++) {
+			int l = tok[wtok[q]].bend - tok[wtok[q]].bstart;
+			wstart[q] = s0 + (s1 - s0) * acc / total;
+			acc += l;
+			wend[q] = s0 + (s1 - s0) * acc / total;
+		}
+		i = b;
+	}
+}
+
+/* out's samples: raw's voiced part [sp_start, sp_end) with lead_s and
+ * trail_s of silence; its words: the word spans moved with it and kept
+ * inside the speech. */
+static int trim_and_pad(const char *text, const float *raw, int64_t sp_start, int64_t sp_end, double lead_s,
+			double trail_s, const token *tok, int nw, const int *wtok, const int64_t *wstart,
+			const int64_t *wend, synth_audio *out)
+{
+	int64_t lead = (int64_t)llround(lead_s * SYNTH_RATE), trail = (int64_t)llround(trail_s * SYNTH_RATE);
+	int64_t n = lead + (sp_end - sp_start) + trail, shift = lead - sp_start;
+	out->samples = calloc((size_t)n, sizeof *out->samples);
+	out->words = calloc((size_t)nw, sizeof *out->words);
+	if (!out->samples || !out->words)
+		return err_set(ACC_ENOMEM, "out of memory");
+	memcpy(out->samples + lead, raw + sp_start, (size_t)(sp_end - sp_start) * sizeof *raw);
+	out->n = n;
+	out->sample_rate = SYNTH_RATE;
+	out->speech_start_s = (double)lead / SYNTH_RATE;
+	out->speech_end_s = (double)(lead + sp_end - sp_start) / SYNTH_RATE;
+	for (int i = 0; i < nw; i++) {
+		const token *t = &tok[wtok[i]];
+		int64_t s = wstart[i] + shift, e = wend[i] + shift;
+		/* samples before sp_start / after sp_end are silence and were cut */
+		if (s < lead)
+			s = lead;
+		if (e > lead + sp_end - sp_start)
+			e = lead + sp_end - sp_start;
+		if (e < s)
+			e = s;
+		out->words[i].text = strndup(text + t->bstart, (size_t)(t->bend - t->bstart));
+		if (!out->words[i].text) {
+			out->n_words = i;
+			return err_set(ACC_ENOMEM, "out of memory");
+		}
+		out->words[i].start_s = (double)s / SYNTH_RATE;
+		out->words[i].end_s = (double)e / SYNTH_RATE;
+		out->words[i].timed = t->sample >= 0;
+	}
+	out->n_words = nw;
+	return 0;
+}
+
 int synth_speak(const synth_voice *v, const char *text, double lead_s, double trail_s, synth_audio *out)
 {
-	int rc = 0, ntok = 0, nw = 0, last_tok = -1;
+	int rc = 0, ntok = 0, nw = 0, ntimed;
 	char *buf = NULL;
 	size_t len = 0;
 	msg_hdr h;
@@ -705,15 +857,8 @@ int synth_speak(const synth_voice *v, const char *text, double lead_s, double tr
 		return err_set(ACC_EINVAL, "synth_speak: no voice or text");
 	if (lead_s < 0 || trail_s < 0 || lead_s > 60 || trail_s > 60)
 		return err_set(ACC_EINVAL, "synth_speak: silence padding out of range (%g, %g s)", lead_s, trail_s);
-	{
-		int32_t l = (int32_t)strlen(text), i = 0;
-		UChar32 c;
-		while (i < l) {
-			U8_NEXT(text, i, l, c);
-			if (c < 0)
-				return err_set(ACC_EINVAL, "text is not valid UTF-8: \"%.60s\"", text);
-		}
-	}
+	if ((rc = check_utf8(text)))
+		return rc;
 	if ((ntok = tokenize(text, &tok)) < 0)
 		return ntok;
 	for (int i = 0; i < ntok; i++)
@@ -722,38 +867,9 @@ int synth_speak(const synth_voice *v, const char *text, double lead_s, double tr
 		rc = err_set(ACC_EINVAL, "text has no word to speak: \"%.60s\"", text);
 		goto out;
 	}
-	if ((rc = synth_init(NULL)) != 0)
+	if ((rc = synth_init(NULL)) || (rc = server_call(v, text, &buf, &len)) ||
+	    (rc = message_check(buf, len, v, text, &h)))
 		goto out;
-	if ((rc = server_call(v, text, &buf, &len)) != 0)
-		goto out;
-	if (len < sizeof h) {
-		rc = err_set(ACC_EINTERNAL, "espeak child sent a short message (%zu bytes)", len);
-		goto out;
-	}
-	memcpy(&h, buf, sizeof h);
-	if (h.magic != PIPE_MAGIC) {
-		rc = err_set(ACC_EINTERNAL, "espeak child sent a malformed message");
-		goto out;
-	}
-	if (h.status == 2) {
-		rc = err_set(ACC_ENOTFOUND, "espeak-ng has no voice '%s%s%s'", v->voice,
-			     v->variant && *v->variant ? "+" : "", v->variant && *v->variant ? v->variant : "");
-		err_hint("list voices with: espeak-ng --voices; variants with: espeak-ng --voices=variant");
-		goto out;
-	}
-	if (h.status) {
-		rc = err_set(h.status == 3 ? ACC_ENOMEM : ACC_EINTERNAL, "espeak-ng failed to synthesize \"%.60s\"", text);
-		goto out;
-	}
-	if (h.n_samples < 0 || h.n_samples > MAX_SAMPLES || h.n_events < 0 || h.n_events > MAX_EVENTS ||
-	    len != sizeof h + (size_t)h.n_samples * sizeof(int16_t) + (size_t)h.n_events * sizeof(msg_event)) {
-		rc = err_set(ACC_EINTERNAL, "espeak child message has inconsistent sizes");
-		goto out;
-	}
-	if (h.n_samples == 0) {
-		rc = err_set(ACC_EINTERNAL, "espeak-ng produced no audio for \"%.60s\"", text);
-		goto out;
-	}
 
 	/* Samples to float. */
 	raw = malloc((size_t)h.n_samples * sizeof *raw);
@@ -764,37 +880,12 @@ int synth_speak(const synth_voice *v, const char *text, double lead_s, double tr
 		rc = err_set(ACC_ENOMEM, "out of memory");
 		goto out;
 	}
-	{
-		const char *p = buf + sizeof h;
-		for (int64_t i = 0; i < h.n_samples; i++) {
-			int16_t s;
-			memcpy(&s, p + i * 2, 2);
-			raw[i] = (float)s / 32768.0f;
-		}
+	for (int64_t i = 0; i < h.n_samples; i++) {
+		int16_t s;
+		memcpy(&s, buf + sizeof h + i * 2, 2);
+		raw[i] = (float)s / 32768.0f;
 	}
-
-	/* Word events -> tokens by character position, keeping text order:
-	 * espeak reports several events for one token (numbers, abbreviations)
-	 * and sometimes points back into an earlier token; those are ignored. */
-	{
-		const char *p = buf + sizeof h + (size_t)h.n_samples * sizeof(int16_t);
-		for (int64_t e = 0; e < h.n_events; e++) {
-			msg_event ev;
-			memcpy(&ev, p + e * (int64_t)sizeof ev, sizeof ev);
-			if (ev.type != espeakEVENT_WORD || ev.text_position < 1 || ev.sample < 0 || ev.sample > h.n_samples)
-				continue;
-			int32_t c0 = ev.text_position - 1;
-			int t = 0;
-			while (t < ntok && tok[t].cend <= c0)
-				t++;
-			while (t < ntok && !tok[t].is_word)
-				t++;
-			if (t >= ntok || t <= last_tok)
-				continue;
-			tok[t].sample = ev.sample;
-			last_tok = t;
-		}
-	}
+	events_to_tokens(buf + sizeof h + (size_t)h.n_samples * sizeof(int16_t), &h, tok, ntok);
 
 	voicing vc = { raw, h.n_samples, (float)pow(10.0, VOICED_DBFS / 20.0), pow(10.0, VOICED_DBFS / 10.0) };
 	int64_t sp_start = first_voiced(&vc, 0, h.n_samples), sp_end = last_voiced(&vc, 0, h.n_samples);
@@ -802,101 +893,14 @@ int synth_speak(const synth_voice *v, const char *text, double lead_s, double tr
 		rc = err_set(ACC_EINTERNAL, "espeak-ng produced only silence for \"%.60s\"", text);
 		goto out;
 	}
-
-	/* Timed words: start = event; end = last voiced sample before the next timed start. */
-	{
-		int k = 0, ntimed = 0;
-		for (int t = 0; t < ntok; t++) {
-			if (!tok[t].is_word)
-				continue;
-			wtok[k] = t;
-			wstart[k] = tok[t].sample;
-			ntimed += tok[t].sample >= 0;
-			k++;
-		}
-		if (!ntimed) {
-			rc = err_set(ACC_EINTERNAL, "espeak-ng reported no word events for \"%.60s\"", text);
-			goto out;
-		}
-		out->complete = ntimed == nw;
-		int first = 1;
-		for (int i = 0; i < nw; i++) {
-			if (wstart[i] < 0)
-				continue;
-			int j = i + 1;
-			while (j < nw && wstart[j] < 0)
-				j++;
-			int64_t next = j < nw ? wstart[j] : sp_end;
-			if (first && wstart[i] < sp_start)
-				wstart[i] = sp_start < next ? sp_start : wstart[i];
-			first = 0;
-			wend[i] = last_voiced(&vc, wstart[i], next);
-			if (wend[i] <= wstart[i])
-				wend[i] = next > wstart[i] ? next : wstart[i];
-		}
-		/* Untimed words share the span of the timed word before them (or
-		 * after them, at the start), split in proportion to their length. */
-		for (int i = 0; i < nw;) {
-			if (wstart[i] >= 0) {
-				i++;
-				continue;
-			}
-			int a = i, b = i;
-			while (b < nw && wstart[b] < 0)
-				b++;
-			int owner = a > 0 ? a - 1 : b;   /* b < nw when a == 0 since ntimed > 0 */
-			int lo = owner < a ? owner : a, hi = owner < a ? b : b + 1;   /* words [lo, hi) share */
-			int64_t s0 = wstart[owner], s1 = wend[owner];
-			int total = 0, acc = 0;
-			for (int q = lo; q < hi; q++)
-				total += tok[wtok[q]].bend - tok[wtok[q]].bstart;
-			for (int q = lo; q < hi; q++) {
-				int l = tok[wtok[q]].bend - tok[wtok[q]].bstart;
-				wstart[q] = s0 + (s1 - s0) * acc / total;
-				acc += l;
-				wend[q] = s0 + (s1 - s0) * acc / total;
-			}
-			i = b;
-		}
+	time_words(&vc, tok, ntok, nw, sp_start, sp_end, wtok, wstart, wend, &ntimed);
+	if (!ntimed) {
+		rc = err_set(ACC_EINTERNAL, "espeak-ng reported no word events for \"%.60s\"", text);
+		goto out;
 	}
-
-	/* Trim to the voiced part and pad. */
-	{
-		int64_t lead = (int64_t)llround(lead_s * SYNTH_RATE), trail = (int64_t)llround(trail_s * SYNTH_RATE);
-		int64_t n = lead + (sp_end - sp_start) + trail, shift = lead - sp_start;
-		out->samples = calloc((size_t)n, sizeof *out->samples);
-		out->words = calloc((size_t)nw, sizeof *out->words);
-		if (!out->samples || !out->words) {
-			rc = err_set(ACC_ENOMEM, "out of memory");
-			goto out;
-		}
-		memcpy(out->samples + lead, raw + sp_start, (size_t)(sp_end - sp_start) * sizeof *raw);
-		out->n = n;
-		out->sample_rate = SYNTH_RATE;
-		out->speech_start_s = (double)lead / SYNTH_RATE;
-		out->speech_end_s = (double)(lead + sp_end - sp_start) / SYNTH_RATE;
-		for (int i = 0; i < nw; i++) {
-			token *t = &tok[wtok[i]];
-			int64_t s = wstart[i] + shift, e = wend[i] + shift;
-			/* samples before sp_start / after sp_end are silence and were cut */
-			if (s < lead)
-				s = lead;
-			if (e > lead + sp_end - sp_start)
-				e = lead + sp_end - sp_start;
-			if (e < s)
-				e = s;
-			out->words[i].text = strndup(text + t->bstart, (size_t)(t->bend - t->bstart));
-			if (!out->words[i].text) {
-				rc = err_set(ACC_ENOMEM, "out of memory");
-				out->n_words = i;
-				goto out;
-			}
-			out->words[i].start_s = (double)s / SYNTH_RATE;
-			out->words[i].end_s = (double)e / SYNTH_RATE;
-			out->words[i].timed = t->sample >= 0;
-		}
-		out->n_words = nw;
-	}
+	out->complete = ntimed == nw;
+	share_untimed(tok, nw, wtok, wstart, wend);
+	rc = trim_and_pad(text, raw, sp_start, sp_end, lead_s, trail_s, tok, nw, wtok, wstart, wend, out);
 out:
 	if (rc)
 		synth_audio_free(out);

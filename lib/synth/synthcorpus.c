@@ -134,6 +134,17 @@ typedef struct frec {                    /* one audio file */
 	double dur;
 } frec;
 
+/* The utterance and file records of the whole corpus (gen) or of one unit
+ * of work until commit() moves them over. */
+typedef struct records {
+	urec *u;
+	int nu;
+	size_t capu;
+	frec *f;
+	int nf;
+	size_t capf;
+} records;
+
 typedef struct afmt {
 	const char *ext, *container, *codec;
 	int sf_format, rate, channels;
@@ -150,10 +161,7 @@ typedef struct gen {
 	int *perm[16];
 	speaker *spk;
 	int nspk;
-	urec *u;
-	int nu, capu;
-	frec *f;
-	int nf, capf;
+	records r;
 	FILE *words;
 	char words_tmp[4096], words_path[4096];
 	double noise_long, noise_short;    /* dB, <0 none */
@@ -236,7 +244,8 @@ static int load_sentences(gen *g, int li)
 	const char *dir = g->o->text_dir ? g->o->text_dir : "data/text";
 	char path[4096], *data = NULL, *p;
 	size_t len;
-	int rc, n = 0, cap = 0;
+	int rc, n = 0;
+	size_t cap = 0;
 	char **v = NULL;
 	if ((rc = fs_join(path, sizeof path, dir, g->lang[li]->iso3)) != 0 || strlen(path) + 5 > sizeof path)
 		return err_set(ACC_EINVAL, "text directory path too long");
@@ -265,15 +274,8 @@ static int load_sentences(gen *g, int li)
 				free(words[k]);
 			free(words);
 			if (nw > 0) {
-				if (n == cap) {
-					cap = cap ? cap * 2 : 256;
-					char **q = realloc(v, (size_t)cap * sizeof *q);
-					if (!q) {
-						rc = err_set(ACC_ENOMEM, "out of memory");
-						goto fail;
-					}
-					v = q;
-				}
+				if ((rc = ARRAY_GROW(v, cap, (size_t)n + 1)))
+					goto fail;
 				if (!(v[n] = strdup(p))) {
 					rc = err_set(ACC_ENOMEM, "out of memory");
 					goto fail;
@@ -568,40 +570,33 @@ out:
 
 /* ---- records ---- */
 
-static urec *utt_push(urec **v, int *n, int *capn)
+/* A new zeroed record at the end of *v (n records of size bytes, capacity
+ * *cap); NULL when out of memory (the message set). */
+static void *record_push(void **v, int *n, size_t *cap, size_t size)
 {
-	if (*n == *capn) {
-		int cap = *capn ? *capn * 2 : 64;
-		urec *p = realloc(*v, (size_t)cap * sizeof *p);
-		if (!p)
-			return NULL;
-		*v = p;
-		*capn = cap;
-	}
-	urec *u = &(*v)[(*n)++];
-	memset(u, 0, sizeof *u);
-	u->lng = -1;
+	if (err_array_grow(v, cap, (size_t)*n + 1, size))   /* ARRAY_GROW on an untyped array */
+		return NULL;
+	void *r = (char *)*v + (size_t)(*n)++ * size;
+	memset(r, 0, size);
+	return r;
+}
+
+static urec *utt_new(urec *u)
+{
+	if (u)
+		u->lng = -1;
 	return u;
 }
 
-static frec *file_push(frec **v, int *n, int *capn)
+static frec *file_new(frec *f)
 {
-	if (*n == *capn) {
-		int cap = *capn ? *capn * 2 : 64;
-		frec *p = realloc(*v, (size_t)cap * sizeof *p);
-		if (!p)
-			return NULL;
-		*v = p;
-		*capn = cap;
-	}
-	frec *f = &(*v)[(*n)++];
-	memset(f, 0, sizeof *f);
-	f->first_utt = -1;
+	if (f)
+		f->first_utt = -1;
 	return f;
 }
 
-#define add_utt(x) utt_push(&(x)->u, &(x)->nu, &(x)->capu)
-#define add_file(x) file_push(&(x)->f, &(x)->nf, &(x)->capf)
+#define add_utt(x) utt_new(record_push((void **)&(x)->r.u, &(x)->r.nu, &(x)->r.capu, sizeof *(x)->r.u))
+#define add_file(x) file_new(record_push((void **)&(x)->r.f, &(x)->r.nf, &(x)->r.capf, sizeof *(x)->r.f))
 
 static void urec_free(urec *u)
 {
@@ -611,14 +606,25 @@ static void urec_free(urec *u)
 	free(u->lid);
 }
 
+/* Free the records' strings (those r still owns: commit() moves them out
+ * and sets the counts to 0) and arrays. */
+static void records_free(records *r)
+{
+	for (int i = 0; i < r->nu; i++)
+		urec_free(&r->u[i]);
+	for (int i = 0; i < r->nf; i++) {
+		free(r->f[i].file);
+		free(r->f[i].key);
+	}
+	free(r->u);
+	free(r->f);
+}
+
 /* One unit of work (a short utterance or a long recording) made by a worker
  * thread; commit() appends it to the generator in unit order, so the output
  * does not depend on the number of threads. */
 typedef struct unit {
-	urec *u;
-	int nu, capu;
-	frec *f;
-	int nf, capf;
+	records r;
 	FILE *words;            /* words.tsv lines (memory stream) */
 	char *wbuf;
 	size_t wlen;
@@ -636,17 +642,10 @@ static int unit_init(unit *un)
 /* Free what the unit still owns (after commit(): only its arrays). */
 static void unit_free(unit *un)
 {
-	for (int i = 0; i < un->nu; i++)
-		urec_free(&un->u[i]);
-	for (int i = 0; i < un->nf; i++) {
-		free(un->f[i].file);
-		free(un->f[i].key);
-	}
+	records_free(&un->r);
 	if (un->words)
 		fclose(un->words);
 	free(un->wbuf);
-	free(un->u);
-	free(un->f);
 	memset(un, 0, sizeof *un);
 }
 
@@ -795,7 +794,7 @@ static int make_long(gen *g, unit *un, const speaker *s, int session, int k0, in
 	double *pause = calloc((size_t)nutt + 1, sizeof *pause);
 	float *x = NULL;
 	int64_t n = 0, pos, frames = 0;
-	int rc = 0, first = un->nu;
+	int rc = 0, first = un->r.nu;
 	char *lkey = NULL, *file = NULL;
 	frec *fr;
 	if (!a || !pause) {
@@ -902,31 +901,31 @@ out:
 /* Append a finished unit to the generator; callers serialize (ordered). */
 static int commit(gen *g, unit *un)
 {
-	int base = g->nu, nu = un->nu, nf = un->nf;
-	un->nu = un->nf = 0;   /* ownership of the strings moves to g */
+	int base = g->r.nu, nu = un->r.nu, nf = un->r.nf;
+	un->r.nu = un->r.nf = 0;   /* ownership of the strings moves to g */
 	for (int i = 0; i < nu; i++) {
 		urec *u = add_utt(g);
 		if (!u) {
 			for (int k = i; k < nu; k++)
-				urec_free(&un->u[k]);
+				urec_free(&un->r.u[k]);
 			for (int k = 0; k < nf; k++) {
-				free(un->f[k].file);
-				free(un->f[k].key);
+				free(un->r.f[k].file);
+				free(un->r.f[k].key);
 			}
 			return err_set(ACC_ENOMEM, "out of memory");
 		}
-		*u = un->u[i];
+		*u = un->r.u[i];
 	}
 	for (int i = 0; i < nf; i++) {
 		frec *f = add_file(g);
 		if (!f) {
 			for (int k = i; k < nf; k++) {
-				free(un->f[k].file);
-				free(un->f[k].key);
+				free(un->r.f[k].file);
+				free(un->r.f[k].key);
 			}
 			return err_set(ACC_ENOMEM, "out of memory");
 		}
-		*f = un->f[i];
+		*f = un->r.f[i];
 		if (f->first_utt >= 0)
 			f->first_utt += base;
 	}
@@ -938,8 +937,8 @@ static int commit(gen *g, unit *un)
 	g->st->long_recordings += un->longs;
 	g->st->words += un->nwords;
 	g->st->synth_wall_s += un->synth_s;
-	for (int i = g->nf - nf; i < g->nf; i++)
-		progress_tick(g, g->f[i].dur);
+	for (int i = g->r.nf - nf; i < g->r.nf; i++)
+		progress_tick(g, g->r.f[i].dur);
 	return 0;
 }
 
@@ -1047,16 +1046,16 @@ static int make_bad(gen *g)
 		afmt f = fmt_of(layout_default_format(g->layout), 16000, 1);
 		urec *u;
 		if (kind == BAD_DUP) {   /* duplicate the first good file of the right kind */
-			for (int i = 0; i < g->nf && src < 0; i++)
-				if (!strcmp(g->f[i].kind, is_long ? "long" : "short"))
+			for (int i = 0; i < g->r.nf && src < 0; i++)
+				if (!strcmp(g->r.f[i].kind, is_long ? "long" : "short"))
 					src = i;
 			if (src < 0)
 				continue;
-			const char *dot = strrchr(g->f[src].file, '.');
+			const char *dot = strrchr(g->r.f[src].file, '.');
 			f.ext = dot ? dot + 1 : "wav";
-			for (int i = 0; i < g->nu && !src_text; i++)
-				if (!g->u[i].bad && !strcmp(g->u[i].file, g->f[src].file))
-					src_text = g->u[i].text;
+			for (int i = 0; i < g->r.nu && !src_text; i++)
+				if (!g->r.u[i].bad && !strcmp(g->r.u[i].file, g->r.f[src].file))
+					src_text = g->r.u[i].text;
 		}
 		if (!(u = add_utt(g)))
 			return err_set(ACC_ENOMEM, "out of memory");
@@ -1076,14 +1075,14 @@ static int make_bad(gen *g)
 		else if (kind == BAD_DUP && src_text && !is_long)
 			u->text = strdup(src_text);
 		else if (is_long) {   /* a long-form transcript of the duplicated file's lines */
-			int a = src >= 0 ? g->f[src].first_utt : -1, n = src >= 0 ? g->f[src].n_utts : 0;
+			int a = src >= 0 ? g->r.f[src].first_utt : -1, n = src >= 0 ? g->r.f[src].n_utts : 0;
 			size_t len = 0;
 			FILE *m = open_memstream(&u->text, &len);
 			if (!m)
 				return err_set(ACC_ENOMEM, "out of memory");
 			if (a >= 0)
 				for (int i = 0; i < n; i++)
-					fprintf(m, "%s%s", i ? "\n" : "", g->u[a + i].text);
+					fprintf(m, "%s%s", i ? "\n" : "", g->r.u[a + i].text);
 			else
 				fprintf(m, "%s\n%s", sentence_for(g, s, k), sentence_for(g, s, k + 1));
 			fclose(m);
@@ -1091,7 +1090,7 @@ static int make_bad(gen *g)
 			u->text = strdup(sentence_for(g, s, k));
 		if (!u->text)
 			return err_set(ACC_ENOMEM, "out of memory");
-		char *file = u->file;   /* g->u may move below; keep what we need */
+		char *file = u->file;   /* g->r.u may move below; keep what we need */
 		if (kind == BAD_CORRUPT) {
 			char path[4096], junk[2400];
 			size_t l = 0;
@@ -1106,7 +1105,7 @@ static int make_bad(gen *g)
 				return rc;
 			g->files_done++;
 		} else if (kind == BAD_DUP) {
-			if ((rc = make_dirs_for(g, file)) || (rc = copy_file(g, g->f[src].file, file)))
+			if ((rc = make_dirs_for(g, file)) || (rc = copy_file(g, g->r.f[src].file, file)))
 				return rc;
 			g->files_done++;
 		}
@@ -1119,22 +1118,18 @@ static int make_bad(gen *g)
 
 typedef struct lines {
 	char **v;
-	int n, cap;
+	int n;
+	size_t cap;
 } lines;
 
 static int lines_add(lines *l, char *s)
 {
 	if (!s)
 		return err_set(ACC_ENOMEM, "out of memory");
-	if (l->n == l->cap) {
-		int cap = l->cap ? l->cap * 2 : 256;
-		char **p = realloc(l->v, (size_t)cap * sizeof *p);
-		if (!p) {
-			free(s);
-			return err_set(ACC_ENOMEM, "out of memory");
-		}
-		l->v = p;
-		l->cap = cap;
+	int rc = ARRAY_GROW(l->v, l->cap, (size_t)l->n + 1);
+	if (rc) {
+		free(s);
+		return rc;
 	}
 	l->v[l->n++] = s;
 	return 0;
@@ -1229,22 +1224,32 @@ static char *txt_name(const char *file)
 	return xprintf("%.*s.txt", stem, file);
 }
 
-static int write_cv(gen *g)
+/* The list file rel (after header, unless NULL): one line per utterance,
+ * in utterance order, made by line (malloc'ed; NULL when out of memory). */
+static int write_utt_list(gen *g, const char *rel, const char *header, char *(*line)(const gen *g, const urec *u))
 {
 	lines l = { 0 };
 	int rc = 0;
-	for (int i = 0; i < g->nu && !rc; i++) {
-		const urec *u = &g->u[i];
-		const speaker *s = &g->spk[u->spk];
-		rc = lines_add(&l, xprintf("%s\t%s\t%s\t2\t0\t%s\t%s\t%s\t\t%s\t", s->label, u->lid, u->text, cv_age(s->age),
-					   s->gender, s->accent, g->lang[s->lang]->locale));
-	}
+	for (int i = 0; i < g->r.nu && !rc; i++)
+		rc = lines_add(&l, line(g, &g->r.u[i]));
 	if (!rc)
-		rc = lines_write(g, "validated.tsv",
-				 "client_id\tpath\tsentence\tup_votes\tdown_votes\tage\tgender\taccents\tvariant\tlocale\tsegment",
-				 &l, 0);
+		rc = lines_write(g, rel, header, &l, 0);
 	lines_free(&l);
 	return rc;
+}
+
+static char *cv_line(const gen *g, const urec *u)
+{
+	const speaker *s = &g->spk[u->spk];
+	return xprintf("%s\t%s\t%s\t2\t0\t%s\t%s\t%s\t\t%s\t", s->label, u->lid, u->text, cv_age(s->age), s->gender,
+		       s->accent, g->lang[s->lang]->locale);
+}
+
+static int write_cv(gen *g)
+{
+	return write_utt_list(g, "validated.tsv",
+			      "client_id\tpath\tsentence\tup_votes\tdown_votes\tage\tgender\taccents\tvariant\tlocale\tsegment",
+			      cv_line);
 }
 
 static int write_ls(gen *g)
@@ -1255,8 +1260,8 @@ static int write_ls(gen *g)
 		const speaker *s = &g->spk[si];
 		lines l = { 0 };
 		double minutes = 0;
-		for (int i = 0; i < g->nu && !rc; i++) {
-			const urec *u = &g->u[i];
+		for (int i = 0; i < g->r.nu && !rc; i++) {
+			const urec *u = &g->r.u[i];
 			if (u->spk != si)
 				continue;
 			char *t = ls_text(u->text);
@@ -1289,17 +1294,17 @@ static int write_kaldi(gen *g)
 {
 	lines scp = { 0 }, text = { 0 }, u2s = { 0 }, s2u = { 0 }, s2g = { 0 }, u2l = { 0 }, seg = { 0 };
 	int rc = 0, any_long = 0;
-	for (int i = 0; i < g->nf; i++)
-		any_long |= !strcmp(g->f[i].kind, "long");
-	for (int i = 0; i < g->nu && !rc; i++) {
-		const urec *u = &g->u[i];
+	for (int i = 0; i < g->r.nf; i++)
+		any_long |= !strcmp(g->r.f[i].kind, "long");
+	for (int i = 0; i < g->r.nu && !rc; i++) {
+		const urec *u = &g->r.u[i];
 		const speaker *s = &g->spk[u->spk];
 		int in_long = u->in_long;
 		const char *rec = u->key;
 		if (in_long) {   /* recording id = the long file's key */
-			for (int f = 0; f < g->nf; f++)
-				if (!strcmp(g->f[f].file, u->file))
-					rec = g->f[f].key;
+			for (int f = 0; f < g->r.nf; f++)
+				if (!strcmp(g->r.f[f].file, u->file))
+					rec = g->r.f[f].key;
 		}
 		if (!in_long)
 			rc = lines_add(&scp, xprintf("%s %s", u->key, u->file));
@@ -1313,9 +1318,9 @@ static int write_kaldi(gen *g)
 			rc = lines_add(&seg, in_long ? xprintf("%s %s %.3f %.3f", u->key, rec, u->start, u->end) :
 					      xprintf("%s %s 0.000 %.3f", u->key, rec, u->bad ? 1.0 : u->end));
 	}
-	for (int f = 0; f < g->nf && !rc; f++)
-		if (!strcmp(g->f[f].kind, "long"))
-			rc = lines_add(&scp, xprintf("%s %s", g->f[f].key, g->f[f].file));
+	for (int f = 0; f < g->r.nf && !rc; f++)
+		if (!strcmp(g->r.f[f].kind, "long"))
+			rc = lines_add(&scp, xprintf("%s %s", g->r.f[f].key, g->r.f[f].file));
 	for (int si = 0; si < g->nspk && !rc; si++) {
 		const speaker *s = &g->spk[si];
 		char *buf = NULL;
@@ -1328,9 +1333,9 @@ static int write_kaldi(gen *g)
 		fprintf(m, "%s", s->label);
 		/* utterance ids sorted, as Kaldi wants */
 		lines ids = { 0 };
-		for (int i = 0; i < g->nu && !rc; i++)
-			if (g->u[i].spk == si)
-				rc = lines_add(&ids, strdup(g->u[i].key));
+		for (int i = 0; i < g->r.nu && !rc; i++)
+			if (g->r.u[i].spk == si)
+				rc = lines_add(&ids, strdup(g->r.u[i].key));
 		qsort(ids.v, (size_t)ids.n, sizeof *ids.v, cmp_cstr);
 		for (int i = 0; i < ids.n; i++)
 			fprintf(m, " %s", ids.v[i]);
@@ -1367,57 +1372,49 @@ static int write_kaldi(gen *g)
 	return rc;
 }
 
+static char *nemo_line(const gen *g, const urec *u)
+{
+	const speaker *s = &g->spk[u->spk];
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "audio_filepath", json_string(u->file));
+	json_object_set_new(o, "duration", json_real(u->bad ? 2.0 : round((u->end - u->start) * 1e6) / 1e6));
+	if (u->in_long)
+		json_object_set_new(o, "offset", json_real(round(u->start * 1e6) / 1e6));
+	json_object_set_new(o, "text", json_string(u->text));
+	json_object_set_new(o, "speaker", json_string(s->label));
+	json_object_set_new(o, "lang", json_string(g->lang[s->lang]->iso3));
+	char *js = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	json_decref(o);
+	return js;
+}
+
 static int write_nemo(gen *g)
 {
-	lines l = { 0 };
-	int rc = 0;
-	for (int i = 0; i < g->nu && !rc; i++) {
-		const urec *u = &g->u[i];
-		const speaker *s = &g->spk[u->spk];
-		int in_long = u->in_long;
-		json_t *o = json_object();
-		if (!o)
-			return err_set(ACC_ENOMEM, "out of memory");
-		json_object_set_new(o, "audio_filepath", json_string(u->file));
-		json_object_set_new(o, "duration", json_real(u->bad ? 2.0 : round((u->end - u->start) * 1e6) / 1e6));
-		if (in_long)
-			json_object_set_new(o, "offset", json_real(round(u->start * 1e6) / 1e6));
-		json_object_set_new(o, "text", json_string(u->text));
-		json_object_set_new(o, "speaker", json_string(s->label));
-		json_object_set_new(o, "lang", json_string(g->lang[s->lang]->iso3));
-		char *js = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-		json_decref(o);
-		rc = lines_add(&l, js);
-	}
-	if (!rc)
-		rc = lines_write(g, "manifest.jsonl", NULL, &l, 0);
-	lines_free(&l);
-	return rc;
+	return write_utt_list(g, "manifest.jsonl", NULL, nemo_line);
+}
+
+static char *lj_line(const gen *g, const urec *u)
+{
+	(void)g;
+	const char *sl = strrchr(u->file, '/'), *dot = strrchr(u->file, '.');
+	const char *stem = sl ? sl + 1 : u->file;
+	int sn = dot && dot > stem ? (int)(dot - stem) : (int)strlen(stem);
+	return xprintf("%.*s|%s|%s", sn, stem, u->text, u->text);
 }
 
 static int write_lj(gen *g)
 {
-	lines l = { 0 };
-	int rc = 0;
-	for (int i = 0; i < g->nu && !rc; i++) {
-		const urec *u = &g->u[i];
-		const char *sl = strrchr(u->file, '/'), *dot = strrchr(u->file, '.');
-		const char *stem = sl ? sl + 1 : u->file;
-		int sn = dot && dot > stem ? (int)(dot - stem) : (int)strlen(stem);
-		rc = lines_add(&l, xprintf("%.*s|%s|%s", sn, stem, u->text, u->text));
-	}
-	if (!rc)
-		rc = lines_write(g, "metadata.csv", NULL, &l, 0);
-	lines_free(&l);
-	return rc;
+	return write_utt_list(g, "metadata.csv", NULL, lj_line);
 }
 
 /* folder and longform: a same-stem .txt beside each audio file. */
 static int write_txts(gen *g)
 {
 	int rc = 0;
-	for (int i = 0; i < g->nu && !rc; i++) {
-		const urec *u = &g->u[i];
+	for (int i = 0; i < g->r.nu && !rc; i++) {
+		const urec *u = &g->r.u[i];
 		if (!u->bad && g->layout == L_LONG)
 			continue;   /* long recordings: written per file below */
 		char *t = txt_name(u->file), path[4096];
@@ -1431,13 +1428,13 @@ static int write_txts(gen *g)
 		free(body);
 		free(t);
 	}
-	for (int f = 0; f < g->nf && !rc; f++) {
-		const frec *fr = &g->f[f];
+	for (int f = 0; f < g->r.nf && !rc; f++) {
+		const frec *fr = &g->r.f[f];
 		if (strcmp(fr->kind, "long"))
 			continue;
 		lines l = { 0 };
 		for (int i = 0; i < fr->n_utts && !rc; i++)
-			rc = lines_add(&l, strdup(g->u[fr->first_utt + i].text));
+			rc = lines_add(&l, strdup(g->r.u[fr->first_utt + i].text));
 		char *t = txt_name(fr->file);
 		if (!t)
 			rc = err_set(ACC_ENOMEM, "out of memory");
@@ -1455,8 +1452,8 @@ static int write_truth(gen *g)
 {
 	lines ut = { 0 }, sp = { 0 }, rec = { 0 }, bad = { 0 };
 	int rc = 0;
-	for (int i = 0; i < g->nu && !rc; i++) {
-		const urec *u = &g->u[i];
+	for (int i = 0; i < g->r.nu && !rc; i++) {
+		const urec *u = &g->r.u[i];
 		const speaker *s = &g->spk[u->spk];
 		if (u->bad)
 			rc = lines_add(&bad, xprintf("%s\t%s\t%s\t%s", bad_kind[u->bad], u->file, u->key, bad_reason[u->bad]));
@@ -1472,8 +1469,8 @@ static int write_truth(gen *g)
 		rc = lines_add(&sp, xprintf("%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%d", s->label, g->lang[s->lang]->iso3,
 					    s->gender, s->age, s->accent, s->voice, s->variant, s->rate, s->pitch, s->range));
 	}
-	for (int i = 0; i < g->nf && !rc; i++) {
-		const frec *f = &g->f[i];
+	for (int i = 0; i < g->r.nf && !rc; i++) {
+		const frec *f = &g->r.f[i];
 		rc = lines_add(&rec, xprintf("%s\t%s\t%s\t%s\t%d\t%d\t%lld\t%.6f\t%d", f->file, f->kind, f->container, f->codec,
 					     f->rate, f->channels, (long long)f->frames, f->dur, f->n_utts));
 	}
@@ -1540,16 +1537,10 @@ static int dir_is_empty(const char *path)
 	return empty;
 }
 
-int synthcorpus_write(const synthcorpus_opts *o, synthcorpus_stats *st_out)
+/* The options checked against each other and g's layout set from them. */
+static int check_opts(gen *g, const synthcorpus_opts *o)
 {
-	gen g = { 0 };
-	synthcorpus_stats st = { 0 };
-	job *jobs = NULL;
 	const char *lname;
-	int rc = 0;
-	double t0 = now_s();
-	g.o = o;
-	g.st = &st;
 	if (!o->out_dir || !*o->out_dir)
 		return err_set(ACC_EINVAL, "no output directory");
 	if (!(lname = synthcorpus_layout(o->layout))) {
@@ -1559,12 +1550,12 @@ int synthcorpus_write(const synthcorpus_opts *o, synthcorpus_stats *st_out)
 	}
 	for (int i = 0; i < 7; i++)
 		if (!strcmp(lname, layout_names[i]))
-			g.layout = i;
+			g->layout = i;
 	if (o->speakers < 1 || o->speakers > 10000 || o->utts_per_speaker < 0 || o->utts_per_speaker > 1000000 ||
 	    o->n_long < 0 || o->n_long > 10000 || o->utts_per_long < 0 || o->utts_per_long > 1000 || o->hours < 0 ||
 	    o->hours > 10000 || o->jobs < 0 || o->jobs > 256)
 		return err_set(ACC_EINVAL, "speaker/utterance/long-recording/job counts out of range");
-	if (o->n_long > 0 && (g.layout == L_CV || g.layout == L_LS || g.layout == L_LJ || g.layout == L_FOLDER)) {
+	if (o->n_long > 0 && (g->layout == L_CV || g->layout == L_LS || g->layout == L_LJ || g->layout == L_FOLDER)) {
 		err_set(ACC_EINVAL, "the %s layout cannot hold long recordings", lname);
 		err_hint("use --layout kaldi (segments), nemo (offsets) or mms-long");
 		return ACC_EINVAL;
@@ -1577,12 +1568,113 @@ int synthcorpus_write(const synthcorpus_opts *o, synthcorpus_stats *st_out)
 	if (o->format && strcmp(o->format, "wav") && strcmp(o->format, "flac") && strcmp(o->format, "ogg") &&
 	    strcmp(o->format, "mp3") && strcmp(o->format, "opus"))
 		return err_set(ACC_EINVAL, "unknown format '%s' (wav, flac, ogg, mp3, opus)", o->format);
-	if ((g.layout == L_LS && o->format && strcmp(o->format, "flac")) ||
-	    (g.layout == L_LJ && o->format && strcmp(o->format, "wav")))
-		return err_set(ACC_EINVAL, "the %s layout stores %s files", lname, g.layout == L_LS ? "flac" : "wav");
-	if (g.layout == L_LONG && o->utts_per_speaker < 2 && o->hours <= 0)
+	if ((g->layout == L_LS && o->format && strcmp(o->format, "flac")) ||
+	    (g->layout == L_LJ && o->format && strcmp(o->format, "wav")))
+		return err_set(ACC_EINVAL, "the %s layout stores %s files", lname, g->layout == L_LS ? "flac" : "wav");
+	if (g->layout == L_LONG && o->utts_per_speaker < 2 && o->hours <= 0)
 		return err_set(ACC_EINVAL, "the longform layout needs at least 2 utterances per speaker");
-	if ((rc = parse_langs(&g, o->langs)) != 0)
+	return 0;
+}
+
+/* Every speaker's espeak voice exists. */
+static int check_voices(const gen *g)
+{
+	for (int i = 0; i < g->nspk; i++) {
+		char v[128];
+		snprintf(v, sizeof v, "%s+%s", g->spk[i].voice, g->spk[i].variant);
+		if (!synth_voice_exists(v)) {
+			int rc = err_set(ACC_ENOTFOUND, "espeak-ng has no voice '%s'", v);
+			err_hint("install espeak-ng-data (make deps)");
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Synthesize the units: rounds over all speakers (with --hours, one round
+ * per batch: whole rounds, so the output does not depend on thread
+ * timing), then the extra long recordings (kaldi, nemo). */
+static int synth_units(gen *g)
+{
+	const synthcorpus_opts *o = g->o;
+	int rounds, per = 1, is_long = g->layout == L_LONG, rc = 0;
+	if (is_long) {
+		rounds = o->n_long > 0 ? o->n_long : 1;
+		per = o->utts_per_speaker / rounds;
+		if (per < 2)
+			per = 2;
+	} else {
+		rounds = o->utts_per_speaker;
+	}
+	job *jobs = calloc((size_t)g->nspk * (size_t)(o->hours > 0 || rounds < 1 ? 1 : rounds) +
+				   (size_t)o->n_long * (size_t)g->nlang + 1, sizeof *jobs);
+	if (!jobs)
+		return err_set(ACC_ENOMEM, "out of memory");
+	int nj = 0;
+	for (int r = 0; (o->hours > 0 ? !g->hours_reached : r < rounds) && !rc; r++) {
+		for (int i = 0; i < g->nspk; i++)
+			jobs[nj++] = (job){ &g->spk[i], is_long, r, r * per, per };
+		if (o->hours > 0 || r == rounds - 1) {
+			rc = run_jobs(g, jobs, nj);
+			nj = 0;
+		}
+	}
+	int upl = o->utts_per_long > 0 ? o->utts_per_long : 8;
+	nj = 0;
+	for (int k = 0; k < o->n_long && !rc && !is_long; k++)
+		for (int li = 0; li < g->nlang; li++)
+			jobs[nj++] = (job){ &g->spk[li * o->speakers + k % o->speakers], 1, k, 5000 + k * upl, upl };
+	if (!rc && nj)
+		rc = run_jobs(g, jobs, nj);
+	free(jobs);
+	return rc;
+}
+
+/* The layout's list files, the ground truth, and words.tsv committed. */
+static int write_layout(gen *g)
+{
+	int rc;
+	switch (g->layout) {
+	case L_CV: rc = write_cv(g); break;
+	case L_LS: rc = write_ls(g); break;
+	case L_KALDI: rc = write_kaldi(g); break;
+	case L_NEMO: rc = write_nemo(g); break;
+	case L_LJ: rc = write_lj(g); break;
+	default: rc = write_txts(g); break;
+	}
+	if (!rc)
+		rc = write_truth(g);
+	if (!rc) {
+		FILE *w = g->words;
+		g->words = NULL;
+		rc = fs_commit_tmp(w, g->words_tmp, g->words_path);
+	}
+	return rc;
+}
+
+static void gen_free(gen *g)
+{
+	if (g->words)
+		fs_abort_tmp(g->words, g->words_tmp);
+	for (int li = 0; li < g->nlang; li++) {
+		for (int i = 0; i < g->nsent[li]; i++)
+			free(g->sent[li][i]);
+		free(g->sent[li]);
+		free(g->perm[li]);
+	}
+	records_free(&g->r);
+	free(g->spk);
+}
+
+int synthcorpus_write(const synthcorpus_opts *o, synthcorpus_stats *st_out)
+{
+	gen g = { 0 };
+	synthcorpus_stats st = { 0 };
+	int rc = 0;
+	double t0 = now_s();
+	g.o = o;
+	g.st = &st;
+	if ((rc = check_opts(&g, o)) || (rc = parse_langs(&g, o->langs)))
 		return rc;
 	g.noise_short = o->noise_snr_db >= 0 ? o->noise_snr_db : -1;
 	g.noise_long = o->noise_snr_db >= 0 ? o->noise_snr_db : 30;
@@ -1600,101 +1692,24 @@ int synthcorpus_write(const synthcorpus_opts *o, synthcorpus_stats *st_out)
 	for (int li = 0; li < g.nlang; li++)
 		if ((rc = load_sentences(&g, li)) != 0)
 			goto out;
-	if ((rc = build_speakers(&g)) != 0)
+	if ((rc = build_speakers(&g)) || (rc = check_voices(&g)))
 		goto out;
-	for (int i = 0; i < g.nspk; i++) {
-		char v[128];
-		snprintf(v, sizeof v, "%s+%s", g.spk[i].voice, g.spk[i].variant);
-		if (!synth_voice_exists(v)) {
-			rc = err_set(ACC_ENOTFOUND, "espeak-ng has no voice '%s'", v);
-			err_hint("install espeak-ng-data (make deps)");
-			goto out;
-		}
-	}
 	if ((rc = make_dirs_for(&g, "_truth/words.tsv")) != 0 ||
 	    (rc = fs_join(g.words_path, sizeof g.words_path, o->out_dir, "_truth/words.tsv")) != 0 ||
 	    (rc = fs_open_tmp(g.words_path, g.words_tmp, &g.words)) != 0)
 		goto out;
 	fprintf(g.words, "utt_key\tindex\tword\tstart_s\tend_s\ttimed\n");
-
-	/* Units: rounds over all speakers.  With --hours, one round per batch
-	 * (whole rounds, so the output does not depend on thread timing). */
-	{
-		int rounds, per = 1, is_long = g.layout == L_LONG;
-		if (is_long) {
-			rounds = o->n_long > 0 ? o->n_long : 1;
-			per = o->utts_per_speaker / rounds;
-			if (per < 2)
-				per = 2;
-		} else {
-			rounds = o->utts_per_speaker;
-		}
-		jobs = calloc((size_t)g.nspk * (size_t)(o->hours > 0 || rounds < 1 ? 1 : rounds) +
-				      (size_t)o->n_long * (size_t)g.nlang + 1, sizeof *jobs);
-		if (!jobs) {
-			rc = err_set(ACC_ENOMEM, "out of memory");
-			goto out;
-		}
-		int nj = 0;
-		for (int r = 0; (o->hours > 0 ? !g.hours_reached : r < rounds) && !rc; r++) {
-			for (int i = 0; i < g.nspk; i++)
-				jobs[nj++] = (job){ &g.spk[i], is_long, r, r * per, per };
-			if (o->hours > 0 || r == rounds - 1) {
-				rc = run_jobs(&g, jobs, nj);
-				nj = 0;
-			}
-		}
-		/* extra long recordings (kaldi, nemo) */
-		int upl = o->utts_per_long > 0 ? o->utts_per_long : 8;
-		nj = 0;
-		for (int k = 0; k < o->n_long && !rc && !is_long; k++)
-			for (int li = 0; li < g.nlang; li++)
-				jobs[nj++] = (job){ &g.spk[li * o->speakers + k % o->speakers], 1, k, 5000 + k * upl, upl };
-		if (!rc && nj)
-			rc = run_jobs(&g, jobs, nj);
-	}
-	if (!rc && o->with_bad)
-		rc = make_bad(&g);
-	if (rc)
+	if ((rc = synth_units(&g)))
 		goto out;
-	switch (g.layout) {
-	case L_CV: rc = write_cv(&g); break;
-	case L_LS: rc = write_ls(&g); break;
-	case L_KALDI: rc = write_kaldi(&g); break;
-	case L_NEMO: rc = write_nemo(&g); break;
-	case L_LJ: rc = write_lj(&g); break;
-	default: rc = write_txts(&g); break;
-	}
-	if (!rc)
-		rc = write_truth(&g);
-	if (!rc) {
-		FILE *w = g.words;
-		g.words = NULL;
-		rc = fs_commit_tmp(w, g.words_tmp, g.words_path);
-	}
+	if (o->with_bad && (rc = make_bad(&g)))
+		goto out;
+	rc = write_layout(&g);
 out:
-	if (g.words)
-		fs_abort_tmp(g.words, g.words_tmp);
 	st.files = g.files_done;
 	st.speakers = g.nspk;
 	st.wall_s = now_s() - t0;
 	if (st_out)
 		*st_out = st;
-	for (int li = 0; li < g.nlang; li++) {
-		for (int i = 0; i < g.nsent[li]; i++)
-			free(g.sent[li][i]);
-		free(g.sent[li]);
-		free(g.perm[li]);
-	}
-	for (int i = 0; i < g.nu; i++)
-		urec_free(&g.u[i]);
-	for (int i = 0; i < g.nf; i++) {
-		free(g.f[i].file);
-		free(g.f[i].key);
-	}
-	free(g.u);
-	free(g.f);
-	free(g.spk);
-	free(jobs);
+	gen_free(&g);
 	return rc;
 }

@@ -190,28 +190,13 @@ static int in_set(uint32_t c, int set)
 
 typedef struct { uint32_t *c; size_t n, cap; } u32buf;
 
-static int u32_reserve(u32buf *b, size_t n)
-{
-	if (n <= b->cap)
-		return 0;
-	size_t cap = b->cap ? b->cap : 64;
-	while (cap < n)
-		cap *= 2;
-	uint32_t *p = realloc(b->c, cap * sizeof *p);
-	if (!p)
-		return err_set(ACC_ENOMEM, "textnorm: out of memory (%zu code points)", n);
-	b->c = p;
-	b->cap = cap;
-	return 0;
-}
-
 /* Strict UTF-8 decoding (no overlongs, surrogates or values past U+10FFFF).
  * Returns the byte offset of the first bad sequence, or -1 when valid. */
 static long utf8_decode(const unsigned char *s, size_t len, u32buf *out)
 {
 	size_t i = 0;
 	out->n = 0;
-	if (u32_reserve(out, len + 1))
+	if (ARRAY_GROW(out->c, out->cap, len + 1))
 		return -2;
 	while (i < len) {
 		uint32_t c = s[i], min;
@@ -294,46 +279,16 @@ struct textnorm {
 	/* scratch, reused across calls */
 	u32buf a, b;
 	UChar *w16, *x16;
-	int32_t w16cap, x16cap;
+	size_t w16cap, x16cap;
 	char *s8, *t8;
 	size_t s8cap, t8cap;
 };
-
-static int grow_u16(UChar **p, int32_t *cap, int32_t n)
-{
-	if (n <= *cap)
-		return 0;
-	int32_t c = *cap ? *cap : 128;
-	while (c < n)
-		c *= 2;
-	UChar *q = realloc(*p, (size_t)c * sizeof *q);
-	if (!q)
-		return err_set(ACC_ENOMEM, "textnorm: out of memory");
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
-static int grow_bytes(char **p, size_t *cap, size_t n)
-{
-	if (n <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 256;
-	while (c < n)
-		c *= 2;
-	char *q = realloc(*p, c);
-	if (!q)
-		return err_set(ACC_ENOMEM, "textnorm: out of memory");
-	*p = q;
-	*cap = c;
-	return 0;
-}
 
 /* tn->a -> tn->w16 (UTF-16), length in *n16. */
 static int a_to_u16(textnorm *tn, int32_t *n16)
 {
 	int32_t n = 0;
-	if (grow_u16(&tn->w16, &tn->w16cap, (int32_t)(tn->a.n * 2 + 1)))
+	if (ARRAY_GROW(tn->w16, tn->w16cap, tn->a.n * 2 + 1))
 		return ACC_ENOMEM;
 	for (size_t i = 0; i < tn->a.n; i++) {
 		uint32_t c = tn->a.c[i];
@@ -350,7 +305,7 @@ static int a_to_u16(textnorm *tn, int32_t *n16)
 
 static int u16_to_a(textnorm *tn, const UChar *s, int32_t n)
 {
-	if (u32_reserve(&tn->a, (size_t)n + 1))
+	if (ARRAY_GROW(tn->a.c, tn->a.cap, (size_t)n + 1))
 		return ACC_ENOMEM;
 	tn->a.n = 0;
 	for (int32_t i = 0; i < n;) {
@@ -373,12 +328,12 @@ static int apply_norm(textnorm *tn, const UNormalizer2 *nz, const char *what)
 	UErrorCode st = U_ZERO_ERROR;
 	if (a_to_u16(tn, &n16))
 		return ACC_ENOMEM;
-	m = unorm2_normalize(nz, tn->w16, n16, tn->x16, tn->x16cap, &st);
-	if (st == U_BUFFER_OVERFLOW_ERROR || (U_SUCCESS(st) && m >= tn->x16cap)) {
+	m = unorm2_normalize(nz, tn->w16, n16, tn->x16, (int32_t)tn->x16cap, &st);
+	if (st == U_BUFFER_OVERFLOW_ERROR || (U_SUCCESS(st) && (size_t)m >= tn->x16cap)) {
 		st = U_ZERO_ERROR;
-		if (grow_u16(&tn->x16, &tn->x16cap, m + 1))
+		if (ARRAY_GROW(tn->x16, tn->x16cap, (size_t)m + 1))
 			return ACC_ENOMEM;
-		m = unorm2_normalize(nz, tn->w16, n16, tn->x16, tn->x16cap, &st);
+		m = unorm2_normalize(nz, tn->w16, n16, tn->x16, (int32_t)tn->x16cap, &st);
 	}
 	if (U_FAILURE(st))
 		return icu_fail(st, what);
@@ -393,12 +348,12 @@ static int apply_lower(textnorm *tn, const char *loc)
 	UErrorCode st = U_ZERO_ERROR;
 	if (a_to_u16(tn, &n16))
 		return ACC_ENOMEM;
-	m = u_strToLower(tn->x16, tn->x16cap, tn->w16, n16, loc, &st);
-	if (st == U_BUFFER_OVERFLOW_ERROR || (U_SUCCESS(st) && m >= tn->x16cap)) {
+	m = u_strToLower(tn->x16, (int32_t)tn->x16cap, tn->w16, n16, loc, &st);
+	if (st == U_BUFFER_OVERFLOW_ERROR || (U_SUCCESS(st) && (size_t)m >= tn->x16cap)) {
 		st = U_ZERO_ERROR;
-		if (grow_u16(&tn->x16, &tn->x16cap, m + 1))
+		if (ARRAY_GROW(tn->x16, tn->x16cap, (size_t)m + 1))
 			return ACC_ENOMEM;
-		m = u_strToLower(tn->x16, tn->x16cap, tn->w16, n16, loc, &st);
+		m = u_strToLower(tn->x16, (int32_t)tn->x16cap, tn->w16, n16, loc, &st);
 	}
 	if (U_FAILURE(st))
 		return icu_fail(st, "lowercasing");
@@ -518,7 +473,8 @@ static int rules_load(textnorm *tn, const char *path, uint32_t *hash)
 	char *p = data;
 	if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
 		p += 3;
-	int line = 0, cap = 0;
+	int line = 0;
+	size_t cap = 0;
 	while (p < data + len) {
 		char *nl = memchr(p, '\n', (size_t)(data + len - p));
 		char *end = nl ? nl : data + len;
@@ -543,16 +499,8 @@ static int rules_load(textnorm *tn, const char *path, uint32_t *hash)
 			rc = err_set(ACC_EFORMAT, "%s:%d: empty regex", path, line);
 			goto out;
 		}
-		if (tn->nrules == cap) {
-			int ncap = cap ? cap * 2 : 16;
-			tn_rule *nr = realloc(tn->rules, (size_t)ncap * sizeof *nr);
-			if (!nr) {
-				rc = err_set(ACC_ENOMEM, "textnorm: out of memory");
-				goto out;
-			}
-			tn->rules = nr;
-			cap = ncap;
-		}
+		if ((rc = ARRAY_GROW(tn->rules, cap, (size_t)tn->nrules + 1)))
+			goto out;
 		tn_rule *r = &tn->rules[tn->nrules];
 		memset(r, 0, sizeof *r);
 		r->line = line;
@@ -588,7 +536,7 @@ static int rules_apply(textnorm *tn)
 	if (!tn->nrules)
 		return 0;
 	size_t n8 = utf8_encode_len(&tn->a);
-	if (grow_bytes(&tn->s8, &tn->s8cap, n8 + 1))
+	if (ARRAY_GROW(tn->s8, tn->s8cap, n8 + 1))
 		return ACC_ENOMEM;
 	utf8_encode(&tn->a, tn->s8);
 	for (int i = 0; i < tn->nrules; i++) {
@@ -596,7 +544,7 @@ static int rules_apply(textnorm *tn)
 		PCRE2_SIZE olen;
 		int n;
 		for (;;) {
-			if (!tn->t8cap && grow_bytes(&tn->t8, &tn->t8cap, 256))
+			if (!tn->t8cap && ARRAY_GROW(tn->t8, tn->t8cap, 256))
 				return ACC_ENOMEM;
 			olen = tn->t8cap;
 			n = pcre2_substitute(r->re, (PCRE2_SPTR)tn->s8, n8, 0,
@@ -605,7 +553,7 @@ static int rules_apply(textnorm *tn)
 			                     tn->md, NULL, r->repl, r->repl_len, (PCRE2_UCHAR *)tn->t8, &olen);
 			if (n != PCRE2_ERROR_NOMEMORY)
 				break;
-			if (grow_bytes(&tn->t8, &tn->t8cap, olen + 1))
+			if (ARRAY_GROW(tn->t8, tn->t8cap, olen + 1))
 				return ACC_ENOMEM;
 		}
 		if (n < 0) {
@@ -789,7 +737,7 @@ static void pass_mms_punct(u32buf *b, int mms_lang)
 static int pass_default_punct(textnorm *tn)
 {
 	u32buf *in = &tn->a, *out = &tn->b;
-	if (u32_reserve(out, in->n + 1))
+	if (ARRAY_GROW(out->c, out->cap, in->n + 1))
 		return ACC_ENOMEM;
 	out->n = 0;
 	for (size_t i = 0; i < in->n; i++) {
