@@ -13,10 +13,28 @@ int cli_fail(int rc)
 	return err_exit_code(rc);
 }
 
-int cli_bad_option(const char *cmd)
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, void *ctx)
 {
-	fprintf(stderr, "hint: run 'train %s --help'\n", cmd);
-	return 2;
+	const char *arg;
+	int id, rc;
+	optind = 1;
+	while ((id = cliopt_next(argc, argv, cmd->opts, &arg)) != -1) {
+		if (id == 'h') {
+			cmd->usage(stdout);
+			return 0;
+		}
+		if (id == CLIOPT_VERSION) {
+			printf("%s (accent) %s\n", cmd->name, ACCENT_VERSION);
+			return 0;
+		}
+		if (id == '?') {
+			fprintf(stderr, "hint: run '%s --help'\n", cmd->name);
+			return 2;
+		}
+		if ((rc = cmd->set(ctx, id, arg)))
+			return cli_fail(rc);
+	}
+	return -1;
 }
 
 void cli_help(FILE *fp, const char *head, const cliopt *opts, const char *tail)

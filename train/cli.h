@@ -17,9 +17,23 @@ int cmd_train(int argc, char **argv);
  * rc == 0. */
 int cli_fail(int rc);
 
-/* After cliopt_next returned '?' (getopt has said why): the hint to run
- * `train CMD --help` and the usage exit code 2.  cmd: "run", "lm", "eval". */
-int cli_bad_option(const char *cmd);
+/* A subcommand's command line: its name ("train", "train lm", "train
+ * eval": the --version line and the --help hint), option table, --help
+ * printer, and the function that takes one option into ctx (0, or an
+ * ACC_E* code with the message set). */
+typedef struct cli_cmd {
+	const char   *name;
+	const cliopt *opts;
+	void        (*usage)(FILE *fp);
+	int         (*set)(void *ctx, int id, const char *arg);
+} cli_cmd;
+
+/* Parse the options of argv (optind reset) into ctx.  -1 when they are all
+ * taken (optind indexes the operands); else the exit code the command
+ * returns at once: 0 after --help or --version (printed), 2 for an unknown
+ * option or a missing argument (getopt said which; the hint to run --help
+ * follows), or the code of set's error (printed). */
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, void *ctx);
 
 /* The --help of a subcommand: usage lines and description (head), the
  * option table, then tail (may be NULL). */

@@ -75,9 +75,10 @@ typedef struct eval_cli {
 	int nsnr, nspeed, ngain, babble, worst, beam_given, audio_mode;
 } eval_cli;
 
-/* One option into c. */
-static int set_option(eval_cli *c, int id, const char *arg)
+/* One option into the command line (cli_cmd.set). */
+static int set_option(void *ctx, int id, const char *arg)
 {
+	eval_cli *c = ctx;
 	ctc_beam_opts *bo = &c->o.bo;
 	double v;
 	long long k;
@@ -255,8 +256,8 @@ int cmd_eval(int argc, char **argv)
 	eval_cli c;
 	eval_runner r;
 	eval_condition conds[MAX_COND];
-	const char *arg;
-	int id, rc = 0, nc = 0;
+	static const cli_cmd cmd = { "train eval", opts, eval_usage, set_option };
+	int rc, nc = 0;
 	memset(&c, 0, sizeof c);
 	memset(&r, 0, sizeof r);
 	c.o.manifest = MANIFEST_DEFAULT;
@@ -268,21 +269,8 @@ int cmd_eval(int argc, char **argv)
 	c.o.argv = argv;
 	c.worst = 10;
 	ctc_beam_defaults(&c.o.bo);
-	optind = 1;
-	while ((id = cliopt_next(argc, argv, opts, &arg)) != -1) {
-		if (id == 'h') {
-			eval_usage(stdout);
-			return 0;
-		}
-		if (id == CLIOPT_VERSION) {
-			printf("train eval (accent) %s\n", ACCENT_VERSION);
-			return 0;
-		}
-		if (id == '?')
-			return cli_bad_option("eval");
-		if ((rc = set_option(&c, id, arg)))
-			return cli_fail(rc);
-	}
+	if ((rc = cli_parse(&cmd, argc, argv, &c)) >= 0)
+		return rc;
 	if ((rc = check_cli(&c, argc, argv)))
 		return cli_fail(rc);
 	if (c.babble && !c.nsnr) {

@@ -38,11 +38,37 @@ static void lm_usage(FILE *fp)
 		"normalized transcripts of the train split of one language.\n", opts, NULL);
 }
 
+/* The command line of `train lm`. */
+typedef struct lm_cli {
+	const char *lang, *out, *mpath;
+	int         order, ppl;
+} lm_cli;
+
+/* One option into the command line (cli_cmd.set). */
+static int set_option(void *ctx, int id, const char *arg)
+{
+	lm_cli *c = ctx;
+	long long v;
+	int rc = 0;
+	switch (id) {
+	case O_LANG: c->lang = arg; break;
+	case O_OUT: c->out = arg; break;
+	case O_MANIFEST: c->mpath = arg; break;
+	case O_PPL: c->ppl = 1; break;
+	case O_ORDER:
+		if (!(rc = cli_integer(arg, 1, ARPA_MAX_ORDER, &v, "--order")))
+			c->order = (int)v;
+		break;
+	}
+	return rc;
+}
+
 int cmd_lm(int argc, char **argv)
 {
-	const char *lang = NULL, *out = NULL, *mpath = MANIFEST_DEFAULT, *arg;
+	static const cli_cmd cmd = { "train lm", opts, lm_usage, set_option };
+	lm_cli cl = { .mpath = MANIFEST_DEFAULT, .order = 4 };
 	char outbuf[PATH_MAX];
-	int order = 4, ppl = 0, c, rc = 0;
+	int rc;
 	manifest *m = NULL;
 	lm_build *b = NULL;
 	arpa *lm = NULL;
@@ -50,25 +76,11 @@ int cmd_lm(int argc, char **argv)
 	lm_build_stats st;
 	arpa_ppl dev = { 0 };
 
-	optind = 1;
-	while ((c = cliopt_next(argc, argv, opts, &arg)) != -1) {
-		switch (c) {
-		case O_LANG: lang = arg; break;
-		case O_OUT: out = arg; break;
-		case O_MANIFEST: mpath = arg; break;
-		case O_PPL: ppl = 1; break;
-		case O_ORDER: {
-			long long v;
-			if ((rc = cli_integer(arg, 1, ARPA_MAX_ORDER, &v, "--order")))
-				return cli_fail(rc);
-			order = (int)v;
-			break;
-		}
-		case 'h': lm_usage(stdout); return 0;
-		case CLIOPT_VERSION: printf("train lm (accent) %s\n", ACCENT_VERSION); return 0;
-		default: return cli_bad_option("lm");
-		}
-	}
+	if ((rc = cli_parse(&cmd, argc, argv, &cl)) >= 0)
+		return rc;
+	rc = 0;
+	const char *lang = cl.lang, *out = cl.out, *mpath = cl.mpath;
+	int order = cl.order, ppl = cl.ppl;
 	if (optind < argc) {
 		rc = err_set(ACC_EINVAL, "unexpected argument '%s'", argv[optind]);
 		err_hint("run 'train lm --help'");

@@ -138,9 +138,17 @@ static void print_note(void *arg, const trainer_note *n)
 	}
 }
 
-/* One option into o (the strings that need checking after the loop: *freeze). */
-static int set_option(trainer_opts *o, int c, const char *arg, const char **freeze)
+/* The command line: the options, and --freeze until it is checked. */
+typedef struct train_cli {
+	trainer_opts o;
+	const char  *freeze;
+} train_cli;
+
+/* One option into the command line (cli_cmd.set). */
+static int set_option(void *ctx, int c, const char *arg)
 {
+	train_cli *cl = ctx;
+	trainer_opts *o = &cl->o;
 	double v;
 	int rc = 0;
 	switch (c) {
@@ -160,7 +168,7 @@ static int set_option(trainer_opts *o, int c, const char *arg, const char **free
 	case O_EVAL: if (!(rc = cli_number(arg, &v, "--eval-every"))) o->eval_every = (int64_t)v; break;
 	case O_SAVE: if (!(rc = cli_number(arg, &v, "--save-every"))) o->save_every = (int64_t)v; break;
 	case O_PAT: if (!(rc = cli_number(arg, &v, "--patience"))) o->patience = (int)v; break;
-	case O_FREEZE: *freeze = arg; break;
+	case O_FREEZE: cl->freeze = arg; break;
 	case O_BOTT: if (!(rc = cli_number(arg, &v, "--bottleneck"))) o->bottleneck = (int)v; break;
 	case O_INIT:
 		if (!strcmp(arg, "xavier")) o->init_kaiming = 0;
@@ -251,54 +259,43 @@ static void print_summary(const trainer_opts *o, const trainer_result *r)
 
 int cmd_train(int argc, char **argv)
 {
-	trainer_opts o;
+	static const cli_cmd cmd = { "train", opts, train_usage, set_option };
+	train_cli cl = { .freeze = "adapters" };
+	trainer_opts *o = &cl.o;
 	trainer_result r;
-	trainer_opts_default(&o);
-	o.manifest = MANIFEST_DEFAULT;
-	o.argc = argc;
-	o.argv = argv;
-	o.note = print_note;
-	o.note_arg = &o;
-	const char *freeze = "adapters", *arg;
-	int c, rc = 0;
-	optind = 1;
-	while ((c = cliopt_next(argc, argv, opts, &arg)) != -1) {
-		if (c == 'h') {
-			train_usage(stdout);
-			return 0;
-		}
-		if (c == CLIOPT_VERSION) {
-			printf("train (accent) %s\n", ACCENT_VERSION);
-			return 0;
-		}
-		if (c == '?')
-			return cli_bad_option("run");
-		if ((rc = set_option(&o, c, arg, &freeze)))
-			goto out;
-	}
+	trainer_opts_default(o);
+	o->manifest = MANIFEST_DEFAULT;
+	o->argc = argc;
+	o->argv = argv;
+	o->note = print_note;
+	o->note_arg = o;
+	int rc = cli_parse(&cmd, argc, argv, &cl);
+	if (rc >= 0)
+		return rc;
+	rc = 0;
 	if (optind < argc) {
 		rc = err_set(ACC_EINVAL, "unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
-	if (!o.model_dir || !o.lang || !o.out_dir) {
+	if (!o->model_dir || !o->lang || !o->out_dir) {
 		rc = err_set(ACC_EINVAL, "--model, --lang and --out are required");
 		err_hint("run 'train --help'");
 		goto out;
 	}
 	/* the adapter's language is also the data's unless said otherwise */
-	if (!o.data_lang)
-		o.data_lang = o.lang;
-	else if (!strcmp(o.data_lang, "all"))
-		o.data_lang = NULL;
-	if ((rc = set_freeze(&o, freeze)))
+	if (!o->data_lang)
+		o->data_lang = o->lang;
+	else if (!strcmp(o->data_lang, "all"))
+		o->data_lang = NULL;
+	if ((rc = set_freeze(o, cl.freeze)))
 		goto out;
-	if (o.bf16)
+	if (o->bf16)
 		warn_bf16();
 	if (dist_rank() > 0)
-		o.quiet = 1;   /* rank 0 reports for every rank */
-	rc = trainer_run(&o, &r);
+		o->quiet = 1;   /* rank 0 reports for every rank */
+	rc = trainer_run(o, &r);
 	if (!rc && dist_rank() == 0)
-		print_summary(&o, &r);
+		print_summary(o, &r);
 out:
 	if (rc && dist_size() > 1) {
 		err_print();

@@ -110,9 +110,30 @@ static void state_from_hdr(train_ctx *t, const state_hdr *h)
 	t->bad_evals = h->bad_evals;
 }
 
-static int write_floats(FILE *fp, const float *p, size_t n)
+/* The float blocks of the state, in file order: weights, Adam m and v of
+ * the trainable group (nt floats each), then of the trained base tensors
+ * (nb each, when nb > 0).  Returns how many (3 or 6). */
+static int state_blocks(train_ctx *t, size_t nt, size_t nb, float *blk[6], size_t n[6])
 {
-	return fwrite(p, sizeof(float), n, fp) == n ? 0 : -1;
+	float *all[6] = { t->m->train, t->st_t.m, t->st_t.v, t->m->base, t->st_b.m, t->st_b.v };
+	int k = nb ? 6 : 3;
+	for (int i = 0; i < k; i++) {
+		blk[i] = all[i];
+		n[i] = i < 3 ? nt : nb;
+	}
+	return k;
+}
+
+/* The blocks after the header written (write) or read; 0, or -1 when one
+ * is short. */
+static int state_floats(train_ctx *t, const state_hdr *h, FILE *fp, int write)
+{
+	float *blk[6];
+	size_t n[6];
+	int bad = 0, k = state_blocks(t, h->train_numel, h->base_numel, blk, n);
+	for (int i = 0; i < k; i++)
+		bad |= (write ? fwrite(blk[i], sizeof(float), n[i], fp) : fread(blk[i], sizeof(float), n[i], fp)) != n[i];
+	return bad ? -1 : 0;
 }
 
 int train_ckpt_save_state(train_ctx *t)
@@ -128,24 +149,12 @@ int train_ckpt_save_state(train_ctx *t)
 	state_hdr h;
 	state_to_hdr(t, &h);
 	int bad = fwrite(&h, sizeof h, 1, fp) != 1;
-	bad |= write_floats(fp, t->m->train, h.train_numel);
-	bad |= write_floats(fp, t->st_t.m, h.train_numel);
-	bad |= write_floats(fp, t->st_t.v, h.train_numel);
-	if (h.base_numel) {
-		bad |= write_floats(fp, t->m->base, h.base_numel);
-		bad |= write_floats(fp, t->st_b.m, h.base_numel);
-		bad |= write_floats(fp, t->st_b.v, h.base_numel);
-	}
+	bad |= state_floats(t, &h, fp, 1);
 	if (bad) {
 		fs_abort_tmp(fp, tmp);
 		return err_set(ACC_EIO, "cannot write %s", tmp);
 	}
 	return fs_commit_tmp(fp, tmp, path);
-}
-
-static int read_floats(FILE *fp, float *p, size_t n)
-{
-	return fread(p, sizeof(float), n, fp) == n ? 0 : -1;
 }
 
 int train_ckpt_load_state(train_ctx *t)
@@ -172,14 +181,7 @@ int train_ckpt_load_state(train_ctx *t)
 		err_hint("resume with the options of the interrupted run, or use another --out directory");
 		goto out;
 	}
-	int bad = read_floats(fp, t->m->train, h.train_numel);
-	bad |= read_floats(fp, t->st_t.m, h.train_numel);
-	bad |= read_floats(fp, t->st_t.v, h.train_numel);
-	if (h.base_numel) {
-		bad |= read_floats(fp, t->m->base, h.base_numel);
-		bad |= read_floats(fp, t->st_b.m, h.base_numel);
-		bad |= read_floats(fp, t->st_b.v, h.base_numel);
-	}
+	int bad = state_floats(t, &h, fp, 0);
 	if (bad) {
 		rc = err_set(ACC_EFORMAT, "%s is truncated", path);
 		goto out;
@@ -196,14 +198,12 @@ int train_ckpt_share_state(train_ctx *t)
 		return 0;
 	state_hdr h;
 	state_to_hdr(t, &h);
-	size_t nt = t->m->train_numel, nb = t->base_trains ? t->m->base_numel : 0;
+	float *blk[6];
+	size_t n[6];
+	int k = state_blocks(t, t->m->train_numel, t->base_trains ? t->m->base_numel : 0, blk, n);
 	int rc = dist_bcast(&h, sizeof h, 0);
-	if (!rc) rc = dist_bcast(t->m->train, sizeof(float) * nt, 0);
-	if (!rc) rc = dist_bcast(t->st_t.m, sizeof(float) * nt, 0);
-	if (!rc) rc = dist_bcast(t->st_t.v, sizeof(float) * nt, 0);
-	if (!rc && nb) rc = dist_bcast(t->m->base, sizeof(float) * nb, 0);
-	if (!rc && nb) rc = dist_bcast(t->st_b.m, sizeof(float) * nb, 0);
-	if (!rc && nb) rc = dist_bcast(t->st_b.v, sizeof(float) * nb, 0);
+	for (int i = 0; i < k && !rc; i++)
+		rc = dist_bcast(blk[i], sizeof(float) * n[i], 0);
 	if (rc)
 		return rc;
 	state_from_hdr(t, &h);

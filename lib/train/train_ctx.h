@@ -82,6 +82,12 @@ int train_db_run_update(train_ctx *t, const char *status);
 void train_db_close(train_ctx *t, int rc);
 
 /* ---- train_data.c ---- */
+/* Make the scratch buffer *pp (of *cap elements of elem bytes) hold need
+ * elements: realloc'ed to exactly need when smaller (a batch's buffers are
+ * large, doubling would waste up to half), contents not kept meaningful.
+ * ACC_ENOMEM naming what. */
+int train_scratch_fit(void **pp, size_t *cap, size_t need, size_t elem, const char *what);
+#define TRAIN_SCRATCH(p, cap, need, what) train_scratch_fit((void **)&(p), &(cap), (need), sizeof *(p), (what))
 /* Assemble bucket b into t->x [B, *nmax] (zero padded) and t->len. */
 int train_data_batch(train_ctx *t, const train_bucket *b, int *nmax);
 

@@ -228,6 +228,18 @@ int train_sampler_draw(const double *cum, int n, uint64_t *rng)
 }
 
 /* ---- batch audio ---- */
+int train_scratch_fit(void **pp, size_t *cap, size_t need, size_t elem, const char *what)
+{
+	if (need <= *cap)
+		return 0;
+	void *q = need <= SIZE_MAX / elem ? realloc(*pp, need * elem) : NULL;
+	if (!q)
+		return err_set(ACC_ENOMEM, "out of memory: %s", what);
+	*pp = q;
+	*cap = need;
+	return 0;
+}
+
 /* Read (and cache, up to 1 GiB) the normalized audio of utterance u. */
 static int utt_audio(train_ctx *t, train_utt *u, float **x, int64_t *n, int *owned)
 {
@@ -289,25 +301,8 @@ int train_data_batch(train_ctx *t, const train_bucket *b, int *nmax)
 			q *= t->m->cfg.conv_stride[i];
 		mx = (mx + q - 1) / q * q;
 	}
-	size_t need = (size_t)b->n * mx;
-	if (need > t->x_cap) {
-		float *nx = realloc(t->x, sizeof(float) * need);
-		if (!nx) {
-			rc = err_set(ACC_ENOMEM, "out of memory: batch audio");
-			goto out;
-		}
-		t->x = nx;
-		t->x_cap = need;
-	}
-	if (b->n > t->len_cap) {
-		int64_t *nl = realloc(t->len, sizeof(int64_t) * b->n);
-		if (!nl) {
-			rc = err_set(ACC_ENOMEM, "out of memory");
-			goto out;
-		}
-		t->len = nl;
-		t->len_cap = b->n;
-	}
+	TRY(TRAIN_SCRATCH(t->x, t->x_cap, (size_t)b->n * mx, "batch audio"));
+	TRY(TRAIN_SCRATCH(t->len, t->len_cap, (size_t)b->n, "batch lengths"));
 	for (int k = 0; k < b->n; k++) {
 		memcpy(t->x + (size_t)k * mx, au[k], sizeof(float) * ns[k]);
 		memset(t->x + (size_t)k * mx + ns[k], 0, sizeof(float) * (mx - ns[k]));

@@ -90,6 +90,15 @@ int train_db_explain_no_train(train_ctx *t)
 	return rc;
 }
 
+/* Run a prepared write to its end and finalize it; ACC_EDB saying what
+ * failed. */
+static int db_write(train_ctx *t, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : manifest_db_error(t->mf, what);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static const char *strategy_name(const train_ctx *t, char *buf, size_t cap)
 {
 	int L = t->m->cfg.num_hidden_layers, bf = t->o->base_from;
@@ -122,12 +131,9 @@ int train_db_run_insert(train_ctx *t)
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, o->out_dir, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = manifest_db_error(t->mf, "cannot mark interrupted training runs");
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc)
+	if ((rc = db_write(t, st, "cannot mark interrupted training runs")))
 		return rc;
+	st = NULL;
 	rc = manifest_prepare(t->mf,
 		"INSERT INTO train_runs (run_id, lang, model_dir, out_dir, strategy, bottleneck, vocab_size, lr, "
 		"steps, warmup, batch_seconds, accum, seed, sampling, n_train, n_dev) "
@@ -177,10 +183,7 @@ int train_db_metric(train_ctx *t, const char *split, double loss, double cer, do
 		if (isfinite(v[i]))
 			sqlite3_bind_double(st, 4 + i, v[i]);
 	sqlite3_bind_int(st, 10, skipped);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = manifest_db_error(t->mf, "cannot record a training metric");
-	sqlite3_finalize(st);
-	return rc;
+	return db_write(t, st, "cannot record a training metric");
 }
 
 int train_db_run_update(train_ctx *t, const char *status)
@@ -202,10 +205,7 @@ int train_db_run_update(train_ctx *t, const char *status)
 		sqlite3_bind_double(st, 6, t->best_wer);
 	}
 	sqlite3_bind_text(st, 7, status, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = manifest_db_error(t->mf, "cannot update the training run");
-	sqlite3_finalize(st);
-	return rc;
+	return db_write(t, st, "cannot update the training run");
 }
 
 void train_db_close(train_ctx *t, int rc)

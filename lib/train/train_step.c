@@ -42,15 +42,7 @@ static int step_batch(train_ctx *t, const train_bucket *b, int want_grad, double
 	}
 	size_t nd = (size_t)b->n * T * V;
 	if (want_grad) {
-		if (nd > t->dlog_cap) {
-			float *nl = realloc(t->dlog, sizeof(float) * nd);
-			if (!nl) {
-				rc = err_set(ACC_ENOMEM, "out of memory");
-				goto out;
-			}
-			t->dlog = nl;
-			t->dlog_cap = nd;
-		}
+		TRY(TRAIN_SCRATCH(t->dlog, t->dlog_cap, nd, "logit gradients"));
 		memset(t->dlog, 0, sizeof(float) * nd);
 	}
 	double total = 0;
