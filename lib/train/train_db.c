@@ -90,6 +90,16 @@ int train_db_explain_no_train(train_ctx *t)
 	return rc;
 }
 
+/* A statement for a write of rank 0 (mpirun: only rank 0 writes): NULL
+ * with *rc = 0 on the other ranks, NULL with *rc set when it cannot be
+ * prepared. */
+static sqlite3_stmt *db_stmt(train_ctx *t, const char *sql, int *rc)
+{
+	sqlite3_stmt *st = NULL;
+	*rc = dist_rank() > 0 ? 0 : manifest_prepare(t->mf, sql, &st);
+	return st;
+}
+
 /* Run a prepared write to its end and finalize it; ACC_EDB saying what
  * failed. */
 static int db_write(train_ctx *t, sqlite3_stmt *st, const char *what)
@@ -167,13 +177,11 @@ int train_db_run_insert(train_ctx *t)
 int train_db_metric(train_ctx *t, const char *split, double loss, double cer, double wer, double lr,
                      double gnorm, double audio_s, int skipped)
 {
-	if (dist_rank() > 0)
-		return 0;   /* rank 0 writes (mpirun) */
-	sqlite3_stmt *st = NULL;
-	int rc = manifest_prepare(t->mf,
+	int rc;
+	sqlite3_stmt *st = db_stmt(t,
 		"INSERT OR REPLACE INTO train_metrics (train_run_id, step, split, loss, cer, wer, lr, grad_norm, "
-		"audio_s, skipped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", &st);
-	if (rc)
+		"audio_s, skipped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", &rc);
+	if (!st)
 		return rc;
 	double v[6] = { loss, cer, wer, lr, gnorm, audio_s };
 	sqlite3_bind_int64(st, 1, t->train_run_id);
@@ -188,13 +196,11 @@ int train_db_metric(train_ctx *t, const char *split, double loss, double cer, do
 
 int train_db_run_update(train_ctx *t, const char *status)
 {
-	if (dist_rank() > 0)
-		return 0;   /* rank 0 writes (mpirun) */
-	sqlite3_stmt *st = NULL;
-	int rc = manifest_prepare(t->mf,
+	int rc;
+	sqlite3_stmt *st = db_stmt(t,
 		"UPDATE train_runs SET steps_done = ?2, skipped = ?3, best_step = ?4, best_dev_cer = ?5, "
-		"best_dev_wer = ?6, status = ?7, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1", &st);
-	if (rc)
+		"best_dev_wer = ?6, status = ?7, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1", &rc);
+	if (!st)
 		return rc;
 	sqlite3_bind_int64(st, 1, t->train_run_id);
 	sqlite3_bind_int64(st, 2, t->step);
