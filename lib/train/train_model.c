@@ -112,10 +112,10 @@ int train_model_vocab(train_ctx *t, int *from_model)
 	}
 	t->d.n = keep;
 	if (oov.total > 0) {
-		char d[256];
+		char chars[256];
 		vocab_oov_sort(&oov);
-		vocab_oov_describe(&oov, d, sizeof d);
-		trainer_note n = { .kind = TRAINER_NOTE_UNK, .count = oov.total, .detail = d };
+		vocab_oov_describe(&oov, chars, sizeof chars);
+		trainer_note n = { .kind = TRAINER_NOTE_UNK, .count = oov.total, .detail = chars };
 		train_note(t, &n);
 	}
 	vocab_oov_free(&oov);
