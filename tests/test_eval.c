@@ -8,6 +8,7 @@
 #include "check.h"
 #include "base/err.h"
 #include "eval/eval.h"
+#include "eval/eval_run.h"
 #include "decode/lm_build.h"
 #include "manifest_fixture.h"
 
@@ -161,19 +162,19 @@ static void test_set_and_store(void)
 	manifest *m = split_fixture("evalstore");
 	if (!m)
 		return;
-	eval_set s;
+	utterance_list s = { 0 };
 	CHECK_OK(eval_set_load(&s, m, "eng", "test", EVAL_SUBSET_ALL));
 	long long want = fixture_int(m, "SELECT count(*) FROM utterances WHERE lang = 'eng' AND split = 'test' AND status = 'ok'");
 	CHECK_EQ_INT(s.n, want);
 	CHECK(s.n >= 3);
-	for (int i = 0; i < s.n; i++)
+	for (size_t i = 0; i < s.n; i++)
 		CHECK(s.u[i].audio_path[0] == '/' && s.u[i].end_s > s.u[i].start_s);
-	eval_set d;
+	utterance_list d = { 0 };
 	CHECK_OK(eval_set_load(&d, m, "eng", "test", EVAL_SUBSET_DIGITS));
 	long long wd = fixture_int(m, "SELECT count(*) FROM utterances WHERE lang = 'eng' AND split = 'test' AND status = 'ok' AND flags & 1");
 	CHECK_EQ_INT(d.n, wd);
 	CHECK(d.n < s.n);
-	eval_set_free(&d);
+	utterances_free(&d);
 
 	if (s.n >= 3) {
 		eval_report *r = NULL;
@@ -197,7 +198,7 @@ static void test_set_and_store(void)
 		CHECK_EQ_INT(fixture_int(m, "SELECT sum(utterances) FROM eval_by_accent"), 3);
 		eval_report_free(r);
 	}
-	eval_set_free(&s);
+	utterances_free(&s);
 	manifest_close(m);
 }
 

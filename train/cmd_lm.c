@@ -4,45 +4,71 @@
  * train-split transcripts of one language and write it as ARPA.  Dev and
  * test text never enter the model; --ppl scores the dev transcripts.
  */
+#include "cli.h"
 #include "decode/arpa.h"
-#include "base/cliopt.h"
 #include "base/err.h"
 #include "decode/lm_build.h"
 #include "manifest/manifest.h"
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+enum { O_LANG = 256, O_OUT, O_ORDER, O_MANIFEST, O_PPL };
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static const cliopt opts[] = {
+	{ "lang", 0, "CODE", O_LANG, "language of the utterances to use (required)" },
+	{ "out", 0, "FILE", O_OUT, "ARPA file to write (default lm.<lang>.arpa)" },
+	{ "order", 0, "N", O_ORDER, "n-gram order, 1.." STR(ARPA_MAX_ORDER) " (default 4)" },
+	{ "manifest", 0, "PATH", O_MANIFEST, "manifest database (default " MANIFEST_DEFAULT ")" },
+	{ "ppl", 0, NULL, O_PPL, "also report the perplexity on the dev split's transcripts" },
+	CLIOPT_HELP_ROWS,
+	{ 0 },
+};
+
 static void lm_usage(FILE *fp)
 {
-	fprintf(fp,
+	cli_help(fp,
 		"usage: train lm --lang CODE --out FILE.arpa [options]\n"
 		"\n"
 		"Build an n-gram language model (modified Kneser-Ney, ARPA format) from the\n"
-		"normalized transcripts of the train split of one language.\n"
-		"\n"
-		"options:\n"
-		"  --lang CODE        language of the utterances to use (required)\n"
-		"  --out FILE         ARPA file to write (default lm.<lang>.arpa)\n"
-		"  --order N          n-gram order, 1..%d (default 4)\n"
-		"  --manifest PATH    manifest database (default data.db)\n"
-		"  --ppl              also report the perplexity on the dev split's transcripts\n"
-		"  --help, --version\n", ARPA_MAX_ORDER);
+		"normalized transcripts of the train split of one language.\n", opts, NULL);
+}
+
+/* The command line of `train lm`. */
+typedef struct lm_cli {
+	const char *lang, *out, *mpath;
+	int         order, ppl;
+} lm_cli;
+
+/* One option into the command line (cli_cmd.set). */
+static int set_option(void *ctx, int id, const char *arg)
+{
+	lm_cli *c = ctx;
+	long long v;
+	int rc = 0;
+	switch (id) {
+	case O_LANG: c->lang = arg; break;
+	case O_OUT: c->out = arg; break;
+	case O_MANIFEST: c->mpath = arg; break;
+	case O_PPL: c->ppl = 1; break;
+	case O_ORDER:
+		if (!(rc = cli_integer(arg, 1, ARPA_MAX_ORDER, &v, "--order")))
+			c->order = (int)v;
+		break;
+	}
+	return rc;
 }
 
 int cmd_lm(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "lang", required_argument, 0, 'l' }, { "out", required_argument, 0, 'o' },
-		{ "order", required_argument, 0, 'n' }, { "manifest", required_argument, 0, 'm' },
-		{ "ppl", no_argument, 0, 'p' }, { "help", no_argument, 0, 'h' },
-		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 }
-	};
-	const char *lang = NULL, *out = NULL, *mpath = "data.db";
+	static const cli_cmd cmd = { "train lm", opts, lm_usage, set_option };
+	lm_cli cl = { .mpath = MANIFEST_DEFAULT, .order = 4 };
 	char outbuf[PATH_MAX];
-	int order = 4, ppl = 0, c, rc = 0;
+	int rc;
 	manifest *m = NULL;
 	lm_build *b = NULL;
 	arpa *lm = NULL;
@@ -50,34 +76,20 @@ int cmd_lm(int argc, char **argv)
 	lm_build_stats st;
 	arpa_ppl dev = { 0 };
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l': lang = optarg; break;
-		case 'o': out = optarg; break;
-		case 'm': mpath = optarg; break;
-		case 'p': ppl = 1; break;
-		case 'n': {
-			long long v;
-			if (cliopt_integer(optarg, &v) || v < 1 || v > ARPA_MAX_ORDER) {
-				fprintf(stderr, "error: --order must be an integer 1..%d, not '%s'\n", ARPA_MAX_ORDER, optarg);
-				return 2;
-			}
-			order = (int)v;
-			break;
-		}
-		case 'h': lm_usage(stdout); return 0;
-		case 'V': printf("train lm (accent) %s\n", ACCENT_VERSION); return 0;
-		default: lm_usage(stderr); return 2;
-		}
-	}
+	if ((rc = cli_parse(&cmd, argc, argv, &cl)) >= 0)
+		return rc;
+	rc = 0;
+	const char *lang = cl.lang, *out = cl.out, *mpath = cl.mpath;
+	int order = cl.order, ppl = cl.ppl;
 	if (optind < argc) {
-		fprintf(stderr, "error: unexpected argument '%s'\nhint: run 'train lm --help'\n", argv[optind]);
-		return 2;
+		rc = err_set(ACC_EINVAL, "unexpected argument '%s'", argv[optind]);
+		err_hint("run 'train lm --help'");
+		return cli_fail(rc);
 	}
 	if (!lang) {
-		fprintf(stderr, "error: --lang is required\nhint: run 'train lm --help'\n");
-		return 2;
+		rc = err_set(ACC_EINVAL, "--lang is required");
+		err_hint("run 'train lm --help'");
+		return cli_fail(rc);
 	}
 	if (!out) {
 		snprintf(outbuf, sizeof outbuf, "lm.%s.arpa", lang);
@@ -129,10 +141,8 @@ out:
 		snprintf(counts, sizeof counts, "{\"sentences\":%llu,\"order\":%d}", lm ? (unsigned long long)st.sentences : 0ULL, order);
 		manifest_run_end(m, run_id, err_exit_code(rc), counts);
 	}
-	if (rc)
-		err_print();
 	arpa_free(lm);
 	lm_build_free(b);
 	manifest_close(m);
-	return err_exit_code(rc);
+	return cli_fail(rc);
 }

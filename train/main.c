@@ -2,19 +2,17 @@
  * train/main.c — the `train` binary: dispatches subcommands to the cmd_*.c
  * files of this directory (each a thin layer over the library).
  */
+#include "cli.h"
 #include "base/dist.h"
 #include "base/err.h"
+#include "manifest/manifest.h"
 #include <stdio.h>
 #include <string.h>
-
-int cmd_lm(int argc, char **argv);
-int cmd_eval(int argc, char **argv);
-int cmd_train(int argc, char **argv);
 
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-		"usage: train [--manifest data.db] --model DIR --lang CODE [options]   train adapters\n"
+		"usage: train [--manifest " MANIFEST_DEFAULT "] --model DIR --lang CODE [options]   train adapters\n"
 		"       train <command> [options]\n"
 		"\n"
 		"commands:\n"

@@ -23,14 +23,9 @@
 
 static int push_err(align_eval_stats *st, double e)
 {
-	if (st->n_err == st->cap_err) {
-		int64_t cap = st->cap_err ? st->cap_err * 2 : 256;
-		double *p = realloc(st->err_ms, (size_t)cap * sizeof *p);
-		if (!p)
-			return err_set(ACC_ENOMEM, "alignment evaluation: out of memory for %lld errors", (long long)cap);
-		st->err_ms = p;
-		st->cap_err = cap;
-	}
+	int rc = ARRAY_GROW(st->err_ms, st->cap_err, (size_t)st->n_err + 1);
+	if (rc)
+		return err_wrap(rc, "alignment evaluation: %lld boundary errors", (long long)st->n_err + 1);
 	st->err_ms[st->n_err++] = e;
 	return 0;
 }
@@ -208,9 +203,11 @@ typedef struct truth_word {
 
 typedef struct truth {
 	truth_utt  *utts;
-	int         n_utts, cap_utts;
+	int         n_utts;
+	size_t      cap_utts;
 	truth_word *words;
-	int64_t     n_words, cap_words;
+	int64_t     n_words;
+	size_t      cap_words;
 } truth;
 
 static void truth_free(truth *t)
@@ -290,15 +287,9 @@ static int read_utts(truth *t, const char *path)
 			rc = err_set(ACC_EFORMAT, "%s:%ld: bad start_s '%s'", path, f.lineno, f.field[cs]);
 			goto out;
 		}
-		if (t->n_utts == t->cap_utts) {
-			int cap = t->cap_utts ? t->cap_utts * 2 : 256;
-			truth_utt *p = realloc(t->utts, (size_t)cap * sizeof *p);
-			if (!p) {
-				rc = err_set(ACC_ENOMEM, "%s: out of memory", path);
-				goto out;
-			}
-			t->utts = p;
-			t->cap_utts = cap;
+		if ((rc = ARRAY_GROW(t->utts, t->cap_utts, (size_t)t->n_utts + 1))) {
+			rc = err_wrap(rc, "%s", path);
+			goto out;
 		}
 		truth_utt *u = &t->utts[t->n_utts];
 		u->key = strdup(f.field[ck]);
@@ -404,16 +395,10 @@ static int read_words(truth *t, const char *path, norm_cache *nc)
 			free(w);
 			continue;
 		}
-		if (t->n_words == t->cap_words) {
-			int64_t cap = t->cap_words ? t->cap_words * 2 : 1024;
-			truth_word *p = realloc(t->words, (size_t)cap * sizeof *p);
-			if (!p) {
-				free(w);
-				rc = err_set(ACC_ENOMEM, "%s: out of memory", path);
-				goto out;
-			}
-			t->words = p;
-			t->cap_words = cap;
+		if ((rc = ARRAY_GROW(t->words, t->cap_words, (size_t)t->n_words + 1))) {
+			free(w);
+			rc = err_wrap(rc, "%s", path);
+			goto out;
 		}
 		t->words[t->n_words++] = (truth_word){ .utt = (int)(u - t->utts), .index = (int)idx, .word = w,
 						      .start_s = st, .end_s = en, .timed = timed != 0 };
@@ -456,7 +441,8 @@ static int eval_recording(manifest *m, sqlite3_stmt *srec, sqlite3_stmt *swords,
 	int rc = 0, sr;
 	align_eval_word *rw = NULL, *hw = NULL;
 	char **hwords = NULL;
-	int64_t nh = 0, caph = 0;
+	int64_t nh = 0;
+	size_t caph = 0, capw = 0;
 	const truth_utt *u0 = &t->utts[ref[0].utt];
 	if (n > INT_MAX)
 		return err_set(ACC_EINVAL, "%s: too many reference words", u0->file);
@@ -486,20 +472,8 @@ static int eval_recording(manifest *m, sqlite3_stmt *srec, sqlite3_stmt *swords,
 	sqlite3_reset(swords);
 	sqlite3_bind_int64(swords, 1, rid);
 	while ((sr = sqlite3_step(swords)) == SQLITE_ROW) {
-		if (nh == caph) {
-			int64_t cap = caph ? caph * 2 : 64;
-			align_eval_word *p = realloc(hw, (size_t)cap * sizeof *p);
-			char **q = p ? realloc(hwords, (size_t)cap * sizeof *q) : NULL;
-			if (p)
-				hw = p;
-			if (q)
-				hwords = q;
-			if (!p || !q) {
-				rc = err_set(ACC_ENOMEM, "alignment evaluation: out of memory");
-				goto out;
-			}
-			caph = cap;
-		}
+		if ((rc = ARRAY_GROW(hw, caph, (size_t)nh + 1)) || (rc = ARRAY_GROW(hwords, capw, (size_t)nh + 1)))
+			goto out;
 		const unsigned char *w = sqlite3_column_text(swords, 0);
 		hwords[nh] = strdup(w ? (const char *)w : "");
 		if (!hwords[nh]) {

@@ -51,7 +51,8 @@ typedef struct align_eval_stats {
 	double  sum_start_ms, sum_end_ms;  /* signed sums (hyp - ref): CTC's bias */
 	double  sum_abs_start_ms, sum_abs_end_ms;
 	double *err_ms;          /* every |error|, for the median (owned) */
-	int64_t n_err, cap_err;
+	int64_t n_err;
+	size_t  cap_err;
 } align_eval_stats;
 
 /* A report: one entry per language (in order of first appearance) and the

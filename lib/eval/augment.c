@@ -4,6 +4,7 @@
  * evaluation condition is the same on every run and machine.
  */
 #include "eval/augment.h"
+#include "audio/audio.h"
 #include "base/err.h"
 #include "base/rng.h"
 #include <math.h>
@@ -102,7 +103,7 @@ int augment_speed(const float *x, int64_t n, double factor, float **y, int64_t *
 		return err_set(ACC_ENOMEM, "out of memory");
 	soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
 	soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
-	soxr_error_t e = soxr_oneshot(factor * 16000.0, 16000.0, 1, x, (size_t)n, &idone, out, olen, &odone,
+	soxr_error_t e = soxr_oneshot(factor * AUDIO_RATE, (double)AUDIO_RATE, 1, x, (size_t)n, &idone, out, olen, &odone,
 				      &io, &q, NULL);
 	if (e) {
 		free(out);

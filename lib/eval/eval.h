@@ -3,44 +3,21 @@
  * scored with metrics.h, summarized as CER/WER overall, per speaker, per
  * gender, per accent/dialect and per duration bucket, with the worst
  * utterances; printed as tables and stored in the manifest tables of
- * schemas/eval.sql (eval_runs, eval_utterances; views eval_by_*).
- *
- * Also reads the evaluation set of a split from the manifest (utterances
- * with their audio location, reference and speaker attributes).
+ * schemas/eval.sql by eval_run.h (eval_runs, eval_utterances; views
+ * eval_by_*); the audio conditions of robustness evaluations.  Pure: no
+ * manifest, no model.
  */
 #pragma once
-#include "manifest/manifest.h"
 #include "text/metrics.h"
 #include <stdint.h>
 #include <stdio.h>
 
-/* ---- the evaluation set ---- */
-
+/* Subsets of an evaluation set (eval_set_load in eval_run.h). */
 enum {
 	EVAL_SUBSET_ALL = 0,
 	EVAL_SUBSET_DIGITS = 1,        /* utterances.flags bit 1: digits in the transcript */
 	EVAL_SUBSET_MIXED_SCRIPT = 8,  /* utterances.flags bit 8: letters of several scripts */
 };
-
-typedef struct eval_utt {
-	int64_t id;
-	char   *utt_key;
-	char   *audio_path;     /* absolute path of the recording */
-	double  start_s, end_s;
-	char   *ref;            /* utterances.text_norm */
-	char   *speaker, *gender, *accent;   /* NULL = unknown */
-	int     flags;
-} eval_utt;
-
-typedef struct eval_set {
-	eval_utt *u;
-	int       n, cap;
-} eval_set;
-
-/* Utterances of lang and split with status 'ok' and a normalized transcript,
- * in id order; subset is EVAL_SUBSET_* (a flags bit; 0 = all). */
-int eval_set_load(eval_set *s, manifest *m, const char *lang, const char *split, int subset);
-void eval_set_free(eval_set *s);
 
 /* ---- reports ---- */
 
@@ -59,7 +36,22 @@ typedef struct eval_group {
 	metrics_accum acc;
 } eval_group;
 
-typedef struct eval_report eval_report;
+/* One scored pair as added (strings owned by the report). */
+typedef struct eval_pair {
+	int64_t       utt_id;
+	char         *utt_key, *ref, *hyp, *speaker, *gender, *accent;
+	double        duration_s;
+	metrics_accum acc;
+} eval_pair;
+
+/* A report: pairs in the order added (read-only for callers; build it with
+ * eval_report_add). */
+typedef struct eval_report {
+	eval_pair    *it;
+	int           n, cap;
+	metrics_accum total;
+	double        audio_s;
+} eval_report;
 
 int eval_report_new(eval_report **r);
 void eval_report_free(eval_report *r);
@@ -83,30 +75,10 @@ const char *eval_duration_bucket(double s);
 /* Indices of the pairs ordered worst first (WER, then CER, then insertion
  * order); *idx is malloc'ed with eval_report_count() entries. */
 int eval_report_worst(const eval_report *r, int **idx);
-/* The i-th pair as added, with its edit counts. */
-void eval_report_item(const eval_report *r, int i, eval_item *it, metrics_accum *acc);
 
 /* Print the summary table: totals, each dimension with more than one group
  * (or with known values), and the worst n utterances. */
 void eval_report_print(const eval_report *r, FILE *fp, const char *title, int worst_n);
-
-/* What produced a report, for eval_runs. */
-typedef struct eval_run_info {
-	int64_t     run_id;          /* runs.id or 0 */
-	const char *model_dir, *lang, *split;
-	const char *subset;          /* "all", "digits", "mixed-script" */
-	const char *condition;       /* "clean", "white-snr10", ... */
-	const char *decoder;         /* "greedy" or "beam" */
-	const char *lm_path;         /* NULL = none */
-	double      alpha, beta;
-	int         beam;            /* 0 = not a beam decoder */
-	int         tuned_on_dev;
-	double      decode_s;        /* seconds in the decoder; < 0 = unknown */
-} eval_run_info;
-
-/* Insert an eval_runs row and one eval_utterances row per pair (pairs with
- * utt_id 0 are not stored), in one transaction.  *eval_id optional. */
-int eval_report_store(const eval_report *r, manifest *m, const eval_run_info *info, int64_t *eval_id);
 
 /* ---- audio conditions (robustness) ---- */
 

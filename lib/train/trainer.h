@@ -59,8 +59,25 @@ typedef enum {
  * to num_hidden_layers - K once the model is loaded). */
 #define TRAINER_TOP(K) (-1000 - (K))
 
+/* What the run tells its caller while it runs (trainer_opts.note); the
+ * library prints nothing, the binary words it. */
+typedef enum {
+	TRAINER_NOTE_UNK,      /* count characters not in the vocabulary became <unk>; detail:
+	                        * the characters, most frequent first (vocab_oov_describe) */
+	TRAINER_NOTE_SKIPPED,  /* at step `step`, count micro-batches had a NaN/Inf loss or gradient */
+	TRAINER_NOTE_NO_DEV,   /* no usable dev utterances: no validation, no early stopping and
+	                        * no best checkpoint (the last step's weights are saved) */
+} trainer_note_kind;
+
+typedef struct trainer_note {
+	trainer_note_kind kind;
+	int64_t     count;
+	int64_t     step;
+	const char *detail;    /* valid during the call */
+} trainer_note;
+
 typedef struct trainer_opts {
-	const char *manifest;      /* data.db */
+	const char *manifest;      /* the manifest (MANIFEST_DEFAULT in the binary) */
 	const char *model_dir;     /* base model (HF directory) */
 	const char *lang;          /* adapter language code */
 	const char *out_dir;
@@ -102,6 +119,10 @@ typedef struct trainer_opts {
 	                            * and AdamW stay fp32, so a resume may switch precision */
 	int     argc;              /* command line, recorded in runs (may be 0) */
 	char  **argv;
+	/* called with each trainer_note (NULL = nobody listens); on every
+	 * rank under mpirun */
+	void  (*note)(void *arg, const trainer_note *n);
+	void   *note_arg;
 } trainer_opts;
 
 typedef struct trainer_result {

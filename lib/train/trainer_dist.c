@@ -14,7 +14,8 @@
 struct trainer_dist {
 	size_t nt, nb;
 	float **keep;     /* copies of this rank's good gradients [nt + nb], in order */
-	int nkeep, cap;
+	int nkeep, cap;   /* kept now, allocated (each a whole gradient: grown one by one) */
+	size_t keep_cap;  /* entries of the keep array */
 	double *mb;       /* per global micro-batch: [loss | good flag] (2 M) + audio */
 	int M;
 };
@@ -64,10 +65,9 @@ int trainer_dist_add(trainer_dist *g, int a, int good, double loss, const float 
 	if (!good || !gt)
 		return 0;
 	if (g->nkeep == g->cap) {
-		float **nk = realloc(g->keep, sizeof *nk * (g->cap + 1));
-		if (!nk)
-			return err_set(ACC_ENOMEM, "out of memory");
-		g->keep = nk;
+		int rc = ARRAY_GROW(g->keep, g->keep_cap, (size_t)g->cap + 1);
+		if (rc)
+			return rc;
 		if (!(g->keep[g->cap] = malloc(sizeof(float) * (g->nt + g->nb + 1))))
 			return err_set(ACC_ENOMEM, "out of memory: %zu floats of micro-batch gradient",
 			               g->nt + g->nb);

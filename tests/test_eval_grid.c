@@ -1,0 +1,73 @@
+/*
+ * test_eval_grid.c — the alpha/beta grid of `train eval` (lib/eval/
+ * eval_grid.h) on synthetic emissions, no model and no manifest: every
+ * pair decoded, WERs against the references, the first lowest chosen; and
+ * the parsing of the grid and of value lists.
+ */
+#include "check.h"
+#include "base/err.h"
+#include "eval/eval_grid.h"
+#include <math.h>
+
+/* Log-probs [T, 4] whose best path is ids (0 = blank). */
+static void path(float *lp, const int *ids, int T)
+{
+	for (int t = 0; t < T; t++)
+		for (int v = 0; v < 4; v++)
+			lp[t * 4 + v] = v == ids[t] ? logf(0.97f) : logf(0.01f);
+}
+
+static void test_grid(void)
+{
+	static const char *const tokens[4] = { "<pad>", "|", "a", "b" };
+	/* utterance 0 says "ab", utterance 1 says "a b" */
+	const int p0[5] = { 2, 0, 3, 3, 0 }, p1[5] = { 2, 1, 3, 0, 0 };
+	float l0[20], l1[20];
+	path(l0, p0, 5);
+	path(l1, p1, 5);
+	const float *lp[2] = { l0, l1 };
+	const int64_t T[2] = { 5, 5 };
+	const char *ref[2] = { "ab", "a c" };   /* utterance 1: one word of two wrong */
+	eval_grid_decoder d = { .tokens = tokens, .V = 4, .blank = 0, .delim = 1, .lm = NULL };
+	ctc_beam_defaults(&d.bo);
+	const double a[2] = { 0.5, 1.0 }, b[3] = { 0.0, 1.0, 2.0 };
+	eval_grid_cell cells[6];
+	int best = -7;
+	CHECK_OK(eval_grid_search(&d, lp, T, ref, 2, a, 2, b, 3, cells, &best));
+	for (int i = 0; i < 6; i++) {
+		CHECK_NEAR(cells[i].alpha, a[i / 3], 0);
+		CHECK_NEAR(cells[i].beta, b[i % 3], 0);
+		CHECK_NEAR(cells[i].wer, 1.0 / 3, 1e-12);   /* 1 error in 3 reference words */
+	}
+	CHECK_EQ_INT(best, 0);   /* all equal: the first */
+	/* the references as spoken: every pair is exact */
+	const char *exact[2] = { "ab", "a b" };
+	CHECK_OK(eval_grid_search(&d, lp, T, exact, 2, a, 2, b, 3, cells, &best));
+	for (int i = 0; i < 6; i++)
+		CHECK_NEAR(cells[i].wer, 0.0, 0);
+}
+
+static void test_parse(void)
+{
+	double a[EVAL_GRID_MAX], b[EVAL_GRID_MAX];
+	int na = 0, nb = 0;
+	CHECK_OK(eval_grid_parse("0.3,0.5,0.8:0,1", a, &na, b, &nb));
+	CHECK_EQ_INT(na, 3);
+	CHECK_EQ_INT(nb, 2);
+	CHECK_NEAR(a[2], 0.8, 0);
+	CHECK_NEAR(b[1], 1.0, 0);
+	CHECK(eval_grid_parse("0.3,0.5", a, &na, b, &nb) == ACC_EINVAL);
+	CHECK(eval_grid_parse("0.3,x:1", a, &na, b, &nb) == ACC_EINVAL);
+	CHECK(eval_grid_parse("0.3:", a, &na, b, &nb) == ACC_EINVAL);
+	double v[3];
+	CHECK_EQ_INT(eval_list_parse("10,20", v, 3, "--noise-snr"), 2);
+	CHECK(eval_list_parse("1,2,3,4", v, 3, "--noise-snr") == ACC_EINVAL);
+	CHECK(eval_list_parse("1,nan", v, 3, "--noise-snr") == ACC_EINVAL);
+}
+
+int main(void)
+{
+	RUN(test_grid);
+	RUN(test_parse);
+	return check_summary();
+}
