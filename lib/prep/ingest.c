@@ -884,6 +884,11 @@ static int write_result(writer *w, result *r)
 
 static int prepare(manifest *m, const char *sql, sqlite3_stmt **st) { return manifest_prepare(m, sql, st); }
 
+void ingest_rejects_query(int64_t run_id, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "SELECT reason, source, message FROM rejects WHERE run_id = %lld", (long long)run_id);
+}
+
 void ingest_summary_json(const ingest_summary *s, char *buf, size_t cap)
 {
 	size_t n = 0;

@@ -19,7 +19,7 @@
 typedef struct ingest_opts {
 	const char *root;          /* corpus directory */
 	const char *layout;        /* NULL = detect */
-	const char *manifest_path; /* default "data.db" */
+	const char *manifest_path; /* default MANIFEST_DEFAULT */
 	const char *lang;          /* overrides the layout's language; NULL = layout's, else "und" */
 	const char *norm_profile;  /* textnorm profile (NULL = "default") */
 	const char *rules_path;    /* textnorm PCRE2 rule file, NULL = none */
@@ -78,6 +78,10 @@ int ingest_run(const ingest_opts *o, ingest_summary *s);
 
 /* Ask a running ingest to stop after the current batch (signal-safe). */
 void ingest_request_stop(void);
+
+/* The SQL that lists the rejects of run run_id (reason, source, message),
+ * for the summary's hint to `db query`; buf of cap bytes. */
+void ingest_rejects_query(int64_t run_id, char *buf, size_t cap);
 
 /* The summary as a JSON object (for runs.counts); buf of cap bytes. */
 void ingest_summary_json(const ingest_summary *s, char *buf, size_t cap);

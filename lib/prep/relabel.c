@@ -18,7 +18,7 @@
 void relabel_opts_default(relabel_opts *o)
 {
 	memset(o, 0, sizeof *o);
-	o->manifest_path = "data.db";
+	o->manifest_path = MANIFEST_DEFAULT;
 	o->strip_diacritics = o->drop_digit_tokens = o->strip_harakat = -1;
 }
 
@@ -98,7 +98,7 @@ int relabel_run(const relabel_opts *o, relabel_summary *s)
 			return err_wrap(rc, "text normalization");
 		textnorm_close(tn);
 	}
-	if ((rc = manifest_open(&m, o->manifest_path ? o->manifest_path : "data.db", 0)))
+	if ((rc = manifest_open(&m, o->manifest_path ? o->manifest_path : MANIFEST_DEFAULT, 0)))
 		return rc;
 	if ((rc = manifest_run_begin(m, "relabel", o->argc, o->argv, &run_id)))
 		goto out;
