@@ -12,10 +12,9 @@
 # Skipped (counted as passed, with a note) only where mpirun is absent.
 # Prints "# mpi_ingest.sh: N passed, N failed".
 BINDIR=${BINDIR:-bin}
-abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
-PREP=$(abs "$BINDIR/prep"); SYNTH=$(abs "$BINDIR/synth")
-TEXTS="$(pwd)/data/text"
 . "$(dirname "$0")/check.sh"
+B=$(cd "$BINDIR" 2>/dev/null && pwd)
+PREP=$B/prep SYNTH=$B/synth TEXTS="$(pwd)/data/text"
 require_bins mpi_ingest.sh "$PREP" "$SYNTH"
 if ! command -v mpirun >/dev/null; then
 	echo "ok - skipped: mpirun is absent (make deps installs openmpi-bin)"

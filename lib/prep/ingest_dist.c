@@ -14,26 +14,27 @@
 #include "base/err.h"
 #include "base/banned.h"
 
-ingest_urec *ingest_result_add_urec(ingest_result *r)
+/* Element *n of the array *arr (of *cap elements of sz bytes), zeroed,
+ * the array grown when full; NULL and r->oom when out of memory. */
+static void *add_zeroed(ingest_result *r, void **arr, size_t *cap, int *n, size_t sz)
 {
-	if (ARRAY_GROW(r->u, r->capu, (size_t)r->nu + 1)) {
+	if (err_array_grow(arr, cap, (size_t)*n + 1, sz)) {
 		r->oom = 1;
 		return NULL;
 	}
-	ingest_urec *u = &r->u[r->nu++];
-	memset(u, 0, sizeof *u);
-	return u;
+	char *e = (char *)*arr + sz * (size_t)(*n)++;
+	memset(e, 0, sz);
+	return e;
+}
+
+ingest_urec *ingest_result_add_urec(ingest_result *r)
+{
+	return add_zeroed(r, (void **)&r->u, &r->capu, &r->nu, sizeof *r->u);
 }
 
 ingest_line *ingest_result_add_line(ingest_result *r)
 {
-	if (ARRAY_GROW(r->l, r->capl, (size_t)r->nl + 1)) {
-		r->oom = 1;
-		return NULL;
-	}
-	ingest_line *l = &r->l[r->nl++];
-	memset(l, 0, sizeof *l);
-	return l;
+	return add_zeroed(r, (void **)&r->l, &r->capl, &r->nl, sizeof *r->l);
 }
 
 /* ---- the fields of each record, as tables ----
