@@ -7,6 +7,12 @@
  * (the caller's thread, the only one writing SQLite).  Both queues are
  * bounded, so memory does not depend on the corpus size.
  *
+ * Under `mpirun -np N` (run_ranks, at the end of this file) the same
+ * workers run on every rank, and rank 0's main thread is both the reader
+ * and the writer: it broadcasts batches of items, each rank decodes its
+ * share, and rank 0 writes the gathered results in corpus order through
+ * the same writer step (writer_take).
+ *
  * Idempotence and crash safety: a recording, its utterances, its long-text
  * lines and its rejects are written in one transaction; batches of results
  * share a transaction.  On a re-run the reader skips items whose recording
@@ -1193,7 +1199,13 @@ static int ranks_decode(pipe_t *p, dist_buf *wb, dist_buf *rb, result **mine, in
 			rc = err_set(ACC_EINTERNAL, "ingest workers ended early");
 			goto out;
 		}
-		mine[(r->seq - seq0) / W] = r;
+		int64_t j = (r->seq - seq0) / W;
+		if (j < 0 || j >= nmine || mine[j]) {
+			rc = err_set(ACC_EINTERNAL, "ingest: item %lld out of its batch", (long long)r->seq);
+			result_free(r);
+			goto out;
+		}
+		mine[j] = r;
 	}
 	for (int i = 0; i < nmine && !rc; i++)
 		rc = ingest_dist_put(rb, mine[i]);

@@ -10,6 +10,13 @@
  * SQLite writer, committing every batch in a transaction (a recording and its
  * utterances always in the same one).  Memory is bounded by the queue sizes,
  * never by the corpus size or a file's length.
+ *
+ * Under `mpirun -np N` (lib/base/dist.h) every rank runs ingest_run: rank 0
+ * reads the corpus and alone opens the manifest; the ranks decode disjoint
+ * shares of each batch of items (item k of a batch on rank k mod N) and
+ * rank 0 writes the results in corpus order, in the same transactions, so
+ * the manifest equals a one-process ingest's.  Other ranks' summaries stay
+ * empty apart from `interrupted`.
  */
 #pragma once
 #include "manifest/balance.h"
