@@ -335,17 +335,15 @@ static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 	sections_table(ingest_sections, all, sizeof all / sizeof all[0]);
 	optind = 1;
 	while ((c = cliopt_next(argc, argv, all, &arg)) != -1) {
-		if (c == 'h') {
-			usage_ingest(stdout);
-			return 0;
+		if (c == 'h' || c == '?') {
+			if (me == 0)   /* once under mpirun */
+				usage_ingest(c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : 2;
 		}
 		if (c == CLIOPT_VERSION) {
-			printf("prep %s\n", ACCENT_VERSION);
+			if (me == 0)
+				printf("prep %s\n", ACCENT_VERSION);
 			return 0;
-		}
-		if (c == '?') {
-			usage_ingest(stderr);
-			return 2;
 		}
 		if (c == O_JSON)
 			json = 1;
@@ -358,8 +356,10 @@ static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "error: prep ingest needs exactly one CORPUS directory\n");
-		usage_ingest(stderr);
+		if (me == 0) {
+			fprintf(stderr, "error: prep ingest needs exactly one CORPUS directory\n");
+			usage_ingest(stderr);
+		}
 		return 2;
 	}
 	o.root = argv[optind];
