@@ -133,11 +133,10 @@ static void q_close(queue *q)
 
 /* ---- results (lib/prep/ingest_dist.h) ---- */
 
+/* short names for the types of this file's pipeline */
 typedef ingest_urec urec;
 typedef ingest_line lline;
 typedef ingest_result result;
-#define add_urec ingest_result_add_urec
-#define result_free ingest_result_free
 
 static void add_reject(result *r, const char *source, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -145,7 +144,7 @@ static void add_reject(result *r, const char *source, const char *reason, const 
 {
 	char buf[1200];
 	va_list ap;
-	urec *u = add_urec(r);
+	urec *u = ingest_result_add_urec(r);
 	if (!u)
 		return;
 	va_start(ap, fmt);
@@ -302,7 +301,7 @@ static void add_pieces(worker *w, result *r, frames_ctx *f, const char *key, con
 				   o->vad.min_s, o->vad.max_s);
 			continue;
 		}
-		urec *u = add_urec(r);
+		urec *u = ingest_result_add_urec(r);
 		if (!u)
 			break;
 		snprintf(kk, sizeof kk, "%s#%04d", key, k + 1);
@@ -458,7 +457,7 @@ static void process_utts(worker *w, result *r, frames_ctx *f)
 			free(profile);
 			continue;
 		}
-		urec *u = add_urec(r);
+		urec *u = ingest_result_add_urec(r);
 		if (!u) {
 			free(norm);
 			free(profile);
@@ -649,7 +648,7 @@ static int reader_next(reader_ctx *rc, corpus *c, result **out)
 			p->skipped++;
 			p->utts_present_skipped += present;
 			pthread_mutex_unlock(&p->mu);
-			result_free(res);
+			ingest_result_free(res);
 			continue;
 		}
 		*out = res;
@@ -1102,11 +1101,11 @@ static int pipeline_write(pipe_t *p, writer *w, result **pending)
 		pthread_mutex_unlock(&p->mu);
 		if (rc == 0 && !p->abort && (rc = writer_take(w, r)) != 0)
 			p->abort = 1;
-		result_free(r);
+		ingest_result_free(r);
 		writer_progress(w);
 	}
 	for (int i = 0; i < p->window; i++) {
-		result_free(pending[i]);
+		ingest_result_free(pending[i]);
 		pending[i] = NULL;
 	}
 	return rc;
@@ -1164,7 +1163,7 @@ static int ranks_read(reader_ctx *rd, corpus *c, int n, dist_buf *wb)
 	for (int k = 0; k < n && reader_next(rd, c, &r) == 1; k++) {
 		r->seq = rd->p->next_seq++;
 		rc = ingest_dist_put(wb, r);
-		result_free(r);
+		ingest_result_free(r);
 		if (rc)
 			break;
 	}
@@ -1190,7 +1189,7 @@ static int ranks_decode(pipe_t *p, dist_buf *wb, dist_buf *rb, result **mine, in
 			q_push(&p->jobs, r);   /* the queue holds a whole batch: no wait */
 			nmine++;
 		} else {
-			result_free(r);
+			ingest_result_free(r);
 		}
 	}
 	/* back in any order: item k goes to mine[k / N] */
@@ -1202,7 +1201,7 @@ static int ranks_decode(pipe_t *p, dist_buf *wb, dist_buf *rb, result **mine, in
 		int64_t j = (r->seq - seq0) / W;
 		if (j < 0 || j >= nmine || mine[j]) {
 			rc = err_set(ACC_EINTERNAL, "ingest: item %lld out of its batch", (long long)r->seq);
-			result_free(r);
+			ingest_result_free(r);
 			goto out;
 		}
 		mine[j] = r;
@@ -1211,7 +1210,7 @@ static int ranks_decode(pipe_t *p, dist_buf *wb, dist_buf *rb, result **mine, in
 		rc = ingest_dist_put(rb, mine[i]);
 out:
 	for (int i = 0; i < nmine; i++) {
-		result_free(mine[i]);
+		ingest_result_free(mine[i]);
 		mine[i] = NULL;
 	}
 	return rc;
@@ -1233,7 +1232,7 @@ static int ranks_write(writer *w, char *all, const size_t *lens, int nb)
 		if ((rc = ingest_dist_get(&part[k % W], &r)) != 0)
 			break;
 		rc = writer_take(w, r);
-		result_free(r);
+		ingest_result_free(r);
 		writer_progress(w);
 	}
 	return rc;
@@ -1292,7 +1291,7 @@ out:
 			pthread_join(wk[i].th, NULL);
 		result *r;
 		while ((r = q_pop(&p->results)) != NULL)
-			result_free(r);
+			ingest_result_free(r);
 	}
 	corpus_close(c);
 	free(all);
