@@ -4,7 +4,11 @@
  *   prep ingest [options] CORPUS   read, decode, check and record a corpus
  *   prep detect CORPUS             print the layout ingest would use
  *
- * Thin: parses arguments and calls lib/prep/ingest.c; prints the summary.
+ *   prep relabel [options]         relabel and renormalize ingested utterances
+ *
+ * Thin: parses arguments (one cliopt table per command, built from its
+ * sections) and calls lib/prep; prints the summary.  Under `mpirun -np N`
+ * only ingest runs (on every rank; rank 0 prints).
  */
 #include "prep/corpus.h"
 #include "base/cliopt.h"
@@ -15,7 +19,7 @@
 #include "text/langcode.h"
 #include "prep/relabel.h"
 #include "model/vocab.h"
-#include <getopt.h>
+#include "manifest/manifest.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +32,8 @@ static void usage_main(FILE *f)
 		"usage: prep <command> [options]\n"
 		"\n"
 		"commands:\n"
-		"  ingest CORPUS   read a corpus into the manifest (data.db); see `prep ingest --help`\n"
+		"  ingest CORPUS   read a corpus into the manifest (" MANIFEST_DEFAULT "); see `prep ingest --help`;\n"
+		"                  runs on N ranks under `mpirun -np N`\n"
 		"  relabel         change the language of ingested utterances and normalize them again;\n"
 		"                  see `prep relabel --help`\n"
 		"  detect CORPUS   print the corpus layout that ingest would use\n"
@@ -36,59 +41,135 @@ static void usage_main(FILE *f)
 		"options: --help, --version\n");
 }
 
+/* ---- option tables: each option once, help from the rows ---- */
+
+enum { O_LAYOUT = 256, O_LANG, O_MANIFEST, O_NORM, O_RULES, O_MIN, O_MAX, O_VMIN, O_VMAX, O_NOVAD, O_SIL,
+       O_CLIP, O_STRICT, O_ALPHA, O_CAP, O_SPLIT, O_SEED, O_DISTINCT, O_NOBAL, O_THREADS, O_JSON, O_QUIET,
+       O_BATCH, O_OUTSIDE, O_MODEL, O_STRIP, O_NOSTRIP, O_HARAKAT, O_DROPD, O_KEEPD, O_FROM, O_CORPUS };
+
+#define MANIFEST_ROW { "manifest", 0, "PATH", O_MANIFEST, "manifest database (default: " MANIFEST_DEFAULT ")" }
+
+static const cliopt ingest_corpus_opts[] = {
+	{ "layout", 0, "NAME", O_LAYOUT, "commonvoice, librispeech, kaldi, nemo, ljspeech, folder,\n"
+	  "longform (default: detected)" },
+	{ "lang", 0, "CODE", O_LANG, "language of every utterance (overrides the corpus')" },
+	{ "model", 0, "DIR", O_MODEL, "resolve language codes against DIR/vocab.json's languages: a\n"
+	  "macrolanguage becomes the individual language the model has\n"
+	  "(Common Voice 'fa' -> 'pes'); without it codes become ISO 639-3\n"
+	  "('en' -> 'eng', 'cy' -> 'cym'); what was chosen is printed" },
+	MANIFEST_ROW,
+	{ "allow-outside", 0, NULL, O_OUTSIDE, "read audio paths that lead outside the corpus directory\n"
+	  "(absolute or ../ paths in wav.scp, TSV, JSONL); by default\n"
+	  "they are rejected as outside_root" },
+	{ 0 },
+};
+
+/* shared by ingest and relabel */
+static const cliopt text_opts[] = {
+	{ "norm", 0, "PROFILE", O_NORM, "normalization profile: default, mms, none (default: default)" },
+	{ "rules", 0, "FILE", O_RULES, "extra PCRE2 rules, \"regex<TAB>replacement\" per line" },
+	{ "strip-diacritics", 0, NULL, O_STRIP, "remove Latin-script diacritics (cafe for café; other scripts'\n"
+	  "marks are kept); default: off (mms profile: on for jav only)" },
+	{ "no-strip-diacritics", 0, NULL, O_NOSTRIP, "keep them" },
+	{ "strip-harakat", 0, NULL, O_HARAKAT, "remove Arabic harakat (U+064B..U+065F, U+0670)" },
+	{ "drop-digit-tokens", 0, NULL, O_DROPD, "drop words made only of digits (default: keep; mms: drop)" },
+	{ "keep-digit-tokens", 0, NULL, O_KEEPD, "keep them" },
+	{ 0 },
+};
+
+static const cliopt ingest_check_opts[] = {
+	{ "min-dur", 0, "S", O_MIN, "shortest utterance kept (default 0.5)" },
+	{ "max-dur", 0, "S", O_MAX, "longest utterance kept (default 30); longer whole files are\n"
+	  "cut at pauses into pieces awaiting alignment" },
+	{ "vad-min", 0, "S", O_VMIN, "shortest piece of a long recording (default 1)" },
+	{ "vad-max", 0, "S", O_VMAX, "longest piece of a long recording (default 20)" },
+	{ "no-vad", 0, NULL, O_NOVAD, "reject too-long files instead of cutting them" },
+	{ "silence-db", 0, "DB", O_SIL, "near-silent when no 10 ms frame is louder (default -45)" },
+	{ "max-clip", 0, "R", O_CLIP, "heavily clipped above this share of samples (default 0.01)" },
+	{ "strict", 0, NULL, O_STRICT, "exit with status 3 when anything was rejected" },
+	{ 0 },
+};
+
+static const cliopt ingest_balance_opts[] = {
+	{ "alpha", 0, "A", O_ALPHA, "speaker balance exponent 0..1 (default 0.5)" },
+	{ "cap", 0, "C", O_CAP, "max share of the mass per speaker, 0 = none (default 0)" },
+	{ "split", 0, "T,D,E", O_SPLIT, "train,dev,test proportions of audio (default 0.8,0.1,0.1)" },
+	{ "seed", 0, "N", O_SEED, "split seed (default 0)" },
+	{ "distinct-text", 0, NULL, O_DISTINCT, "keep identical sentences out of more than one split" },
+	{ "no-balance", 0, NULL, O_NOBAL, "do not recompute weights and splits" },
+	{ 0 },
+};
+
+static const cliopt ingest_run_opts[] = {
+	{ "threads", 0, "N", O_THREADS, "decoding threads (default: all CPUs; under mpirun: per rank)" },
+	{ "batch", 0, "N", O_BATCH, "files per transaction (default 200; under mpirun also the\n"
+	  "files handed out to the ranks at a time)" },
+	{ "json", 0, NULL, O_JSON, "print the summary as JSON" },
+	{ "quiet", 0, NULL, O_QUIET, "no summary" },
+	CLIOPT_HELP_ROWS,
+	{ 0 },
+};
+
+static const cliopt relabel_opts_own[] = {
+	{ "lang", 0, "CODE", O_LANG, "the new label (a 2-letter code becomes ISO 639-3: cy -> cym)" },
+	{ "model", 0, "DIR", O_MODEL, "resolve labels against DIR/vocab.json's languages (with --lang:\n"
+	  "that code; without: each utterance's own label), e.g. fa -> pes" },
+	{ "from", 0, "CODE", O_FROM, "only utterances labeled CODE (default: all)" },
+	{ "corpus", 0, "DIR", O_CORPUS, "only utterances of the corpus ingested from DIR" },
+	MANIFEST_ROW,
+	CLIOPT_HELP_ROWS,
+	{ 0 },
+};
+
+/* A command's options come in sections (a heading and a table); they are
+ * parsed as one table, built from the sections' rows. */
+typedef struct opt_section {
+	const char   *title;
+	const cliopt *opts;
+} opt_section;
+
+static const opt_section ingest_sections[] = {
+	{ "corpus", ingest_corpus_opts }, { "text", text_opts }, { "checks", ingest_check_opts },
+	{ "balance and splits (run at the end)", ingest_balance_opts }, { "run", ingest_run_opts }, { 0 },
+};
+
+static const opt_section relabel_sections[] = {
+	{ "selection and labels", relabel_opts_own }, { "text (as for `prep ingest`)", text_opts }, { 0 },
+};
+
+/* All the sections' rows in all[] (cap rows, the last one the end mark). */
+static void sections_table(const opt_section *sec, cliopt *all, size_t cap)
+{
+	size_t n = 0;
+	for (; sec->title; sec++)
+		for (const cliopt *o = sec->opts; o->name && n + 1 < cap; o++)
+			all[n++] = *o;
+	memset(&all[n], 0, sizeof all[n]);
+}
+
+static void sections_print(FILE *f, const opt_section *sec)
+{
+	for (; sec->title; sec++) {
+		fprintf(f, "%s:\n", sec->title);
+		cliopt_print(f, sec->opts);
+	}
+}
+
 static void usage_ingest(FILE *f)
 {
 	fprintf(f,
 		"usage: prep ingest [options] CORPUS\n"
+		"       mpirun -np N prep ingest [options] CORPUS\n"
 		"\n"
 		"Decode every audio file of CORPUS (16 kHz mono, measured duration and signal\n"
 		"statistics), normalize its transcripts and record recordings, speakers,\n"
 		"utterances and rejects in the manifest; then compute speaker balance weights\n"
 		"and speaker-disjoint train/dev/test splits.  Re-running adds only what is new.\n"
-		"\n"
-		"corpus:\n"
-		"  --layout NAME      commonvoice, librispeech, kaldi, nemo, ljspeech, folder,\n"
-		"                     longform (default: detected)\n"
-		"  --lang CODE        language of every utterance (overrides the corpus')\n"
-		"  --model DIR        resolve language codes against DIR/vocab.json's languages: a\n"
-		"                     macrolanguage becomes the individual language the model has\n"
-		"                     (Common Voice 'fa' -> 'pes'); without it codes become ISO 639-3\n"
-		"                     ('en' -> 'eng', 'cy' -> 'cym'); what was chosen is printed\n"
-		"  --manifest PATH    manifest database (default: data.db)\n"
-		"  --allow-outside    read audio paths that lead outside the corpus directory\n"
-		"                     (absolute or ../ paths in wav.scp, TSV, JSONL); by default\n"
-		"                     they are rejected as outside_root\n"
-		"text:\n"
-		"  --norm PROFILE     normalization profile: default, mms, none (default: default)\n"
-		"  --rules FILE       extra PCRE2 rules, \"regex<TAB>replacement\" per line\n"
-		"  --strip-diacritics, --no-strip-diacritics\n"
-		"                     remove Latin-script diacritics (cafe for café; other scripts'\n"
-		"                     marks are kept); default: off (mms profile: on for jav only)\n"
-		"  --strip-harakat    remove Arabic harakat (U+064B..U+065F, U+0670)\n"
-		"  --drop-digit-tokens, --keep-digit-tokens\n"
-		"                     drop words made only of digits (default: keep; mms: drop)\n"
-		"checks:\n"
-		"  --min-dur S        shortest utterance kept (default 0.5)\n"
-		"  --max-dur S        longest utterance kept (default 30); longer whole files are\n"
-		"                     cut at pauses into pieces awaiting alignment\n"
-		"  --vad-min S        shortest piece of a long recording (default 1)\n"
-		"  --vad-max S        longest piece of a long recording (default 20)\n"
-		"  --no-vad           reject too-long files instead of cutting them\n"
-		"  --silence-db DB    near-silent when no 10 ms frame is louder (default -45)\n"
-		"  --max-clip R       heavily clipped above this share of samples (default 0.01)\n"
-		"  --strict           exit with status 3 when anything was rejected\n"
-		"balance and splits (run at the end):\n"
-		"  --alpha A          speaker balance exponent 0..1 (default 0.5)\n"
-		"  --cap C            max share of the mass per speaker, 0 = none (default 0)\n"
-		"  --split T,D,E      train,dev,test proportions of audio (default 0.8,0.1,0.1)\n"
-		"  --seed N           split seed (default 0)\n"
-		"  --distinct-text    keep identical sentences out of more than one split\n"
-		"  --no-balance       do not recompute weights and splits\n"
-		"run:\n"
-		"  --threads N        decoding threads (default: all CPUs)\n"
-		"  --batch N          files per transaction (default 200)\n"
-		"  --json             print the summary as JSON\n"
-		"  --quiet            no summary\n"
+		"Under mpirun the ranks decode and normalize disjoint shares of the files and\n"
+		"rank 0 writes the manifest: the same rows as one process.\n"
+		"\n");
+	sections_print(f, ingest_sections);
+	fprintf(f,
 		"\n"
 		"exit status: 0 ok, 2 bad usage, 3 rejects with --strict, 4 I/O or database\n"
 		"failure, 130 interrupted (the manifest keeps every committed batch; run again\n"
@@ -103,19 +184,28 @@ static void usage_relabel(FILE *f)
 		"Give ingested utterances another language label and normalize their text_raw\n"
 		"again with that language's profile (re-running `prep ingest --lang` adds only\n"
 		"new files).  Their alignments become stale and are redone by `align run`.\n"
-		"\n"
-		"  --lang CODE        the new label (a 2-letter code becomes ISO 639-3: cy -> cym)\n"
-		"  --model DIR        resolve labels against DIR/vocab.json's languages (with --lang:\n"
-		"                     that code; without: each utterance's own label), e.g. fa -> pes\n"
-		"  --from CODE        only utterances labeled CODE (default: all)\n"
-		"  --corpus DIR       only utterances of the corpus ingested from DIR\n"
-		"  --manifest PATH    manifest database (default: data.db)\n"
-		"  --norm, --rules, --strip-diacritics, --no-strip-diacritics, --strip-harakat,\n"
-		"  --drop-digit-tokens, --keep-digit-tokens   as for `prep ingest`\n"
-		"  --help, --version\n"
+		"\n");
+	sections_print(f, relabel_sections);
+	fprintf(f,
 		"\n"
 		"Splits are per language: run `db split` afterwards when labels merged or split.\n"
 		"exit status: 0 ok, 2 bad usage, 3 nothing selected, 4 I/O or database failure.\n");
+}
+
+/* The text options, shared by ingest and relabel: 1 when id was one. */
+static int text_opt(int id, int *strip, int *drop, int *harakat, const char **norm, const char **rules,
+		    const char *arg)
+{
+	switch (id) {
+	case O_NORM: *norm = arg; return 1;
+	case O_RULES: *rules = arg; return 1;
+	case O_STRIP: *strip = 1; return 1;
+	case O_NOSTRIP: *strip = 0; return 1;
+	case O_HARAKAT: *harakat = 1; return 1;
+	case O_DROPD: *drop = 1; return 1;
+	case O_KEEPD: *drop = 0; return 1;
+	default: return 0;
+	}
 }
 
 /* The languages of DIR/vocab.json (a nested MMS vocabulary), for --model. */
@@ -186,110 +276,119 @@ static void print_summary(const ingest_summary *s, const ingest_opts *o)
 		       o->bal.alpha);
 	if (s->interrupted)
 		printf("  interrupted: run `prep ingest` again to complete\n");
-	if (s->rejects)
-		printf("  see: db query \"SELECT reason, source, message FROM rejects WHERE run_id = %lld\"\n",
-		       (long long)s->run_id);
+	if (s->rejects) {
+		char q[256];
+		ingest_rejects_query(s->run_id, q, sizeof q);
+		printf("  see: db query \"%s\"\n", q);
+	}
 }
 
+/* One ingest option (not the text ones) into o and the flags; 0, or an
+ * error for a bad value. */
+static int ingest_opt(int id, const char *arg, ingest_opts *o, int *strict, const char **model)
+{
+	double d;
+	int rc = 0;
+	switch (id) {
+	case O_LAYOUT: o->layout = arg; break;
+	case O_LANG: o->lang = arg; break;
+	case O_MANIFEST: o->manifest_path = arg; break;
+	case O_MODEL: *model = arg; break;
+	case O_MIN: rc = parse_num("--min-dur", arg, &o->min_dur); break;
+	case O_MAX: rc = parse_num("--max-dur", arg, &o->max_dur); break;
+	case O_VMIN: rc = parse_num("--vad-min", arg, &o->vad.min_s); break;
+	case O_VMAX: rc = parse_num("--vad-max", arg, &o->vad.max_s); break;
+	case O_NOVAD: o->no_vad = 1; break;
+	case O_OUTSIDE: o->allow_outside = 1; break;
+	case O_SIL: rc = parse_num("--silence-db", arg, &o->silence_db); break;
+	case O_CLIP: rc = parse_num("--max-clip", arg, &o->max_clip); break;
+	case O_STRICT: *strict = 1; break;
+	case O_ALPHA: rc = parse_num("--alpha", arg, &o->bal.alpha); break;
+	case O_CAP: rc = parse_num("--cap", arg, &o->bal.cap); break;
+	case O_SPLIT:
+		if (sscanf(arg, "%lf,%lf,%lf", &o->split.train, &o->split.dev, &o->split.test) != 3)
+			rc = err_set(ACC_EINVAL, "--split: want three proportions like 0.8,0.1,0.1, got '%s'", arg);
+		break;
+	case O_SEED: rc = parse_num("--seed", arg, &d); o->split.seed = (uint64_t)d; break;
+	case O_DISTINCT: o->split.distinct_text = 1; break;
+	case O_NOBAL: o->no_balance = 1; break;
+	case O_THREADS: rc = parse_num("--threads", arg, &d); o->threads = (int)d; break;
+	case O_BATCH: rc = parse_num("--batch", arg, &d); o->batch = (int)d; break;
+	default: rc = err_set(ACC_EINVAL, "unexpected option");
+	}
+	return rc;
+}
+
+/* Under mpirun every rank runs this; rank 0 alone prints the summary (the
+ * other ranks' summaries are empty: rank 0 wrote everything).  A failing
+ * rank ends them all (dist_abort), since the others would wait for it. */
 static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 {
-	enum { O_LAYOUT = 256, O_LANG, O_MANIFEST, O_NORM, O_RULES, O_MIN, O_MAX, O_VMIN, O_VMAX, O_NOVAD, O_SIL,
-	       O_CLIP, O_STRICT, O_ALPHA, O_CAP, O_SPLIT, O_SEED, O_DISTINCT, O_NOBAL, O_THREADS, O_JSON, O_QUIET,
-	       O_HELP, O_VERSION, O_BATCH, O_OUTSIDE, O_MODEL, O_STRIP, O_NOSTRIP, O_HARAKAT, O_DROPD, O_KEEPD };
-	static const struct option lo[] = {
-		{ "layout", 1, 0, O_LAYOUT }, { "lang", 1, 0, O_LANG }, { "manifest", 1, 0, O_MANIFEST },
-		{ "norm", 1, 0, O_NORM }, { "rules", 1, 0, O_RULES }, { "min-dur", 1, 0, O_MIN },
-		{ "max-dur", 1, 0, O_MAX }, { "vad-min", 1, 0, O_VMIN }, { "vad-max", 1, 0, O_VMAX },
-		{ "no-vad", 0, 0, O_NOVAD }, { "silence-db", 1, 0, O_SIL }, { "max-clip", 1, 0, O_CLIP },
-		{ "strict", 0, 0, O_STRICT }, { "alpha", 1, 0, O_ALPHA }, { "cap", 1, 0, O_CAP },
-		{ "split", 1, 0, O_SPLIT }, { "seed", 1, 0, O_SEED }, { "distinct-text", 0, 0, O_DISTINCT },
-		{ "no-balance", 0, 0, O_NOBAL }, { "threads", 1, 0, O_THREADS }, { "json", 0, 0, O_JSON },
-		{ "quiet", 0, 0, O_QUIET }, { "batch", 1, 0, O_BATCH }, { "allow-outside", 0, 0, O_OUTSIDE },
-		{ "help", 0, 0, O_HELP }, { "version", 0, 0, O_VERSION },
-		{ "model", 1, 0, O_MODEL }, { "strip-diacritics", 0, 0, O_STRIP }, { "no-strip-diacritics", 0, 0, O_NOSTRIP },
-		{ "strip-harakat", 0, 0, O_HARAKAT }, { "drop-digit-tokens", 0, 0, O_DROPD },
-		{ "keep-digit-tokens", 0, 0, O_KEEPD }, { 0, 0, 0, 0 }
-	};
+	cliopt all[96];
 	ingest_opts o;
-	const char *model = NULL;
+	const char *model = NULL, *arg;
 	char **langs = NULL;
 	int nlangs = 0;
 	ingest_summary s;
-	int strict = 0, json = 0, quiet = 0, c, rc = 0;
-	double d;
+	int strict = 0, json = 0, quiet = 0, c, rc = 0, me = dist_rank();
 	ingest_opts_default(&o);
+	sections_table(ingest_sections, all, sizeof all / sizeof all[0]);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (c) {
-		case O_LAYOUT: o.layout = optarg; break;
-		case O_LANG: o.lang = optarg; break;
-		case O_MANIFEST: o.manifest_path = optarg; break;
-		case O_NORM: o.norm_profile = optarg; break;
-		case O_RULES: o.rules_path = optarg; break;
-		case O_MIN: rc = parse_num("--min-dur", optarg, &o.min_dur); break;
-		case O_MAX: rc = parse_num("--max-dur", optarg, &o.max_dur); break;
-		case O_VMIN: rc = parse_num("--vad-min", optarg, &o.vad.min_s); break;
-		case O_VMAX: rc = parse_num("--vad-max", optarg, &o.vad.max_s); break;
-		case O_NOVAD: o.no_vad = 1; break;
-		case O_OUTSIDE: o.allow_outside = 1; break;
-		case O_SIL: rc = parse_num("--silence-db", optarg, &o.silence_db); break;
-		case O_CLIP: rc = parse_num("--max-clip", optarg, &o.max_clip); break;
-		case O_STRICT: strict = 1; break;
-		case O_ALPHA: rc = parse_num("--alpha", optarg, &o.bal.alpha); break;
-		case O_CAP: rc = parse_num("--cap", optarg, &o.bal.cap); break;
-		case O_SPLIT:
-			if (sscanf(optarg, "%lf,%lf,%lf", &o.split.train, &o.split.dev, &o.split.test) != 3)
-				rc = err_set(ACC_EINVAL, "--split: want three proportions like 0.8,0.1,0.1, got '%s'", optarg);
-			break;
-		case O_SEED: rc = parse_num("--seed", optarg, &d); o.split.seed = (uint64_t)d; break;
-		case O_DISTINCT: o.split.distinct_text = 1; break;
-		case O_NOBAL: o.no_balance = 1; break;
-		case O_THREADS: rc = parse_num("--threads", optarg, &d); o.threads = (int)d; break;
-		case O_BATCH: rc = parse_num("--batch", optarg, &d); o.batch = (int)d; break;
-		case O_JSON: json = 1; break;
-		case O_QUIET: quiet = 1; break;
-		case O_MODEL: model = optarg; break;
-		case O_STRIP: o.strip_diacritics = 1; break;
-		case O_NOSTRIP: o.strip_diacritics = 0; break;
-		case O_HARAKAT: o.strip_harakat = 1; break;
-		case O_DROPD: o.drop_digit_tokens = 1; break;
-		case O_KEEPD: o.drop_digit_tokens = 0; break;
-		case O_HELP: usage_ingest(stdout); return 0;
-		case O_VERSION: printf("prep %s\n", ACCENT_VERSION); return 0;
-		default: usage_ingest(stderr); return 2;
+	while ((c = cliopt_next(argc, argv, all, &arg)) != -1) {
+		if (c == 'h' || c == '?') {
+			if (me == 0)   /* once under mpirun */
+				usage_ingest(c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : 2;
 		}
-		if (rc) {
+		if (c == CLIOPT_VERSION) {
+			if (me == 0)
+				printf("prep %s\n", ACCENT_VERSION);
+			return 0;
+		}
+		if (c == O_JSON)
+			json = 1;
+		else if (c == O_QUIET)
+			quiet = 1;
+		else if (!text_opt(c, &o.strip_diacritics, &o.drop_digit_tokens, &o.strip_harakat, &o.norm_profile,
+				   &o.rules_path, arg) && (rc = ingest_opt(c, arg, &o, &strict, &model))) {
 			err_print();
 			return 2;
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "error: prep ingest needs exactly one CORPUS directory\n");
-		usage_ingest(stderr);
+		if (me == 0) {
+			fprintf(stderr, "error: prep ingest needs exactly one CORPUS directory\n");
+			usage_ingest(stderr);
+		}
 		return 2;
 	}
 	o.root = argv[optind];
 	o.argc = full_argc;
 	o.argv = full_argv;
-	o.progress = !quiet && !json;   /* a bar on a terminal, else plain lines (lib/base/progress.h) */
+	o.progress = !quiet && !json && me == 0;   /* a bar on a terminal, else plain lines (lib/base/progress.h) */
 	if (model) {
-		if ((rc = model_langs(model, &langs, &nlangs))) {
-			err_print();
-			return err_exit_code(rc);
-		}
+		if ((rc = model_langs(model, &langs, &nlangs)))
+			goto out;
 		o.model_langs = langs;
 		o.n_model_langs = nlangs;
 	}
 	signal(SIGINT, on_sigint);
 	signal(SIGTERM, on_sigint);
 	rc = ingest_run(&o, &s);
-	free_langs(langs, nlangs);
-	if (!json)
+	if (!json && me == 0)
 		print_lang_notes();
+out:
+	free_langs(langs, nlangs);
 	if (rc) {
 		err_print();
+		if (dist_size() > 1)
+			dist_abort(err_exit_code(rc));
 		return err_exit_code(rc);
 	}
+	if (s.interrupted)
+		return 130;
+	if (me > 0)
+		return 0;
 	if (json) {
 		char buf[4096];
 		ingest_summary_json(&s, buf, sizeof buf);
@@ -297,8 +396,6 @@ static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 	} else if (!quiet) {
 		print_summary(&s, &o);
 	}
-	if (s.interrupted)
-		return 130;
 	if (strict && s.rejects) {
 		fprintf(stderr, "error: %lld input(s) rejected (--strict)\n", (long long)s.rejects);
 		return err_exit_code(ACC_EFORMAT);
@@ -308,39 +405,27 @@ static int cmd_ingest(int argc, char **argv, int full_argc, char **full_argv)
 
 static int cmd_relabel(int argc, char **argv, int full_argc, char **full_argv)
 {
-	enum { O_LANG = 256, O_MODEL, O_FROM, O_CORPUS, O_MANIFEST, O_NORM, O_RULES, O_STRIP, O_NOSTRIP, O_HARAKAT,
-	       O_DROPD, O_KEEPD, O_HELP, O_VERSION };
-	static const struct option lo[] = {
-		{ "lang", 1, 0, O_LANG }, { "model", 1, 0, O_MODEL }, { "from", 1, 0, O_FROM }, { "corpus", 1, 0, O_CORPUS },
-		{ "manifest", 1, 0, O_MANIFEST }, { "norm", 1, 0, O_NORM }, { "rules", 1, 0, O_RULES },
-		{ "strip-diacritics", 0, 0, O_STRIP }, { "no-strip-diacritics", 0, 0, O_NOSTRIP },
-		{ "strip-harakat", 0, 0, O_HARAKAT }, { "drop-digit-tokens", 0, 0, O_DROPD },
-		{ "keep-digit-tokens", 0, 0, O_KEEPD }, { "help", 0, 0, O_HELP }, { "version", 0, 0, O_VERSION },
-		{ 0, 0, 0, 0 }
-	};
+	cliopt all[96];
 	relabel_opts o;
 	relabel_summary s;
-	const char *model = NULL;
+	const char *model = NULL, *arg;
 	char **langs = NULL;
 	int nlangs = 0, c, rc;
 	relabel_opts_default(&o);
+	sections_table(relabel_sections, all, sizeof all / sizeof all[0]);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((c = cliopt_next(argc, argv, all, &arg)) != -1) {
+		if (text_opt(c, &o.strip_diacritics, &o.drop_digit_tokens, &o.strip_harakat, &o.norm_profile,
+			     &o.rules_path, arg))
+			continue;
 		switch (c) {
-		case O_LANG: o.lang = optarg; break;
-		case O_MODEL: model = optarg; break;
-		case O_FROM: o.from = optarg; break;
-		case O_CORPUS: o.corpus = optarg; break;
-		case O_MANIFEST: o.manifest_path = optarg; break;
-		case O_NORM: o.norm_profile = optarg; break;
-		case O_RULES: o.rules_path = optarg; break;
-		case O_STRIP: o.strip_diacritics = 1; break;
-		case O_NOSTRIP: o.strip_diacritics = 0; break;
-		case O_HARAKAT: o.strip_harakat = 1; break;
-		case O_DROPD: o.drop_digit_tokens = 1; break;
-		case O_KEEPD: o.drop_digit_tokens = 0; break;
-		case O_HELP: usage_relabel(stdout); return 0;
-		case O_VERSION: printf("prep %s\n", ACCENT_VERSION); return 0;
+		case O_LANG: o.lang = arg; break;
+		case O_MODEL: model = arg; break;
+		case O_FROM: o.from = arg; break;
+		case O_CORPUS: o.corpus = arg; break;
+		case O_MANIFEST: o.manifest_path = arg; break;
+		case 'h': usage_relabel(stdout); return 0;
+		case CLIOPT_VERSION: printf("prep %s\n", ACCENT_VERSION); return 0;
 		default: usage_relabel(stderr); return 2;
 		}
 	}
@@ -390,14 +475,15 @@ static int cmd_detect(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	/* Ingest is not shared among MPI ranks: N copies would race on one
-	 * manifest, so a run under mpirun with several ranks is refused. */
+	/* `mpirun -np N prep ingest` shares the decoding among the ranks
+	 * (lib/prep/ingest.c); the other commands run on one process. */
 	int rc = dist_init(&argc, &argv);
 	if (rc) {
 		err_print();
 		return err_exit_code(rc);
 	}
-	if (dist_one_rank("prep", "run 'prep ingest' without mpirun; it uses every core of its machine")) {
+	if (argc >= 2 && strcmp(argv[1], "ingest") &&
+	    dist_one_rank("prep", "only 'prep ingest' runs under mpirun; run the others without it")) {
 		if (dist_rank() == 0)
 			err_print();
 		dist_abort(2);

@@ -7,7 +7,7 @@
 # same train/dev metrics; one train_runs row and one runs row written (rank
 # 0 only); a rank killed with -9 stops the job and --resume under mpirun
 # continues to the uninterrupted result; an error on the ranks ends the job
-# (no hang); `train lm`, `prep` and `db` are refused under mpirun.
+# (no hang); `train lm`, `prep relabel` and `db` are refused under mpirun.
 # Prints "# mpi_train.sh: N passed, N failed".
 BINDIR=${BINDIR:-bin}
 abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
@@ -106,11 +106,11 @@ contains "the error is reported" "$T/err" "nomodel"
 expect "train lm is refused under mpirun" 2 $MPIRUN "$TRAIN" lm --manifest data.db --lang tst --out lm.arpa
 contains "lm refusal explains" "$T/err" "not under mpirun"
 
-# prep and db are one-process tools: refused rather than run twice on one manifest
-expect "prep ingest is refused under mpirun" 2 $MPIRUN "$PREP" ingest --layout folder --lang tst --manifest data.db clips
+# prep relabel and db are one-process tools: refused rather than run twice on one manifest
+expect "prep relabel is refused under mpirun" 2 $MPIRUN "$PREP" relabel --manifest data.db --lang tst
 contains "prep refusal explains" "$T/err" "not under mpirun"
 expect "db is refused under mpirun" 2 $MPIRUN "$(dirname "$TRAIN")/db" --manifest data.db stats
-same "the refused runs wrote nothing" "$(q "SELECT count(*) FROM runs WHERE stage LIKE 'prep%'")" 1
+same "the refused runs wrote nothing" "$(q "SELECT count(*) FROM runs WHERE stage LIKE 'prep%' OR stage = 'relabel'")" 1
 
 echo "# mpi_train.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -7,6 +7,12 @@
  * (the caller's thread, the only one writing SQLite).  Both queues are
  * bounded, so memory does not depend on the corpus size.
  *
+ * Under `mpirun -np N` (run_ranks, at the end of this file) the same
+ * workers run on every rank, and rank 0's main thread is both the reader
+ * and the writer: it broadcasts batches of items, each rank decodes its
+ * share, and rank 0 writes the gathered results in corpus order through
+ * the same writer step (writer_take).
+ *
  * Idempotence and crash safety: a recording, its utterances, its long-text
  * lines and its rejects are written in one transaction; batches of results
  * share a transaction.  On a re-run the reader skips items whose recording
@@ -16,6 +22,8 @@
  * are written once per (corpus, source, reason).
  */
 #include "prep/ingest.h"
+#include "prep/ingest_dist.h"
+#include "base/dist.h"
 #include "text/langcode.h"
 #include "audio/audio.h"
 #include "prep/corpus.h"
@@ -49,7 +57,7 @@ void ingest_opts_default(ingest_opts *o)
 	static const balance_opts bd = BALANCE_OPTS_DEFAULT;
 	static const split_opts sd = SPLIT_OPTS_DEFAULT;
 	memset(o, 0, sizeof *o);
-	o->manifest_path = "data.db";
+	o->manifest_path = MANIFEST_DEFAULT;
 	o->min_dur = 0.5;
 	o->max_dur = 30;
 	o->vad = vd;
@@ -123,61 +131,12 @@ static void q_close(queue *q)
 	pthread_mutex_unlock(&q->mu);
 }
 
-/* ---- results ---- */
+/* ---- results (lib/prep/ingest_dist.h) ---- */
 
-typedef struct urec {
-	int    ok;              /* 1: insert; 0: reject */
-	char  *key, *source;
-	const char *reason;
-	char  *msg;
-	double start, end;
-	char  *text_raw, *text_norm;
-	char  *profile;         /* owned: textnorm's string dies with its worker */
-	int    version, flags;
-	const char *status;
-	const corpus_utt *cu;   /* speaker attributes (in the item) */
-	const char *lang;
-} urec;
-
-typedef struct lline {
-	char *raw, *norm, *source, *profile;
-	const char *lang;
-	int version, flags;
-} lline;
-
-typedef struct result {
-	int64_t seq;            /* position in corpus order */
-	corpus_item it;
-	int    have_rec;
-	char   sha[65];
-	int64_t size;
-	double mtime;
-	audio_info info;
-	audio_stats st;
-	urec  *u;
-	int    nu, capu;
-	lline *l;
-	int    nl;
-	const char *lang_long;  /* language of long-form pieces */
-	int    oom;
-} result;
-
-static urec *add_urec(result *r)
-{
-	if (r->nu == r->capu) {
-		int cap = r->capu ? r->capu * 2 : 4;
-		urec *p = realloc(r->u, sizeof(urec) * cap);
-		if (!p) {
-			r->oom = 1;
-			return NULL;
-		}
-		r->u = p;
-		r->capu = cap;
-	}
-	urec *u = &r->u[r->nu++];
-	memset(u, 0, sizeof *u);
-	return u;
-}
+/* short names for the types of this file's pipeline */
+typedef ingest_urec urec;
+typedef ingest_line lline;
+typedef ingest_result result;
 
 static void add_reject(result *r, const char *source, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -185,7 +144,7 @@ static void add_reject(result *r, const char *source, const char *reason, const 
 {
 	char buf[1200];
 	va_list ap;
-	urec *u = add_urec(r);
+	urec *u = ingest_result_add_urec(r);
 	if (!u)
 		return;
 	va_start(ap, fmt);
@@ -194,28 +153,6 @@ static void add_reject(result *r, const char *source, const char *reason, const 
 	u->source = strdup(source ? source : "");
 	u->reason = reason;
 	u->msg = strdup(buf);
-}
-
-static void result_free(result *r)
-{
-	for (int i = 0; i < r->nu; i++) {
-		free(r->u[i].key);
-		free(r->u[i].source);
-		free(r->u[i].msg);
-		free(r->u[i].text_raw);
-		free(r->u[i].text_norm);
-		free(r->u[i].profile);
-	}
-	free(r->u);
-	for (int i = 0; i < r->nl; i++) {
-		free(r->l[i].raw);
-		free(r->l[i].norm);
-		free(r->l[i].source);
-		free(r->l[i].profile);
-	}
-	free(r->l);
-	corpus_item_clear(&r->it);
-	free(r);
 }
 
 /* ---- shared pipeline state ---- */
@@ -288,7 +225,8 @@ static textnorm *get_tn(worker *w, const char *lang)
 typedef struct frames_ctx {
 	vad v;
 	uint16_t *clip;
-	int64_t nclip, cap;
+	int64_t nclip;
+	size_t cap;
 } frames_ctx;
 
 static int frames_cb(void *ctx, const float *x, int64_t n, int64_t offset)
@@ -298,17 +236,11 @@ static int frames_cb(void *ctx, const float *x, int64_t n, int64_t offset)
 	if (rc)
 		return rc;
 	int64_t need = (offset + n + VAD_FRAME - 1) / VAD_FRAME;
-	if (need > f->cap) {
-		int64_t cap = f->cap ? f->cap : 4096;
-		while (cap < need)
-			cap *= 2;
-		uint16_t *p = realloc(f->clip, sizeof(uint16_t) * cap);
-		if (!p)
-			return err_set(ACC_ENOMEM, "out of memory");
-		memset(p + f->cap, 0, sizeof(uint16_t) * (cap - f->cap));
-		f->clip = p;
-		f->cap = cap;
-	}
+	size_t had = f->cap;
+	if ((rc = ARRAY_GROW(f->clip, f->cap, (size_t)need)))
+		return rc;
+	if (f->cap > had)   /* the counts of frames not reached yet */
+		memset(f->clip + had, 0, sizeof(uint16_t) * (f->cap - had));
 	for (int64_t i = 0; i < n; i++)
 		if (fabsf(x[i]) >= 0.999f)
 			f->clip[(offset + i) / VAD_FRAME]++;
@@ -369,7 +301,7 @@ static void add_pieces(worker *w, result *r, frames_ctx *f, const char *key, con
 				   o->vad.min_s, o->vad.max_s);
 			continue;
 		}
-		urec *u = add_urec(r);
+		urec *u = ingest_result_add_urec(r);
 		if (!u)
 			break;
 		snprintf(kk, sizeof kk, "%s#%04d", key, k + 1);
@@ -387,14 +319,9 @@ static void add_pieces(worker *w, result *r, frames_ctx *f, const char *key, con
 
 static void add_line(worker *w, result *r, const char *raw, const char *src, const char *lang)
 {
-	lline *nl = realloc(r->l, sizeof(lline) * (r->nl + 1));
-	if (!nl) {
-		r->oom = 1;
+	lline *l = ingest_result_add_line(r);
+	if (!l)
 		return;
-	}
-	r->l = nl;
-	lline *l = &r->l[r->nl++];
-	memset(l, 0, sizeof *l);
 	l->raw = strdup(raw);
 	l->source = strdup(src);
 	l->lang = lang;
@@ -405,9 +332,158 @@ static void add_line(worker *w, result *r, const char *raw, const char *src, con
 	}
 }
 
-static void process(worker *w, result *r)
+/* A long recording with its transcript lines (longform layout): the
+ * lines go to long_texts, the audio is cut into VAD pieces awaiting
+ * alignment; a transcript with no usable line rejects the recording. */
+static void process_long(worker *w, result *r, frames_ctx *f)
 {
 	const ingest_opts *o = w->p->o;
+	corpus_item *it = &r->it;
+	const char *lang = utt_lang(o, NULL);
+	char key[8192];
+	snprintf(key, sizeof key, "%s", it->audio);
+	char *dot = strrchr(key, '.');
+	if (dot && !strchr(dot, '/'))
+		*dot = 0;
+	corpus_utt *cu = corpus_item_add_utt(it, key, NULL, it->source);  /* holds the speaker */
+	if (!cu) {
+		r->oom = 1;
+		return;
+	}
+	cu->speaker = it->long_speaker ? strdup(it->long_speaker) : NULL;
+	int usable = 0;
+	for (int i = 0; i < it->nlines; i++) {
+		char src[8300];
+		snprintf(src, sizeof src, "%s:%d", it->source, i + 1);
+		add_line(w, r, it->lines[i], src, lang);
+		usable += r->nl > 0 && r->l[r->nl - 1].norm != NULL;
+	}
+	if (!usable) {
+		add_reject(r, it->source, "empty_text", "transcript of long recording '%s' is empty after normalization",
+			   it->audio);
+		r->have_rec = 0;
+		return;
+	}
+	add_pieces(w, r, f, key, &it->utt[it->nutt - 1], lang);
+}
+
+/* The utterances of an ordinary item: transcript, span, duration and
+ * signal checks, each failure a reject; a whole file longer than max_dur
+ * is cut into VAD pieces (unless no_vad). */
+static void process_utts(worker *w, result *r, frames_ctx *f)
+{
+	const ingest_opts *o = w->p->o;
+	corpus_item *it = &r->it;
+	double dur = r->st.duration_s;
+	int nutt = it->nutt;   /* add_pieces may not grow it; keep the count stable */
+	for (int i = 0; i < nutt; i++) {
+		corpus_utt *cu = &it->utt[i];
+		const char *lang = utt_lang(o, cu->lang);
+		char *norm = NULL, *profile = NULL;
+		int flags = 0, version = 0;
+		const char *why;
+		double a = cu->start_s, b = cu->end_s < 0 ? dur : cu->end_s;
+		int whole = cu->end_s < 0 && cu->start_s == 0;
+		if (cu->reject_reason) {
+			add_reject(r, cu->source, cu->reject_reason, "%s", cu->reject_msg ? cu->reject_msg : "");
+			continue;
+		}
+		if (!cu->text) {
+			add_reject(r, cu->source, "no_transcript", "utterance '%s' (%s) has no transcript", cu->key, it->audio);
+			continue;
+		}
+		if ((why = normalize(w, lang, cu->text, &norm, &flags, &profile, &version)) != NULL) {
+			add_reject(r, cu->source, why, "utterance '%s': %s", cu->key,
+				   !strcmp(why, "bad_utf8") ? "transcript is not valid UTF-8" :
+				   !strcmp(why, "empty_text") ? "transcript is empty after normalization" : err_msg());
+			free(norm);
+			free(profile);
+			continue;
+		}
+		if (!(a >= 0) || !(b > a) || b > dur + 0.05) {
+			add_reject(r, cu->source, "bad_span", "utterance '%s': span [%.3f, %.3f) s is not inside '%s' (%.3f s)",
+				   cu->key, a, b, it->audio, dur);
+			free(norm);
+			free(profile);
+			continue;
+		}
+		if (b > dur)
+			b = dur;
+		double d = b - a;
+		if (d < o->min_dur) {
+			add_reject(r, cu->source, "too_short", "utterance '%s' lasts %.3f s (minimum %g s)", cu->key, d, o->min_dur);
+			free(norm);
+			free(profile);
+			continue;
+		}
+		if (d > o->max_dur) {
+			if (whole && !o->no_vad) {
+				/* a long recording with one transcript: pieces for the aligner */
+				add_line(w, r, cu->text, cu->source, lang);
+				add_pieces(w, r, f, cu->key, cu, lang);
+			} else {
+				add_reject(r, cu->source, "too_long", "utterance '%s' lasts %.1f s (maximum %g s)", cu->key, d,
+					   o->max_dur);
+			}
+			free(norm);
+			free(profile);
+			continue;
+		}
+		/* signal checks over the utterance's 10 ms frames */
+		int64_t fa = (int64_t)(a * 100), fb = (int64_t)ceil(b * 100);
+		if (fb > f->v.n + (f->v.acc_n ? 1 : 0))
+			fb = f->v.n;
+		double loud = -200;
+		int64_t clipped = 0;
+		for (int64_t k = fa; k < fb && k < f->v.n; k++)
+			if (f->v.db[k] > loud)
+				loud = f->v.db[k];
+		for (int64_t k = fa; k < fb && k < f->nclip; k++)
+			clipped += f->clip[k];
+		if (f->v.acc_n && fb > f->v.n && f->v.acc_n > 0)
+			loud = fmax(loud, 10 * log10(f->v.acc / f->v.acc_n + 1e-12));
+		if (loud < o->silence_db) {
+			add_reject(r, cu->source, "silent", "utterance '%s' is near-silent (loudest 10 ms at %.1f dBFS, threshold %g)",
+				   cu->key, loud, o->silence_db);
+			free(norm);
+			free(profile);
+			continue;
+		}
+		double cr = clipped / (d * AUDIO_RATE);
+		if (cr > o->max_clip) {
+			add_reject(r, cu->source, "clipped", "utterance '%s' is heavily clipped (%.2f%% of samples at full scale, maximum %g%%)",
+				   cu->key, 100 * cr, 100 * o->max_clip);
+			free(norm);
+			free(profile);
+			continue;
+		}
+		urec *u = ingest_result_add_urec(r);
+		if (!u) {
+			free(norm);
+			free(profile);
+			break;
+		}
+		u->ok = 1;
+		u->key = strdup(cu->key);
+		u->source = strdup(cu->source);
+		u->start = a;
+		u->end = b;
+		u->text_raw = strdup(cu->text);
+		u->text_norm = norm;
+		u->profile = profile;
+		u->version = version;
+		u->flags = flags;
+		u->status = "ok";
+		u->cu = cu;
+		u->lang = lang;
+	}
+}
+
+/* Everything slow and independent for one item, on a worker thread:
+ * hash, decode + resample, signal statistics, VAD, normalization.  Every
+ * problem becomes a reject in r; r->have_rec says the recording is kept. */
+static void process(worker *w, result *r)
+{
 	corpus_item *it = &r->it;
 	char path[8192];
 	struct stat st;
@@ -465,141 +541,10 @@ static void process(worker *w, result *r)
 		goto out;
 	}
 	r->have_rec = 1;
-	double dur = r->st.duration_s;
-
-	if (it->long_form) {
-		const char *lang = utt_lang(o, NULL);
-		char key[8192];
-		snprintf(key, sizeof key, "%s", it->audio);
-		char *dot = strrchr(key, '.');
-		if (dot && !strchr(dot, '/'))
-			*dot = 0;
-		r->lang_long = lang;
-		corpus_utt *cu = corpus_item_add_utt(it, key, NULL, it->source);  /* holds the speaker */
-		if (!cu) {
-			r->oom = 1;
-			goto out;
-		}
-		cu->speaker = it->long_speaker ? strdup(it->long_speaker) : NULL;
-		int usable = 0;
-		for (int i = 0; i < it->nlines; i++) {
-			char src[8300];
-			snprintf(src, sizeof src, "%s:%d", it->source, i + 1);
-			add_line(w, r, it->lines[i], src, lang);
-			usable += r->nl > 0 && r->l[r->nl - 1].norm != NULL;
-		}
-		if (!usable) {
-			add_reject(r, it->source, "empty_text", "transcript of long recording '%s' is empty after normalization",
-				   it->audio);
-			r->have_rec = 0;
-			goto out;
-		}
-		add_pieces(w, r, &f, key, &it->utt[it->nutt - 1], lang);
-		goto out;
-	}
-
-	int nutt = it->nutt;   /* add_pieces may not grow it; keep the count stable */
-	for (int i = 0; i < nutt; i++) {
-		corpus_utt *cu = &it->utt[i];
-		const char *lang = utt_lang(o, cu->lang);
-		char *norm = NULL, *profile = NULL;
-		int flags = 0, version = 0;
-		const char *why;
-		double a = cu->start_s, b = cu->end_s < 0 ? dur : cu->end_s;
-		int whole = cu->end_s < 0 && cu->start_s == 0;
-		if (cu->reject_reason) {
-			add_reject(r, cu->source, cu->reject_reason, "%s", cu->reject_msg ? cu->reject_msg : "");
-			continue;
-		}
-		if (!cu->text) {
-			add_reject(r, cu->source, "no_transcript", "utterance '%s' (%s) has no transcript", cu->key, it->audio);
-			continue;
-		}
-		if ((why = normalize(w, lang, cu->text, &norm, &flags, &profile, &version)) != NULL) {
-			add_reject(r, cu->source, why, "utterance '%s': %s", cu->key,
-				   !strcmp(why, "bad_utf8") ? "transcript is not valid UTF-8" :
-				   !strcmp(why, "empty_text") ? "transcript is empty after normalization" : err_msg());
-			free(norm);
-			free(profile);
-			continue;
-		}
-		if (!(a >= 0) || !(b > a) || b > dur + 0.05) {
-			add_reject(r, cu->source, "bad_span", "utterance '%s': span [%.3f, %.3f) s is not inside '%s' (%.3f s)",
-				   cu->key, a, b, it->audio, dur);
-			free(norm);
-			free(profile);
-			continue;
-		}
-		if (b > dur)
-			b = dur;
-		double d = b - a;
-		if (d < o->min_dur) {
-			add_reject(r, cu->source, "too_short", "utterance '%s' lasts %.3f s (minimum %g s)", cu->key, d, o->min_dur);
-			free(norm);
-			free(profile);
-			continue;
-		}
-		if (d > o->max_dur) {
-			if (whole && !o->no_vad) {
-				/* a long recording with one transcript: pieces for the aligner */
-				add_line(w, r, cu->text, cu->source, lang);
-				add_pieces(w, r, &f, cu->key, cu, lang);
-			} else {
-				add_reject(r, cu->source, "too_long", "utterance '%s' lasts %.1f s (maximum %g s)", cu->key, d,
-					   o->max_dur);
-			}
-			free(norm);
-			free(profile);
-			continue;
-		}
-		/* signal checks over the utterance's 10 ms frames */
-		int64_t fa = (int64_t)(a * 100), fb = (int64_t)ceil(b * 100);
-		if (fb > f.v.n + (f.v.acc_n ? 1 : 0))
-			fb = f.v.n;
-		double loud = -200;
-		int64_t clipped = 0;
-		for (int64_t k = fa; k < fb && k < f.v.n; k++)
-			if (f.v.db[k] > loud)
-				loud = f.v.db[k];
-		for (int64_t k = fa; k < fb && k < f.nclip; k++)
-			clipped += f.clip[k];
-		if (f.v.acc_n && fb > f.v.n && f.v.acc_n > 0)
-			loud = fmax(loud, 10 * log10(f.v.acc / f.v.acc_n + 1e-12));
-		if (loud < o->silence_db) {
-			add_reject(r, cu->source, "silent", "utterance '%s' is near-silent (loudest 10 ms at %.1f dBFS, threshold %g)",
-				   cu->key, loud, o->silence_db);
-			free(norm);
-			free(profile);
-			continue;
-		}
-		double cr = clipped / (d * AUDIO_RATE);
-		if (cr > o->max_clip) {
-			add_reject(r, cu->source, "clipped", "utterance '%s' is heavily clipped (%.2f%% of samples at full scale, maximum %g%%)",
-				   cu->key, 100 * cr, 100 * o->max_clip);
-			free(norm);
-			free(profile);
-			continue;
-		}
-		urec *u = add_urec(r);
-		if (!u) {
-			free(norm);
-			free(profile);
-			break;
-		}
-		u->ok = 1;
-		u->key = strdup(cu->key);
-		u->source = strdup(cu->source);
-		u->start = a;
-		u->end = b;
-		u->text_raw = strdup(cu->text);
-		u->text_norm = norm;
-		u->profile = profile;
-		u->version = version;
-		u->flags = flags;
-		u->status = "ok";
-		u->cu = cu;
-		u->lang = lang;
-	}
+	if (it->long_form)
+		process_long(w, r, &f);
+	else
+		process_utts(w, r, &f);
 out:
 	vad_free(&f.v);
 	free(f.clip);
@@ -666,33 +611,32 @@ static int already_done(reader_ctx *rc, corpus_item *it, int64_t *present)
 	return it->nutt > 0;
 }
 
-static void *reader_main(void *arg)
+/* Record a read failure for the end of the run: what was read before it
+ * is still written, as when the corpus simply ends. */
+static void reader_fail(pipe_t *p, int r)
 {
-	reader_ctx *rc = arg;
+	p->reader_rc = r;
+	snprintf(p->reader_err, sizeof p->reader_err, "%s", err_msg());
+}
+
+/* The next item to decode: 1 with *out (its item read; seq not set yet),
+ * 0 at the end of the corpus, on a stop or after a read failure (kept in
+ * p->reader_rc).  Items already in the manifest are counted and skipped. */
+static int reader_next(reader_ctx *rc, corpus *c, result **out)
+{
 	pipe_t *p = rc->p;
-	corpus *c = NULL;
-	int r = corpus_open(&c, p->root, p->layout);
-	if (r) {
-		p->reader_rc = r;
-		snprintf(p->reader_err, sizeof p->reader_err, "%s", err_msg());
-		goto out;
-	}
-	corpus_allow_outside(c, p->o->allow_outside);
-	for (;;) {
-		if (stop_requested || p->abort)
-			break;
+	*out = NULL;
+	while (!stop_requested && !p->abort && !p->reader_rc) {
 		result *res = calloc(1, sizeof *res);
 		if (!res) {
-			p->reader_rc = err_set(ACC_ENOMEM, "out of memory");
+			reader_fail(p, err_set(ACC_ENOMEM, "out of memory"));
 			break;
 		}
-		r = corpus_next(c, &res->it);
+		int r = corpus_next(c, &res->it);
 		if (r <= 0) {
 			free(res);
-			if (r < 0) {
-				p->reader_rc = r;
-				snprintf(p->reader_err, sizeof p->reader_err, "%s", err_msg());
-			}
+			if (r < 0)
+				reader_fail(p, r);
 			break;
 		}
 		int64_t present = 0;
@@ -704,9 +648,37 @@ static void *reader_main(void *arg)
 			p->skipped++;
 			p->utts_present_skipped += present;
 			pthread_mutex_unlock(&p->mu);
-			result_free(res);
+			ingest_result_free(res);
 			continue;
 		}
+		*out = res;
+		return 1;
+	}
+	return 0;
+}
+
+/* The corpus of the run, opened as the reader reads it. */
+static int reader_corpus(pipe_t *p, corpus **c)
+{
+	int r = corpus_open(c, p->root, p->layout);
+	if (r)
+		return r;
+	corpus_allow_outside(*c, p->o->allow_outside);
+	return 0;
+}
+
+/* The reader thread of the one-process pipeline: items in corpus order,
+ * at most p->window of them between it and the writer. */
+static void *reader_main(void *arg)
+{
+	reader_ctx *rc = arg;
+	pipe_t *p = rc->p;
+	corpus *c = NULL;
+	result *res;
+	int r = reader_corpus(p, &c);
+	if (r)
+		reader_fail(p, r);
+	while (!r && reader_next(rc, c, &res) == 1) {
 		pthread_mutex_lock(&p->mu);
 		while (p->inflight >= p->window && !p->abort)
 			pthread_cond_wait(&p->window_cv, &p->mu);
@@ -715,7 +687,6 @@ static void *reader_main(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		q_push(&p->jobs, res);
 	}
-out:
 	corpus_close(c);
 	q_close(&p->jobs);
 	return NULL;
@@ -729,6 +700,10 @@ typedef struct writer {
 	int64_t run_id;
 	sqlite3_stmt *rej_exists, *utt_get, *line_ins, *rec_run, *utt_run;
 	ingest_summary *s;
+	int in_tx, in_batch;       /* a transaction is open; results in it */
+	double t_commit;           /* when the last one was committed */
+	progress pg;
+	int64_t shown_skipped;     /* skipped items already counted by pg */
 } writer;
 
 static void count_reason(ingest_summary *s, const char *reason)
@@ -914,6 +889,11 @@ static int write_result(writer *w, result *r)
 
 static int prepare(manifest *m, const char *sql, sqlite3_stmt **st) { return manifest_prepare(m, sql, st); }
 
+void ingest_rejects_query(int64_t run_id, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "SELECT reason, source, message FROM rejects WHERE run_id = %lld", (long long)run_id);
+}
+
 void ingest_summary_json(const ingest_summary *s, char *buf, size_t cap)
 {
 	size_t n = 0;
@@ -951,289 +931,473 @@ static int count_items(const char *root, const char *layout, int64_t *n)
 	return r < 0 ? r : 0;
 }
 
+/* ---- the writer's step, shared by both run modes ---- */
+
+/* Store one result (results arrive in corpus order): a transaction is
+ * opened when none is and committed after o->batch results or 2 s,
+ * whichever comes first, so a kill loses at most that much work. */
+static int writer_take(writer *w, result *r)
+{
+	int rc = 0;
+	const ingest_opts *o = w->p->o;
+	if (!w->in_tx) {
+		if ((rc = manifest_begin(w->m)) != 0)
+			return rc;
+		w->in_tx = 1;
+	}
+	if (r->have_rec)
+		w->s->seconds_decoded += r->st.duration_s;
+	if ((rc = write_result(w, r)) != 0)
+		return err_wrap(rc, "writing '%s'", r->it.audio ? r->it.audio : r->it.source);
+	w->in_batch++;
+	if (w->in_batch >= (o->batch > 0 ? o->batch : 200) || progress_now() - w->t_commit > 2.0) {
+		rc = manifest_commit(w->m);
+		w->in_tx = 0;
+		w->in_batch = 0;
+		w->t_commit = progress_now();
+	}
+	return rc;
+}
+
+/* One result done (stored or not), plus the items skipped meanwhile. */
+static void writer_progress(writer *w)
+{
+	pipe_t *p = w->p;
+	pthread_mutex_lock(&p->mu);
+	int64_t sk = p->skipped;
+	pthread_mutex_unlock(&p->mu);
+	char st[160];
+	snprintf(st, sizeof st, "%.2f h new, %lld rejects", w->s->seconds_new / 3600, (long long)w->s->rejects);
+	progress_status(&w->pg, st);
+	progress_add(&w->pg, 1 + sk - w->shown_skipped);
+	w->shown_skipped = sk;
+}
+
+/* ---- setup ---- */
+
+/* Check the options and find the corpus: p->root (absolute), p->layout. */
+static int run_check(const ingest_opts *o, pipe_t *p)
+{
+	int rc;
+	if (!realpath(o->root, p->root))
+		return err_set(errno == ENOENT ? ACC_ENOTFOUND : ACC_EIO, "cannot open corpus '%s': %s", o->root,
+			       strerror(errno));
+	if (!(o->min_dur >= 0) || !(o->max_dur > o->min_dur))
+		return err_set(ACC_EINVAL, "need 0 <= --min-dur (%g) < --max-dur (%g)", o->min_dur, o->max_dur);
+	if (!(o->vad.max_s > o->vad.min_s) || o->vad.max_s > o->max_dur + 1e-9 || o->vad.min_s < 0)
+		return err_set(ACC_EINVAL, "need 0 <= --vad-min (%g) < --vad-max (%g) <= --max-dur (%g)", o->vad.min_s,
+			       o->vad.max_s, o->max_dur);
+	p->layout = o->layout;
+	if (!p->layout && (rc = corpus_detect(p->root, &p->layout)) != 0)
+		return rc;
+	/* validate the normalization options once, with a clear error */
+	textnorm_opts to;
+	textnorm *tn;
+	textnorm_opts_default(&to);
+	to.lang = o->lang ? o->lang : "und";
+	to.profile = o->norm_profile;
+	to.rules_path = o->rules_path;
+	to.strip_diacritics = o->strip_diacritics;
+	to.drop_digit_tokens = o->drop_digit_tokens;
+	to.strip_harakat = o->strip_harakat;
+	if ((rc = textnorm_open(&tn, &to)) != 0)
+		return err_wrap(rc, "text normalization");
+	textnorm_close(tn);
+	return 0;
+}
+
+/* The manifest side: the runs row, the corpus row, the writer's statements
+ * and the reader's own connection (WAL: it reads while the writer writes). */
+static int run_open(writer *w, reader_ctx *rd, manifest **m)
+{
+	pipe_t *p = w->p;
+	const ingest_opts *o = p->o;
+	const char *path = o->manifest_path ? o->manifest_path : MANIFEST_DEFAULT;
+	int rc;
+	TRY(manifest_open(m, path, 1));
+	w->m = *m;
+	TRY(manifest_run_begin(*m, "prep ingest", o->argc, o->argv, &w->run_id));
+	w->s->run_id = w->run_id;
+	TRY(manifest_corpus_upsert(*m, p->root, p->layout, &p->corpus_id));
+	w->s->corpus_id = p->corpus_id;
+	TRY(prepare(*m, "SELECT 1 FROM rejects WHERE corpus_id = ?1 AND source = ?2 AND reason = ?3 LIMIT 1",
+		    &w->rej_exists));
+	TRY(prepare(*m, "SELECT recording_id, start_s, end_s, source, text_raw, added_run_id FROM utterances "
+		    "WHERE corpus_id = ?1 AND utt_key = ?2", &w->utt_get));
+	TRY(prepare(*m, "INSERT OR IGNORE INTO long_texts(recording_id, line_no, text_raw, text_norm, norm_profile, "
+		    "norm_version, lang, flags, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", &w->line_ins));
+	TRY(prepare(*m, "UPDATE recordings SET added_run_id = ?1 WHERE id = ?2", &w->rec_run));
+	TRY(prepare(*m, "UPDATE utterances SET added_run_id = ?1 WHERE id = ?2", &w->utt_run));
+	TRY(manifest_open(&rd->m, path, 0));
+	TRY(prepare(rd->m, "SELECT id FROM recordings WHERE corpus_id = ?1 AND path = ?2", &rd->rec_by_path));
+	TRY(prepare(rd->m, "SELECT recording_id FROM utterances WHERE corpus_id = ?1 AND utt_key = ?2",
+		    &rd->utt_exists));
+	TRY(prepare(rd->m, "SELECT 1 FROM long_texts WHERE recording_id = ?1 LIMIT 1", &rd->long_exists));
+out:
+	return rc;
+}
+
+/* Weights and splits over the whole manifest once every row is in (not
+ * after an interrupted run: the next one completes it and recomputes). */
+static int run_balance(manifest *m, const ingest_opts *o, ingest_summary *s)
+{
+	int rc = 0;
+	if (!o->no_balance && !s->interrupted) {
+		if ((rc = balance_weights(m, &o->bal, &s->bal)) != 0)
+			err_wrap(rc, "balance weights");
+		else if ((rc = balance_split(m, &o->split, &s->split)) != 0)
+			err_wrap(rc, "splits");
+	} else if (o->no_balance) {
+		rc = balance_speaker_totals(m);
+	}
+	return rc;
+}
+
+/* Start n worker threads on p's queues; returns how many started (the
+ * ones that did not never decrement workers_left). */
+static int workers_start(pipe_t *p, worker *wk, int n)
+{
+	int started = 0;
+	p->workers_left = n;
+	for (int i = 0; i < n; i++) {
+		wk[i].p = p;
+		if (pthread_create(&wk[i].th, NULL, worker_main, &wk[i]) != 0) {
+			pthread_mutex_lock(&p->mu);
+			p->workers_left -= n - i;
+			if (p->workers_left == 0)
+				q_close(&p->results);
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		started++;
+	}
+	return started;
+}
+
+/* ---- one process: reader thread -> workers -> this thread writes ---- */
+
+/* The writer loop: results come back from the workers in any order and
+ * are written in corpus order (pending holds the early ones, at most
+ * p->window).  After an error the rest is drained without writing. */
+static int pipeline_write(pipe_t *p, writer *w, result **pending)
+{
+	int rc = 0;
+	int64_t want = 0;
+	for (;;) {
+		result *r = NULL;
+		if (pending[want % p->window] && pending[want % p->window]->seq == want) {
+			r = pending[want % p->window];
+			pending[want % p->window] = NULL;
+		} else if (!(r = q_pop(&p->results))) {
+			break;   /* only out-of-order leftovers after an abort */
+		} else if (r->seq != want) {
+			pending[r->seq % p->window] = r;
+			continue;
+		}
+		want++;
+		pthread_mutex_lock(&p->mu);
+		p->inflight--;
+		pthread_cond_signal(&p->window_cv);
+		pthread_mutex_unlock(&p->mu);
+		if (rc == 0 && !p->abort && (rc = writer_take(w, r)) != 0)
+			p->abort = 1;
+		ingest_result_free(r);
+		writer_progress(w);
+	}
+	for (int i = 0; i < p->window; i++) {
+		ingest_result_free(pending[i]);
+		pending[i] = NULL;
+	}
+	return rc;
+}
+
+static int run_pipeline(pipe_t *p, writer *w, reader_ctx *rd, int nthreads)
+{
+	int rc = 0, started = 0;
+	worker *wk = calloc(nthreads, sizeof *wk);
+	p->window = 4 * nthreads + 8;
+	result **pending = calloc(p->window, sizeof *pending);
+	int qa = q_init(&p->jobs, 2 * nthreads + 2), qb = q_init(&p->results, 2 * nthreads + 2);
+	if (!wk || !pending || qa || qb) {
+		rc = err_set(ACC_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (pthread_create(&rd->th, NULL, reader_main, rd) != 0) {
+		rc = err_set(ACC_EINTERNAL, "cannot start the reader thread");
+		goto out;
+	}
+	if (!(started = workers_start(p, wk, nthreads))) {
+		p->abort = 1;
+		rc = err_set(ACC_EINTERNAL, "cannot start worker threads");
+	}
+	int wrc = pipeline_write(p, w, pending);
+	if (!rc)
+		rc = wrc;
+	pthread_join(rd->th, NULL);
+	for (int i = 0; i < started; i++)
+		pthread_join(wk[i].th, NULL);
+out:
+	q_destroy(&p->jobs);
+	q_destroy(&p->results);
+	free(pending);
+	free(wk);
+	return rc;
+}
+
+/* ---- mpirun -np N prep ingest (lib/base/dist.h) ----
+ *
+ * Rank 0, the only one with the manifest, reads the corpus (skipping what
+ * is already in) and broadcasts batches of o->batch items; item k of a
+ * batch is decoded, measured and normalized by rank k mod N (on that
+ * rank's own worker threads); the results go back to rank 0, which writes
+ * them in corpus order through the same writer step as one process
+ * (writer_take: same checks, same transactions).  Rank 0 reads and writes
+ * while the others wait: only decoding scales with the ranks. */
+
+/* Rank 0: the next batch of at most n items, as work records in wb. */
+static int ranks_read(reader_ctx *rd, corpus *c, int n, dist_buf *wb)
+{
+	int rc = 0;
+	result *r;
+	wb->len = wb->at = 0;
+	for (int k = 0; k < n && reader_next(rd, c, &r) == 1; k++) {
+		r->seq = rd->p->next_seq++;
+		rc = ingest_dist_put(wb, r);
+		ingest_result_free(r);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
+/* Every rank: decode its share of the batch in wb (items k with k mod N
+ * = rank) on its workers and put the results in rb, in batch order.
+ * *nb: the batch's size; mine: room for the share. */
+static int ranks_decode(pipe_t *p, dist_buf *wb, dist_buf *rb, result **mine, int *nb)
+{
+	int rc = 0, me = dist_rank(), W = dist_size(), nmine = 0;
+	int64_t seq0 = -1;
+	result *r;
+	*nb = 0;
+	rb->len = rb->at = 0;
+	while (wb->at < wb->len) {
+		if ((rc = ingest_dist_get(wb, &r)) != 0)
+			goto out;
+		if (seq0 < 0)
+			seq0 = r->seq;
+		if ((*nb)++ % W == me) {
+			q_push(&p->jobs, r);   /* the queue holds a whole batch: no wait */
+			nmine++;
+		} else {
+			ingest_result_free(r);
+		}
+	}
+	/* back in any order: item k goes to mine[k / N] */
+	for (int i = 0; i < nmine; i++) {
+		if (!(r = q_pop(&p->results))) {
+			rc = err_set(ACC_EINTERNAL, "ingest workers ended early");
+			goto out;
+		}
+		int64_t j = (r->seq - seq0) / W;
+		if (j < 0 || j >= nmine || mine[j]) {
+			rc = err_set(ACC_EINTERNAL, "ingest: item %lld out of its batch", (long long)r->seq);
+			ingest_result_free(r);
+			goto out;
+		}
+		mine[j] = r;
+	}
+	for (int i = 0; i < nmine && !rc; i++)
+		rc = ingest_dist_put(rb, mine[i]);
+out:
+	for (int i = 0; i < nmine; i++) {
+		ingest_result_free(mine[i]);
+		mine[i] = NULL;
+	}
+	return rc;
+}
+
+/* Rank 0: the batch's results from every rank (rank r sent items r, r+N,
+ * ...), written in batch order. */
+static int ranks_write(writer *w, char *all, const size_t *lens, int nb)
+{
+	int rc = 0, W = dist_size();
+	dist_buf part[W];
+	size_t off = 0;
+	result *r;
+	for (int q = 0; q < W; q++) {
+		part[q] = (dist_buf){ all, off + lens[q], 0, off };
+		off += lens[q];
+	}
+	for (int k = 0; k < nb && !rc; k++) {
+		if ((rc = ingest_dist_get(&part[k % W], &r)) != 0)
+			break;
+		rc = writer_take(w, r);
+		ingest_result_free(r);
+		writer_progress(w);
+	}
+	return rc;
+}
+
+static int run_ranks(pipe_t *p, writer *w, reader_ctx *rd, int nthreads)
+{
+	int rc = 0, started = 0, me = dist_rank(), nb = 0;
+	int batch = p->o->batch > 0 ? p->o->batch : 200;
+	corpus *c = NULL;
+	dist_buf wb = { 0 }, rb = { 0 };
+	char *all = NULL;
+	size_t *lens = NULL;
+	worker *wk = calloc(nthreads, sizeof *wk);
+	result **mine = calloc(batch, sizeof *mine);
+	int qa = q_init(&p->jobs, batch), qb = q_init(&p->results, batch);
+	if (!wk || !mine || qa || qb) {
+		rc = err_set(ACC_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (me == 0)
+		TRY(reader_corpus(p, &c));
+	if (!(started = workers_start(p, wk, nthreads))) {
+		rc = err_set(ACC_EINTERNAL, "cannot start worker threads");
+		goto out;
+	}
+	for (;;) {
+		/* a signal to any rank stops every rank at the same batch */
+		int64_t stop = stop_requested;
+		TRY(dist_sum_i64(&stop, 1));
+		if (stop) {
+			stop_requested = 1;
+			break;
+		}
+		if (me == 0)
+			TRY(ranks_read(rd, c, batch, &wb));
+		else
+			dist_buf_free(&wb);   /* the broadcast allocates it anew */
+		TRY(dist_bcast_blob(&wb.p, &wb.len, 0));
+		if (wb.len == 0)
+			break;   /* the corpus is read */
+		wb.at = 0;
+		TRY(ranks_decode(p, &wb, &rb, mine, &nb));
+		TRY(dist_gather_bytes(rb.p, rb.len, &all, &lens));
+		if (me == 0)
+			TRY(ranks_write(w, all, lens, nb));
+		free(all);
+		free(lens);
+		all = NULL;
+		lens = NULL;
+	}
+out:
+	if (started) {
+		q_close(&p->jobs);
+		for (int i = 0; i < started; i++)
+			pthread_join(wk[i].th, NULL);
+		result *r;
+		while ((r = q_pop(&p->results)) != NULL)
+			ingest_result_free(r);
+	}
+	corpus_close(c);
+	free(all);
+	free(lens);
+	dist_buf_free(&wb);
+	dist_buf_free(&rb);
+	q_destroy(&p->jobs);
+	q_destroy(&p->results);
+	free(mine);
+	free(wk);
+	return rc;
+}
+
+/* ---- the run ---- */
+
+/* Close the run: the runs row with the summary (the
+ * error message survives it), the statements and connections. */
+static int run_close(writer *w, reader_ctx *rd, manifest *m, int rc)
+{
+	if (m && w->run_id) {
+		char counts[4096], *save = NULL;
+		if (rc) {
+			const char *em = err_msg();
+			save = strdup(em ? em : "");
+		}
+		ingest_summary_json(w->s, counts, sizeof counts);
+		manifest_run_end(m, w->run_id, rc ? err_exit_code(rc) : w->s->interrupted ? 130 : 0, counts);
+		if (save) {
+			err_set(rc, "%s", save);
+			free(save);
+		}
+	}
+	sqlite3_finalize(w->rej_exists);
+	sqlite3_finalize(w->utt_get);
+	sqlite3_finalize(w->line_ins);
+	sqlite3_finalize(w->rec_run);
+	sqlite3_finalize(w->utt_run);
+	sqlite3_finalize(rd->rec_by_path);
+	sqlite3_finalize(rd->utt_exists);
+	sqlite3_finalize(rd->long_exists);
+	if (rd->m)
+		manifest_close(rd->m);
+	if (m)
+		manifest_close(m);
+	return rc;
+}
+
 int ingest_run(const ingest_opts *o, ingest_summary *s)
 {
 	pipe_t p;
 	writer w;
 	reader_ctx rd;
-	worker *wk = NULL;
 	manifest *m = NULL;
-	progress pg;
 	int rc = 0, nthreads = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-	int started_workers = 0, reader_started = 0, in_tx = 0, queues = 0;
-	double t0 = progress_now(), t_commit;
-	int64_t run_id = 0;
-	char counts[4096];
+	double t0 = progress_now();
+	int64_t total = 0;
 
 	memset(s, 0, sizeof *s);
 	memset(&p, 0, sizeof p);
 	memset(&w, 0, sizeof w);
 	memset(&rd, 0, sizeof rd);
 	stop_requested = 0;
-	if (nthreads < 1)
-		nthreads = 1;
-	if (nthreads > 64)
-		nthreads = 64;
+	nthreads = nthreads < 1 ? 1 : nthreads > 64 ? 64 : nthreads;
 	p.o = o;
-	if (!realpath(o->root, p.root))
-		return err_set(errno == ENOENT ? ACC_ENOTFOUND : ACC_EIO, "cannot open corpus '%s': %s", o->root,
-			       strerror(errno));
-	if (!(o->min_dur >= 0) || !(o->max_dur > o->min_dur))
-		return err_set(ACC_EINVAL, "need 0 <= --min-dur (%g) < --max-dur (%g)", o->min_dur, o->max_dur);
-	if (!(o->vad.max_s > o->vad.min_s) || o->vad.max_s > o->max_dur + 1e-9 || o->vad.min_s < 0) {
-		err_set(ACC_EINVAL, "need 0 <= --vad-min (%g) < --vad-max (%g) <= --max-dur (%g)", o->vad.min_s, o->vad.max_s,
-			o->max_dur);
-		return ACC_EINVAL;
-	}
-	p.layout = o->layout;
-	if (!p.layout && (rc = corpus_detect(p.root, &p.layout)) != 0)
-		return rc;
-	{
-		/* validate the normalization options once, with a clear error */
-		textnorm_opts to;
-		textnorm *tn;
-		textnorm_opts_default(&to);
-		to.lang = o->lang ? o->lang : "und";
-		to.profile = o->norm_profile;
-		to.rules_path = o->rules_path;
-		to.strip_diacritics = o->strip_diacritics;
-		to.drop_digit_tokens = o->drop_digit_tokens;
-		to.strip_harakat = o->strip_harakat;
-		if ((rc = textnorm_open(&tn, &to)) != 0)
-			return err_wrap(rc, "text normalization");
-		textnorm_close(tn);
-	}
-	snprintf(s->layout, sizeof s->layout, "%s", p.layout);
-	if ((rc = manifest_open(&m, o->manifest_path ? o->manifest_path : "data.db", 1)) != 0)
-		return rc;
-	if ((rc = manifest_run_begin(m, "prep ingest", o->argc, o->argv, &run_id)) != 0)
-		goto out;
-	s->run_id = run_id;
-	if ((rc = manifest_corpus_upsert(m, p.root, p.layout, &p.corpus_id)) != 0)
-		goto out;
-	s->corpus_id = p.corpus_id;
-
-	w.p = &p;
-	w.m = m;
-	w.run_id = run_id;
+	w.p = rd.p = &p;
 	w.s = s;
-	if ((rc = prepare(m, "SELECT 1 FROM rejects WHERE corpus_id = ?1 AND source = ?2 AND reason = ?3 LIMIT 1",
-			  &w.rej_exists)) ||
-	    (rc = prepare(m, "SELECT recording_id, start_s, end_s, source, text_raw, added_run_id FROM utterances "
-			  "WHERE corpus_id = ?1 AND utt_key = ?2",
-			  &w.utt_get)) ||
-	    (rc = prepare(m, "INSERT OR IGNORE INTO long_texts(recording_id, line_no, text_raw, text_norm, norm_profile, "
-			  "norm_version, lang, flags, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", &w.line_ins)) ||
-	    (rc = prepare(m, "UPDATE recordings SET added_run_id = ?1 WHERE id = ?2", &w.rec_run)) ||
-	    (rc = prepare(m, "UPDATE utterances SET added_run_id = ?1 WHERE id = ?2", &w.utt_run)))
-		goto out;
-
-	/* the reader's own connection (WAL: reads while the writer writes) */
-	if ((rc = manifest_open(&rd.m, o->manifest_path ? o->manifest_path : "data.db", 0)) != 0)
-		goto out;
-	rd.p = &p;
-	if ((rc = prepare(rd.m, "SELECT id FROM recordings WHERE corpus_id = ?1 AND path = ?2", &rd.rec_by_path)) ||
-	    (rc = prepare(rd.m, "SELECT recording_id FROM utterances WHERE corpus_id = ?1 AND utt_key = ?2", &rd.utt_exists)) ||
-	    (rc = prepare(rd.m, "SELECT 1 FROM long_texts WHERE recording_id = ?1 LIMIT 1", &rd.long_exists)))
-		goto out;
-
-	int64_t total = 0;
-	if (o->progress && (rc = count_items(p.root, p.layout, &total)) != 0)
-		goto out;
-	progress_init(&pg, "ingest", "files", total);
-	if (!o->progress)
-		pg.enabled = 0;
-
-	if (q_init(&p.jobs, 2 * nthreads + 2) || q_init(&p.results, 2 * nthreads + 2)) {
-		rc = err_set(ACC_ENOMEM, "out of memory");
-		goto out;
-	}
-	queues = 1;
+	progress_init(&w.pg, "ingest", "files", 0);
+	w.pg.enabled = 0;
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.window_cv, NULL);
-	p.window = 4 * nthreads + 8;
-	wk = calloc(nthreads, sizeof *wk);
-	if (!wk) {
-		rc = err_set(ACC_ENOMEM, "out of memory");
-		goto out;
+	TRY(run_check(o, &p));
+	snprintf(s->layout, sizeof s->layout, "%s", p.layout);
+	/* only rank 0 touches the manifest (every rank under one process) */
+	if (dist_rank() == 0) {
+		TRY(run_open(&w, &rd, &m));
+		if (o->progress)
+			TRY(count_items(p.root, p.layout, &total));
+		progress_init(&w.pg, "ingest", "files", total);
+		if (!o->progress)
+			w.pg.enabled = 0;
 	}
-	p.workers_left = nthreads;
-	if (pthread_create(&rd.th, NULL, reader_main, &rd) != 0) {
-		rc = err_set(ACC_EINTERNAL, "cannot start the reader thread");
-		goto out;
-	}
-	reader_started = 1;
-	for (int i = 0; i < nthreads; i++) {
-		wk[i].p = &p;
-		if (pthread_create(&wk[i].th, NULL, worker_main, &wk[i]) != 0) {
-			/* the ones not started never decrement workers_left */
-			pthread_mutex_lock(&p.mu);
-			p.workers_left -= nthreads - i;
-			if (p.workers_left == 0)
-				q_close(&p.results);
-			pthread_mutex_unlock(&p.mu);
-			break;
-		}
-		started_workers++;
-	}
-	if (!started_workers) {
-		p.abort = 1;
-		rc = err_set(ACC_EINTERNAL, "cannot start worker threads");
-	}
-
-	t_commit = progress_now();
-	int in_batch = 0;
-	int64_t shown_skipped = 0;
-	result **pending = calloc(p.window, sizeof(result *));
-	int64_t want = 0;
-	if (!pending) {
-		rc = err_set(ACC_ENOMEM, "out of memory");
-		p.abort = 1;
-	}
-	for (;;) {
-		result *r = NULL;
-		if (pending && pending[want % p.window] && pending[want % p.window]->seq == want) {
-			r = pending[want % p.window];
-			pending[want % p.window] = NULL;
-			want++;
-		} else {
-			r = q_pop(&p.results);
-			if (!r) {
-				/* only out-of-order leftovers after an abort */
-				int left = 0;
-				for (int i = 0; pending && i < p.window; i++)
-					if (pending[i]) {
-						result_free(pending[i]);
-						pending[i] = NULL;
-						left = 1;
-					}
-				(void)left;
-				break;
-			}
-			if (pending && r->seq != want) {
-				pending[r->seq % p.window] = r;
-				continue;
-			}
-			want++;
-		}
-		pthread_mutex_lock(&p.mu);
-		p.inflight--;
-		pthread_cond_signal(&p.window_cv);
-		pthread_mutex_unlock(&p.mu);
-		if (rc == 0 && !p.abort) {
-			if (!in_tx) {
-				if ((rc = manifest_begin(m)) != 0)
-					p.abort = 1;
-				else
-					in_tx = 1;
-			}
-			if (!rc) {
-				if (r->have_rec)
-					s->seconds_decoded += r->st.duration_s;
-				if ((rc = write_result(&w, r)) != 0) {
-					err_wrap(rc, "writing '%s'", r->it.audio ? r->it.audio : r->it.source);
-					p.abort = 1;
-				}
-			}
-			in_batch++;
-			if (!rc && (in_batch >= (o->batch > 0 ? o->batch : 200) || progress_now() - t_commit > 2.0)) {
-				if ((rc = manifest_commit(m)) != 0)
-					p.abort = 1;
-				in_tx = 0;
-				in_batch = 0;
-				t_commit = progress_now();
-			}
-		}
-		result_free(r);
-		pthread_mutex_lock(&p.mu);
-		int64_t sk = p.skipped;
-		pthread_mutex_unlock(&p.mu);
-		char st[160];
-		snprintf(st, sizeof st, "%.2f h new, %lld rejects", s->seconds_new / 3600, (long long)s->rejects);
-		progress_status(&pg, st);
-		progress_add(&pg, 1 + sk - shown_skipped);
-		shown_skipped = sk;
-	}
-	free(pending);
-	if (in_tx) {
+	w.t_commit = progress_now();
+	if (dist_size() > 1)
+		rc = run_ranks(&p, &w, &rd, nthreads);
+	else
+		rc = run_pipeline(&p, &w, &rd, nthreads);
+	progress_done(&w.pg);
+	if (w.in_tx) {
 		if (rc == 0)
 			rc = manifest_commit(m);
 		else
 			manifest_rollback(m);
-		in_tx = 0;
+		w.in_tx = 0;
 	}
-	progress_done(&pg);
-	pthread_join(rd.th, NULL);
-	reader_started = 0;
-	for (int i = 0; i < started_workers; i++)
-		pthread_join(wk[i].th, NULL);
-	started_workers = 0;
 	s->items = p.items;
 	s->skipped = p.skipped;
 	s->utts_present += p.utts_present_skipped;
 	s->interrupted = stop_requested != 0;
-	if (!rc && p.reader_rc) {
-		rc = p.reader_rc;
-		err_set(rc, "%s", p.reader_err);
-	}
-	if (!rc && !o->no_balance && !s->interrupted) {
-		if ((rc = balance_weights(m, &o->bal, &s->bal)) != 0)
-			err_wrap(rc, "balance weights");
-		else if ((rc = balance_split(m, &o->split, &s->split)) != 0)
-			err_wrap(rc, "splits");
-	} else if (!rc && o->no_balance) {
-		rc = balance_speaker_totals(m);
-	}
+	if (!rc && p.reader_rc)
+		rc = err_set(p.reader_rc, "%s", p.reader_err);
+	if (!rc && m)
+		rc = run_balance(m, o, s);
 out:
-	if (reader_started || started_workers) {
-		/* error path before the writer loop ran: drain and join */
-		p.abort = 1;
-		stop_requested = 1;
-		pthread_mutex_lock(&p.mu);
-		pthread_cond_broadcast(&p.window_cv);
-		pthread_mutex_unlock(&p.mu);
-		result *r;
-		while ((r = q_pop(&p.results)) != NULL)
-			result_free(r);
-		if (reader_started)
-			pthread_join(rd.th, NULL);
-		for (int i = 0; i < started_workers; i++)
-			pthread_join(wk[i].th, NULL);
-	}
-	if (in_tx)
-		manifest_rollback(m);
 	s->wall_s = progress_now() - t0;
-	if (m && run_id) {
-		char *save = NULL;
-		if (rc) {
-			const char *em = err_msg();
-			save = strdup(em ? em : "");
-		}
-		ingest_summary_json(s, counts, sizeof counts);
-		manifest_run_end(m, run_id, rc ? err_exit_code(rc) : s->interrupted ? 130 : 0, counts);
-		if (save) {
-			err_set(rc, "%s", save);
-			free(save);
-		}
-	}
-	sqlite3_finalize(w.rej_exists);
-	sqlite3_finalize(w.utt_get);
-	sqlite3_finalize(w.line_ins);
-	sqlite3_finalize(w.rec_run);
-	sqlite3_finalize(w.utt_run);
-	sqlite3_finalize(rd.rec_by_path);
-	sqlite3_finalize(rd.utt_exists);
-	sqlite3_finalize(rd.long_exists);
-	if (rd.m)
-		manifest_close(rd.m);
-	if (m)
-		manifest_close(m);
-	if (queues) {
-		q_destroy(&p.jobs);
-		q_destroy(&p.results);
-		pthread_mutex_destroy(&p.mu);
-		pthread_cond_destroy(&p.window_cv);
-	}
-	free(wk);
+	rc = run_close(&w, &rd, m, rc);
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.window_cv);
 	return rc;
 }

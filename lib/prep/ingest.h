@@ -10,6 +10,13 @@
  * SQLite writer, committing every batch in a transaction (a recording and its
  * utterances always in the same one).  Memory is bounded by the queue sizes,
  * never by the corpus size or a file's length.
+ *
+ * Under `mpirun -np N` (lib/base/dist.h) every rank runs ingest_run: rank 0
+ * reads the corpus and alone opens the manifest; the ranks decode disjoint
+ * shares of each batch of items (item k of a batch on rank k mod N) and
+ * rank 0 writes the results in corpus order, in the same transactions, so
+ * the manifest equals a one-process ingest's.  Other ranks' summaries stay
+ * empty apart from `interrupted`.
  */
 #pragma once
 #include "manifest/balance.h"
@@ -78,6 +85,10 @@ int ingest_run(const ingest_opts *o, ingest_summary *s);
 
 /* Ask a running ingest to stop after the current batch (signal-safe). */
 void ingest_request_stop(void);
+
+/* The SQL that lists the rejects of run run_id (reason, source, message),
+ * for the summary's hint to `db query`; buf of cap bytes. */
+void ingest_rejects_query(int64_t run_id, char *buf, size_t cap);
 
 /* The summary as a JSON object (for runs.counts); buf of cap bytes. */
 void ingest_summary_json(const ingest_summary *s, char *buf, size_t cap);
