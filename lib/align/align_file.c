@@ -26,7 +26,7 @@ void align_file_result_free(align_file_result *f)
 static int result_items(const align_result *r, const vocab *v, int V, ax_item **words, int64_t *nw, ax_item **chars,
 			int64_t *nc)
 {
-	int64_t cap = 0;
+	size_t cap = 0;
 	int rc;
 	for (int64_t i = 0; i < r->nwords; i++) {
 		const align_span *w = &r->words[i];

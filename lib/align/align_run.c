@@ -1239,7 +1239,7 @@ static void exp_clear(exp_utt *e)
 /* Word items of an utterance: labelled as written (continuations merged). */
 static int exp_load_words(manifest *m, sqlite3_stmt *ws, int64_t id, exp_utt *e, int norm_labels)
 {
-	int64_t cap = 0;
+	size_t cap = 0;
 	int rc = 0;
 	sqlite3_reset(ws);
 	sqlite3_bind_int64(ws, 1, id);
