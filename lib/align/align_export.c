@@ -438,7 +438,7 @@ int align_export_parse_textgrid(const char *text, ax_textgrid *tg)
 	int rc = 0, lineno = 0, have_type = 0;
 	ax_tier *tier = NULL;
 	ax_item *cur = NULL;
-	size_t cap = 0;
+	size_t cap = 0, tcap = 0;
 	memset(tg, 0, sizeof *tg);
 	if (!buf)
 		return err_set(ACC_ENOMEM, "textgrid: out of memory");
@@ -452,12 +452,10 @@ int align_export_parse_textgrid(const char *text, ax_textgrid *tg)
 			continue;
 		}
 		if (!strncmp(p, "item [", 6) && strstr(p, "]:") && p[6] != ']') {
-			ax_tier *nt = realloc(tg->tiers, sizeof *nt * (tg->ntiers + 1));
-			if (!nt) {
+			if (ARRAY_GROW(tg->tiers, tcap, (size_t)tg->ntiers + 1)) {
 				rc = err_set(ACC_ENOMEM, "textgrid: out of memory");
 				goto out;
 			}
-			tg->tiers = nt;
 			tier = &tg->tiers[tg->ntiers++];
 			memset(tier, 0, sizeof *tier);
 			cur = NULL;
