@@ -665,6 +665,20 @@ static int decode_begin(ctc_decoder *d)
 	return 0;
 }
 
+/* Prefix b extended by token c (its child, unless the lexicon forbids
+ * it), mass added to the child's non-blank mass of frame t. */
+static int extend_add(ctc_decoder *d, int32_t b, int32_t c, int t, double mass)
+{
+	int32_t ch;
+	int rc;
+	if ((rc = extend(d, b, c, &ch)) || ch < 0)
+		return rc;
+	if ((rc = touch(d, ch, t)))
+		return rc;
+	d->nodes[ch].nnb = logadd(d->nodes[ch].nnb, mass);
+	return 0;
+}
+
 /* Frame t: every beam prefix extended by the frame's k candidate tokens
  * (d->order), the new masses accumulated in the candidates' nb/nnb. */
 static int decode_extend(ctc_decoder *d, const float *row, int t, int k)
@@ -677,7 +691,7 @@ static int decode_extend(ctc_decoder *d, const float *row, int t, int k)
 		double total = logadd(pb, pnb);
 		int32_t last = d->nodes[b].token;
 		for (int j = 0; j < k; j++) {
-			int32_t c = d->order[j], ch;
+			int32_t c = d->order[j];
 			double lp = row[c];
 			if (c == d->blank) {
 				if ((rc = touch(d, b, t)))
@@ -690,26 +704,14 @@ static int decode_extend(ctc_decoder *d, const float *row, int t, int k)
 					return rc;
 				d->nodes[b].nnb = logadd(d->nodes[b].nnb, total + lp);
 			} else if (c == last) {
+				/* the repeat collapses into b; after a blank it is a new token */
 				if ((rc = touch(d, b, t)))
 					return rc;
 				d->nodes[b].nnb = logadd(d->nodes[b].nnb, pnb + lp);
-				if (pb == -INFINITY)
-					continue;
-				if ((rc = extend(d, b, c, &ch)))
+				if (pb != -INFINITY && (rc = extend_add(d, b, c, t, pb + lp)))
 					return rc;
-				if (ch < 0)
-					continue;
-				if ((rc = touch(d, ch, t)))
-					return rc;
-				d->nodes[ch].nnb = logadd(d->nodes[ch].nnb, pb + lp);
-			} else {
-				if ((rc = extend(d, b, c, &ch)))
-					return rc;
-				if (ch < 0)
-					continue;
-				if ((rc = touch(d, ch, t)))
-					return rc;
-				d->nodes[ch].nnb = logadd(d->nodes[ch].nnb, total + lp);
+			} else if ((rc = extend_add(d, b, c, t, total + lp))) {
+				return rc;
 			}
 		}
 	}
