@@ -174,14 +174,7 @@ static void trellis_free(trellis *tr)
 static int trellis_init(trellis *tr, const float *emis, int64_t T, int V, int64_t ld, const int *tgt, int64_t L,
 			int64_t R, const align_opts *o, align_path *out)
 {
-	tr->T = T;
-	tr->L = L;
-	tr->S = 2 * L + 1;
-	tr->V = V;
-	tr->blank = o->blank;
-	tr->star = o->star_id;
-	tr->emis = emis;
-	tr->ld = ld;
+	*tr = (trellis){ .T = T, .L = L, .S = 2 * L + 1, .V = V, .blank = o->blank, .star = o->star_id, .emis = emis, .ld = ld };
 	int64_t S = tr->S;
 	tr->lab = malloc(sizeof(int) * S);
 	tr->skipadd = malloc(sizeof(double) * S);

@@ -14,18 +14,8 @@
 
 void align_params_default(align_params *p)
 {
-	memset(p, 0, sizeof *p);
-	p->oov = ALIGN_OOV_UNK;
-	p->star_edges = 0;
-	p->star_between = 0;
-	p->window = 30;
-	p->low_conf = -4.0;
-	p->rate_min = 2.0;
-	p->rate_max = 30.0;
-	p->edge_max_s = 2.0;
-	p->seg_min_s = 1.0;
-	p->seg_max_s = 30.0;
-	p->break_words = 1;
+	*p = (align_params){ .oov = ALIGN_OOV_UNK, .window = 30, .low_conf = -4.0, .rate_min = 2.0, .rate_max = 30.0,
+			     .edge_max_s = 2.0, .seg_min_s = 1.0, .seg_max_s = 30.0, .break_words = 1 };
 }
 
 

@@ -68,18 +68,9 @@ struct ctc_decoder {
 
 void ctc_beam_defaults(ctc_beam_opts *o)
 {
-	o->beam = 16;
-	o->alpha = 0.5f;
-	o->beta = 1.0f;
-	o->top_k = 40;
-	o->cutoff_prob = 0.999f;
-	o->lexicon = 0;
-	o->allow_unk = 1;
-	o->unk_penalty = -10.0f;
-	o->unk_char_penalty = -0.5f;
-	o->lookahead = 1;
-	o->beam_prune = -10.0f;
-	o->max_nodes = 1 << 19;
+	*o = (ctc_beam_opts){ .beam = 16, .alpha = 0.5f, .beta = 1.0f, .top_k = 40, .cutoff_prob = 0.999f, .lexicon = 0,
+			      .allow_unk = 1, .unk_penalty = -10.0f, .unk_char_penalty = -0.5f, .lookahead = 1,
+			      .beam_prune = -10.0f, .max_nodes = 1 << 19 };
 }
 
 static inline double logadd(double a, double b)
@@ -278,12 +269,7 @@ int ctc_decoder_new(ctc_decoder **out, const char *const *tokens, int n_tokens, 
 	ctc_decoder *d = calloc(1, sizeof *d);
 	if (!d)
 		return err_set(ACC_ENOMEM, "out of memory");
-	d->tokens = tokens;
-	d->V = n_tokens;
-	d->blank = blank;
-	d->delim = delim;
-	d->lm = lm;
-	d->o = o;
+	*d = (struct ctc_decoder){ .tokens = tokens, .V = n_tokens, .blank = blank, .delim = delim, .lm = lm, .o = o };
 	d->order = malloc((size_t)n_tokens * sizeof *d->order);
 	if (!d->order) {
 		rc = err_set(ACC_ENOMEM, "out of memory");
