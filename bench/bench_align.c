@@ -18,7 +18,7 @@
  * Prints a Markdown section for bench/RESULTS.md.
  */
 #include "align/align.h"
-#include "align/align_stage.h"
+#include "align/align_run.h"
 #include "base/err.h"
 #include "base/progress.h"
 #include <math.h>
@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 		err_print();
 		return 1;
 	}
-	int64_t n = (int64_t)(emit_s * 16000);
+	int64_t n = (int64_t)(emit_s * AUDIO_RATE);
 	float *x = malloc(sizeof(float) * n), *lp = NULL;
 	for (int64_t i = 0; i < n; i++)
 		x[i] = (float)(0.1 * sin(i * 0.05) * sin(i * 0.0003) + 0.02 * (urand() - 0.5));
@@ -173,7 +173,7 @@ int main(int argc, char **argv)
 	double share = v10.secs / emit10 * 100;
 	/* 60 minutes: the window's working set is measured above; the
 	 * samples and the emissions scale exactly with the length */
-	double samples60 = 3600.0 * 16000 * 4 / 1048576.0, emis60 = 180000.0 * em.V * 4 / 1048576.0;
+	double samples60 = 3600.0 * AUDIO_RATE * 4 / 1048576.0, emis60 = 180000.0 * em.V * 4 / 1048576.0;
 	double est60 = (rss_model > v60.rss_mb ? rss_model : v60.rss_mb) + samples60 + emis60 + v60.held_mb;
 	printf("\nEmissions (%s, %s, V = %d): %.0f s of audio in %.1f s = %.2f audio s/s (both cores).\n", model,
 	       bf16 ? "bf16" : "fp32", em.V, emit_s, es, emit_s / es);

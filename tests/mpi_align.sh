@@ -47,6 +47,9 @@ expect "prep ingest clips" 0 "$PREP" ingest --layout folder --lang amh --manifes
 expect "prep ingest long recording" 0 "$PREP" ingest --layout longform --lang amh --manifest data.db --no-balance long
 cp data.db one.db; cp data.db two.db; cp data.db three.db
 
+# one fixed precision: `--precision auto` measures the CPU in every process
+# (and rank), and under load two runs can choose differently (int8/bf16)
+
 # everything align writes, by utterance key (run ids and times aside)
 rows() {
 	sqlite3 "$1" "SELECT u.utt_key, a.lang, a.model_id, a.align_hash, a.status, a.frames, a.tokens, a.mean_logp,
@@ -58,19 +61,19 @@ rows() {
 	SELECT count(*) FROM align_segments;"
 }
 
-expect "one process" 0 "$ALIGN" run --lang amh --model model --manifest one.db --batch 4
-expect "mpirun -np 2" 0 $MPIRUN "$ALIGN" run --lang amh --model model --manifest two.db --batch 4
+expect "one process" 0 "$ALIGN" run --lang amh --model model --precision fp32 --manifest one.db --batch 4
+expect "mpirun -np 2" 0 $MPIRUN "$ALIGN" run --lang amh --model model --precision fp32 --manifest two.db --batch 4
 contains "rank 0 prints the summary" "$T/out" "38 utterances, 0 already current, 38 aligned"
 same "one summary" "$(grep -c '^align amh:' "$T/out")" 1
 n1=$(sqlite3 one.db "SELECT count(*) FROM alignments")
 [ "$n1" -eq 38 ] && ok "every clip aligned ($n1 rows)" || ko "every clip aligned ($n1 rows)"
 if [ "$(rows one.db)" = "$(rows two.db)" ]; then ok "same rows as one process"; else ko "same rows as one process"; fi
 same "one runs row (rank 0)" "$(sqlite3 two.db "SELECT count(*) FROM runs WHERE stage = 'align'")" 1
-expect "rerun under mpirun: all current" 0 $MPIRUN "$ALIGN" run --lang amh --model model --manifest two.db
+expect "rerun under mpirun: all current" 0 $MPIRUN "$ALIGN" run --lang amh --model model --precision fp32 --manifest two.db
 contains "nothing realigned" "$T/out" "38 already current, 0 aligned"
 
 # kill rank 1 mid-run (batches of 1), then rerun
-$MPIRUN "$ALIGN" run --lang amh --model model --manifest three.db --batch 1 --quiet >/dev/null 2>&1 &
+$MPIRUN "$ALIGN" run --lang amh --model model --precision fp32 --manifest three.db --batch 1 --quiet >/dev/null 2>&1 &
 mp=$!
 n=0
 while [ "$(sqlite3 three.db "SELECT count(*) FROM alignments" 2>/dev/null || echo 0)" -lt 2 ] && [ $n -lt 600 ]; do
@@ -85,7 +88,7 @@ done
 wait $mp; st=$?
 got=$(sqlite3 three.db "SELECT count(*) FROM alignments")
 if [ $st -ne 0 ]; then ok "killed rank 1 ends the job (exit $st, $got of $n1 stored)"; else ok "finished before the kill (rerun still checked)"; fi
-expect "rerun after the kill" 0 $MPIRUN "$ALIGN" run --lang amh --model model --manifest three.db --batch 4
+expect "rerun after the kill" 0 $MPIRUN "$ALIGN" run --lang amh --model model --precision fp32 --manifest three.db --batch 4
 if [ "$(rows one.db)" = "$(rows three.db)" ]; then ok "kill + rerun = one process"; else ko "kill + rerun = one process"; fi
 same "no duplicate words" "$(sqlite3 three.db "SELECT count(*) FROM (SELECT utterance_id, idx FROM align_words GROUP BY 1, 2 HAVING count(*) > 1)")" 0
 

@@ -157,7 +157,8 @@ static void test_ctm_recording(void)
 static void test_add_word(void)
 {
 	ax_item *it = NULL;
-	int64_t n = 0, cap = 0;
+	int64_t n = 0;
+	size_t cap = 0;
 	CHECK_OK(align_export_add_word(&it, &n, &cap, "Rock-n-roll!", "rock", NULL, 1.0, 1.2, 0.5));
 	CHECK_OK(align_export_add_word(&it, &n, &cap, "", "n", NULL, 1.2, 1.3, 1.0));
 	CHECK_OK(align_export_add_word(&it, &n, &cap, "", "roll", NULL, 1.3, 1.6, 0.0));

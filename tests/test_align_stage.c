@@ -1,6 +1,7 @@
 /*
- * test_align_stage.c — the align stage without a neural model: token
- * policies, one-utterance alignment with quality flags, segmentation cuts,
+ * test_align_stage.c — the align stage without a neural model: the pure
+ * core (token policies, one-utterance alignment with quality flags, the
+ * lines of a long recording and its segmentation cuts),
  * and a whole run over a manifest with a "coded audio" emitter (each 20 ms
  * frame of the synthesized audio holds a constant level that names the
  * token it stands for, so the right alignment is known in advance): rows
@@ -8,7 +9,8 @@
  * nothing aligned twice, exports parsed back, `show`.
  */
 #include "align/align_export.h"
-#include "align/align_stage.h"
+#include "align/align_run.h"
+#include "align/align_segment.h"
 #include "audio/audio.h"
 #include "check.h"
 #include "base/err.h"
@@ -30,7 +32,7 @@ static void test_tokens(void)
 	char *used = NULL;
 	vocab_oov oov = { 0 };
 	/* spaces collapsed and trimmed, unknown -> <unk> */
-	CHECK_OK(align_stage_tokens(v, "  ab   c! ", ALIGN_OOV_UNK, -1, &ids, &n, &oov, &used));
+	CHECK_OK(align_tokens(v, "  ab   c! ", ALIGN_OOV_UNK, -1, &ids, &n, &oov, &used));
 	int w1[] = { 5, 6, 4, 7, 3 };
 	CHECK_EQ_INT(n, 5);
 	for (int i = 0; i < n && i < 5; i++)
@@ -41,7 +43,7 @@ static void test_tokens(void)
 	free(used);
 	vocab_oov_free(&oov);
 	/* star policy */
-	CHECK_OK(align_stage_tokens(v, "a!b", ALIGN_OOV_STAR, V, &ids, &n, &oov, &used));
+	CHECK_OK(align_tokens(v, "a!b", ALIGN_OOV_STAR, V, &ids, &n, &oov, &used));
 	CHECK_EQ_INT(n, 3);
 	if (n == 3)
 		CHECK_EQ_INT(ids[1], V);
@@ -49,7 +51,7 @@ static void test_tokens(void)
 	free(used);
 	vocab_oov_free(&oov);
 	/* romanize: Cyrillic and accents become ASCII letters of the vocabulary */
-	CHECK_OK(align_stage_tokens(v, "Café мир", ALIGN_OOV_ROMANIZE, -1, &ids, &n, &oov, &used));
+	CHECK_OK(align_tokens(v, "Café мир", ALIGN_OOV_ROMANIZE, -1, &ids, &n, &oov, &used));
 	CHECK_STR(used, "cafe mir");
 	CHECK_EQ_INT(n, 8);
 	for (int i = 0; i < n; i++)
@@ -102,13 +104,13 @@ static void test_one(void)
 	int64_t n;
 	char *used;
 	vocab_oov oov = { 0 };
-	CHECK_OK(align_stage_tokens(v, "hello world", ALIGN_OOV_UNK, -1, &ids, &n, &oov, &used));
+	CHECK_OK(align_tokens(v, "hello world", ALIGN_OOV_UNK, -1, &ids, &n, &oov, &used));
 	int T = plant(ids, (int)n, lab, 200);
 	float *e = emissions_for(lab, T, V);
 	align_params p;
 	align_params_default(&p);
 	align_result r;
-	CHECK_OK(align_stage_one(e, T, V, 0, v, ids, n, used, &p, &r));
+	CHECK_OK(align_one(e, T, V, 0, v, ids, n, used, &p, &r));
 	CHECK(r.status_ok);
 	CHECK_EQ_INT(r.flags, 0);
 	CHECK_EQ_INT(r.nwords, 2);
@@ -128,24 +130,24 @@ static void test_one(void)
 	/* low confidence: the same path, but all emissions poor */
 	for (int i = 0; i < T * V; i++)
 		e[i] -= 6.0f;
-	CHECK_OK(align_stage_one(e, T, V, 0, v, ids, n, used, &p, &r));
+	CHECK_OK(align_one(e, T, V, 0, v, ids, n, used, &p, &r));
 	CHECK(r.status_ok);
 	CHECK(r.flags & ALIGN_FLAG_LOW_CONF);
 	align_result_free(&r);
 	/* impossible: 12 frames for 11 tokens + 1 repeat (ll) = 12 is fine, 11 is not */
-	CHECK_OK(align_stage_one(e, 11, V, 0, v, ids, n, used, &p, &r));
+	CHECK_OK(align_one(e, 11, V, 0, v, ids, n, used, &p, &r));
 	CHECK(!r.status_ok);
 	CHECK_EQ_INT(r.flags, ALIGN_FLAG_IMPOSSIBLE);
 	CHECKF(strstr(r.message, "too long") != NULL, "%s", r.message);
 	align_result_free(&r);
-	CHECK_OK(align_stage_one(e, 12, V, 0, v, ids, n, used, &p, &r));
+	CHECK_OK(align_one(e, 12, V, 0, v, ids, n, used, &p, &r));
 	CHECK(r.status_ok);
 	align_result_free(&r);
 	/* empty audio, empty text */
-	CHECK_OK(align_stage_one(e, 0, V, 0, v, ids, n, used, &p, &r));
+	CHECK_OK(align_one(e, 0, V, 0, v, ids, n, used, &p, &r));
 	CHECK_EQ_INT(r.flags, ALIGN_FLAG_EMPTY_AUDIO);
 	align_result_free(&r);
-	CHECK_OK(align_stage_one(e, T, V, 0, v, ids, 0, "", &p, &r));
+	CHECK_OK(align_one(e, T, V, 0, v, ids, 0, "", &p, &r));
 	CHECK_EQ_INT(r.flags, ALIGN_FLAG_EMPTY_TEXT);
 	align_result_free(&r);
 	/* edge stars absorb untranscribed speech: planted 'x' (id 28) frames at both ends */
@@ -154,20 +156,20 @@ static void test_one(void)
 	free(e);
 	e = emissions_for(lab, T, V);
 	p.star_edges = 1;
-	CHECK_OK(align_stage_one(e, T, V, 0, v, ids, n, used, &p, &r));
+	CHECK_OK(align_one(e, T, V, 0, v, ids, n, used, &p, &r));
 	CHECK(r.status_ok);
 	CHECK_NEAR(r.mean_logp, -0.01, 1e-6);  /* star frames excluded from quality */
 	CHECK(r.lead_s >= 0.10 - 1e-12);
 	align_result_free(&r);
 	p.star_edges = 0;
-	CHECK_OK(align_stage_one(e, T, V, 0, v, ids, n, used, &p, &r));
+	CHECK_OK(align_one(e, T, V, 0, v, ids, n, used, &p, &r));
 	CHECK(r.mean_logp < -0.5);  /* without stars the 'x' frames are forced onto the text */
 	align_result_free(&r);
 	/* a star between two words (--star-between) separates words like '|' */
 	int *ids2 = malloc(sizeof(int) * n);
 	memcpy(ids2, ids, sizeof(int) * n);
 	ids2[5] = V;   /* the '|' of "hello world" */
-	CHECK_OK(align_stage_one(e, T, V, 0, v, ids2, n, used, &p, &r));
+	CHECK_OK(align_one(e, T, V, 0, v, ids2, n, used, &p, &r));
 	CHECK(r.status_ok);
 	CHECK_EQ_INT(r.nwords, 2);
 	if (r.nwords == 2)
@@ -194,7 +196,7 @@ static void test_segment(void)
 	align_segment *s = NULL;
 	int ns = 0;
 	/* no bounds in play */
-	CHECK_OK(align_stage_segment(w, line_of, wil, 6, 3, 3000, 0.0, 100.0, &s, &ns));
+	CHECK_OK(align_segment_cut(w, line_of, wil, 6, 3, 3000, 0.0, 100.0, &s, &ns));
 	CHECK_EQ_INT(ns, 3);
 	if (ns == 3) {
 		CHECK_EQ_INT(s[0].start, 0);          /* 10 - 25 clamped to 0 */
@@ -207,7 +209,7 @@ static void test_segment(void)
 	}
 	free(s);
 	/* max 20 s: line 2 (frames 210..2065 = 37 s) splits at its longest pause (360..2000) */
-	CHECK_OK(align_stage_segment(w, line_of, wil, 6, 3, 3000, 0.0, 20.0, &s, &ns));
+	CHECK_OK(align_segment_cut(w, line_of, wil, 6, 3, 3000, 0.0, 20.0, &s, &ns));
 	CHECK_EQ_INT(ns, 4);
 	if (ns == 4) {
 		CHECK_EQ_INT(s[2].end, (360 + 2000) / 2);
@@ -219,11 +221,63 @@ static void test_segment(void)
 	}
 	free(s);
 	/* min 3 s: lines 0 and 1 (1.6 s and 2.6 s) merge */
-	CHECK_OK(align_stage_segment(w, line_of, wil, 6, 3, 3000, 3.0, 20.0, &s, &ns));
+	CHECK_OK(align_segment_cut(w, line_of, wil, 6, 3, 3000, 3.0, 20.0, &s, &ns));
 	CHECKF(ns >= 1 && s[0].line_first == 0 && s[0].line_last == 1, "ns %d", ns);
 	for (int k = 1; k < ns; k++)
 		CHECK_EQ_INT(s[k].start, s[k - 1].end);
 	free(s);
+}
+
+/* Each word's line from the targets' line starts: three lines of 2, 1 and
+ * 3 words; targets shifted by a leading star (word.first - 1 is the target
+ * position without it). */
+static void test_segment_lines(void)
+{
+	/* targets (without the star): line 0 = "ab|c" (0..3), delim 4, line 1 = "d" (5),
+	 * delim 6, line 2 = "e|f|g" (7..11) */
+	int64_t line_t0[4] = { 0, 5, 7, 12 };
+	int64_t firsts[6] = { 0, 3, 5, 7, 9, 11 };
+	align_span w[6] = { 0 };
+	for (int i = 0; i < 6; i++)
+		w[i].first = firsts[i] + 1;
+	int line_of[6], wil[6];
+	int64_t line_w0[4];
+	align_segment_lines(w, 6, line_t0, 3, line_of, wil, line_w0);
+	int want_line[6] = { 0, 0, 1, 2, 2, 2 }, want_wil[6] = { 0, 1, 0, 0, 1, 2 };
+	int64_t want_w0[4] = { 0, 2, 3, 6 };
+	for (int i = 0; i < 6; i++) {
+		CHECK_EQ_INT(line_of[i], want_line[i]);
+		CHECK_EQ_INT(wil[i], want_wil[i]);
+	}
+	for (int l = 0; l < 4; l++)
+		CHECK_EQ_INT(line_w0[l], want_w0[l]);
+	/* a line with no aligned word: its first word is the next line's */
+	int64_t t2[4] = { 0, 5, 5, 12 };
+	align_segment_lines(w, 6, t2, 3, line_of, wil, line_w0);
+	CHECK_EQ_INT(line_of[2], 2);
+	CHECK_EQ_INT(line_w0[1], 2);
+	CHECK_EQ_INT(line_w0[2], 2);
+	CHECK_EQ_INT(line_w0[3], 6);
+}
+
+/* The OOV policy names read back, unknown ones refused. */
+static void test_oov_names(void)
+{
+	align_oov_policy p = ALIGN_OOV_UNK;
+	const char *names[] = { "unk", "star", "romanize", "error" };
+	for (int i = 0; i < 4; i++) {
+		CHECK_OK(align_oov_parse(names[i], &p));
+		CHECK_EQ_INT(p, i);
+		CHECK_STR(align_oov_name(p), names[i]);
+	}
+	CHECK_EQ_INT(align_oov_parse("drop", &p), ACC_EINVAL);
+	CHECK_EQ_INT(p, ALIGN_OOV_ERROR);
+	CHECK_STR(align_oov_name((align_oov_policy)7), "?");
+	align_params ap;
+	align_params_default(&ap);
+	CHECK_EQ_INT(ap.window, 30);
+	CHECK_EQ_INT(ap.break_words, 1);
+	CHECK(ap.seg_min_s < ap.seg_max_s && ap.rate_min < ap.rate_max);
 }
 
 /* ---- a run over a manifest with the coded-audio emitter ---- */
@@ -237,7 +291,7 @@ static int coded_emit(void *arg, const float *x, int64_t n, float **lp, int64_t 
 	coded *c = arg;
 	c->calls++;
 	if (c->stop_after && c->calls >= c->stop_after)
-		align_stage_stop = 1;
+		align_run_stop = 1;
 	int64_t t = n / 320;
 	float *e = malloc(sizeof(float) * (t ? t : 1) * c->V);
 	for (int64_t f = 0; f < t; f++) {
@@ -260,7 +314,7 @@ static int synth(const vocab *v, const char *text, float *x, int cap_frames)
 	int64_t n = 0;
 	char *used = NULL;
 	vocab_oov oov = { 0 };
-	align_stage_tokens(v, text, ALIGN_OOV_UNK, -1, &ids, &n, &oov, &used);
+	align_tokens(v, text, ALIGN_OOV_UNK, -1, &ids, &n, &oov, &used);
 	int T = plant(ids, (int)n, lab, 400);
 	for (int t = 0; t < T && t < cap_frames; t++)
 		for (int k = 0; k < 320; k++)
@@ -363,14 +417,14 @@ static void test_run(void)
 	align_params_default(&o.p);
 	align_summary sum;
 	/* interrupted after the third emission: the finished ones are kept */
-	align_stage_stop = 0;
-	CHECK_EQ_INT(align_stage_run(m, &o, &em, v, 0, &sum), ACC_EINTR);
-	align_stage_stop = 0;
+	align_run_stop = 0;
+	CHECK_EQ_INT(align_run(m, &o, &em, v, 0, &sum), ACC_EINTR);
+	align_run_stop = 0;
 	int64_t first = count(m, "SELECT count(*) FROM alignments");
 	CHECKF(first >= 3 && first < 8, "%lld rows after the interruption", (long long)first);
 	int calls_before = c.calls;
 	c.stop_after = 0;
-	CHECK_OK(align_stage_run(m, &o, &em, v, 0, &sum));
+	CHECK_OK(align_run(m, &o, &em, v, 0, &sum));
 	CHECK_EQ_INT(sum.candidates, 8);
 	CHECK_EQ_INT(sum.current, first);
 	/* nothing aligned twice: the second run only did what the first had not */
@@ -407,26 +461,26 @@ static void test_run(void)
 			      "WHERE utt_key = 'u8' AND a.status = 'failed' AND a.message LIKE '%cannot express%' AND a.oov LIKE '%ሀ%'"), 1);
 
 	/* nothing stale: a third run aligns nothing; a changed transcript is re-aligned */
-	CHECK_OK(align_stage_run(m, &o, &em, v, 0, &sum));
+	CHECK_OK(align_run(m, &o, &em, v, 0, &sum));
 	CHECK_EQ_INT(sum.aligned + sum.failed, 0);
 	CHECK_OK(manifest_exec(m, "UPDATE utterances SET text_norm = 'ab cc' WHERE utt_key = 'u1'"));
-	CHECK_OK(align_stage_run(m, &o, &em, v, 0, &sum));
+	CHECK_OK(align_run(m, &o, &em, v, 0, &sum));
 	CHECK_EQ_INT(sum.aligned + sum.failed, 1);
 	CHECK_OK(manifest_exec(m, "UPDATE utterances SET text_norm = 'ab c' WHERE utt_key = 'u1'"));
-	CHECK_OK(align_stage_run(m, &o, &em, v, 0, &sum));
+	CHECK_OK(align_run(m, &o, &em, v, 0, &sum));
 	CHECK_EQ_INT(sum.aligned, 1);
 	/* a changed model makes everything stale */
 	char p[8192];
 	snprintf(p, sizeof p, "%s/model.safetensors", model);
 	fs_write_atomic(p, "weights2", 8);
-	CHECK_OK(align_stage_run(m, &o, &em, v, 0, &sum));
+	CHECK_OK(align_run(m, &o, &em, v, 0, &sum));
 	CHECK_EQ_INT(sum.aligned + sum.failed, 8);
 	CHECKF(strstr(sum.oov_desc, "'ሀ'x1") != NULL, "run summary of missing characters: %s", sum.oov_desc);
 
 	/* exports parsed back */
 	int64_t n = 0;
 	snprintf(out, sizeof out, "%s/exp", TEST_TMP);
-	CHECK_OK(align_stage_export(m, "eng", "textgrid", out, &n));
+	CHECK_OK(align_run_export(m, "eng", "textgrid", out, &n));
 	CHECK_EQ_INT(n, 5);
 	snprintf(p, sizeof p, "%s/u0.TextGrid", out);
 	char *txt = NULL;
@@ -452,7 +506,7 @@ static void test_run(void)
 		CHECKF(0, "TextGrid does not parse: %s", err_msg());
 	}
 	free(txt);
-	CHECK_OK(align_stage_export(m, NULL, "ctm", out, &n));
+	CHECK_OK(align_run_export(m, NULL, "ctm", out, &n));
 	snprintf(p, sizeof p, "%s/alignments.ctm", out);
 	CHECK_OK(fs_read_all(p, &txt, &len, 0));
 	ax_ctm_line *cl = NULL;
@@ -478,7 +532,7 @@ static void test_run(void)
 	txt = NULL;
 	align_export_opts eo = { .lang = NULL, .format = "ctm", .dir = out, .ctm_utterance = 1 };
 	align_export_cue_opts_default(&eo.cue);
-	CHECK_OK(align_stage_export_ex(m, &eo, &n));
+	CHECK_OK(align_run_export_ex(m, &eo, &n));
 	CHECK_OK(fs_read_all(p, &txt, &len, 0));
 	if (txt) {
 		CHECK_OK(align_export_parse_ctm(txt, &cl, &ncl));
@@ -489,7 +543,7 @@ static void test_run(void)
 		align_export_ctm_free(cl, ncl);
 	}
 	free(txt);
-	CHECK_OK(align_stage_export(m, "eng", "json", out, &n));
+	CHECK_OK(align_run_export(m, "eng", "json", out, &n));
 	snprintf(p, sizeof p, "%s/alignments.json", out);
 	json_t *j = json_load_file(p, 0, NULL);
 	CHECK_EQ_INT(json_array_size(j), 5);
@@ -498,22 +552,22 @@ static void test_run(void)
 	CHECK_STR(json_string_value(json_object_get(w0, "norm")), "hello");
 	CHECK_STR(json_string_value(json_object_get(json_array_get(j, 0), "text")), "Hello, World!");
 	json_decref(j);
-	CHECK_OK(align_stage_export(m, "eng", "srt", out, &n));
+	CHECK_OK(align_run_export(m, "eng", "srt", out, &n));
 	snprintf(p, sizeof p, "%s/rec1.wav.srt", out);
 	CHECK(fs_exists(p));
-	CHECK_OK(align_stage_export(m, "eng", "vtt", out, &n));
-	CHECK_EQ_INT(align_stage_export(m, "eng", "doc", out, &n), ACC_EINVAL);
+	CHECK_OK(align_run_export(m, "eng", "vtt", out, &n));
+	CHECK_EQ_INT(align_run_export(m, "eng", "doc", out, &n), ACC_EINVAL);
 	/* show */
 	char *buf = NULL;
 	size_t bl = 0;
 	FILE *f = open_memstream(&buf, &bl);
-	CHECK_OK(align_stage_show(m, "u0", f));
+	CHECK_OK(align_run_show(m, "u0", f));
 	fclose(f);
 	CHECKF(buf && strstr(buf, "world") && strstr(buf, "0.100"), "show output: %s", buf);
 	free(buf);
 	f = open_memstream(&buf, &bl);
-	CHECK_EQ_INT(align_stage_show(m, "nope", f), ACC_ENOTFOUND);
-	CHECK_EQ_INT(align_stage_show(m, "u7", f), ACC_ENOTFOUND);
+	CHECK_EQ_INT(align_run_show(m, "nope", f), ACC_ENOTFOUND);
+	CHECK_EQ_INT(align_run_show(m, "u7", f), ACC_ENOTFOUND);
 	fclose(f);
 	free(buf);
 	/* the relative rate view: speaker spk9 with rates 12, 12, 13, 11 and 30 chars/s (mean 15.6) */
@@ -535,7 +589,7 @@ static void test_run(void)
 	CHECK_EQ_INT(count(m, "SELECT chars_per_s FROM align_rate_outliers WHERE speaker = 'spk9'"), 30);
 	/* a vocabulary that does not fit the model is a clear error */
 	em.V = 12;
-	CHECK_EQ_INT(align_stage_run(m, &o, &em, v, 0, &sum), ACC_EINVAL);
+	CHECK_EQ_INT(align_run(m, &o, &em, v, 0, &sum), ACC_EINVAL);
 	manifest_close(m);
 	vocab_free(v);
 }
@@ -633,8 +687,8 @@ static void test_segmentation_run(void)
 	align_params_default(&o.p);
 	o.p.seg_min_s = 0.3;
 	align_summary sum;
-	align_stage_stop = 0;
-	CHECK_OK(align_stage_run(m, &o, &em, v, 0, &sum));
+	align_run_stop = 0;
+	CHECK_OK(align_run(m, &o, &em, v, 0, &sum));
 	CHECK_EQ_INT(sum.recordings_segmented, 1);
 	CHECK_EQ_INT(sum.segments_created, 3);
 	CHECK_EQ_INT(sum.aligned, 3);
@@ -670,7 +724,7 @@ static void test_segmentation_run(void)
 			      "WHERE u.text_norm = 'the cat' AND w.idx = 1"), (ls[1] + 4 * 3) * 20);
 	/* a second run finds nothing to do (the impossible recording is not retried) */
 	int calls = c.calls;
-	CHECK_OK(align_stage_run(m, &o, &em, v, 0, &sum));
+	CHECK_OK(align_run(m, &o, &em, v, 0, &sum));
 	CHECK_EQ_INT(sum.recordings_segmented + sum.aligned + sum.failed, 0);
 	CHECK_EQ_INT(c.calls, calls);
 	manifest_close(m);
@@ -682,6 +736,8 @@ int main(void)
 	RUN(test_tokens);
 	RUN(test_one);
 	RUN(test_segment);
+	RUN(test_segment_lines);
+	RUN(test_oov_names);
 	RUN(test_run);
 	RUN(test_segmentation_run);
 	return check_summary();

@@ -7,11 +7,11 @@
  * manifest must pass PRAGMA integrity_check and db check, and a rerun
  * without faults must complete to exactly the rows of a fault-free
  * reference ingest.  The same over an `align run` of that manifest (the
- * library's align_stage_run with the mms-tiny fixture model): after every
+ * library's align_run with the mms-tiny fixture model): after every
  * failure the manifest is sound and a rerun gives exactly the reference
  * alignment rows.  FAULT_MAX_N (env) widens the range of N.
  */
-#include "align/align_stage.h"
+#include "align/align_run.h"
 #include "check.h"
 #include "manifest/dbcheck.h"
 #include "base/err.h"
@@ -380,7 +380,7 @@ static int run_align(const char *db)
 	if (!rc)
 		rc = manifest_run_begin(m, "align", 2, argv, &run_id);
 	if (!rc)
-		rc = align_stage_run(m, &o, &em, voc, run_id, &sum);
+		rc = align_run(m, &o, &em, voc, run_id, &sum);
 	if (m && run_id)
 		manifest_run_end(m, run_id, rc ? 1 : 0, "{}");
 	manifest_close(m);

@@ -26,6 +26,14 @@ typedef struct trellis {
 	double  *es;         /* [S] one frame's emission of each state (gathered) */
 	int64_t *bst, *ben;  /* [T] band [bst, ben) per frame */
 	float   *row;        /* [V + 1] emissions of one frame, [V] = 0 for <star> */
+	/* working memory of one align_viterbi */
+	double  *ra_buf, *rb_buf;   /* two rows, each with two -inf cells before index 0 */
+	double  *ra, *rb;           /* ra_buf + 2, rb_buf + 2 */
+	uint8_t *bp;                /* backpointers of one block */
+	size_t   bp_bytes;
+	double **ckpt;              /* [nb] band of the row at each block start but the last */
+	int64_t  K, nb;             /* frames per block, blocks */
+	size_t   held;              /* bytes held, for align_path.peak_bytes */
 } trellis;
 
 static void load_row(trellis *tr, int64_t t)
@@ -116,15 +124,9 @@ void align_path_free(align_path *p)
 	memset(p, 0, sizeof *p);
 }
 
-int align_viterbi(const float *emis, int64_t T, int V, int64_t ld, const int *tgt, int64_t L,
-		  const align_opts *o, align_path *out)
+/* The arguments of align_viterbi checked; *R = repeated adjacent targets. */
+static int viterbi_check(int64_t T, int V, int64_t ld, const int *tgt, int64_t L, const align_opts *o, int64_t *R)
 {
-	trellis tr = { 0 };
-	double *ra = NULL, *rb = NULL, *ra_buf = NULL, *rb_buf = NULL, **ckpt = NULL;
-	uint8_t *bp = NULL;
-	int64_t nb = 0;
-	int rc = 0;
-	memset(out, 0, sizeof *out);
 	if (T <= 0)
 		return err_set(ACC_EINVAL, "align: no frames to align (empty audio)");
 	if (V <= 0 || ld < V || L < 0)
@@ -133,130 +135,158 @@ int align_viterbi(const float *emis, int64_t T, int V, int64_t ld, const int *tg
 		return err_set(ACC_EINVAL, "align: blank id %d outside [0, %d)", o->blank, V);
 	if (o->star_id != -1 && o->star_id != V)
 		return err_set(ACC_EINVAL, "align: the <star> id must be %d (one past the vocabulary), not %d", V, o->star_id);
-	int64_t R = 0;
+	*R = 0;
 	for (int64_t i = 0; i < L; i++) {
 		int id = tgt[i];
 		if (id < 0 || id > V || (id == V && o->star_id != V) || id == o->blank)
 			return err_set(ACC_EINVAL, "align: target %lld has id %d (%s)", (long long)i, id,
 				       id == o->blank ? "the blank" : "outside the vocabulary");
 		if (i > 0 && tgt[i] == tgt[i - 1])
-			R++;
+			(*R)++;
 	}
-	if (T < L + R)
+	if (T < L + *R)
 		return err_set(ACC_EINVAL, "align: transcript too long for the audio: %lld frames < %lld tokens + %lld repeats",
-			       (long long)T, (long long)L, (long long)R);
-	size_t budget = o->mem_budget ? o->mem_budget : (size_t)256 << 20;
-	tr.T = T;
-	tr.L = L;
-	tr.S = 2 * L + 1;
-	tr.V = V;
-	tr.blank = o->blank;
-	tr.star = o->star_id;
-	tr.emis = emis;
-	tr.ld = ld;
-	int64_t S = tr.S;
-	tr.lab = malloc(sizeof(int) * S);
-	tr.skipadd = malloc(sizeof(double) * S);
-	tr.btmp = malloc(S);
-	tr.es = malloc(sizeof(double) * S);
-	tr.bst = malloc(sizeof(int64_t) * T);
-	tr.ben = malloc(sizeof(int64_t) * T);
-	tr.row = malloc(sizeof(float) * (V + 1));
-	ra_buf = malloc(sizeof(double) * (S + 2));
-	rb_buf = malloc(sizeof(double) * (S + 2));
+			       (long long)T, (long long)L, (long long)*R);
+	return 0;
+}
+
+static void trellis_free(trellis *tr)
+{
+	if (tr->ckpt)
+		for (int64_t k = 0; k < tr->nb; k++)
+			free(tr->ckpt[k]);
+	free(tr->ckpt);
+	free(tr->bp);
+	free(tr->ra_buf);
+	free(tr->rb_buf);
+	free(tr->lab);
+	free(tr->skipadd);
+	free(tr->btmp);
+	free(tr->es);
+	free(tr->bst);
+	free(tr->ben);
+	free(tr->row);
+}
+
+/* The trellis of targets tgt[0..L) (R repeats) over T frames: state
+ * labels, skip rules, bands and the two rows; out's arrays for the path.
+ * tr->held counts all of it. */
+static int trellis_init(trellis *tr, const float *emis, int64_t T, int V, int64_t ld, const int *tgt, int64_t L,
+			int64_t R, const align_opts *o, align_path *out)
+{
+	*tr = (trellis){ .T = T, .L = L, .S = 2 * L + 1, .V = V, .blank = o->blank, .star = o->star_id, .emis = emis, .ld = ld };
+	int64_t S = tr->S;
+	tr->lab = malloc(sizeof(int) * S);
+	tr->skipadd = malloc(sizeof(double) * S);
+	tr->btmp = malloc(S);
+	tr->es = malloc(sizeof(double) * S);
+	tr->bst = malloc(sizeof(int64_t) * T);
+	tr->ben = malloc(sizeof(int64_t) * T);
+	tr->row = malloc(sizeof(float) * (V + 1));
+	tr->ra_buf = malloc(sizeof(double) * (S + 2));
+	tr->rb_buf = malloc(sizeof(double) * (S + 2));
 	out->labels = malloc(sizeof(int) * T);
 	out->tok = malloc(sizeof(int64_t) * T);
 	out->scores = malloc(sizeof(float) * T);
-	if (!tr.lab || !tr.skipadd || !tr.btmp || !tr.es || !tr.bst || !tr.ben || !tr.row || !ra_buf || !rb_buf || !out->labels ||
-	    !out->tok || !out->scores) {
-		rc = err_set(ACC_ENOMEM, "align: out of memory (T=%lld, L=%lld)", (long long)T, (long long)L);
-		goto out;
-	}
-	ra = ra_buf + 2;
-	rb = rb_buf + 2;
-	ra_buf[0] = ra_buf[1] = rb_buf[0] = rb_buf[1] = -INFINITY;
-	size_t held = S * (sizeof(int) + 1 + 4 * sizeof(double)) + 4 * sizeof(double) + T * (2 * sizeof(int64_t)) + (V + 1) * sizeof(float) +
-		      T * (sizeof(int) + sizeof(int64_t) + sizeof(float));
+	if (!tr->lab || !tr->skipadd || !tr->btmp || !tr->es || !tr->bst || !tr->ben || !tr->row || !tr->ra_buf ||
+	    !tr->rb_buf || !out->labels || !out->tok || !out->scores)
+		return err_set(ACC_ENOMEM, "align: out of memory (T=%lld, L=%lld)", (long long)T, (long long)L);
+	tr->ra = tr->ra_buf + 2;
+	tr->rb = tr->rb_buf + 2;
+	tr->ra_buf[0] = tr->ra_buf[1] = tr->rb_buf[0] = tr->rb_buf[1] = -INFINITY;
+	tr->held = S * (sizeof(int) + 1 + 4 * sizeof(double)) + 4 * sizeof(double) + T * (2 * sizeof(int64_t)) +
+		   (V + 1) * sizeof(float) + T * (sizeof(int) + sizeof(int64_t) + sizeof(float));
 	for (int64_t s = 0; s < S; s++) {
-		tr.lab[s] = (s & 1) ? tgt[s >> 1] : o->blank;
-		tr.skipadd[s] = (s & 1) && s >= 3 && tgt[s >> 1] != tgt[(s >> 1) - 1] ? 0.0 : -INFINITY;
+		tr->lab[s] = (s & 1) ? tgt[s >> 1] : o->blank;
+		tr->skipadd[s] = (s & 1) && s >= 3 && tgt[s >> 1] != tgt[(s >> 1) - 1] ? 0.0 : -INFINITY;
 	}
-	compute_bands(&tr, tgt, R);
+	compute_bands(tr, tgt, R);
+	return 0;
+}
 
-	/* Block size: whole utterance when every backpointer fits the budget. */
-	int64_t maxw = 1, total_pairs = 0;
+/* Block size: the whole utterance when every backpointer fits the budget,
+ * else blocks of K frames whose backpointers do (checkpoints between). */
+static int trellis_plan(trellis *tr, size_t budget)
+{
+	int64_t T = tr->T, maxw = 1, total_pairs = 0;
 	for (int64_t t = 1; t < T; t++) {
-		int64_t w = tr.ben[t] - tr.bst[t];
+		int64_t w = tr->ben[t] - tr->bst[t];
 		if (w > maxw)
 			maxw = w;
 		total_pairs += w;
 	}
-	int64_t K;
 	if ((size_t)(total_pairs / 4 + 1) <= budget) {
-		K = T > 1 ? T - 1 : 1;
+		tr->K = T > 1 ? T - 1 : 1;
 	} else {
-		K = (int64_t)(budget / (size_t)(maxw / 4 + 1));
-		if (K < 1)
-			K = 1;
+		tr->K = (int64_t)(budget / (size_t)(maxw / 4 + 1));
+		if (tr->K < 1)
+			tr->K = 1;
 	}
-	nb = T > 1 ? (T - 1 + K - 1) / K : 1;
-	size_t bp_bytes = (size_t)((K * maxw + 3) / 4);
-	bp = calloc(bp_bytes ? bp_bytes : 1, 1);
-	ckpt = calloc(nb, sizeof(double *));
-	if (!bp || !ckpt) {
-		rc = err_set(ACC_ENOMEM, "align: out of memory for %zu bytes of backpointers", bp_bytes);
-		goto out;
-	}
-	held += bp_bytes + nb * sizeof(double *);
+	tr->nb = T > 1 ? (T - 1 + tr->K - 1) / tr->K : 1;
+	tr->bp_bytes = (size_t)((tr->K * maxw + 3) / 4);
+	tr->bp = calloc(tr->bp_bytes ? tr->bp_bytes : 1, 1);
+	tr->ckpt = calloc(tr->nb, sizeof(double *));
+	if (!tr->bp || !tr->ckpt)
+		return err_set(ACC_ENOMEM, "align: out of memory for %zu bytes of backpointers", tr->bp_bytes);
+	tr->held += tr->bp_bytes + tr->nb * sizeof(double *);
+	return 0;
+}
 
-	/* Forward pass: checkpoints at block starts, backpointers of the last block. */
+/* Forward pass: checkpoints at block starts, backpointers of the last
+ * block.  *last = row T-1, *off = bit pairs of the last block's
+ * backpointers. */
+static int viterbi_forward(trellis *tr, double **last, int64_t *off)
+{
+	int64_t S = tr->S, T = tr->T, K = tr->K, nb = tr->nb;
 	for (int64_t s = 0; s < S; s++)
-		ra[s] = rb[s] = -INFINITY;
-	load_row(&tr, 0);
-	for (int64_t s = tr.bst[0]; s < tr.ben[0]; s++)
-		ra[s] = tr.row[tr.lab[s]];
-	int64_t last_c = (nb - 1) * K, off = 0;
-	double *pa = ra, *a = rb;
+		tr->ra[s] = tr->rb[s] = -INFINITY;
+	load_row(tr, 0);
+	for (int64_t s = tr->bst[0]; s < tr->ben[0]; s++)
+		tr->ra[s] = tr->row[tr->lab[s]];
+	int64_t last_c = (nb - 1) * K;
+	double *pa = tr->ra, *a = tr->rb;
+	*off = 0;
 	for (int64_t t = 0; t < T; t++) {
 		if (t > 0) {
 			int store = t > last_c;
-			step(&tr, t, pa, a, store ? bp : NULL, off);
+			step(tr, t, pa, a, store ? tr->bp : NULL, *off);
 			if (store)
-				off += tr.ben[t] - tr.bst[t];
+				*off += tr->ben[t] - tr->bst[t];
 			double *x = pa;
 			pa = a;
 			a = x;
 		}
 		if (t % K == 0 && t / K < nb - 1) {
-			int64_t k = t / K, w = tr.ben[t] - tr.bst[t];
-			if (!(ckpt[k] = malloc(sizeof(double) * w))) {
-				rc = err_set(ACC_ENOMEM, "align: out of memory for checkpoints");
-				goto out;
-			}
-			memcpy(ckpt[k], pa + tr.bst[t], sizeof(double) * w);
-			held += sizeof(double) * w;
+			int64_t k = t / K, w = tr->ben[t] - tr->bst[t];
+			if (!(tr->ckpt[k] = malloc(sizeof(double) * w)))
+				return err_set(ACC_ENOMEM, "align: out of memory for checkpoints");
+			memcpy(tr->ckpt[k], pa + tr->bst[t], sizeof(double) * w);
+			tr->held += sizeof(double) * w;
 		}
 	}
-	/* pa = row T-1.  End state: the blank wins only when strictly better. */
-	int64_t s = S == 1 ? 0 : (pa[S - 1] > pa[S - 2] ? S - 1 : S - 2);
-	if (!(pa[s] > -INFINITY)) {
-		rc = err_set(ACC_EINVAL, "align: no path has a finite score (emissions contain -inf for every path)");
-		goto out;
-	}
-	/* Backtrack block by block, last first. */
+	*last = pa;
+	return 0;
+}
+
+/* Backtrack from end state s, block by block, last first (the last
+ * block's backpointers, off bit pairs, are still there from the forward
+ * pass; the others are recomputed from their checkpoints).  tok[t] gets
+ * the state of frame t. */
+static int viterbi_backtrack(trellis *tr, int64_t s, int64_t off, int64_t *tok)
+{
+	int64_t S = tr->S, T = tr->T, K = tr->K, nb = tr->nb;
 	for (int64_t k = nb - 1; k >= 0; k--) {
 		int64_t c = k * K, ce = c + K < T - 1 ? c + K : T - 1;
 		if (k != nb - 1) {
-			memset(bp, 0, bp_bytes);
+			memset(tr->bp, 0, tr->bp_bytes);
 			for (int64_t i = 0; i < S; i++)
-				ra[i] = rb[i] = -INFINITY;
-			memcpy(ra + tr.bst[c], ckpt[k], sizeof(double) * (tr.ben[c] - tr.bst[c]));
-			pa = ra;
-			a = rb;
+				tr->ra[i] = tr->rb[i] = -INFINITY;
+			memcpy(tr->ra + tr->bst[c], tr->ckpt[k], sizeof(double) * (tr->ben[c] - tr->bst[c]));
+			double *pa = tr->ra, *a = tr->rb;
 			off = 0;
 			for (int64_t t = c + 1; t <= ce; t++) {
-				step(&tr, t, pa, a, bp, off);
-				off += tr.ben[t] - tr.bst[t];
+				step(tr, t, pa, a, tr->bp, off);
+				off += tr->ben[t] - tr->bst[t];
 				double *x = pa;
 				pa = a;
 				a = x;
@@ -265,17 +295,38 @@ int align_viterbi(const float *emis, int64_t T, int V, int64_t ld, const int *tg
 		/* offsets of each frame's backpointers inside the block */
 		int64_t boff = off;
 		for (int64_t t = ce; t > c; t--) {
-			boff -= tr.ben[t] - tr.bst[t];
-			out->tok[t] = s;
-			if (s < tr.bst[t] || s >= tr.ben[t]) {
-				rc = err_set(ACC_EINTERNAL, "align: backtrack left the band at frame %lld", (long long)t);
-				goto out;
-			}
-			s -= bp_get(bp, boff + (s - tr.bst[t]));
+			boff -= tr->ben[t] - tr->bst[t];
+			tok[t] = s;
+			if (s < tr->bst[t] || s >= tr->ben[t])
+				return err_set(ACC_EINTERNAL, "align: backtrack left the band at frame %lld", (long long)t);
+			s -= bp_get(tr->bp, boff + (s - tr->bst[t]));
 		}
 		if (k == 0)
-			out->tok[0] = s;
+			tok[0] = s;
 	}
+	return 0;
+}
+
+int align_viterbi(const float *emis, int64_t T, int V, int64_t ld, const int *tgt, int64_t L,
+		  const align_opts *o, align_path *out)
+{
+	trellis tr = { 0 };
+	double *pa = NULL;
+	int64_t R = 0, off = 0;
+	int rc;
+	memset(out, 0, sizeof *out);
+	if ((rc = viterbi_check(T, V, ld, tgt, L, o, &R)))
+		return rc;
+	TRY(trellis_init(&tr, emis, T, V, ld, tgt, L, R, o, out));
+	TRY(trellis_plan(&tr, o->mem_budget ? o->mem_budget : (size_t)256 << 20));
+	TRY(viterbi_forward(&tr, &pa, &off));
+	/* pa = row T-1.  End state: the blank wins only when strictly better. */
+	int64_t S = tr.S, s = S == 1 ? 0 : (pa[S - 1] > pa[S - 2] ? S - 1 : S - 2);
+	if (!(pa[s] > -INFINITY)) {
+		rc = err_set(ACC_EINVAL, "align: no path has a finite score (emissions contain -inf for every path)");
+		goto out;
+	}
+	TRY(viterbi_backtrack(&tr, s, off, out->tok));
 	double total = 0;
 	for (int64_t t = 0; t < T; t++) {
 		int64_t st = out->tok[t];
@@ -288,23 +339,10 @@ int align_viterbi(const float *emis, int64_t T, int V, int64_t ld, const int *tg
 	}
 	out->T = T;
 	out->score = total;
-	out->blocks = (int)nb;
-	out->peak_bytes = held;
+	out->blocks = (int)tr.nb;
+	out->peak_bytes = tr.held;
 out:
-	if (ckpt)
-		for (int64_t k = 0; k < nb; k++)
-			free(ckpt[k]);
-	free(ckpt);
-	free(bp);
-	free(ra_buf);
-	free(rb_buf);
-	free(tr.lab);
-	free(tr.skipadd);
-	free(tr.btmp);
-	free(tr.es);
-	free(tr.bst);
-	free(tr.ben);
-	free(tr.row);
+	trellis_free(&tr);
 	if (rc)
 		align_path_free(out);
 	return rc;

@@ -24,11 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ALIGN_STRIDE 320      /* samples per frame */
-#define ALIGN_RATE   16000    /* samples per second */
+#include "audio/audio.h"
+
+#define ALIGN_STRIDE 320      /* samples per frame (at AUDIO_RATE samples per second) */
 
 /* Seconds at the start of frame f. */
-static inline double align_frame_time(int64_t f) { return (double)(f * ALIGN_STRIDE) / ALIGN_RATE; }
+static inline double align_frame_time(int64_t f) { return (double)(f * ALIGN_STRIDE) / AUDIO_RATE; }
 
 typedef struct align_opts {
 	int    blank;        /* blank id (the model's pad id) */

@@ -7,7 +7,7 @@
 #pragma once
 #include <stdint.h>
 
-#include "align/align_stage.h"
+#include "align/align_one.h"
 #include "base/dist.h"
 #include "model/vocab.h"
 

@@ -17,7 +17,7 @@ static int io_check(FILE *f)
 	return ferror(f) ? err_set(ACC_EIO, "write failed") : 0;
 }
 
-int align_export_add_word(ax_item **items, int64_t *n, int64_t *cap, const char *label, const char *norm,
+int align_export_add_word(ax_item **items, int64_t *n, size_t *cap, const char *label, const char *norm,
 			  const char *romanized, double start, double end, double score)
 {
 	if (label && !*label && *n > 0) {
@@ -45,14 +45,8 @@ int align_export_add_word(ax_item **items, int64_t *n, int64_t *cap, const char 
 		}
 		return 0;
 	}
-	if (*n == *cap) {
-		int64_t nc = *cap ? *cap * 2 : 16;
-		ax_item *ni = realloc(*items, sizeof *ni * nc);
-		if (!ni)
-			return err_set(ACC_ENOMEM, "export: out of memory");
-		*items = ni;
-		*cap = nc;
-	}
+	if (ARRAY_GROW(*items, *cap, (size_t)*n + 1))
+		return err_set(ACC_ENOMEM, "export: out of memory");
 	ax_item *w = &(*items)[*n];
 	memset(w, 0, sizeof *w);
 	/* an empty label on the first word has nothing to continue: use the norm */
@@ -444,7 +438,7 @@ int align_export_parse_textgrid(const char *text, ax_textgrid *tg)
 	int rc = 0, lineno = 0, have_type = 0;
 	ax_tier *tier = NULL;
 	ax_item *cur = NULL;
-	int64_t cap = 0;
+	size_t cap = 0, tcap = 0;
 	memset(tg, 0, sizeof *tg);
 	if (!buf)
 		return err_set(ACC_ENOMEM, "textgrid: out of memory");
@@ -458,12 +452,10 @@ int align_export_parse_textgrid(const char *text, ax_textgrid *tg)
 			continue;
 		}
 		if (!strncmp(p, "item [", 6) && strstr(p, "]:") && p[6] != ']') {
-			ax_tier *nt = realloc(tg->tiers, sizeof *nt * (tg->ntiers + 1));
-			if (!nt) {
+			if (ARRAY_GROW(tg->tiers, tcap, (size_t)tg->ntiers + 1)) {
 				rc = err_set(ACC_ENOMEM, "textgrid: out of memory");
 				goto out;
 			}
-			tg->tiers = nt;
 			tier = &tg->tiers[tg->ntiers++];
 			memset(tier, 0, sizeof *tier);
 			cur = NULL;
@@ -475,14 +467,9 @@ int align_export_parse_textgrid(const char *text, ax_textgrid *tg)
 				rc = err_set(ACC_EFORMAT, "textgrid: line %d: interval outside a tier", lineno);
 				goto out;
 			}
-			if (tier->n == cap) {
-				cap = cap ? cap * 2 : 16;
-				ax_item *ni = realloc(tier->items, sizeof *ni * cap);
-				if (!ni) {
-					rc = err_set(ACC_ENOMEM, "textgrid: out of memory");
-					goto out;
-				}
-				tier->items = ni;
+			if (ARRAY_GROW(tier->items, cap, (size_t)tier->n + 1)) {
+				rc = err_set(ACC_ENOMEM, "textgrid: out of memory");
+				goto out;
 			}
 			cur = &tier->items[tier->n++];
 			memset(cur, 0, sizeof *cur);
@@ -572,7 +559,8 @@ int align_export_parse_ctm(const char *text, ax_ctm_line **lines, int64_t *n)
 {
 	char *buf = strdup(text), *save = NULL;
 	ax_ctm_line *out = NULL;
-	int64_t k = 0, cap = 0;
+	int64_t k = 0;
+	size_t cap = 0;
 	int rc = 0, lineno = 0;
 	*lines = NULL;
 	*n = 0;
@@ -598,14 +586,9 @@ int align_export_parse_ctm(const char *text, ax_ctm_line **lines, int64_t *n)
 			rc = err_set(ACC_EFORMAT, "ctm: line %d: bad channel, time, duration or confidence", lineno);
 			goto out;
 		}
-		if (k == cap) {
-			cap = cap ? cap * 2 : 64;
-			ax_ctm_line *nl = realloc(out, sizeof *nl * cap);
-			if (!nl) {
-				rc = err_set(ACC_ENOMEM, "ctm: out of memory");
-				goto out;
-			}
-			out = nl;
+		if (ARRAY_GROW(out, cap, (size_t)k + 1)) {
+			rc = err_set(ACC_ENOMEM, "ctm: out of memory");
+			goto out;
 		}
 		out[k].key = strdup(f[0]);
 		out[k].word = strdup(f[4]);

@@ -9,6 +9,7 @@
  * formats (SRT/VTT cues).  Intervals are [start, end), end exclusive.
  */
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -26,7 +27,7 @@ typedef struct ax_item {
  * token of the previous word (normalization split it): it is merged into
  * the previous item (end extended, score averaged over the time covered,
  * norm and romanized forms joined with a space) instead of appended. */
-int align_export_add_word(ax_item **items, int64_t *n, int64_t *cap, const char *label, const char *norm,
+int align_export_add_word(ax_item **items, int64_t *n, size_t *cap, const char *label, const char *norm,
 			  const char *romanized, double start, double end, double score);
 /* Free the strings of n items and the array. */
 void align_export_items_free(ax_item *items, int64_t n);

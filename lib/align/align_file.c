@@ -26,7 +26,7 @@ void align_file_result_free(align_file_result *f)
 static int result_items(const align_result *r, const vocab *v, int V, ax_item **words, int64_t *nw, ax_item **chars,
 			int64_t *nc)
 {
-	int64_t cap = 0;
+	size_t cap = 0;
 	int rc;
 	for (int64_t i = 0; i < r->nwords; i++) {
 		const align_span *w = &r->words[i];
@@ -66,8 +66,8 @@ int align_text_items(const float *lp, int64_t T, int V, int blank, const vocab *
 	align_params_default(&p);
 	*words = *chars = NULL;
 	*nw = *nc = 0;
-	int rc = align_stage_tokens(v, text, ALIGN_OOV_UNK, V, &ids, &n, &oov, &used);
-	if (!rc && n > 0 && (rc = align_stage_one(lp, T, V, blank, v, ids, n, text, &p, &r)) == 0 && r.status_ok)
+	int rc = align_tokens(v, text, ALIGN_OOV_UNK, V, &ids, &n, &oov, &used);
+	if (!rc && n > 0 && (rc = align_one(lp, T, V, blank, v, ids, n, text, &p, &r)) == 0 && r.status_ok)
 		rc = result_items(&r, v, V, words, nw, chars, nc);
 	if (!rc && n > 0 && !r.status_ok)
 		rc = err_set(ACC_EINVAL, "cannot time the words of '%s': %s", text, r.message);
@@ -113,7 +113,7 @@ int align_file_run(const char *audio_path, const char *text, const align_file_op
 		err_wrap(rc, "transcript");
 		goto out;
 	}
-	if ((rc = align_stage_tokens(v, norm, o->p.oov, em->V, &ids, &nid, &oov, &used)))
+	if ((rc = align_tokens(v, norm, o->p.oov, em->V, &ids, &nid, &oov, &used)))
 		goto out;
 	if (oov.n) {
 		vocab_oov_describe(&oov, res->oov_desc, sizeof res->oov_desc);
@@ -131,12 +131,12 @@ int align_file_run(const char *audio_path, const char *text, const align_file_op
 	free(x);
 	x = NULL;
 	align_params p = o->p;
-	if (o->long_s > 0 && (double)n / ALIGN_RATE > o->long_s)
+	if (o->long_s > 0 && (double)n / AUDIO_RATE > o->long_s)
 		p.star_edges = 1;   /* as `align run` does for long recordings */
 	int keep = res->r.flags;
 	char msg[sizeof res->r.message];
 	snprintf(msg, sizeof msg, "%s", res->r.message);
-	if ((rc = align_stage_one(lp, T, em->V, em->blank, v, ids, nid, norm, &p, &res->r)))
+	if ((rc = align_one(lp, T, em->V, em->blank, v, ids, nid, norm, &p, &res->r)))
 		goto out;
 	res->r.flags |= keep;
 	if (!res->r.message[0])
@@ -150,7 +150,7 @@ done:
 	res->u.rec = res->key;
 	res->u.text = res->raw;
 	res->u.offset = 0;
-	res->u.duration = (double)n / ALIGN_RATE;
+	res->u.duration = (double)n / AUDIO_RATE;
 	res->u.words = res->words;
 	res->u.nwords = res->nwords;
 	res->u.chars = res->chars;

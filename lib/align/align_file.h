@@ -10,7 +10,8 @@
 #include <stdint.h>
 
 #include "align/align_export.h"
-#include "align/align_stage.h"
+#include "align/align_one.h"
+#include "model/emit.h"
 
 typedef struct align_file_opts {
 	const char *lang;          /* language of the text (normalization) */

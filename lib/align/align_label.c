@@ -43,7 +43,8 @@ static int is_ws(char c)
 
 int align_label_split(const char *s, char ***words, int64_t *n)
 {
-	int64_t k = 0, cap = 0;
+	int64_t k = 0;
+	size_t cap = 0;
 	char **w = NULL;
 	*words = NULL;
 	*n = 0;
@@ -55,13 +56,8 @@ int align_label_split(const char *s, char ***words, int64_t *n)
 		const char *e = p;
 		while (*e && !is_ws(*e))
 			e++;
-		if (k == cap) {
-			cap = cap ? cap * 2 : 16;
-			char **nw = realloc(w, sizeof *nw * cap);
-			if (!nw)
-				goto oom;
-			w = nw;
-		}
+		if (ARRAY_GROW(w, cap, (size_t)k + 1))
+			goto oom;
 		if (!(w[k] = strndup(p, (size_t)(e - p))))
 			goto oom;
 		k++;

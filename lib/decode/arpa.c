@@ -30,7 +30,8 @@ struct arpa {
 	/* vocabulary */
 	char      *arena; size_t arena_len, arena_cap;
 	size_t    *word_off;       /* offset of each word in arena */
-	int32_t    nwords, words_cap;
+	int32_t    nwords;
+	size_t     words_cap;
 	int32_t   *vindex;         /* hash slots over words: id + 1, 0 = empty */
 	uint64_t   vmask;
 	int32_t    bos, eos, unk;
@@ -150,24 +151,10 @@ int arpa_add_word(arpa *lm, const char *word, int32_t *id)
 		if (rc)
 			return rc;
 	}
-	if (lm->nwords == lm->words_cap) {
-		int32_t cap = lm->words_cap ? lm->words_cap * 2 : 256;
-		size_t *o = realloc(lm->word_off, (size_t)cap * sizeof *o);
-		if (!o)
-			return err_set(ACC_ENOMEM, "out of memory");
-		lm->word_off = o;
-		lm->words_cap = cap;
-	}
-	if (lm->arena_len + len + 1 > lm->arena_cap) {
-		size_t cap = lm->arena_cap ? lm->arena_cap : 4096;
-		while (cap < lm->arena_len + len + 1)
-			cap *= 2;
-		char *a = realloc(lm->arena, cap);
-		if (!a)
-			return err_set(ACC_ENOMEM, "out of memory");
-		lm->arena = a;
-		lm->arena_cap = cap;
-	}
+	int rc;
+	if ((rc = ARRAY_GROW(lm->word_off, lm->words_cap, (size_t)lm->nwords + 1)) ||
+	    (rc = ARRAY_GROW(lm->arena, lm->arena_cap, lm->arena_len + len + 1)))
+		return rc;
 	memcpy(lm->arena + lm->arena_len, word, len + 1);
 	int32_t nid = lm->nwords++;
 	lm->word_off[nid] = lm->arena_len;
@@ -513,167 +500,159 @@ static int split_fields(char *s, char **f)
 	}
 }
 
+/* The \data\ section's "ngram N=count" lines, orders 1..order in
+ * sequence (anything before \data\ is a free-form header: SRILM/lmplz
+ * comments).  Leaves ps at the line after the counts. */
+static int read_counts(parser *ps, uint64_t declared[ARPA_MAX_ORDER], int *order)
+{
+	*order = 0;
+	for (;;) {
+		if (!next_line(ps))
+			return perr(ps, "no \\data\\ section (not an ARPA file)");
+		if (!strncmp(ps->line, "\\data\\", 6) && blank(ps->line + 6))
+			break;
+	}
+	for (;;) {
+		if (!next_line(ps))
+			return perr(ps, "unexpected end of file in \\data\\ section");
+		if (blank(ps->line)) {
+			if (*order)
+				return 0;
+			continue;
+		}
+		if (ps->line[0] == '\\') {
+			if (!*order)
+				return perr(ps, "\\data\\ section declares no n-gram counts");
+			return 0;   /* section header right after the counts: read_section takes it */
+		}
+		int n;
+		unsigned long long c;
+		char tail;
+		if (sscanf(ps->line, " ngram %d = %llu %c", &n, &c, &tail) != 2 || strchr(ps->line, '-'))
+			return perr(ps, "bad count line '%s' (expected 'ngram N=COUNT')", ps->line);
+		if (n != *order + 1)
+			return perr(ps, "bad count line: 'ngram %d' where 'ngram %d' was expected", n, *order + 1);
+		if (n > ARPA_MAX_ORDER)
+			return perr(ps, "order %d is above the supported maximum %d", n, ARPA_MAX_ORDER);
+		if (c >= UINT32_MAX / 2)
+			return perr(ps, "bad count line: %llu %d-grams is too many", c, n);
+		declared[n - 1] = c;
+		*order = n;
+	}
+}
+
+/* The header line of section want ("\N-grams:"), skipping blank lines. */
+static int read_section_header(parser *ps, const char *want, int order)
+{
+	while (ps->line[0] != '\\') {
+		if (!next_line(ps))
+			return perr(ps, "unexpected end of file: missing section %s", want);
+		if (!blank(ps->line) && ps->line[0] != '\\')
+			return perr(ps, "expected section header %s, found '%.60s'", want, ps->line);
+	}
+	char *hdr = ps->line;
+	while (*hdr && isspace((unsigned char)*hdr))
+		hdr++;
+	size_t hl = strlen(hdr);
+	while (hl && isspace((unsigned char)hdr[hl - 1]))
+		hdr[--hl] = 0;
+	if (!strcmp(hdr, want))
+		return 0;
+	if (!strcmp(hdr, "\\end\\"))
+		return perr(ps, "\\end\\ before section %s (counts declare %d orders)", want, order);
+	return perr(ps, "expected section header %s, found '%.60s'", want, hdr);
+}
+
+/* One n-gram line of section want (already split into nf fields f) added
+ * to lm; unigram lines add their word. */
+static int read_entry(parser *ps, arpa *lm, int n, int order, const char *want, char **f, int nf)
+{
+	int rc, max_nf = n < order ? n + 2 : n + 1;
+	if (nf < n + 1 || nf > max_nf) {
+		if (n < order)
+			return perr(ps, "wrong number of fields in %s: %d (a %d-gram line has %d or %d: probability, %d word%s, optional back-off); n-gram of the wrong order?",
+				    want, nf > MAX_FIELDS ? MAX_FIELDS : nf, n, n + 1, n + 2, n, n > 1 ? "s" : "");
+		return perr(ps, "wrong number of fields in %s: %d (a %d-gram line of the highest order has %d: probability, %d word%s, no back-off); n-gram of the wrong order?",
+			    want, nf > MAX_FIELDS ? MAX_FIELDS : nf, n, n + 1, n, n > 1 ? "s" : "");
+	}
+	float lp, bo = 0;
+	if (parse_float(f[0], &lp))
+		return perr(ps, "probability '%.40s' is not a number", f[0]);
+	if (lp > 0)
+		return perr(ps, "log10 probability %g is above 0", lp);
+	if (nf == n + 2 && parse_float(f[n + 1], &bo))
+		return perr(ps, "back-off '%.40s' is not a number", f[n + 1]);
+	int32_t ids[ARPA_MAX_ORDER];
+	for (int i = 0; i < n; i++) {
+		if (n == 1) {
+			if ((rc = arpa_add_word(lm, f[1], &ids[0])))
+				return rc;
+		} else if ((ids[i] = arpa_word_id(lm, f[i + 1])) < 0) {
+			return perr(ps, "word '%.60s' is not in the \\1-grams section", f[i + 1]);
+		}
+	}
+	if (arpa_add_ngram(lm, n, ids, lp, bo))
+		return perr(ps, "%s", err_msg());
+	return 0;
+}
+
+/* Section n (header, entries, their count against the declared one);
+ * leaves ps at the next section's header or \end\. */
+static int read_section(parser *ps, arpa *lm, int n, int order, const uint64_t *declared)
+{
+	char want[32], *f[MAX_FIELDS + 1];
+	int rc;
+	snprintf(want, sizeof want, "\\%d-grams:", n);
+	if ((rc = read_section_header(ps, want, order)))
+		return rc;
+	/* Pre-size from the declared count, but never trust a hostile
+	 * header with more than a million entries up front. */
+	if (n > 1 && declared[n - 1] && !lm->t[n - 1].count &&
+	    (rc = table_reserve(&lm->t[n - 1], n, declared[n - 1] < (1u << 20) ? declared[n - 1] : (1u << 20))))
+		return rc;
+	uint64_t got = 0;
+	for (;;) {
+		if (!next_line(ps))
+			return perr(ps, "unexpected end of file in section %s (missing \\end\\)", want);
+		if (ps->line[0] == '\\')
+			break;
+		if (blank(ps->line))
+			continue;
+		if ((rc = read_entry(ps, lm, n, order, want, f, split_fields(ps->line, f))))
+			return rc;
+		got++;
+	}
+	if (got != declared[n - 1])
+		return perr(ps, "section %s has %llu entries but \\data\\ declares ngram %d=%llu", want,
+			    (unsigned long long)got, n, (unsigned long long)declared[n - 1]);
+	return 0;
+}
+
+/* The \end\ line after the last declared section. */
+static int read_end(parser *ps, int order)
+{
+	char *e = ps->line;
+	while (*e && isspace((unsigned char)*e))
+		e++;
+	if (!strncmp(e, "\\end\\", 5) && blank(e + 5))
+		return 0;
+	if (e[0] == '\\' && e[1] >= '0' && e[1] <= '9')
+		return perr(ps, "n-gram section '%.40s' beyond the %d orders declared in \\data\\", e, order);
+	return perr(ps, "expected \\end\\, found '%.60s'", e);
+}
+
 int arpa_read(arpa **out, FILE *fp, const char *name)
 {
 	parser ps = { .fp = fp, .name = name };
 	arpa *lm = NULL;
 	uint64_t declared[ARPA_MAX_ORDER] = { 0 };
 	int order = 0, rc = 0;
-	char *f[MAX_FIELDS + 1];
 	*out = NULL;
-
-	/* Anything before \data\ is a free-form header (SRILM/lmplz comments). */
-	for (;;) {
-		if (!next_line(&ps)) {
-			rc = perr(&ps, "no \\data\\ section (not an ARPA file)");
-			goto out;
-		}
-		if (!strncmp(ps.line, "\\data\\", 6) && blank(ps.line + 6))
-			break;
-	}
-	/* ngram N=count lines, orders 1..order in sequence. */
-	for (;;) {
-		if (!next_line(&ps)) {
-			rc = perr(&ps, "unexpected end of file in \\data\\ section");
-			goto out;
-		}
-		if (blank(ps.line)) {
-			if (order)
-				break;
-			continue;
-		}
-		if (ps.line[0] == '\\') {
-			if (!order) {
-				rc = perr(&ps, "\\data\\ section declares no n-gram counts");
-				goto out;
-			}
-			break;   /* section header right after the counts: handled below */
-		}
-		int n;
-		unsigned long long c;
-		char tail;
-		if (sscanf(ps.line, " ngram %d = %llu %c", &n, &c, &tail) != 2 || strchr(ps.line, '-')) {
-			rc = perr(&ps, "bad count line '%s' (expected 'ngram N=COUNT')", ps.line);
-			goto out;
-		}
-		if (n != order + 1) {
-			rc = perr(&ps, "bad count line: 'ngram %d' where 'ngram %d' was expected", n, order + 1);
-			goto out;
-		}
-		if (n > ARPA_MAX_ORDER) {
-			rc = perr(&ps, "order %d is above the supported maximum %d", n, ARPA_MAX_ORDER);
-			goto out;
-		}
-		if (c >= UINT32_MAX / 2) {
-			rc = perr(&ps, "bad count line: %llu %d-grams is too many", c, n);
-			goto out;
-		}
-		declared[n - 1] = c;
-		order = n;
-	}
-	if ((rc = arpa_new(&lm, order)))
-		goto out;
-
-	for (int n = 1; n <= order; n++) {
-		char want[32];
-		snprintf(want, sizeof want, "\\%d-grams:", n);
-		/* Find the section header (skipping blank lines). */
-		while (ps.line[0] != '\\') {
-			if (!next_line(&ps)) {
-				rc = perr(&ps, "unexpected end of file: missing section %s", want);
-				goto out;
-			}
-			if (!blank(ps.line) && ps.line[0] != '\\') {
-				rc = perr(&ps, "expected section header %s, found '%.60s'", want, ps.line);
-				goto out;
-			}
-		}
-		char *hdr = ps.line;
-		while (*hdr && isspace((unsigned char)*hdr))
-			hdr++;
-		size_t hl = strlen(hdr);
-		while (hl && isspace((unsigned char)hdr[hl - 1]))
-			hdr[--hl] = 0;
-		if (strcmp(hdr, want)) {
-			if (!strcmp(hdr, "\\end\\"))
-				rc = perr(&ps, "\\end\\ before section %s (counts declare %d orders)", want, order);
-			else
-				rc = perr(&ps, "expected section header %s, found '%.60s'", want, hdr);
-			goto out;
-		}
-		/* Pre-size from the declared count, but never trust a hostile
-		 * header with more than a million entries up front. */
-		if (n > 1 && declared[n - 1] && !lm->t[n - 1].count &&
-		    (rc = table_reserve(&lm->t[n - 1], n, declared[n - 1] < (1u << 20) ? declared[n - 1] : (1u << 20))))
-			goto out;
-		uint64_t got = 0;
-		for (;;) {
-			if (!next_line(&ps)) {
-				rc = perr(&ps, "unexpected end of file in section %s (missing \\end\\)", want);
-				goto out;
-			}
-			if (ps.line[0] == '\\')
-				break;
-			if (blank(ps.line))
-				continue;
-			int nf = split_fields(ps.line, f);
-			int max_nf = n < order ? n + 2 : n + 1;
-			if (nf < n + 1 || nf > max_nf) {
-				if (n < order)
-					rc = perr(&ps, "wrong number of fields in %s: %d (a %d-gram line has %d or %d: probability, %d word%s, optional back-off); n-gram of the wrong order?",
-						  want, nf > MAX_FIELDS ? MAX_FIELDS : nf, n, n + 1, n + 2, n, n > 1 ? "s" : "");
-				else
-					rc = perr(&ps, "wrong number of fields in %s: %d (a %d-gram line of the highest order has %d: probability, %d word%s, no back-off); n-gram of the wrong order?",
-						  want, nf > MAX_FIELDS ? MAX_FIELDS : nf, n, n + 1, n, n > 1 ? "s" : "");
-				goto out;
-			}
-			float lp, bo = 0;
-			if (parse_float(f[0], &lp)) {
-				rc = perr(&ps, "probability '%.40s' is not a number", f[0]);
-				goto out;
-			}
-			if (lp > 0) {
-				rc = perr(&ps, "log10 probability %g is above 0", lp);
-				goto out;
-			}
-			if (nf == n + 2 && parse_float(f[n + 1], &bo)) {
-				rc = perr(&ps, "back-off '%.40s' is not a number", f[n + 1]);
-				goto out;
-			}
-			int32_t ids[ARPA_MAX_ORDER];
-			for (int i = 0; i < n; i++) {
-				if (n == 1) {
-					if ((rc = arpa_add_word(lm, f[1], &ids[0])))
-						goto out;
-				} else if ((ids[i] = arpa_word_id(lm, f[i + 1])) < 0) {
-					rc = perr(&ps, "word '%.60s' is not in the \\1-grams section", f[i + 1]);
-					goto out;
-				}
-			}
-			if (arpa_add_ngram(lm, n, ids, lp, bo)) {
-				rc = perr(&ps, "%s", err_msg());
-				goto out;
-			}
-			got++;
-		}
-		if (got != declared[n - 1]) {
-			rc = perr(&ps, "section %s has %llu entries but \\data\\ declares ngram %d=%llu",
-				  want, (unsigned long long)got, n, (unsigned long long)declared[n - 1]);
-			goto out;
-		}
-	}
-	{
-		char *e = ps.line;
-		while (*e && isspace((unsigned char)*e))
-			e++;
-		if (strncmp(e, "\\end\\", 5) || !blank(e + 5)) {
-			if (e[0] == '\\' && e[1] >= '0' && e[1] <= '9')
-				rc = perr(&ps, "n-gram section '%.40s' beyond the %d orders declared in \\data\\", e, order);
-			else
-				rc = perr(&ps, "expected \\end\\, found '%.60s'", e);
-			goto out;
-		}
-	}
+	TRY(read_counts(&ps, declared, &order));
+	TRY(arpa_new(&lm, order));
+	for (int n = 1; n <= order; n++)
+		TRY(read_section(&ps, lm, n, order, declared));
+	TRY(read_end(&ps, order));
 	if (ferror(fp)) {
 		rc = err_set(ACC_EIO, "%s: read error: %s", name, strerror(errno));
 		goto out;

@@ -54,10 +54,10 @@ struct ctc_decoder {
 	ctc_beam_opts o;
 	lex_trie    trie;
 	/* per utterance */
-	bnode      *nodes; int32_t nn, ncap;
-	arpa_state *states; int32_t ns, scap;
+	bnode      *nodes; int32_t nn; size_t ncap;
+	arpa_state *states; int32_t ns; size_t scap;
 	int32_t    *beam, nbeam;
-	int32_t    *cand, ncand, candcap;
+	int32_t    *cand, ncand; size_t candcap;
 	int32_t    *order;      /* token order scratch */
 	uint64_t   *ekeys;      /* prefix-tree edges: (parent << 32 | token) + 1, 0 = empty */
 	int32_t    *evals;
@@ -68,18 +68,9 @@ struct ctc_decoder {
 
 void ctc_beam_defaults(ctc_beam_opts *o)
 {
-	o->beam = 16;
-	o->alpha = 0.5f;
-	o->beta = 1.0f;
-	o->top_k = 40;
-	o->cutoff_prob = 0.999f;
-	o->lexicon = 0;
-	o->allow_unk = 1;
-	o->unk_penalty = -10.0f;
-	o->unk_char_penalty = -0.5f;
-	o->lookahead = 1;
-	o->beam_prune = -10.0f;
-	o->max_nodes = 1 << 19;
+	*o = (ctc_beam_opts){ .beam = 16, .alpha = 0.5f, .beta = 1.0f, .top_k = 40, .cutoff_prob = 0.999f, .lexicon = 0,
+			      .allow_unk = 1, .unk_penalty = -10.0f, .unk_char_penalty = -0.5f, .lookahead = 1,
+			      .beam_prune = -10.0f, .max_nodes = 1 << 19 };
 }
 
 static inline double logadd(double a, double b)
@@ -278,12 +269,7 @@ int ctc_decoder_new(ctc_decoder **out, const char *const *tokens, int n_tokens, 
 	ctc_decoder *d = calloc(1, sizeof *d);
 	if (!d)
 		return err_set(ACC_ENOMEM, "out of memory");
-	d->tokens = tokens;
-	d->V = n_tokens;
-	d->blank = blank;
-	d->delim = delim;
-	d->lm = lm;
-	d->o = o;
+	*d = (struct ctc_decoder){ .tokens = tokens, .V = n_tokens, .blank = blank, .delim = delim, .lm = lm, .o = o };
 	d->order = malloc((size_t)n_tokens * sizeof *d->order);
 	if (!d->order) {
 		rc = err_set(ACC_ENOMEM, "out of memory");
@@ -318,16 +304,10 @@ void ctc_decoder_free(ctc_decoder *d)
 
 static int new_node(ctc_decoder *d, int32_t *id)
 {
-	if (d->nn == d->ncap) {
-		int32_t cap = d->ncap ? d->ncap * 2 : 4096;
-		if (cap < d->ncap)
-			return err_set(ACC_ENOMEM, "beam search prefix tree too large");
-		bnode *n = realloc(d->nodes, (size_t)cap * sizeof *n);
-		if (!n)
-			return err_set(ACC_ENOMEM, "out of memory (beam search)");
-		d->nodes = n;
-		d->ncap = cap;
-	}
+	if (d->nn == INT32_MAX)
+		return err_set(ACC_ENOMEM, "beam search prefix tree too large");
+	if (ARRAY_GROW(d->nodes, d->ncap, (size_t)d->nn + 1))
+		return err_set(ACC_ENOMEM, "out of memory (beam search)");
 	bnode *n = &d->nodes[d->nn];
 	memset(n, 0, sizeof *n);
 	n->parent = -1;
@@ -340,14 +320,8 @@ static int new_node(ctc_decoder *d, int32_t *id)
 
 static int new_state(ctc_decoder *d, const arpa_state *s, int32_t *id)
 {
-	if (d->ns == d->scap) {
-		int32_t cap = d->scap ? d->scap * 2 : 1024;
-		arpa_state *n = realloc(d->states, (size_t)cap * sizeof *n);
-		if (!n)
-			return err_set(ACC_ENOMEM, "out of memory (beam search)");
-		d->states = n;
-		d->scap = cap;
-	}
+	if (ARRAY_GROW(d->states, d->scap, (size_t)d->ns + 1))
+		return err_set(ACC_ENOMEM, "out of memory (beam search)");
 	d->states[d->ns] = *s;
 	*id = d->ns++;
 	return 0;
@@ -468,14 +442,8 @@ static int touch(ctc_decoder *d, int32_t id, int t)
 		return 0;
 	n->stamp = t;
 	n->nb = n->nnb = -INFINITY;
-	if (d->ncand == d->candcap) {
-		int32_t cap = d->candcap ? d->candcap * 2 : 1024;
-		int32_t *c = realloc(d->cand, (size_t)cap * sizeof *c);
-		if (!c)
-			return err_set(ACC_ENOMEM, "out of memory (beam search)");
-		d->cand = c;
-		d->candcap = cap;
-	}
+	if (ARRAY_GROW(d->cand, d->candcap, (size_t)d->ncand + 1))
+		return err_set(ACC_ENOMEM, "out of memory (beam search)");
 	d->cand[d->ncand++] = id;
 	return 0;
 }
@@ -633,16 +601,10 @@ static char *text_of(const ctc_decoder *d, int32_t id)
 		size_t l = strlen(t);
 		if (toks[i] == d->delim && (len == 0 || s[len - 1] == ' '))
 			continue;
-		if (len + l + 1 > cap) {
-			while (len + l + 1 > cap)
-				cap *= 2;
-			char *s2 = realloc(s, cap);
-			if (!s2) {
-				free(s);
-				free(toks);
-				return NULL;
-			}
-			s = s2;
+		if (ARRAY_GROW(s, cap, len + l + 1)) {
+			free(s);
+			free(toks);
+			return NULL;
 		}
 		memcpy(s + len, t, l);
 		len += l;
@@ -654,13 +616,12 @@ static char *text_of(const ctc_decoder *d, int32_t id)
 	return s;
 }
 
-int ctc_decoder_decode(ctc_decoder *d, const float *logp, int T, int stride, char **text, double *score)
+/* A fresh search: the tree, the LM states and the edge map emptied, the
+ * root (empty prefix, blank mass 0) alone in the beam. */
+static int decode_begin(ctc_decoder *d)
 {
-	int rc = 0;
 	int32_t root;
-	*text = NULL;
-	if (T < 0 || stride < d->V)
-		return err_set(ACC_EINVAL, "bad emission matrix: %d frames, stride %d < %d tokens", T, stride, d->V);
+	int rc;
 	d->nn = d->ns = d->ncand = 0;
 	d->nedges = 0;
 	d->compactions = 0;
@@ -687,111 +648,118 @@ int ctc_decoder_decode(ctc_decoder *d, const float *logp, int T, int stride, cha
 		return err_set(ACC_ENOMEM, "out of memory");
 	d->beam[0] = root;
 	d->nbeam = 1;
+	return 0;
+}
 
-	for (int t = 0; t < T; t++) {
-		const float *row = logp + (size_t)t * stride;
-		for (int v = 0; v < d->V; v++)
-			if (isnan(row[v]) || row[v] > 1e-3f) {
-				rc = err_set(ACC_EINVAL, "emissions are not log-probabilities: frame %d token %d is %g", t, v, row[v]);
-				goto out;
-			}
-		int k = frame_tokens(d, row);
-		d->ncand = 0;
-		for (int bi = 0; bi < d->nbeam; bi++) {
-			int32_t b = d->beam[bi];
-			double pb = d->nodes[b].pb, pnb = d->nodes[b].pnb;
-			double total = logadd(pb, pnb);
-			int32_t last = d->nodes[b].token;
-			for (int j = 0; j < k; j++) {
-				int32_t c = d->order[j];
-				double lp = row[c];
-				if (c == d->blank) {
-					if ((rc = touch(d, b, t)))
-						goto out;
-					d->nodes[b].nb = logadd(d->nodes[b].nb, total + lp);
-				} else if (c == d->delim && (last < 0 || last == d->delim)) {
-					/* A delimiter at the start or after a delimiter
-					 * changes no text: same prefix. */
-					if ((rc = touch(d, b, t)))
-						goto out;
-					d->nodes[b].nnb = logadd(d->nodes[b].nnb, total + lp);
-				} else if (c == last) {
-					int32_t ch;
-					if ((rc = touch(d, b, t)))
-						goto out;
-					d->nodes[b].nnb = logadd(d->nodes[b].nnb, pnb + lp);
-					if (pb == -INFINITY)
-						continue;
-					if ((rc = extend(d, b, c, &ch)))
-						goto out;
-					if (ch < 0)
-						continue;
-					if ((rc = touch(d, ch, t)))
-						goto out;
-					d->nodes[ch].nnb = logadd(d->nodes[ch].nnb, pb + lp);
-				} else {
-					int32_t ch;
-					if ((rc = extend(d, b, c, &ch)))
-						goto out;
-					if (ch < 0)
-						continue;
-					if ((rc = touch(d, ch, t)))
-						goto out;
-					d->nodes[ch].nnb = logadd(d->nodes[ch].nnb, total + lp);
-				}
+/* Prefix b extended by token c (its child, unless the lexicon forbids
+ * it), mass added to the child's non-blank mass of frame t. */
+static int extend_add(ctc_decoder *d, int32_t b, int32_t c, int t, double mass)
+{
+	int32_t ch;
+	int rc;
+	if ((rc = extend(d, b, c, &ch)) || ch < 0)
+		return rc;
+	if ((rc = touch(d, ch, t)))
+		return rc;
+	d->nodes[ch].nnb = logadd(d->nodes[ch].nnb, mass);
+	return 0;
+}
+
+/* Frame t: every beam prefix extended by the frame's k candidate tokens
+ * (d->order), the new masses accumulated in the candidates' nb/nnb. */
+static int decode_extend(ctc_decoder *d, const float *row, int t, int k)
+{
+	int rc;
+	d->ncand = 0;
+	for (int bi = 0; bi < d->nbeam; bi++) {
+		int32_t b = d->beam[bi];
+		double pb = d->nodes[b].pb, pnb = d->nodes[b].pnb;
+		double total = logadd(pb, pnb);
+		int32_t last = d->nodes[b].token;
+		for (int j = 0; j < k; j++) {
+			int32_t c = d->order[j];
+			double lp = row[c];
+			if (c == d->blank) {
+				if ((rc = touch(d, b, t)))
+					return rc;
+				d->nodes[b].nb = logadd(d->nodes[b].nb, total + lp);
+			} else if (c == d->delim && (last < 0 || last == d->delim)) {
+				/* A delimiter at the start or after a delimiter
+				 * changes no text: same prefix. */
+				if ((rc = touch(d, b, t)))
+					return rc;
+				d->nodes[b].nnb = logadd(d->nodes[b].nnb, total + lp);
+			} else if (c == last) {
+				/* the repeat collapses into b; after a blank it is a new token */
+				if ((rc = touch(d, b, t)))
+					return rc;
+				d->nodes[b].nnb = logadd(d->nodes[b].nnb, pnb + lp);
+				if (pb != -INFINITY && (rc = extend_add(d, b, c, t, pb + lp)))
+					return rc;
+			} else if ((rc = extend_add(d, b, c, t, total + lp))) {
+				return rc;
 			}
 		}
-		/* Next frame's beam: the best candidates. */
+	}
+	return 0;
+}
+
+/* After frame t: the candidates' masses become current, and the next
+ * beam is the best of them (score pruning relative to the best, then the
+ * best `beam`: selection, then a sort of those only). */
+static int decode_prune(ctc_decoder *d, int t)
+{
+	for (int32_t i = 0; i < d->ncand; i++) {
+		bnode *n = &d->nodes[d->cand[i]];
+		n->pb = n->nb;
+		n->pnb = n->nnb;
+		n->score = logadd(n->pb, n->pnb) + n->lm + n->look;
+	}
+	/* Nodes of the old beam that got no candidate mass are gone. */
+	for (int bi = 0; bi < d->nbeam; bi++) {
+		bnode *n = &d->nodes[d->beam[bi]];
+		if (n->stamp != t)
+			n->pb = n->pnb = -INFINITY;
+	}
+	if (d->o.beam_prune < 0 && d->ncand > d->o.beam) {
+		double top = -INFINITY;
+		for (int32_t i = 0; i < d->ncand; i++)
+			if (d->nodes[d->cand[i]].score > top)
+				top = d->nodes[d->cand[i]].score;
+		int32_t kept = 0;
 		for (int32_t i = 0; i < d->ncand; i++) {
 			bnode *n = &d->nodes[d->cand[i]];
-			n->pb = n->nb;
-			n->pnb = n->nnb;
-			n->score = logadd(n->pb, n->pnb) + n->lm + n->look;
-		}
-		/* Nodes of the old beam that got no candidate mass are gone. */
-		for (int bi = 0; bi < d->nbeam; bi++) {
-			bnode *n = &d->nodes[d->beam[bi]];
-			if (n->stamp != t)
+			if (n->score >= top + d->o.beam_prune)
+				d->cand[kept++] = d->cand[i];
+			else
 				n->pb = n->pnb = -INFINITY;
 		}
-		/* Score pruning relative to the best candidate, then the best
-		 * `beam` of the rest (selection, then a sort of those only). */
-		if (d->o.beam_prune < 0 && d->ncand > d->o.beam) {
-			double top = -INFINITY;
-			for (int32_t i = 0; i < d->ncand; i++)
-				if (d->nodes[d->cand[i]].score > top)
-					top = d->nodes[d->cand[i]].score;
-			int32_t kept = 0;
-			for (int32_t i = 0; i < d->ncand; i++) {
-				bnode *n = &d->nodes[d->cand[i]];
-				if (n->score >= top + d->o.beam_prune)
-					d->cand[kept++] = d->cand[i];
-				else
-					n->pb = n->pnb = -INFINITY;
-			}
-			d->ncand = kept;
-		}
-		if (d->ncand > d->o.beam)
-			select_top(d->cand, d->ncand, d->o.beam, d->nodes);
-		qsort_r(d->cand, d->ncand < d->o.beam ? d->ncand : d->o.beam, sizeof *d->cand, cmp_score, d->nodes);
-		d->nbeam = d->ncand < d->o.beam ? d->ncand : d->o.beam;
-		memcpy(d->beam, d->cand, (size_t)d->nbeam * sizeof *d->beam);
-		for (int32_t i = d->nbeam; i < d->ncand; i++) {
-			bnode *n = &d->nodes[d->cand[i]];
-			n->pb = n->pnb = -INFINITY;
-		}
-		if (!d->nbeam) {
-			rc = err_set(ACC_EINVAL, "beam search lost every hypothesis at frame %d (all -inf emissions or lexicon too strict)", t);
-			goto out;
-		}
-		if (d->nn > d->o.max_nodes && (rc = compact(d)))
-			goto out;
+		d->ncand = kept;
 	}
-	/* Final scores: close the partial word and the sentence.  Under a strict
-	 * lexicon an unfinished non-word ends no hypothesis, unless every
-	 * hypothesis is one (then the best of them is returned). */
-	double best = -INFINITY;
+	if (d->ncand > d->o.beam)
+		select_top(d->cand, d->ncand, d->o.beam, d->nodes);
+	qsort_r(d->cand, d->ncand < d->o.beam ? d->ncand : d->o.beam, sizeof *d->cand, cmp_score, d->nodes);
+	d->nbeam = d->ncand < d->o.beam ? d->ncand : d->o.beam;
+	memcpy(d->beam, d->cand, (size_t)d->nbeam * sizeof *d->beam);
+	for (int32_t i = d->nbeam; i < d->ncand; i++) {
+		bnode *n = &d->nodes[d->cand[i]];
+		n->pb = n->pnb = -INFINITY;
+	}
+	if (!d->nbeam)
+		return err_set(ACC_EINVAL, "beam search lost every hypothesis at frame %d (all -inf emissions or lexicon too strict)", t);
+	if (d->nn > d->o.max_nodes)
+		return compact(d);
+	return 0;
+}
+
+/* Final scores: close the partial word and the sentence.  Under a strict
+ * lexicon an unfinished non-word ends no hypothesis, unless every
+ * hypothesis is one (then the best of them is returned).  Ties: the
+ * earliest node. */
+static int32_t decode_best(ctc_decoder *d, double *best)
+{
 	int32_t best_id = -1;
+	*best = -INFINITY;
 	for (int pass = 0; pass < 2 && best_id < 0; pass++) {
 		for (int bi = 0; bi < d->nbeam; bi++) {
 			int32_t id = d->beam[bi];
@@ -804,12 +772,34 @@ int ctc_decoder_decode(ctc_decoder *d, const float *logp, int T, int stride, cha
 				s += word_end_score(d, n, &st);
 			if (d->lm)
 				s += d->o.alpha * LN10 * arpa_score(d->lm, &st, arpa_eos(d->lm), &st);
-			if (best_id < 0 || s > best || (s == best && id < best_id)) {
-				best = s;
+			if (best_id < 0 || s > *best || (s == *best && id < best_id)) {
+				*best = s;
 				best_id = id;
 			}
 		}
 	}
+	return best_id;
+}
+
+int ctc_decoder_decode(ctc_decoder *d, const float *logp, int T, int stride, char **text, double *score)
+{
+	int rc = 0;
+	*text = NULL;
+	if (T < 0 || stride < d->V)
+		return err_set(ACC_EINVAL, "bad emission matrix: %d frames, stride %d < %d tokens", T, stride, d->V);
+	TRY(decode_begin(d));
+	for (int t = 0; t < T; t++) {
+		const float *row = logp + (size_t)t * stride;
+		for (int v = 0; v < d->V; v++)
+			if (isnan(row[v]) || row[v] > 1e-3f) {
+				rc = err_set(ACC_EINVAL, "emissions are not log-probabilities: frame %d token %d is %g", t, v, row[v]);
+				goto out;
+			}
+		TRY(decode_extend(d, row, t, frame_tokens(d, row)));
+		TRY(decode_prune(d, t));
+	}
+	double best;
+	int32_t best_id = decode_best(d, &best);
 	*text = text_of(d, best_id);
 	if (!*text)
 		rc = err_set(ACC_ENOMEM, "out of memory");
@@ -837,15 +827,9 @@ int ctc_greedy(const float *logp, int T, int n_tokens, int stride, const char *c
 			const char *tok = best == delim ? " " : tokens[best];
 			size_t l = strlen(tok);
 			if (!(best == delim && (len == 0 || s[len - 1] == ' '))) {
-				if (len + l + 1 > cap) {
-					while (len + l + 1 > cap)
-						cap *= 2;
-					char *s2 = realloc(s, cap);
-					if (!s2) {
-						free(s);
-						return err_set(ACC_ENOMEM, "out of memory");
-					}
-					s = s2;
+				if (ARRAY_GROW(s, cap, len + l + 1)) {
+					free(s);
+					return ACC_ENOMEM;
 				}
 				memcpy(s + len, tok, l);
 				len += l;

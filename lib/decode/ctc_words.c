@@ -14,7 +14,7 @@ int ctc_words_greedy(const float *lp, int64_t T, int V, const vocab *v, ax_item 
 		     int64_t *nc)
 {
 	int *ids = NULL, rc = 0;
-	int64_t wcap = 0, ccap = 0;
+	size_t wcap = 0, ccap = 0;
 	char *wtext = NULL;     /* the open word's text */
 	size_t wl = 0, wcapb = 0;
 	double w_start = 0, w_end = 0, w_psum = 0, w_frames = 0;
@@ -52,14 +52,9 @@ int ctc_words_greedy(const float *lp, int64_t T, int V, const vocab *v, ax_item 
 		if ((rc = align_export_add_word(chars, nc, &ccap, tok, NULL, NULL, s0, s1, ps / (double)(t - a + 1))))
 			goto out;
 		size_t tl = strlen(tok);
-		if (wl + tl + 1 > wcapb) {
-			wcapb = (wl + tl + 1) * 2;
-			char *nb = realloc(wtext, wcapb);
-			if (!nb) {
-				rc = err_set(ACC_ENOMEM, "ctc words: out of memory");
-				goto out;
-			}
-			wtext = nb;
+		if (ARRAY_GROW(wtext, wcapb, wl + tl + 1)) {
+			rc = err_set(ACC_ENOMEM, "ctc words: out of memory");
+			goto out;
 		}
 		memcpy(wtext + wl, tok, tl + 1);
 		wl += tl;

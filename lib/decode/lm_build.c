@@ -121,14 +121,8 @@ int lm_build_add(lm_build *b, const char *sentence)
 		word[wl] = 0;
 		if (!strcmp(word, "<s>") || !strcmp(word, "</s>"))
 			return err_set(ACC_EINVAL, "transcript contains the reserved word '%s'", word);
-		if (k + 2 > b->sent_cap) {
-			size_t cap = b->sent_cap ? b->sent_cap * 2 : 256;
-			int32_t *s = realloc(b->sent, cap * sizeof *s);
-			if (!s)
-				return err_set(ACC_ENOMEM, "out of memory");
-			b->sent = s;
-			b->sent_cap = cap;
-		}
+		if ((rc = ARRAY_GROW(b->sent, b->sent_cap, (size_t)k + 2)))
+			return rc;
 		if ((rc = arpa_add_word(b->lm, word, &b->sent[k])))
 			return rc;
 		k++;

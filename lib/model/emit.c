@@ -1,7 +1,7 @@
 /*
  * emit.c — the one emitter (see emit.h): load a model directory (with the
  * language's adapter when the model has them) and turn 16 kHz audio into
- * log-probabilities; and the greedy best path.
+ * log-probabilities; the greedy best path; and the model identity.
  */
 #include "model/emit.h"
 #include "audio/audio.h"
@@ -9,8 +9,12 @@
 #include "base/fsutil.h"
 #include "model/w2v.h"
 #include "model/w2v_infer.h"
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "base/banned.h"
 
 /* Clips up to this long run as one forward pass; longer audio is windowed. */
@@ -97,4 +101,95 @@ void emit_greedy(const float *lp, int64_t T, int V, int64_t stride, int *ids)
 				best = v;
 		ids[t] = best;
 	}
+}
+
+/* Hash "<name>:<size>:" and the first max_bytes of path into h; a missing
+ * file is ACC_ENOTFOUND when required, else skipped. */
+static int hash_file(EVP_MD_CTX *h, const char *path, size_t max_bytes, int required)
+{
+	struct stat st;
+	if (stat(path, &st)) {
+		if (required)
+			return err_set(ACC_ENOTFOUND, "'%s' does not exist", path);
+		return 0;
+	}
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return err_set(ACC_EIO, "cannot read '%s'", path);
+	char head[64];
+	const char *base = strrchr(path, '/');
+	int hl = snprintf(head, sizeof head, "%s:%lld:", base ? base + 1 : path, (long long)st.st_size);
+	EVP_DigestUpdate(h, head, hl);
+	char buf[65536];
+	size_t got, total = 0;
+	while (total < max_bytes && (got = fread(buf, 1, sizeof buf < max_bytes - total ? sizeof buf : max_bytes - total, f)) > 0) {
+		EVP_DigestUpdate(h, buf, got);
+		total += got;
+	}
+	fclose(f);
+	return 0;
+}
+
+int emit_model_id(const char *dir, const char *lang, char hex[65])
+{
+	char p[4096];
+	int rc = 0;
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+	if (!h || !EVP_DigestInit_ex(h, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(h);
+		return err_set(ACC_EINTERNAL, "align: cannot initialize SHA-256");
+	}
+	const size_t all = (size_t)1 << 40, mib = 1 << 20;
+	if ((rc = fs_join(p, sizeof p, dir, "config.json")) || (rc = hash_file(h, p, all, 1)))
+		goto out;
+	if ((rc = fs_join(p, sizeof p, dir, "vocab.json")) || (rc = hash_file(h, p, all, 0)))
+		goto out;
+	if (lang) {
+		char name[256];
+		snprintf(name, sizeof name, "adapter.%s.safetensors", lang);
+		if ((rc = fs_join(p, sizeof p, dir, name)) || (rc = hash_file(h, p, all, 0)))
+			goto out;
+	}
+	if ((rc = fs_join(p, sizeof p, dir, "model.safetensors")))
+		goto out;
+	if (fs_exists(p)) {
+		rc = hash_file(h, p, mib, 1);
+	} else {
+		/* sharded: the index names the shards; hash it and each shard */
+		char *idx = NULL;
+		size_t len;
+		if ((rc = fs_join(p, sizeof p, dir, "model.safetensors.index.json")) || (rc = fs_read_all(p, &idx, &len, 64 << 20)))
+			goto out;
+		EVP_DigestUpdate(h, idx, len);
+		json_t *j = json_loadb(idx, len, 0, NULL);
+		free(idx);
+		json_t *wm = j ? json_object_get(j, "weight_map") : NULL;
+		const char *k;
+		json_t *val;
+		char seen[64][256];
+		int ns = 0;
+		json_object_foreach(wm, k, val) {
+			const char *f = json_string_value(val);
+			int dup = 0;
+			for (int i = 0; f && i < ns; i++)
+				dup |= !strcmp(seen[i], f);
+			if (!f || dup || ns == 64 || strchr(f, '/'))
+				continue;
+			snprintf(seen[ns++], 256, "%s", f);
+			if ((rc = fs_join(p, sizeof p, dir, f)) || (rc = hash_file(h, p, mib, 1)))
+				break;
+		}
+		json_decref(j);
+	}
+	if (!rc && lang)
+		EVP_DigestUpdate(h, lang, strlen(lang));
+out:
+	if (!rc) {
+		unsigned char md[32];
+		unsigned mdl = 0;
+		EVP_DigestFinal_ex(h, md, &mdl);
+		fs_hex(md, 32, hex);
+	}
+	EVP_MD_CTX_free(h);
+	return rc;
 }

@@ -5,7 +5,8 @@
  * recordings of any length work in bounded memory), its blank id, and the
  * one greedy (best-path) decoder over log-probabilities.  align run,
  * align file, transcribe, train eval and training's validation all read
- * emissions and best paths through here.
+ * emissions and best paths through here; and the model directory's identity
+ * (the hash that says when stored alignments are stale).
  */
 #pragma once
 #include <stdint.h>
@@ -34,3 +35,10 @@ void emitter_close(emitter *e);
  * (rows stride floats apart, stride >= V), the lowest id on ties — the
  * rule of HF's argmax and of every greedy decode in the project. */
 void emit_greedy(const float *lp, int64_t T, int V, int64_t stride, int *ids);
+
+/* Model identity (what makes stored emissions-derived results stale):
+ * SHA-256 hex over config.json, vocab.json, the adapter file of lang (when
+ * present; lang may be NULL) and, for each weight file (model.safetensors
+ * or the shards of its index), its name, size and first MiB.  ACC_ENOTFOUND
+ * without config.json or weights, ACC_EIO when one cannot be read. */
+int emit_model_id(const char *model_dir, const char *lang, char hex[65]);

@@ -1,721 +1,30 @@
 /*
- * align_stage.c — the align stage: tokens with the OOV policy, one
- * utterance's alignment and quality, segmentation cuts, model identity, the
- * run over a manifest, `show` and `export` (see align_stage.h).
+ * align_run.c — the align stage over a manifest (see align_run.h): the
+ * work list and its resume hash, the batches written in one transaction
+ * each, long recordings segmented into new utterances, the same run shared
+ * among mpirun ranks, `show` and `export`.  Every SQL statement of
+ * lib/align is here; the alignment itself is the pure core's.
  */
-#include "align/align_stage.h"
+#include "align/align_run.h"
 #include "align/align_dist.h"
-#include "manifest/balance.h"
-#include "base/dist.h"
-#include "align/align_export.h"
-#include "align/align_label.h"
+#include "align/align_segment.h"
 #include "audio/audio.h"
-#include "model/ctc.h"
+#include "base/dist.h"
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/progress.h"
-#include "text/textnorm.h"
-#include "text/wordbreak.h"
-#include <ctype.h>
+#include "manifest/balance.h"
 #include <jansson.h>
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "base/banned.h"
 
-volatile int align_stage_stop;
+volatile int align_run_stop;
 
-#define OOV_MARK (-2)
-
-void align_params_default(align_params *p)
-{
-	memset(p, 0, sizeof *p);
-	p->oov = ALIGN_OOV_UNK;
-	p->star_edges = 0;
-	p->star_between = 0;
-	p->window = 30;
-	p->low_conf = -4.0;
-	p->rate_min = 2.0;
-	p->rate_max = 30.0;
-	p->edge_max_s = 2.0;
-	p->seg_min_s = 1.0;
-	p->seg_max_s = 30.0;
-	p->break_words = 1;
-}
-
-static const char *const oov_names[] = { "unk", "star", "romanize", "error" };
-
-int align_oov_parse(const char *s, align_oov_policy *p)
-{
-	for (int i = 0; i < 4; i++)
-		if (!strcmp(s, oov_names[i])) {
-			*p = (align_oov_policy)i;
-			return 0;
-		}
-	err_set(ACC_EINVAL, "unknown OOV policy '%s'", s);
-	err_hint("use one of: unk, star, romanize, error");
-	return ACC_EINVAL;
-}
-
-const char *align_oov_name(align_oov_policy p)
-{
-	return (unsigned)p < 4 ? oov_names[p] : "?";
-}
-
-/* ---------------------------------------------------------------- tokens */
-
-/* Collapse runs of spaces, trim the edges. */
-static char *squeeze_spaces(const char *s)
-{
-	char *o = malloc(strlen(s) + 1), *q = o;
-	if (!o)
-		return NULL;
-	int sp = 0;
-	for (; *s; s++) {
-		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
-			sp = q != o;
-			continue;
-		}
-		if (sp)
-			*q++ = ' ';
-		sp = 0;
-		*q++ = *s;
-	}
-	*q = 0;
-	return o;
-}
-
-/* ASCII upper-case letters the vocabulary lacks become lower case when it
- * has those (romanized text against a lower-case romanized vocabulary). */
-static void fold_case(const vocab *v, char *s)
-{
-	for (; *s; s++)
-		if (*s >= 'A' && *s <= 'Z') {
-			char up[2] = { *s, 0 }, lo[2] = { (char)(*s - 'A' + 'a'), 0 };
-			if (vocab_id(v, up) < 0 && vocab_id(v, lo) >= 0)
-				*s = lo[0];
-		}
-}
-
-/* Romanize the words of t (single spaces) that hold characters the
- * vocabulary lacks, one word at a time, so that word i of *out is word i of
- * t (labels and word rows stay those of the transcript): whitespace inside
- * a romanized word is removed, a word that romanizes to nothing is kept. */
-static int romanize_words(const vocab *v, const char *t, char **out)
-{
-	char **w = NULL, *acc = NULL;
-	int64_t nw = 0;
-	size_t len = 0;
-	int rc = align_label_split(t, &w, &nw);
-	if (rc)
-		return rc;
-	size_t cap = strlen(t) * 4 + 16;
-	if (!(acc = malloc(cap))) {
-		rc = err_set(ACC_ENOMEM, "align: out of memory");
-		goto out;
-	}
-	acc[0] = 0;
-	for (int64_t i = 0; i < nw; i++) {
-		int *ids = NULL;
-		int64_t n = 0;
-		vocab_oov o = { 0 };
-		char *r = NULL;
-		if ((rc = vocab_encode_ex(v, w[i], &ids, &n, &o, OOV_MARK)))
-			goto out;
-		free(ids);
-		int missing = o.total > 0;
-		vocab_oov_free(&o);
-		if (missing && (rc = textnorm_romanize(w[i], &r)))
-			goto out;
-		if (r) {
-			char *q = r;
-			for (char *p = r; *p; p++)
-				if (!(*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-					*q++ = *p;
-			*q = 0;
-			fold_case(v, r);
-		}
-		const char *use = r && *r ? r : w[i];
-		size_t ul = strlen(use);
-		if (len + ul + 2 > cap) {
-			cap = (len + ul + 2) * 2;
-			char *na = realloc(acc, cap);
-			if (!na) {
-				free(r);
-				rc = err_set(ACC_ENOMEM, "align: out of memory");
-				goto out;
-			}
-			acc = na;
-		}
-		if (len)
-			acc[len++] = ' ';
-		memcpy(acc + len, use, ul + 1);
-		len += ul;
-		free(r);
-	}
-	*out = acc;
-	acc = NULL;
-out:
-	free(acc);
-	align_label_free(w, nw);
-	return rc;
-}
-
-int align_stage_tokens(const vocab *v, const char *text, align_oov_policy pol, int star_id,
-		       int **ids, int64_t *n, vocab_oov *oov, char **text_used)
-{
-	char *t = NULL, *rom = NULL;
-	int *raw = NULL;
-	int64_t nr = 0, k = 0;
-	int rc;
-	*ids = NULL;
-	*n = 0;
-	*text_used = NULL;
-	if (!(t = squeeze_spaces(text ? text : "")))
-		return err_set(ACC_ENOMEM, "align: out of memory");
-	if ((rc = vocab_encode_ex(v, t, &raw, &nr, oov, OOV_MARK)))
-		goto out;
-	if (pol == ALIGN_OOV_ROMANIZE && oov->total > 0) {
-		if ((rc = romanize_words(v, t, &rom)))
-			goto out;
-		free(t);
-		t = rom;
-		rom = NULL;
-		free(raw);
-		raw = NULL;
-		vocab_oov rest = { 0 };   /* the original characters stay reported */
-		rc = vocab_encode_ex(v, t, &raw, &nr, &rest, OOV_MARK);
-		vocab_oov_free(&rest);
-		if (rc)
-			goto out;
-	}
-	int unk = vocab_unk_id(v), delim = vocab_delim_id(v), blank = vocab_pad_id(v);
-	int repl = (pol == ALIGN_OOV_STAR || unk < 0) ? star_id : unk;
-	for (int64_t i = 0; i < nr; i++) {
-		int id = raw[i];
-		if (id == blank && id != OOV_MARK)
-			id = OOV_MARK;   /* a literal "<pad>" in the text cannot be aligned */
-		if (id == OOV_MARK) {
-			if (repl < 0 && pol != ALIGN_OOV_ERROR) {
-				rc = err_set(ACC_EINVAL, "the vocabulary has no <unk> and <star> is not enabled: cannot express '%s'", t);
-				goto out;
-			}
-			id = repl;
-		}
-		if (id == delim && (k == 0 || raw[k - 1] == delim))
-			continue;   /* no leading or doubled delimiters */
-		raw[k++] = id;
-	}
-	while (k > 0 && raw[k - 1] == delim)
-		k--;
-	*ids = raw;
-	*n = k;
-	*text_used = t;
-	raw = NULL;
-	t = NULL;
-out:
-	free(raw);
-	free(t);
-	free(rom);
-	return rc;
-}
-
-/* ------------------------------------------------------------ one utterance */
-
-void align_result_free(align_result *r)
-{
-	if (!r)
-		return;
-	free(r->tok);
-	free(r->tok_ids);
-	free(r->words);
-	if (r->word_text)
-		for (int64_t i = 0; i < r->nwords; i++)
-			free(r->word_text[i]);
-	free(r->word_text);
-	align_label_free(r->word_label, r->word_label ? r->nwords : 0);
-	align_label_free(r->word_rom, r->word_rom ? r->nwords : 0);
-	memset(r, 0, sizeof *r);
-}
-
-/* Word texts: the text's whitespace-separated words when they match the
- * aligned words one to one, else the concatenated token strings. */
-static int word_texts(align_result *r, const vocab *v, const char *text)
-{
-	char **tw = NULL;
-	int64_t nw = 0;
-	if (align_label_split(text, &tw, &nw))
-		return ACC_ENOMEM;
-	if (nw == r->nwords && nw > 0) {
-		r->word_text = tw;
-		return 0;
-	}
-	align_label_free(tw, nw);
-	r->word_text = calloc(r->nwords ? r->nwords : 1, sizeof(char *));
-	if (!r->word_text)
-		return ACC_ENOMEM;
-	for (int64_t i = 0; i < r->nwords; i++) {
-		size_t len = 0;
-		for (int64_t j = r->words[i].first; j <= r->words[i].last; j++) {
-			const char *s = vocab_token(v, r->tok_ids[j]);
-			len += s ? strlen(s) : 6;
-		}
-		char *w = malloc(len + 1);
-		if (!w)
-			return ACC_ENOMEM;
-		size_t at = 0;
-		w[0] = 0;
-		for (int64_t j = r->words[i].first; j <= r->words[i].last; j++) {
-			const char *s = vocab_token(v, r->tok_ids[j]);
-			at += (size_t)snprintf(w + at, len + 1 - at, "%s", s ? s : "<star>");
-		}
-		r->word_text[i] = w;
-	}
-	return 0;
-}
-
-/* Byte offset of code point k in s. */
-static size_t cp_offset(const char *s, int64_t k)
-{
-	size_t i = 0;
-	for (; s[i] && k > 0; i++)
-		if (((unsigned char)s[i + 1] & 0xC0) != 0x80)
-			k--;
-	return i;
-}
-
-static int64_t cp_count(const char *s)
-{
-	int64_t n = 0;
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
-}
-
-/* Words of scripts written without spaces cut into ICU word units
- * (wordbreak.h): a word whose text has one token per code point becomes
- * one word per unit, timed and scored from its tokens as align_word_spans
- * does (frame-weighted means). */
-static int break_words(align_result *r)
-{
-	align_span *nw = NULL;
-	char **nt = NULL;
-	int64_t n = 0, cap = r->nwords + 16;
-	int rc = 0;
-	if (!(nw = malloc(sizeof *nw * cap)) || !(nt = calloc(cap, sizeof *nt))) {
-		free(nw);
-		return ACC_ENOMEM;
-	}
-	for (int64_t i = 0; i < r->nwords; i++) {
-		const align_span *w = &r->words[i];
-		const char *t = r->word_text[i];
-		int64_t *cuts = NULL;
-		int nc = 0;
-		if (wordbreak_needed(t) && cp_count(t) == w->last - w->first + 1 && wordbreak_split(t, NULL, &cuts, &nc))
-			err_clear();   /* not splittable: the word stays whole */
-		if (n + nc + 1 > cap) {
-			cap = (n + nc + 1) * 2;
-			align_span *a = realloc(nw, sizeof *a * cap);
-			char **b = a ? realloc(nt, sizeof *b * cap) : NULL;
-			if (a)
-				nw = a;
-			if (b)
-				nt = b;
-			if (!a || !b) {
-				free(cuts);
-				rc = ACC_ENOMEM;
-				goto out;
-			}
-		}
-		int64_t a0 = 0;
-		for (int k = 0; k <= nc; k++) {
-			int64_t a1 = k < nc ? cuts[k] : w->last - w->first + 1;
-			align_span *x = &nw[n];
-			*x = *w;
-			if (nc > 0) {
-				double frames = 0, sl = 0, sp = 0;
-				for (int64_t j = w->first + a0; j < w->first + a1; j++) {
-					double f = (double)(r->tok[j].end - r->tok[j].start);
-					frames += f;
-					sl += r->tok[j].mean_logp * f;
-					sp += r->tok[j].mean_p * f;
-				}
-				x->first = w->first + a0;
-				x->last = w->first + a1 - 1;
-				x->id = r->tok[x->first].id;
-				x->start = r->tok[x->first].start;
-				x->end = r->tok[x->last].end;
-				x->mean_logp = frames > 0 ? sl / frames : r->tok[x->first].mean_logp;
-				x->mean_p = frames > 0 ? sp / frames : r->tok[x->first].mean_p;
-			}
-			size_t b0 = cp_offset(t, a0), b1 = cp_offset(t, a1);
-			if (!(nt[n] = strndup(t + b0, b1 - b0))) {
-				free(cuts);
-				rc = ACC_ENOMEM;
-				goto out;
-			}
-			n++;
-			a0 = a1;
-		}
-		free(cuts);
-	}
-	for (int64_t i = 0; i < r->nwords; i++)
-		free(r->word_text[i]);
-	free(r->word_text);
-	free(r->words);
-	r->words = nw;
-	r->word_text = nt;
-	r->nwords = n;
-	return 0;
-out:
-	for (int64_t i = 0; i < n; i++)
-		free(nt[i]);
-	free(nt);
-	free(nw);
-	return rc;
-}
-
-int align_result_labels(align_result *r, align_labeler *l, const char *raw, const char *norm, const char *profile,
-			const char *used)
-{
-	char **lab = NULL;
-	int64_t n = 0;
-	int rc;
-	if (!r->status_ok || r->nwords == 0)
-		return 0;
-	if ((rc = align_label_map(l, raw, norm, profile, &lab, &n, NULL)))
-		return rc;
-	if (n == r->nwords)
-		r->word_label = lab;
-	else
-		align_label_free(lab, n);
-	if (used && norm && strcmp(used, norm)) {
-		char **rw = NULL;
-		int64_t nr = 0;
-		if ((rc = align_label_split(used, &rw, &nr)))
-			return rc;
-		if (nr == r->nwords)
-			r->word_rom = rw;
-		else
-			align_label_free(rw, nr);
-	}
-	return 0;
-}
-
-int align_stage_one(const float *lp, int64_t T, int V, int blank, const vocab *v, const int *ids, int64_t n,
-		    const char *text, const align_params *p, align_result *r)
-{
-	int rc = 0, star = V;
-	int delim = vocab_delim_id(v);
-	align_path path = { 0 };
-	memset(r, 0, sizeof *r);
-	r->frames = T;
-	if (n == 0) {
-		r->flags |= ALIGN_FLAG_EMPTY_TEXT;
-		snprintf(r->message, sizeof r->message, "nothing to align: empty transcript");
-		return 0;
-	}
-	if (T == 0) {
-		r->flags |= ALIGN_FLAG_EMPTY_AUDIO;
-		snprintf(r->message, sizeof r->message, "no frames: the audio is shorter than the model's receptive field");
-		return 0;
-	}
-	for (int64_t i = 0; i < T * V; i++)
-		if (!isfinite(lp[i]) && !(lp[i] < 0)) {
-			/* -inf is a legitimate log-prob; NaN and +inf are a broken model */
-			r->flags |= ALIGN_FLAG_ERROR;
-			snprintf(r->message, sizeof r->message, "the model's log-probabilities are not finite (NaN/+inf at frame %lld)",
-				 (long long)(i / V));
-			return 0;
-		}
-	int64_t L = n + (p->star_edges ? 2 : 0), k = 0;
-	int *tg = malloc(sizeof(int) * L);
-	if (!tg)
-		return err_set(ACC_ENOMEM, "align: out of memory");
-	if (p->star_edges)
-		tg[k++] = star;
-	memcpy(tg + k, ids, sizeof(int) * n);
-	k += n;
-	if (p->star_edges)
-		tg[k++] = star;
-	int64_t need = ctc_min_frames(tg, L), reps = need - L;
-	int uses_star = p->star_edges;
-	for (int64_t i = 0; i < n; i++)
-		uses_star |= ids[i] == star;
-	r->tok_ids = tg;
-	r->ntok = L;
-	r->tokens = n;
-	if (T < need) {
-		r->flags |= ALIGN_FLAG_IMPOSSIBLE;
-		snprintf(r->message, sizeof r->message,
-			 "transcript too long for the audio: %lld frames (%.2f s) < %lld tokens + %lld repeats",
-			 (long long)T, align_frame_time(T), (long long)L, (long long)reps);
-		return 0;
-	}
-	align_opts o = { .blank = blank, .star_id = uses_star ? star : -1, .mem_budget = p->mem_budget };
-	if ((rc = align_viterbi(lp, T, V, V, tg, L, &o, &path))) {
-		/* impossible cases were caught above: this is an emission problem */
-		r->flags |= ALIGN_FLAG_ERROR;
-		snprintf(r->message, sizeof r->message, "%s", err_msg());
-		return rc == ACC_ENOMEM ? rc : 0;
-	}
-	if ((rc = align_token_spans(&path, L, &r->tok)))
-		goto out;
-	if ((rc = align_word_spans(r->tok, L, tg, delim, star, &r->words, &r->nwords)))
-		goto out;
-	if ((rc = word_texts(r, v, text)) || (p->break_words && (rc = break_words(r)))) {
-		rc = err_set(ACC_ENOMEM, "align: out of memory");
-		goto out;
-	}
-	int64_t first = -1, last = -1, chars = 0;
-	for (int64_t j = 0; j < L; j++)
-		if (tg[j] != star) {
-			if (first < 0)
-				first = j;
-			last = j;
-			chars += tg[j] != delim;
-		}
-	if (first < 0) {
-		r->flags |= ALIGN_FLAG_EMPTY_TEXT;
-		snprintf(r->message, sizeof r->message, "only wildcard tokens to align");
-		goto out;
-	}
-	int64_t f0 = r->tok[first].start, f1 = r->tok[last].end;
-	align_quality(&path, f0, f1, star, p->window, &r->mean_logp, &r->min_window_logp);
-	r->chars_per_s = chars / align_frame_time(f1 - f0);
-	r->lead_s = align_frame_time(f0);
-	r->trail_s = align_frame_time(T - f1);
-	r->status_ok = 1;
-	size_t ml = strlen(r->message);
-	if (r->min_window_logp < p->low_conf) {
-		r->flags |= ALIGN_FLAG_LOW_CONF;
-		ml += snprintf(r->message + ml, sizeof r->message - ml, "%sconfidence %.2f below %.2f", ml ? "; " : "",
-			       r->min_window_logp, p->low_conf);
-	}
-	if (ml < sizeof r->message && (r->chars_per_s < p->rate_min || r->chars_per_s > p->rate_max)) {
-		r->flags |= ALIGN_FLAG_RATE;
-		ml += snprintf(r->message + ml, sizeof r->message - ml, "%s%.1f chars/s outside [%.1f, %.1f]", ml ? "; " : "",
-			       r->chars_per_s, p->rate_min, p->rate_max);
-	}
-	if (ml < sizeof r->message && (r->lead_s > p->edge_max_s || r->trail_s > p->edge_max_s)) {
-		r->flags |= ALIGN_FLAG_EDGE;
-		snprintf(r->message + ml, sizeof r->message - ml, "%sunaligned edges %.2f s / %.2f s (max %.2f)", ml ? "; " : "",
-			 r->lead_s, r->trail_s, p->edge_max_s);
-	}
-out:
-	align_path_free(&path);
-	return rc;
-}
-
-/* ---------------------------------------------------------- segmentation */
-
-typedef struct seg_ctx {
-	const align_span *w;
-	int64_t nw, T, edge;
-	int64_t *pa, *pb;   /* pieces: word ranges */
-	int np;
-} seg_ctx;
-
-static int64_t seg_bound(const seg_ctx *c, int k)
-{
-	if (k <= 0) {
-		int64_t s = c->w[c->pa[0]].start - c->edge;
-		return s < 0 ? 0 : s;
-	}
-	if (k >= c->np) {
-		int64_t e = c->w[c->pb[c->np - 1]].end + c->edge;
-		return e > c->T ? c->T : e;
-	}
-	return (c->w[c->pb[k - 1]].end + c->w[c->pa[k]].start) / 2;
-}
-
-static double seg_dur(const seg_ctx *c, int k)
-{
-	return align_frame_time(seg_bound(c, k + 1) - seg_bound(c, k));
-}
-
-int align_stage_segment(const align_span *words, const int *line_of, const int *word_in_line, int64_t nwords,
-			int nlines, int64_t T, double min_s, double max_s, align_segment **segs, int *nsegs)
-{
-	seg_ctx c = { .w = words, .nw = nwords, .T = T, .edge = 25 };
-	int cap = nlines + 1;
-	*segs = NULL;
-	*nsegs = 0;
-	if (nwords <= 0)
-		return 0;
-	/* at most one split per word */
-	cap = (int)nwords + 1;
-	c.pa = malloc(sizeof(int64_t) * cap);
-	c.pb = malloc(sizeof(int64_t) * cap);
-	if (!c.pa || !c.pb) {
-		free(c.pa);
-		free(c.pb);
-		return err_set(ACC_ENOMEM, "align: out of memory");
-	}
-	for (int64_t i = 0; i < nwords; i++) {
-		if (i == 0 || line_of[i] != line_of[i - 1]) {
-			c.pa[c.np] = i;
-			c.np++;
-		}
-		c.pb[c.np - 1] = i;
-	}
-	/* split pieces longer than max_s at their longest pause between words */
-	for (int k = 0; k < c.np; k++) {
-		while (seg_dur(&c, k) > max_s && c.pb[k] > c.pa[k]) {
-			int64_t best = -1, bp = -1, mid2 = c.pa[k] + c.pb[k];
-			for (int64_t j = c.pa[k]; j < c.pb[k]; j++) {
-				int64_t pause = words[j + 1].start - words[j].end;
-				if (pause > bp || (pause == bp && llabs(2 * j + 1 - mid2) < llabs(2 * best + 1 - mid2))) {
-					bp = pause;
-					best = j;
-				}
-			}
-			memmove(c.pa + k + 2, c.pa + k + 1, sizeof(int64_t) * (c.np - k - 1));
-			memmove(c.pb + k + 2, c.pb + k + 1, sizeof(int64_t) * (c.np - k - 1));
-			c.pa[k + 1] = best + 1;
-			c.pb[k + 1] = c.pb[k];
-			c.pb[k] = best;
-			c.np++;
-		}
-	}
-	/* merge pieces shorter than min_s with a neighbour while within max_s */
-	for (int changed = 1; changed;) {
-		changed = 0;
-		for (int k = 0; k < c.np && !changed; k++) {
-			if (seg_dur(&c, k) >= min_s)
-				continue;
-			int with = -1;
-			double dn = k + 1 < c.np ? align_frame_time(seg_bound(&c, k + 2) - seg_bound(&c, k)) : INFINITY;
-			double dp = k > 0 ? align_frame_time(seg_bound(&c, k + 1) - seg_bound(&c, k - 1)) : INFINITY;
-			if (dn <= max_s && dn <= dp)
-				with = k + 1;
-			else if (dp <= max_s)
-				with = k - 1;
-			if (with < 0)
-				continue;
-			int a = with < k ? with : k;
-			c.pb[a] = c.pb[a + 1];
-			memmove(c.pa + a + 1, c.pa + a + 2, sizeof(int64_t) * (c.np - a - 2));
-			memmove(c.pb + a + 1, c.pb + a + 2, sizeof(int64_t) * (c.np - a - 2));
-			c.np--;
-			changed = 1;
-		}
-	}
-	align_segment *s = calloc(c.np > 0 ? (size_t)c.np : 1, sizeof *s);
-	if (!s) {
-		free(c.pa);
-		free(c.pb);
-		return err_set(ACC_ENOMEM, "align: out of memory");
-	}
-	for (int k = 0; k < c.np; k++) {
-		s[k].start = seg_bound(&c, k);
-		s[k].end = seg_bound(&c, k + 1);
-		s[k].line_first = line_of[c.pa[k]];
-		s[k].line_last = line_of[c.pb[k]];
-		s[k].word_first = word_in_line[c.pa[k]];
-		s[k].word_last = word_in_line[c.pb[k]];
-	}
-	*segs = s;
-	*nsegs = c.np;
-	free(c.pa);
-	free(c.pb);
-	return 0;
-}
-
-/* ------------------------------------------------------------ model id */
-
-static int hash_file(EVP_MD_CTX *h, const char *path, size_t max_bytes, int required)
-{
-	struct stat st;
-	if (stat(path, &st)) {
-		if (required)
-			return err_set(ACC_ENOTFOUND, "'%s' does not exist", path);
-		return 0;
-	}
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return err_set(ACC_EIO, "cannot read '%s'", path);
-	char head[64];
-	const char *base = strrchr(path, '/');
-	int hl = snprintf(head, sizeof head, "%s:%lld:", base ? base + 1 : path, (long long)st.st_size);
-	EVP_DigestUpdate(h, head, hl);
-	char buf[65536];
-	size_t got, total = 0;
-	while (total < max_bytes && (got = fread(buf, 1, sizeof buf < max_bytes - total ? sizeof buf : max_bytes - total, f)) > 0) {
-		EVP_DigestUpdate(h, buf, got);
-		total += got;
-	}
-	fclose(f);
-	return 0;
-}
-
-int align_model_id(const char *dir, const char *lang, char hex[65])
-{
-	char p[4096];
-	int rc = 0;
-	EVP_MD_CTX *h = EVP_MD_CTX_new();
-	if (!h || !EVP_DigestInit_ex(h, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(h);
-		return err_set(ACC_EINTERNAL, "align: cannot initialize SHA-256");
-	}
-	const size_t all = (size_t)1 << 40, mib = 1 << 20;
-	if ((rc = fs_join(p, sizeof p, dir, "config.json")) || (rc = hash_file(h, p, all, 1)))
-		goto out;
-	if ((rc = fs_join(p, sizeof p, dir, "vocab.json")) || (rc = hash_file(h, p, all, 0)))
-		goto out;
-	if (lang) {
-		char name[256];
-		snprintf(name, sizeof name, "adapter.%s.safetensors", lang);
-		if ((rc = fs_join(p, sizeof p, dir, name)) || (rc = hash_file(h, p, all, 0)))
-			goto out;
-	}
-	if ((rc = fs_join(p, sizeof p, dir, "model.safetensors")))
-		goto out;
-	if (fs_exists(p)) {
-		rc = hash_file(h, p, mib, 1);
-	} else {
-		/* sharded: the index names the shards; hash it and each shard */
-		char *idx = NULL;
-		size_t len;
-		if ((rc = fs_join(p, sizeof p, dir, "model.safetensors.index.json")) || (rc = fs_read_all(p, &idx, &len, 64 << 20)))
-			goto out;
-		EVP_DigestUpdate(h, idx, len);
-		json_t *j = json_loadb(idx, len, 0, NULL);
-		free(idx);
-		json_t *wm = j ? json_object_get(j, "weight_map") : NULL;
-		const char *k;
-		json_t *val;
-		char seen[64][256];
-		int ns = 0;
-		json_object_foreach(wm, k, val) {
-			const char *f = json_string_value(val);
-			int dup = 0;
-			for (int i = 0; f && i < ns; i++)
-				dup |= !strcmp(seen[i], f);
-			if (!f || dup || ns == 64 || strchr(f, '/'))
-				continue;
-			snprintf(seen[ns++], 256, "%s", f);
-			if ((rc = fs_join(p, sizeof p, dir, f)) || (rc = hash_file(h, p, mib, 1)))
-				break;
-		}
-		json_decref(j);
-	}
-	if (!rc && lang)
-		EVP_DigestUpdate(h, lang, strlen(lang));
-out:
-	if (!rc) {
-		unsigned char md[32];
-		unsigned mdl = 0;
-		EVP_DigestFinal_ex(h, md, &mdl);
-		fs_hex(md, 32, hex);
-	}
-	EVP_MD_CTX_free(h);
-	return rc;
-}
-
+/* The alignment's identity: an alignment whose stored align_hash equals
+ * this is current (the run skips it). */
 static void align_hash(const char *text, const char *model_id, const char *lang, align_oov_policy pol,
 		       const align_params *p, char hex[65])
 {
@@ -763,7 +72,8 @@ static int load_work(manifest *m, const align_run_opts *o, const char *model_id,
 {
 	sqlite3_stmt *st = NULL;
 	work_item *w = NULL;
-	int64_t n = 0, cap = 0;
+	int64_t n = 0;
+	size_t cap = 0;
 	int rc = manifest_prepare(m,
 				  "SELECT u.id, u.recording_id, u.start_s, u.end_s, u.text_norm, u.utt_key, a.align_hash, u.text_raw, "
 				  "u.norm_profile "
@@ -786,15 +96,8 @@ static int load_work(manifest *m, const align_run_opts *o, const char *model_id,
 		}
 		if (o->limit && n >= o->limit)
 			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 256;
-			work_item *nw = realloc(w, sizeof *nw * cap);
-			if (!nw) {
-				rc = err_set(ACC_ENOMEM, "align: out of memory");
-				goto out;
-			}
-			w = nw;
-		}
+		if ((rc = ARRAY_GROW(w, cap, (size_t)n + 1)))
+			goto out;
 		w[n].id = sqlite3_column_int64(st, 0);
 		w[n].rec = sqlite3_column_int64(st, 1);
 		w[n].start = sqlite3_column_double(st, 2);
@@ -979,8 +282,8 @@ static int align_item(manifest *m, const work_item *w, const align_run_opts *o, 
 	int rc = 0;
 	memset(d, 0, sizeof *d);
 	d->id = w->id;
-	d->t0 = round(w->start * ALIGN_RATE) / ALIGN_RATE;
-	if ((rc = align_stage_tokens(v, w->text, o->p.oov, em->V, &ids, &nid, &oov, &used))) {
+	d->t0 = round(w->start * AUDIO_RATE) / AUDIO_RATE;
+	if ((rc = align_tokens(v, w->text, o->p.oov, em->V, &ids, &nid, &oov, &used))) {
 		if (rc == ACC_ENOMEM)
 			goto out;
 		d->r.flags |= ALIGN_FLAG_ERROR | ALIGN_FLAG_OOV;
@@ -1031,14 +334,14 @@ static int align_item(manifest *m, const work_item *w, const align_run_opts *o, 
 		rc = 0;
 		goto out;
 	}
-	sum->audio_s += (double)n / ALIGN_RATE;
+	sum->audio_s += (double)n / AUDIO_RATE;
 	double t = progress_now();
 	if ((rc = em->emit(em->ctx, x, n, &lp, &T)))
 		goto out;
 	sum->emit_s += progress_now() - t;
 	t = progress_now();
 	int keep_flags = oov.n ? ALIGN_FLAG_OOV : 0;
-	if ((rc = align_stage_one(lp, T, em->V, em->blank, v, ids, nid, w->text, &o->p, &d->r)))
+	if ((rc = align_one(lp, T, em->V, em->blank, v, ids, nid, w->text, &o->p, &d->r)))
 		goto out;
 	sum->viterbi_s += progress_now() - t;
 	if ((rc = align_result_labels(&d->r, lab, w->raw, w->text, w->profile, used)))
@@ -1082,7 +385,8 @@ static int long_recordings(manifest *m, const char *lang, long_rec **out, int *n
 {
 	sqlite3_stmt *st = NULL;
 	long_rec *r = NULL;
-	int n = 0, cap = 0;
+	int n = 0;
+	size_t cap = 0;
 	*out = NULL;
 	*nout = 0;
 	int rc = manifest_prepare(m,
@@ -1099,15 +403,8 @@ static int long_recordings(manifest *m, const char *lang, long_rec **out, int *n
 	sqlite3_bind_text(st, 1, lang, -1, SQLITE_STATIC);
 	int s;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			long_rec *nr = realloc(r, sizeof *nr * cap);
-			if (!nr) {
-				rc = err_set(ACC_ENOMEM, "align: out of memory");
-				break;
-			}
-			r = nr;
-		}
+		if ((rc = ARRAY_GROW(r, cap, (size_t)n + 1)))
+			break;
 		r[n].rec = sqlite3_column_int64(st, 0);
 		r[n].parent = sqlite3_column_int64(st, 1);
 		r[n].speaker = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
@@ -1136,7 +433,8 @@ static int long_lines(manifest *m, int64_t rec, long_line **out, int *nout)
 {
 	sqlite3_stmt *st = NULL;
 	long_line *l = NULL;
-	int n = 0, cap = 0;
+	int n = 0;
+	size_t cap = 0;
 	int rc = manifest_prepare(m,
 				  "SELECT line_no, text_raw, text_norm, norm_profile, norm_version FROM long_texts "
 				  "WHERE recording_id = ?1 AND text_norm IS NOT NULL AND text_norm != '' ORDER BY line_no",
@@ -1146,15 +444,8 @@ static int long_lines(manifest *m, int64_t rec, long_line **out, int *nout)
 	sqlite3_bind_int64(st, 1, rec);
 	int s;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			long_line *nl = realloc(l, sizeof *nl * cap);
-			if (!nl) {
-				rc = err_set(ACC_ENOMEM, "align: out of memory");
-				break;
-			}
-			l = nl;
-		}
+		if ((rc = ARRAY_GROW(l, cap, (size_t)n + 1)))
+			break;
 		long_line *x = &l[n++];
 		memset(x, 0, sizeof *x);
 		x->line_no = sqlite3_column_int(st, 0);
@@ -1180,16 +471,8 @@ static int long_lines(manifest *m, int64_t rec, long_line **out, int *nout)
 static int str_append(char **buf, size_t *len, size_t *cap, const char *s, const char *sep)
 {
 	size_t need = *len + strlen(s) + (sep ? strlen(sep) : 0) + 1;
-	if (need > *cap) {
-		size_t nc = *cap ? *cap : 256;
-		while (nc < need)
-			nc *= 2;
-		char *nb = realloc(*buf, nc);
-		if (!nb)
-			return ACC_ENOMEM;
-		*buf = nb;
-		*cap = nc;
-	}
+	if (ARRAY_GROW(*buf, *cap, need))
+		return ACC_ENOMEM;
 	if (sep && *len) {
 		memcpy(*buf + *len, sep, strlen(sep) + 1);
 		*len += strlen(sep);
@@ -1352,75 +635,113 @@ out:
 	return tx_end(m, rc);
 }
 
+/* A long recording's whole text: the lines' tokens joined by the word
+ * delimiter (or a star), where each line's tokens start, the text as
+ * tokenized (romanized under that policy) and as normalized (the new
+ * utterances' words), and the characters the vocabulary lacks. */
+typedef struct seg_text {
+	int     *ids;
+	int64_t  nid;
+	size_t   cap;
+	int64_t *line_t0;   /* [nl + 1] */
+	char    *used, *norm;
+	size_t   ul, ucap, nl, ncap;
+	vocab_oov oov;
+} seg_text;
+
+static void seg_text_free(seg_text *t)
+{
+	free(t->ids);
+	free(t->line_t0);
+	free(t->used);
+	free(t->norm);
+	vocab_oov_free(&t->oov);
+}
+
+static int seg_text_build(const long_line *ln, int nl, const align_run_opts *o, const vocab *v, int V, seg_text *t)
+{
+	int rc = 0;
+	if (!(t->line_t0 = calloc(nl + 1, sizeof(int64_t))))
+		return err_set(ACC_ENOMEM, "align: out of memory");
+	for (int i = 0; i < nl; i++) {
+		int *li = NULL;
+		int64_t nli = 0;
+		char *used = NULL;
+		if ((rc = align_tokens(v, ln[i].norm, o->p.oov, V, &li, &nli, &t->oov, &used)))
+			return rc;
+		int sep = o->p.star_between ? V : vocab_delim_id(v);
+		if (!(rc = ARRAY_GROW(t->ids, t->cap, (size_t)(t->nid + nli + 1)))) {
+			if (t->nid && nli && sep >= 0)
+				t->ids[t->nid++] = sep;
+			t->line_t0[i] = t->nid;
+			if (nli)
+				memcpy(t->ids + t->nid, li, sizeof(int) * nli);
+			t->nid += nli;
+			if (str_append(&t->used, &t->ul, &t->ucap, used, " ") ||
+			    str_append(&t->norm, &t->nl, &t->ncap, ln[i].norm, " "))
+				rc = err_set(ACC_ENOMEM, "align: out of memory");
+		}
+		free(li);
+		free(used);
+		if (rc)
+			return rc;
+	}
+	t->line_t0[nl] = t->nid;
+	return 0;
+}
+
+/* Each aligned word as written, line by line: *wlab [nwords] (NULL where
+ * a line's mapping to its written tokens fails). */
+static int seg_labels(const long_line *ln, int nl, const int64_t *line_w0, int64_t nwords, char ***wlab)
+{
+	align_labeler *lab = NULL;
+	int rc = 0;
+	if (!(*wlab = calloc(nwords ? (size_t)nwords : 1, sizeof **wlab)) || align_labeler_open(&lab)) {
+		align_labeler_close(lab);
+		return err_set(ACC_ENOMEM, "align: out of memory");
+	}
+	for (int l = 0; l < nl; l++) {
+		char **labs = NULL;
+		int64_t nlab = 0;
+		if ((rc = align_label_map(lab, ln[l].raw, ln[l].norm, ln[l].profile, &labs, &nlab, NULL)))
+			break;
+		if (nlab == line_w0[l + 1] - line_w0[l])
+			for (int64_t k = 0; k < nlab; k++) {
+				(*wlab)[line_w0[l] + k] = labs[k];
+				labs[k] = NULL;
+			}
+		align_label_free(labs, nlab);
+	}
+	align_labeler_close(lab);
+	return rc;
+}
+
 /* Align a long recording's whole text and cut it into utterances. */
 static int segment_one(manifest *m, const long_rec *lr, const align_run_opts *o, emitter *em, const vocab *v,
 		       const char *model_id, int64_t run_id, align_summary *sum)
 {
 	long_line *ln = NULL;
-	int nl = 0, rc, *ids = NULL, *line_of = NULL, *wil = NULL;
-	char **wlab = NULL;
-	align_labeler *lab = NULL;
-	int64_t nid = 0, cap = 0, *line_t0 = NULL, *line_w0 = NULL, T = 0, n = 0;
-	char *text = NULL, *norm = NULL, path[4096], hash[65];
-	size_t tl = 0, tcap = 0, nl2 = 0, ncap = 0;
+	int nl = 0, rc, *line_of = NULL, *wil = NULL, ns = 0;
+	char **wlab = NULL, path[4096], hash[65];
+	int64_t *line_w0 = NULL, T = 0, n = 0;
 	float *x = NULL, *lp = NULL;
-	vocab_oov oov = { 0 };
+	seg_text st = { 0 };
 	align_result r = { 0 };
 	align_segment *sg = NULL;
-	int ns = 0;
 	if ((rc = long_lines(m, lr->rec, &ln, &nl)))
 		return rc;
-	if (!(line_t0 = calloc(nl + 1, sizeof(int64_t))) || !(line_w0 = calloc(nl + 1, sizeof(int64_t)))) {
-		rc = err_set(ACC_ENOMEM, "align: out of memory");
-		goto out;
-	}
-	/* the whole text: lines joined by the word delimiter (or a star) */
-	for (int i = 0; i < nl; i++) {
-		int *li = NULL;
-		int64_t nli = 0;
-		char *used = NULL;
-		if ((rc = align_stage_tokens(v, ln[i].norm, o->p.oov, em->V, &li, &nli, &oov, &used)))
-			goto out;
-		int sep = o->p.star_between ? em->V : vocab_delim_id(v);
-		if (nid + nli + 1 > cap) {
-			cap = (nid + nli + 1) * 2;
-			int *ni = realloc(ids, sizeof(int) * cap);
-			if (!ni) {
-				free(li);
-				free(used);
-				rc = err_set(ACC_ENOMEM, "align: out of memory");
-				goto out;
-			}
-			ids = ni;
-		}
-		if (nid && nli && sep >= 0)
-			ids[nid++] = sep;
-		line_t0[i] = nid;
-		memcpy(ids + nid, li, sizeof(int) * nli);
-		nid += nli;
-		rc = str_append(&text, &tl, &tcap, used, " ");
-		if (!rc)
-			rc = str_append(&norm, &nl2, &ncap, ln[i].norm, " ");
-		free(li);
-		free(used);
-		if (rc) {
-			rc = err_set(ACC_ENOMEM, "align: out of memory");
-			goto out;
-		}
-	}
-	line_t0[nl] = nid;
-	align_hash(text ? text : "", model_id, o->lang, o->p.oov, &o->p, hash);
+	TRY(seg_text_build(ln, nl, o, v, em->V, &st));
+	align_hash(st.used ? st.used : "", model_id, o->lang, o->p.oov, &o->p, hash);
 	if (!o->redo && seg_failed_before(m, lr->rec, hash))
 		goto out;
-	if (oov.n && o->p.oov == ALIGN_OOV_ERROR) {
+	if (st.oov.n && o->p.oov == ALIGN_OOV_ERROR) {
 		char d[200], msg[300];
-		vocab_oov_describe(&oov, d, sizeof d);
+		vocab_oov_describe(&st.oov, d, sizeof d);
 		snprintf(msg, sizeof msg, "characters missing from the vocabulary: %s", d);
 		rc = seg_fail(m, lr, o, model_id, hash, ALIGN_FLAG_OOV, msg, run_id);
 		goto out;
 	}
-	if ((rc = manifest_recording_abspath(m, lr->rec, path, sizeof path)))
-		goto out;
+	TRY(manifest_recording_abspath(m, lr->rec, path, sizeof path));
 	if ((rc = audio_decode(path, &x, &n, NULL, NULL))) {
 		if (rc == ACC_ENOMEM)
 			goto out;
@@ -1429,10 +750,9 @@ static int segment_one(manifest *m, const long_rec *lr, const align_run_opts *o,
 		rc = seg_fail(m, lr, o, model_id, hash, ALIGN_FLAG_ERROR, msg, run_id);
 		goto out;
 	}
-	sum->audio_s += (double)n / ALIGN_RATE;
+	sum->audio_s += (double)n / AUDIO_RATE;
 	double t = progress_now();
-	if ((rc = em->emit(em->ctx, x, n, &lp, &T)))
-		goto out;
+	TRY(em->emit(em->ctx, x, n, &lp, &T));
 	sum->emit_s += progress_now() - t;
 	free(x);
 	x = NULL;
@@ -1441,69 +761,33 @@ static int segment_one(manifest *m, const long_rec *lr, const align_run_opts *o,
 	p.break_words = 0;   /* the words become the segments' text_norm: no spaces added */
 	t = progress_now();
 	/* the word texts are the transcript's (the segments' text_norm), never the romanized ones */
-	if ((rc = align_stage_one(lp, T, em->V, em->blank, v, ids, nid, norm ? norm : "", &p, &r)))
-		goto out;
+	TRY(align_one(lp, T, em->V, em->blank, v, st.ids, st.nid, st.norm ? st.norm : "", &p, &r));
 	sum->viterbi_s += progress_now() - t;
 	if (!r.status_ok) {
 		rc = seg_fail(m, lr, o, model_id, hash, r.flags, r.message, run_id);
 		goto out;
 	}
-	/* each aligned word's line (targets are shifted by the leading star) */
-	line_of = malloc(sizeof(int) * (r.nwords ? r.nwords : 1));
-	wil = malloc(sizeof(int) * (r.nwords ? r.nwords : 1));
-	if (!line_of || !wil) {
+	size_t nw1 = r.nwords ? (size_t)r.nwords : 1;
+	if (!(line_of = malloc(sizeof(int) * nw1)) || !(wil = malloc(sizeof(int) * nw1)) ||
+	    !(line_w0 = calloc(nl + 1, sizeof(int64_t)))) {
 		rc = err_set(ACC_ENOMEM, "align: out of memory");
 		goto out;
 	}
-	for (int64_t w = 0, l = 0; w < r.nwords; w++) {
-		int64_t pos = r.words[w].first - 1;
-		while (l + 1 < nl && pos >= line_t0[l + 1])
-			l++;
-		line_of[w] = (int)l;
-		wil[w] = w > 0 && line_of[w - 1] == l ? wil[w - 1] + 1 : 0;
-	}
-	for (int l = 0, w = 0; l <= nl; l++) {
-		while (w < r.nwords && line_of[w] < l)
-			w++;
-		line_w0[l] = w;
-	}
-	if ((rc = align_stage_segment(r.words, line_of, wil, r.nwords, nl, T, o->p.seg_min_s, o->p.seg_max_s, &sg, &ns)))
-		goto out;
-	/* each word as written, line by line (NULL where a line's mapping fails) */
-	if (!(wlab = calloc(r.nwords ? (size_t)r.nwords : 1, sizeof *wlab)) || (rc = align_labeler_open(&lab))) {
-		rc = err_set(ACC_ENOMEM, "align: out of memory");
-		goto out;
-	}
-	for (int l = 0; l < nl; l++) {
-		char **labs = NULL;
-		int64_t nlab = 0;
-		if ((rc = align_label_map(lab, ln[l].raw, ln[l].norm, ln[l].profile, &labs, &nlab, NULL)))
-			goto out;
-		if (nlab == line_w0[l + 1] - line_w0[l])
-			for (int64_t k = 0; k < nlab; k++) {
-				wlab[line_w0[l] + k] = labs[k];
-				labs[k] = NULL;
-			}
-		align_label_free(labs, nlab);
-	}
-	if ((rc = seg_write(m, lr, ln, &r, wlab, line_w0, sg, ns, o->lang, run_id, 0.0, sum)))
-		goto out;
+	align_segment_lines(r.words, r.nwords, st.line_t0, nl, line_of, wil, line_w0);
+	TRY(align_segment_cut(r.words, line_of, wil, r.nwords, nl, T, o->p.seg_min_s, o->p.seg_max_s, &sg, &ns));
+	TRY(seg_labels(ln, nl, line_w0, r.nwords, &wlab));
+	TRY(seg_write(m, lr, ln, &r, wlab, line_w0, sg, ns, o->lang, run_id, 0.0, sum));
 	sum->recordings_segmented++;
 out:
 	align_label_free(wlab, wlab ? r.nwords : 0);
-	align_labeler_close(lab);
 	free(sg);
 	free(line_of);
 	free(wil);
+	free(line_w0);
 	align_result_free(&r);
 	free(x);
 	free(lp);
-	free(ids);
-	free(text);
-	free(norm);
-	free(line_t0);
-	free(line_w0);
-	vocab_oov_free(&oov);
+	seg_text_free(&st);
 	lines_free(ln, nl);
 	return rc;
 }
@@ -1516,7 +800,7 @@ static int segment_all(manifest *m, const align_run_opts *o, emitter *em, const 
 	if (rc)
 		return rc;
 	for (int i = 0; i < n && !rc; i++) {
-		if (align_stage_stop) {
+		if (align_run_stop) {
 			rc = err_set(ACC_EINTR, "interrupted while segmenting long recordings");
 			break;
 		}
@@ -1530,11 +814,61 @@ static int segment_all(manifest *m, const align_run_opts *o, emitter *em, const 
 	return rc;
 }
 
+/* What every rank checks first, and the model identity of the hashes. */
+static int run_model_id(const align_run_opts *o, const emitter *em, const vocab *v, char model_id[65])
+{
+	if (vocab_size(v) != em->V)
+		return err_set(ACC_EINVAL, "the vocabulary of '%s' has %d tokens but the model emits %d", o->lang, vocab_size(v), em->V);
+	return emit_model_id(o->model_dir, o->lang, model_id);
+}
+
+/* The work of a run: long recordings are segmented first (their new
+ * utterances are aligned next), then the utterances to align are listed. */
+static int run_list(manifest *m, const align_run_opts *o, emitter *em, const vocab *v, const char *model_id,
+		    int64_t run_id, align_summary *sum, work_item **w, int64_t *nw)
+{
+	int rc;
+	if ((rc = segment_all(m, o, em, v, model_id, run_id, sum)))
+		return rc;
+	if (sum->segments_created && (rc = balance_speaker_totals(m)))
+		return rc;
+	return load_work(m, o, model_id, w, nw, sum);
+}
+
+/* Count a finished item in the summary. */
+static void run_count(align_summary *sum, const align_result *r)
+{
+	if (r->status_ok)
+		sum->aligned++;
+	else
+		sum->failed++;
+	if (r->flags)
+		sum->flagged++;
+}
+
+static void done_clear(done_item *d, int n)
+{
+	for (int k = 0; k < n; k++) {
+		align_result_free(&d[k].r);
+		free(d[k].oov_json);
+		d[k].oov_json = NULL;
+	}
+}
+
+/* The end of a run: wall time and the most frequent missing characters. */
+static void run_finish(align_summary *sum, vocab_oov *run_oov, double t0)
+{
+	sum->wall_s = progress_now() - t0;
+	vocab_oov_sort(run_oov);
+	vocab_oov_describe(run_oov, sum->oov_desc, sizeof sum->oov_desc);
+	vocab_oov_free(run_oov);
+}
+
 static int run_ranks(manifest *m, const align_run_opts *o, emitter *em, const vocab *v, int64_t run_id,
 		     align_summary *sum);
 
-int align_stage_run(manifest *m, const align_run_opts *o, emitter *em, const vocab *v, int64_t run_id,
-		    align_summary *sum)
+int align_run(manifest *m, const align_run_opts *o, emitter *em, const vocab *v, int64_t run_id,
+	      align_summary *sum)
 {
 	if (dist_size() > 1)   /* mpirun -np N: see run_ranks */
 		return run_ranks(m, o, em, v, run_id, sum);
@@ -1548,16 +882,7 @@ int align_stage_run(manifest *m, const align_run_opts *o, emitter *em, const voc
 	align_labeler *lab = NULL;
 	memset(sum, 0, sizeof *sum);
 	double t0 = progress_now();
-	if (vocab_size(v) != em->V)
-		return err_set(ACC_EINVAL, "the vocabulary of '%s' has %d tokens but the model emits %d", o->lang, vocab_size(v), em->V);
-	if ((rc = align_model_id(o->model_dir, o->lang, model_id)))
-		return rc;
-	/* long recordings first: their new utterances are aligned below */
-	if ((rc = segment_all(m, o, em, v, model_id, run_id, sum)))
-		return rc;
-	if (sum->segments_created && (rc = balance_speaker_totals(m)))
-		return rc;
-	if ((rc = load_work(m, o, model_id, &w, &nw, sum)))
+	if ((rc = run_model_id(o, em, v, model_id)) || (rc = run_list(m, o, em, v, model_id, run_id, sum, &w, &nw)))
 		return rc;
 	d = calloc(batch, sizeof *d);
 	if (!d || align_labeler_open(&lab)) {
@@ -1567,32 +892,23 @@ int align_stage_run(manifest *m, const align_run_opts *o, emitter *em, const voc
 	}
 	progress_init(&pg, "align", "utt", nw);
 	for (int64_t i = 0; i < nw; i++) {
-		if (align_stage_stop) {
+		if (align_run_stop) {
 			rc = err_set(ACC_EINTR, "interrupted: %lld utterances aligned, the rest is left for the next run",
 				     (long long)sum->aligned + sum->failed);
 			break;
 		}
 		if ((rc = align_item(m, &w[i], o, em, v, &d[nd], sum, path, &path_rec, &run_oov, lab))) {
-			align_result_free(&d[nd].r);
-			free(d[nd].oov_json);
+			done_clear(&d[nd], 1);
 			err_wrap(rc, "utterance '%s'", w[i].key);
 			break;
 		}
 		align_hash(w[i].text, model_id, o->lang, o->p.oov, &o->p, d[nd].hash);
-		if (d[nd].r.status_ok)
-			sum->aligned++;
-		else
-			sum->failed++;
-		if (d[nd].r.flags)
-			sum->flagged++;
+		run_count(sum, &d[nd].r);
 		nd++;
 		progress_add(&pg, 1);
 		if (nd == batch) {
 			rc = write_batch(m, d, nd, o, model_id, v, em->V, run_id);
-			for (int k = 0; k < nd; k++) {
-				align_result_free(&d[k].r);
-				free(d[k].oov_json);
-			}
+			done_clear(d, nd);
 			nd = 0;
 			if (rc)
 				break;
@@ -1603,16 +919,10 @@ int align_stage_run(manifest *m, const align_run_opts *o, emitter *em, const voc
 		int wrc = write_batch(m, d, nd, o, model_id, v, em->V, run_id);
 		if (!rc)
 			rc = wrc;
-		for (int k = 0; k < nd; k++) {
-			align_result_free(&d[k].r);
-			free(d[k].oov_json);
-		}
+		done_clear(d, nd);
 	}
 	progress_done(&pg);
-	sum->wall_s = progress_now() - t0;
-	vocab_oov_sort(&run_oov);
-	vocab_oov_describe(&run_oov, sum->oov_desc, sizeof sum->oov_desc);
-	vocab_oov_free(&run_oov);
+	run_finish(sum, &run_oov, t0);
 	align_labeler_close(lab);
 	free(d);
 	work_free(w, nw);
@@ -1629,180 +939,211 @@ int align_stage_run(manifest *m, const align_run_opts *o, emitter *em, const voc
  * the results to rank 0, which writes the batch in one transaction in
  * list order, as one process does.  A killed job loses at most the batch
  * in flight and the next run aligns what is not current. */
+
+/* What the ranks share: the work list (aw owns the strings, w points into
+ * them) and the run's context. */
+typedef struct ranks_ctx {
+	manifest *m;
+	const align_run_opts *o;
+	emitter *em;
+	const vocab *v;
+	int64_t run_id;
+	char model_id[65];
+	align_dist_work *aw;
+	work_item *w;
+	int64_t nw;
+	size_t capa, capw;
+	align_labeler *lab;
+	vocab_oov run_oov;
+	done_item *d;
+} ranks_ctx;
+
+/* Rank 0 lists the work (with audio paths) and broadcasts it; every rank
+ * (rank 0 too) takes the list from the same bytes. */
+static int ranks_work(ranks_ctx *c, align_summary *sum)
+{
+	work_item *lw = NULL;
+	int64_t nlw = 0, rec = -1;
+	dist_buf wb = { 0 };
+	char path[4096];
+	int rc = 0;
+	if (dist_rank() == 0) {
+		TRY(run_list(c->m, c->o, c->em, c->v, c->model_id, c->run_id, sum, &lw, &nlw));
+		for (int64_t i = 0; i < nlw; i++) {
+			if (lw[i].rec != rec && (rc = manifest_recording_abspath(c->m, lw[i].rec, path, sizeof path)))
+				goto out;
+			rec = lw[i].rec;
+			align_dist_work x = { lw[i].id, lw[i].rec, lw[i].start, lw[i].end, lw[i].text, lw[i].key, path,
+			                      lw[i].raw, lw[i].profile };
+			TRY(align_dist_put_work(&wb, &x));
+		}
+	}
+	TRY(dist_bcast_blob(&wb.p, &wb.len, 0));
+	while (wb.at < wb.len) {
+		TRY(ARRAY_GROW(c->aw, c->capa, (size_t)c->nw + 1));
+		TRY(ARRAY_GROW(c->w, c->capw, (size_t)c->nw + 1));
+		TRY(align_dist_get_work(&wb, &c->aw[c->nw]));
+		const align_dist_work *a = &c->aw[c->nw];
+		c->w[c->nw] = (work_item){ a->id, a->rec, a->start, a->end, a->text, a->key, a->raw, a->profile };
+		c->nw++;
+	}
+out:
+	work_free(lw, nlw);
+	dist_buf_free(&wb);
+	return rc;
+}
+
+/* One batch [b0, b0 + nb): this rank aligns items b0 + k (k = rank mod
+ * N), rank 0 gathers every rank's results, puts them back in list order
+ * and writes them in one transaction. */
+static int ranks_batch(ranks_ctx *c, int64_t b0, int nb, align_summary *sum, progress *pg)
+{
+	int me = dist_rank(), W = dist_size(), rc = 0;
+	dist_buf rb = { 0 };
+	char *all = NULL, path[4096];
+	size_t *lens = NULL;
+	for (int k = me; k < nb; k += W) {
+		int64_t i = b0 + k, path_rec = c->aw[i].rec;
+		done_item x;
+		snprintf(path, sizeof path, "%s", c->aw[i].path);   /* align_item needs no manifest then */
+		if ((rc = align_item(NULL, &c->w[i], c->o, c->em, c->v, &x, sum, path, &path_rec, &c->run_oov, c->lab))) {
+			done_clear(&x, 1);
+			err_wrap(rc, "utterance '%s'", c->w[i].key);
+			goto out;
+		}
+		align_hash(c->w[i].text, c->model_id, c->o->lang, c->o->p.oov, &c->o->p, x.hash);
+		rc = align_dist_put_result(&rb, x.id, x.t0, x.hash, x.oov_json, &x.r);
+		done_clear(&x, 1);
+		if (rc)
+			goto out;
+	}
+	TRY(dist_gather_bytes(rb.p, rb.len, &all, &lens));
+	if (me == 0) {
+		/* rank r sent items r, r+N, ...: put them back in list order */
+		dist_buf part[W];
+		size_t off = 0;
+		for (int r = 0; r < W; r++) {
+			part[r] = (dist_buf){ all, off + lens[r], 0, off };
+			off += lens[r];
+		}
+		for (int k = 0; k < nb && !rc; k++) {
+			done_item *d = &c->d[k];
+			if ((rc = align_dist_get_result(&part[k % W], &d->id, &d->t0, d->hash, &d->oov_json, &d->r)))
+				break;
+			run_count(sum, &d->r);
+		}
+		if (!rc)
+			rc = write_batch(c->m, c->d, nb, c->o, c->model_id, c->v, c->em->V, c->run_id);
+		done_clear(c->d, nb);
+		progress_add(pg, nb);
+	}
+out:
+	free(all);
+	free(lens);
+	dist_buf_free(&rb);
+	return rc;
+}
+
+/* The ranks' measures and missing characters, summed on rank 0. */
+static int ranks_sum(ranks_ctx *c, align_summary *sum)
+{
+	dist_buf ob = { 0 };
+	char *all = NULL;
+	size_t *lens = NULL;
+	double ms[3] = { sum->audio_s, sum->emit_s, sum->viterbi_s };
+	int64_t oovt = sum->oov_total;
+	int rc;
+	TRY(dist_sum_f64(ms, 3));
+	TRY(dist_sum_i64(&oovt, 1));
+	sum->audio_s = ms[0];
+	sum->emit_s = ms[1];
+	sum->viterbi_s = ms[2];
+	sum->oov_total = oovt;
+	TRY(align_dist_put_oov(&ob, &c->run_oov));
+	TRY(dist_gather_bytes(ob.p, ob.len, &all, &lens));
+	if (dist_rank() == 0) {
+		dist_buf g = { all, lens[0], 0, lens[0] };   /* rank 0's own is in run_oov */
+		for (int r = 1; r < dist_size() && !rc; r++) {
+			g.len += lens[r];
+			rc = align_dist_get_oov(&g, &c->run_oov);
+		}
+	}
+out:
+	free(all);
+	free(lens);
+	dist_buf_free(&ob);
+	return rc;
+}
+
 static int run_ranks(manifest *m, const align_run_opts *o, emitter *em, const vocab *v, int64_t run_id,
 		     align_summary *sum)
 {
-	char model_id[65], path[4096];
-	int me = dist_rank(), W = dist_size(), batch = o->batch > 0 ? o->batch : 32, rc = 0;
-	work_item *w = NULL, *lw = NULL;
-	int64_t nw = 0, nlw = 0, path_rec = -1, rec = -1;
-	align_dist_work *aw = NULL;
-	dist_buf wb = { 0 }, rb = { 0 }, ob = { 0 };
-	done_item *d = NULL;
-	vocab_oov run_oov = { 0 };
-	char *all = NULL;
-	size_t *lens = NULL;
-	align_labeler *lab = NULL;
+	int batch = o->batch > 0 ? o->batch : 32, rc = 0;
+	ranks_ctx c = { .m = m, .o = o, .em = em, .v = v, .run_id = run_id };
 	progress pg;
 	memset(sum, 0, sizeof *sum);
 	progress_init(&pg, "align", "utt", 0);
 	pg.enabled = 0;
 	double t0 = progress_now();
-	if (vocab_size(v) != em->V)
-		return err_set(ACC_EINVAL, "the vocabulary of '%s' has %d tokens but the model emits %d", o->lang, vocab_size(v), em->V);
-	if ((rc = align_model_id(o->model_dir, o->lang, model_id)))
+	if ((rc = run_model_id(o, em, v, c.model_id)))
 		return rc;
-	if (me == 0) {
-		if ((rc = segment_all(m, o, em, v, model_id, run_id, sum)))
-			goto out;
-		if (sum->segments_created && (rc = balance_speaker_totals(m)))
-			goto out;
-		if ((rc = load_work(m, o, model_id, &lw, &nlw, sum)))
-			goto out;
-		for (int64_t i = 0; i < nlw; i++) {
-			if (lw[i].rec != rec && (rc = manifest_recording_abspath(m, lw[i].rec, path, sizeof path)))
-				goto out;
-			rec = lw[i].rec;
-			align_dist_work x = { lw[i].id, lw[i].rec, lw[i].start, lw[i].end, lw[i].text, lw[i].key, path,
-			                      lw[i].raw, lw[i].profile };
-			if ((rc = align_dist_put_work(&wb, &x)))
-				goto out;
-		}
-	}
-	if ((rc = dist_bcast_blob(&wb.p, &wb.len, 0)))
-		goto out;
-	/* every rank (rank 0 too) takes the list from the same bytes */
-	while (wb.at < wb.len) {
-		align_dist_work *na = realloc(aw, sizeof *aw * (nw + 1));
-		work_item *nwi = realloc(w, sizeof *w * (nw + 1));
-		if (na)
-			aw = na;
-		if (nwi)
-			w = nwi;
-		if (!na || !nwi) {
-			rc = err_set(ACC_ENOMEM, "align: out of memory");
-			goto out;
-		}
-		if ((rc = align_dist_get_work(&wb, &aw[nw])))
-			goto out;
-		w[nw] = (work_item){ aw[nw].id, aw[nw].rec, aw[nw].start, aw[nw].end, aw[nw].text, aw[nw].key,
-		                     aw[nw].raw, aw[nw].profile };
-		nw++;
-	}
-	if (!(d = calloc(batch, sizeof *d))) {
+	TRY(ranks_work(&c, sum));
+	if (!(c.d = calloc(batch, sizeof *c.d))) {
 		rc = err_set(ACC_ENOMEM, "align: out of memory");
 		goto out;
 	}
-	if ((rc = align_labeler_open(&lab)))
-		goto out;
-	progress_init(&pg, "align", "utt", nw);
-	if (me > 0)
+	TRY(align_labeler_open(&c.lab));
+	progress_init(&pg, "align", "utt", c.nw);
+	if (dist_rank() > 0)
 		pg.enabled = 0;
-	for (int64_t b0 = 0; b0 < nw; b0 += batch) {
-		int nb = (int)(nw - b0 < batch ? nw - b0 : batch);
+	for (int64_t b0 = 0; b0 < c.nw; b0 += batch) {
 		/* a signal to any rank stops every rank at the same batch */
-		int64_t stop = align_stage_stop;
-		if ((rc = dist_sum_i64(&stop, 1)))
-			goto out;
+		int64_t stop = align_run_stop;
+		TRY(dist_sum_i64(&stop, 1));
 		if (stop) {
 			rc = err_set(ACC_EINTR, "interrupted: %lld utterances aligned, the rest is left for the next run",
 				     (long long)sum->aligned + sum->failed);
 			goto out;
 		}
-		rb.len = 0;
-		for (int k = me; k < nb; k += W) {
-			int64_t i = b0 + k;
-			done_item x;
-			snprintf(path, sizeof path, "%s", aw[i].path);   /* align_item needs no manifest then */
-			path_rec = aw[i].rec;
-			if ((rc = align_item(NULL, &w[i], o, em, v, &x, sum, path, &path_rec, &run_oov, lab))) {
-				align_result_free(&x.r);
-				free(x.oov_json);
-				err_wrap(rc, "utterance '%s'", w[i].key);
-				goto out;
-			}
-			align_hash(w[i].text, model_id, o->lang, o->p.oov, &o->p, x.hash);
-			rc = align_dist_put_result(&rb, x.id, x.t0, x.hash, x.oov_json, &x.r);
-			align_result_free(&x.r);
-			free(x.oov_json);
-			if (rc)
-				goto out;
-		}
-		if ((rc = dist_gather_bytes(rb.p, rb.len, &all, &lens)))
-			goto out;
-		if (me == 0) {
-			/* rank r sent items r, r+N, ...: put them back in list order */
-			dist_buf part[W];
-			size_t off = 0;
-			for (int r = 0; r < W; r++) {
-				part[r] = (dist_buf){ all, off + lens[r], 0, off };
-				off += lens[r];
-			}
-			for (int k = 0; k < nb && !rc; k++) {
-				rc = align_dist_get_result(&part[k % W], &d[k].id, &d[k].t0, d[k].hash, &d[k].oov_json, &d[k].r);
-				if (rc)
-					break;
-				if (d[k].r.status_ok)
-					sum->aligned++;
-				else
-					sum->failed++;
-				if (d[k].r.flags)
-					sum->flagged++;
-			}
-			int got = rc ? 0 : nb;
-			if (!rc)
-				rc = write_batch(m, d, got, o, model_id, v, em->V, run_id);
-			for (int k = 0; k < nb; k++) {
-				align_result_free(&d[k].r);
-				free(d[k].oov_json);
-				d[k].oov_json = NULL;
-			}
-			progress_add(&pg, nb);
-		}
-		free(all);
-		free(lens);
-		all = NULL;
-		lens = NULL;
-		if (rc)
-			goto out;
+		TRY(ranks_batch(&c, b0, (int)(c.nw - b0 < batch ? c.nw - b0 : batch), sum, &pg));
 	}
-	/* the ranks' measures and missing characters, summed on rank 0 */
-	double ms[3] = { sum->audio_s, sum->emit_s, sum->viterbi_s };
-	int64_t oovt = sum->oov_total;
-	if ((rc = dist_sum_f64(ms, 3)) || (rc = dist_sum_i64(&oovt, 1)))
-		goto out;
-	sum->audio_s = ms[0];
-	sum->emit_s = ms[1];
-	sum->viterbi_s = ms[2];
-	sum->oov_total = oovt;
-	if ((rc = align_dist_put_oov(&ob, &run_oov)) || (rc = dist_gather_bytes(ob.p, ob.len, &all, &lens)))
-		goto out;
-	if (me == 0) {
-		dist_buf g = { all, lens[0], 0, lens[0] };   /* rank 0's own is in run_oov */
-		for (int r = 1; r < W && !rc; r++) {
-			g.len += lens[r];
-			rc = align_dist_get_oov(&g, &run_oov);
-		}
-	}
+	rc = ranks_sum(&c, sum);
 out:
 	progress_done(&pg);
-	sum->wall_s = progress_now() - t0;
-	vocab_oov_sort(&run_oov);
-	vocab_oov_describe(&run_oov, sum->oov_desc, sizeof sum->oov_desc);
-	vocab_oov_free(&run_oov);
-	free(all);
-	free(lens);
-	free(d);
-	align_labeler_close(lab);
-	for (int64_t i = 0; i < nw; i++)
-		align_dist_work_free(&aw[i]);
-	free(aw);
-	free(w);
-	work_free(lw, nlw);
-	dist_buf_free(&wb);
-	dist_buf_free(&rb);
-	dist_buf_free(&ob);
+	run_finish(sum, &c.run_oov, t0);
+	free(c.d);
+	align_labeler_close(c.lab);
+	for (int64_t i = 0; i < c.nw; i++)
+		align_dist_work_free(&c.aw[i]);
+	free(c.aw);
+	free(c.w);
 	return rc;
+}
+
+int align_run_verdict(manifest *m, const char *db_path, const align_run_opts *o, const align_summary *sum)
+{
+	if (sum->candidates == 0 && sum->recordings_segmented == 0) {
+		/* nothing in this language: name the languages there are (a Common
+		 * Voice 'en' next to --lang eng) */
+		char langs[512] = "";
+		manifest_langs_describe(m, langs, sizeof langs);
+		int rc = err_set(ACC_ENOTFOUND, "no utterances of language '%s' in %s%s%s%s", o->lang, db_path,
+				 *langs ? " (it has: " : "", langs, *langs ? ")" : "");
+		err_hint("relabel them with `prep relabel --from CODE --lang %s`, or align one of those languages", o->lang);
+		return rc;
+	}
+	if (sum->failed > 0 && sum->aligned == 0) {
+		int rc = err_set(ACC_EFORMAT, "all %lld utterances aligned in this run failed", (long long)sum->failed);
+		err_hint("see why: db query \"SELECT message, count(*) FROM alignments WHERE status = 'failed' GROUP BY 1\"");
+		return rc;
+	}
+	return 0;
+}
+
+const char *align_run_worst_sql(void)
+{
+	return "SELECT utt_key, min_window_logp, flag_names FROM align_quality WHERE flags != 0 ORDER BY min_window_logp "
+	       "LIMIT 20";
 }
 
 /* ----------------------------------------------------------- show/export */
@@ -1829,7 +1170,7 @@ static int find_utterance(manifest *m, const char *utt, int64_t *id)
 	return rc;
 }
 
-int align_stage_show(manifest *m, const char *utt, FILE *f)
+int align_run_show(manifest *m, const char *utt, FILE *f)
 {
 	int64_t id = 0;
 	sqlite3_stmt *st = NULL;
@@ -1898,7 +1239,7 @@ static void exp_clear(exp_utt *e)
 /* Word items of an utterance: labelled as written (continuations merged). */
 static int exp_load_words(manifest *m, sqlite3_stmt *ws, int64_t id, exp_utt *e, int norm_labels)
 {
-	int64_t cap = 0;
+	size_t cap = 0;
 	int rc = 0;
 	sqlite3_reset(ws);
 	sqlite3_bind_int64(ws, 1, id);
@@ -1967,14 +1308,14 @@ static void out_abort(out_file *o)
 	o->fp = NULL;
 }
 
-int align_stage_export(manifest *m, const char *lang, const char *format, const char *dir, int64_t *n)
+int align_run_export(manifest *m, const char *lang, const char *format, const char *dir, int64_t *n)
 {
 	align_export_opts o = { .lang = lang, .format = format, .dir = dir };
 	align_export_cue_opts_default(&o.cue);
-	return align_stage_export_ex(m, &o, n);
+	return align_run_export_ex(m, &o, n);
 }
 
-int align_stage_export_ex(manifest *m, const align_export_opts *o, int64_t *count)
+int align_run_export_ex(manifest *m, const align_export_opts *o, int64_t *count)
 {
 	const char *lang = o->lang, *format = o->format, *dir = o->dir;
 	enum { F_CTM, F_TG, F_SRT, F_VTT, F_JSON } fmt;
@@ -2034,7 +1375,7 @@ int align_stage_export_ex(manifest *m, const align_export_opts *o, int64_t *coun
 		e.u.key = e.key;
 		e.u.rec = o->ctm_utterance ? NULL : e.rec_path;
 		e.u.text = e.text;
-		e.u.offset = round(a * ALIGN_RATE) / ALIGN_RATE;
+		e.u.offset = round(a * AUDIO_RATE) / AUDIO_RATE;
 		e.u.duration = b - e.u.offset;
 		if ((rc = exp_load_words(m, ws, id, &e, o->norm_labels)) || (rc = exp_load_chars((const char *)sqlite3_column_text(st, 6), &e)))
 			goto out;
