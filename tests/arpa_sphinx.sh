@@ -6,20 +6,11 @@
 # log-probability and back-off (its ARPA output compared n-gram by n-gram).
 # Prints "# arpa_sphinx.sh: N passed, N failed".
 BINDIR=${BINDIR:-bin}
-abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
-TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep")
 . "$(dirname "$0")/check.sh"
+TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep")
 require_bins arpa_sphinx.sh "$TRAIN" "$PREP"
-for c in espeak-ng sphinx_lm_convert; do
-	if ! command -v $c >/dev/null; then
-		echo "not ok - $c is needed (make deps)"
-		echo "# arpa_sphinx.sh: 0 passed, 1 failed"
-		exit 1
-	fi
-done
-T=$(mktemp -d "${TMPDIR:-/tmp}/accent-arpa-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+require_cmds arpa_sphinx.sh espeak-ng sphinx_lm_convert
+scratch arpa
 
 mkdir c
 i=0
