@@ -7,11 +7,9 @@
 # and resuming, exports, `show`, --help/--version and the fault cases
 # (no adapter for the language, language missing from the vocabulary).
 # Prints "# align_cli.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
 . "$(dirname "$0")/check.sh"
-ALIGN=$(abs "$BINDIR/align"); PREP=$(abs "$BINDIR/prep")
-require_bins align_cli.sh "$ALIGN" "$PREP"
-require_cmds align_cli.sh espeak-ng sqlite3
+bins ALIGN=align PREP=prep
+require_cmds espeak-ng sqlite3
 scratch align
 
 expect "align --help" 0 "$ALIGN" --help

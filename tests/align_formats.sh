@@ -8,13 +8,11 @@
 # transcript's words in every format, also for long recordings.  Tiny
 # random-weight MMS model (tests/data/hf-wav2vec2/mms-tiny), espeak-ng audio.
 # Prints "# align_formats.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
 PY=/usr/bin/python3
 SCTK=/usr/lib/sctk/bin
 . "$(dirname "$0")/check.sh"
-ALIGN=$(abs "$BINDIR/align"); PREP=$(abs "$BINDIR/prep")
-require_bins align_formats.sh "$ALIGN" "$PREP"
-require_cmds align_formats.sh espeak-ng sqlite3 praat "$SCTK/sclite" "$SCTK/ctmValidator.pl"
+bins ALIGN=align PREP=prep
+require_cmds espeak-ng sqlite3 praat "$SCTK/sclite" "$SCTK/ctmValidator.pl"
 if ! $PY -c 'import webvtt, srt' 2>/dev/null; then
 	echo "not ok - python3-webvtt and python3-srt are needed (make deps)"
 	echo "# align_formats.sh: 0 passed, 1 failed"

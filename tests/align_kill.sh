@@ -5,11 +5,9 @@
 # next run completes it to exactly the rows of an uninterrupted run.  Model:
 # the mms-tiny fixture (random weights) with its amh adapter; audio from
 # espeak-ng.  Prints "# align_kill.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
 . "$(dirname "$0")/check.sh"
-ALIGN=$(abs "$BINDIR/align"); PREP=$(abs "$BINDIR/prep")
-require_bins align_kill.sh "$ALIGN" "$PREP"
-require_cmds align_kill.sh espeak-ng sqlite3
+bins ALIGN=align PREP=prep
+require_cmds espeak-ng sqlite3
 scratch alkill
 
 mkdir -p clips

@@ -5,11 +5,9 @@
 # back-off]) and that sphinx_lm_convert reads every n-gram with the same
 # log-probability and back-off (its ARPA output compared n-gram by n-gram).
 # Prints "# arpa_sphinx.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
 . "$(dirname "$0")/check.sh"
-TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep")
-require_bins arpa_sphinx.sh "$TRAIN" "$PREP"
-require_cmds arpa_sphinx.sh espeak-ng sphinx_lm_convert
+bins TRAIN=train PREP=prep
+require_cmds espeak-ng sphinx_lm_convert
 scratch arpa
 
 mkdir c

@@ -46,19 +46,30 @@ require_bins() {
 # --- the setup the tests share (call before the checks) ---
 # The repository root: tests start there (tests/run.sh runs them from it).
 ROOT=$(pwd)
+BINDIR=${BINDIR:-bin}
+TEST_NAME=$(basename "$0")
 # abs PATH: PATH made absolute (tests cd into their scratch directory), e.g.
 # ALIGN=$(abs "$BINDIR/align")
 abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
-# require_cmds FILE CMD...: each CMD must be on PATH, else one failure and exit
+# bins VAR=NAME...: VAR is the absolute path of $BINDIR/NAME, which must be
+# built (else one failure and exit), e.g. bins ALIGN=align PREP=prep
+bins() {
+	for a in "$@"; do
+		p=$(abs "$BINDIR/${a#*=}")
+		[ -x "$p" ] || p="$BINDIR/${a#*=}"   # (named as given in the failure)
+		eval "${a%%=*}=\$p"
+		require_bins "$TEST_NAME" "$p"
+	done
+}
+# require_cmds CMD...: each CMD must be on PATH, else one failure and exit
 require_cmds() {
-	name=$1; shift
 	missing=""
 	for c in "$@"; do
 		command -v "$c" >/dev/null || missing="$missing $c"
 	done
 	if [ -n "$missing" ]; then
 		echo "not ok -$missing needed (make deps)"
-		echo "# $name: 0 passed, 1 failed"
+		echo "# $TEST_NAME: 0 passed, 1 failed"
 		exit 1
 	fi
 }

@@ -3,10 +3,8 @@
 # command, usage errors (exit 2), a manifest populated through `db query`,
 # split/weights/export/stats, and `db check` failing (exit 3) after a corpus
 # file is modified or removed.  Prints "# db_cli.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
 . "$(dirname "$0")/check.sh"
-DB=$(abs "$BINDIR/db")
-require_bins db_cli.sh "$DB"
+bins DB=db
 scratch dbcli
 
 expect "db --help" 0 "$DB" --help

@@ -9,13 +9,10 @@
 # (pad_token_id against <pad>, sampling_rate 16000); transcribe and align
 # saying "no adapter" alike.
 # Prints "# firsthour.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
 . "$(dirname "$0")/check.sh"
 SRC=$ROOT
-TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep"); MK=$(abs "$BINDIR/mkmodel")
-ALIGN=$(abs "$BINDIR/align"); DB=$(abs "$BINDIR/db"); TR=$(abs "$BINDIR/transcribe"); SYNTH=$(abs "$BINDIR/synth")
-require_bins firsthour.sh "$TRAIN" "$PREP" "$MK" "$ALIGN" "$DB" "$TR" "$SYNTH"
-require_cmds firsthour.sh espeak-ng sqlite3
+bins TRAIN=train PREP=prep MK=mkmodel ALIGN=align DB=db TR=transcribe SYNTH=synth
+require_cmds espeak-ng sqlite3
 scratch first
 unset ACCENT_NO_PROGRESS ACCENT_PROGRESS_SECONDS
 

@@ -6,11 +6,9 @@
 # row (rank 0 writes); a rank killed with -9 mid-run ends the job, and a
 # rerun under mpirun completes it to the same rows, nothing duplicated.
 # Prints "# mpi_align.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
 . "$(dirname "$0")/check.sh"
-ALIGN=$(abs "$BINDIR/align"); PREP=$(abs "$BINDIR/prep")
-require_bins mpi_align.sh "$ALIGN" "$PREP"
-require_cmds mpi_align.sh mpirun espeak-ng sqlite3
+bins ALIGN=align PREP=prep
+require_cmds mpirun espeak-ng sqlite3
 mpi_setup
 scratch mpi-align
 

@@ -9,11 +9,9 @@
 # continues to the uninterrupted result; an error on the ranks ends the job
 # (no hang); `train lm`, `prep` and `db` are refused under mpirun.
 # Prints "# mpi_train.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
 . "$(dirname "$0")/check.sh"
-TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep"); MK=$(abs "$BINDIR/mkmodel")
-require_bins mpi_train.sh "$TRAIN" "$PREP" "$MK"
-require_cmds mpi_train.sh mpirun espeak-ng sqlite3
+bins TRAIN=train PREP=prep MK=mkmodel
+require_cmds mpirun espeak-ng sqlite3
 mpi_setup
 scratch mpi-train
 

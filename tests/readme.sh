@@ -20,11 +20,10 @@
 # (the ```cluster block, for several machines, is not an `sh` block: the mpi
 # tests run its commands with mpirun -np 2)
 # Prints "# readme.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
 . "$(dirname "$0")/check.sh"
 BIN=$(dirname "$(abs "$BINDIR/prep")")
 require_bins readme.sh "$BIN/synth" "$BIN/prep" "$BIN/align" "$BIN/train" "$BIN/db" "$BIN/mkmodel" "$BIN/transcribe"
-require_cmds readme.sh espeak-ng sqlite3 sox
+require_cmds espeak-ng sqlite3 sox
 scratch readme
 README="$ROOT/README.md"
 # commands run in w/: check.sh keeps each command's output in $T/out and $T/err

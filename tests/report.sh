@@ -9,10 +9,8 @@
 # --lang / --run and a missing Chart.js are checked too.
 # Prints "# report.sh: N passed, N failed".  The browser part is skipped,
 # with the reason printed, only when chromium cannot start.
-BINDIR=${BINDIR:-bin}
 . "$(dirname "$0")/check.sh"
-DB=$(abs "$BINDIR/db")
-require_bins report.sh "$DB"
+bins DB=db
 scratch report
 
 expect "db report --help" 0 "$DB" report --help

@@ -7,11 +7,9 @@
 # middle of a run followed by --resume reaching the same weights and Adam
 # moments as an uninterrupted run (train_state.bin compared after its header).
 # Prints "# train_cli.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
 . "$(dirname "$0")/check.sh"
-TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep"); MK=$(abs "$BINDIR/mkmodel")
-require_bins train_cli.sh "$TRAIN" "$PREP" "$MK"
-require_cmds train_cli.sh espeak-ng sqlite3
+bins TRAIN=train PREP=prep MK=mkmodel
+require_cmds espeak-ng sqlite3
 scratch train
 
 expect "train --help" 0 "$TRAIN" --help

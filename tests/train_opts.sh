@@ -19,11 +19,9 @@
 #     utterance's weight); train_runs.sampling and runs.command_line record
 #     the mode.
 # Prints "# train_opts.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
 . "$(dirname "$0")/check.sh"
-TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep"); MK=$(abs "$BINDIR/mkmodel"); SYNTH=$(abs "$BINDIR/synth")
-require_bins train_opts.sh "$TRAIN" "$PREP" "$MK" "$SYNTH"
-require_cmds train_opts.sh sqlite3
+bins TRAIN=train PREP=prep MK=mkmodel SYNTH=synth
+require_cmds sqlite3
 scratch trainopts
 
 # ---- safetensors: header JSON (read with SQLite's JSON functions) and tensor bytes ----
