@@ -41,16 +41,7 @@ killed=0; partial=0
 # kill when the committed alignments reach each target (polling the WAL),
 # so the kills land mid-run whatever the machine's speed
 for target in 2 9 17 25; do
-	"$ALIGN" run --lang amh --model model --manifest data.db --batch 2 >/dev/null 2>&1 &
-	pid=$!
-	waited=0
-	while kill -0 $pid 2>/dev/null && [ $waited -lt 1200 ]; do
-		n=$(q 'SELECT count(*) FROM alignments' 2>/dev/null); n=${n:-0}
-		[ "$n" -ge $target ] && break
-		sleep 0.05; waited=$((waited + 1))
-	done
-	if kill -9 $pid 2>/dev/null; then killed=$((killed + 1)); fi
-	wait $pid 2>/dev/null
+	kill_at $target alignments "$ALIGN" run --lang amh --model model --manifest data.db --batch 2
 	n=$(q 'SELECT count(*) FROM alignments' 2>/dev/null); n=${n:-0}
 	if sound; then ok "sound after kill -9 at >= $target aligned ($n of $N)"; else ko "sound after kill -9 at $target"; fi
 	[ "$n" -gt 0 ] && [ "$n" -lt "$N" ] && partial=$((partial + 1))

@@ -119,6 +119,27 @@ tst_corpus() {
 	expect "prep ingest" 0 "$PREP" ingest --layout folder --lang tst --manifest data.db --no-balance clips
 	q "UPDATE utterances SET split = CASE WHEN id % 4 = 0 THEN 'dev' ELSE 'train' END, weight = 1.0"
 }
+# kill_at TARGET TABLE CMD...: run CMD in the background and kill it with
+# SIGKILL once TABLE of the manifest q reads has TARGET committed rows
+# (polling the WAL every 50 ms, for at most 60 s), or after 50 ms when
+# TARGET is "early"; $killed counts the kills that found CMD still running
+kill_at() {
+	target=$1; table=$2; shift 2
+	"$@" >/dev/null 2>&1 &
+	pid=$!
+	if [ "$target" = early ]; then
+		sleep 0.05
+	else
+		waited=0
+		while kill -0 $pid 2>/dev/null && [ $waited -lt 1200 ]; do
+			n=$(q "SELECT count(*) FROM $table" 2>/dev/null); n=${n:-0}
+			[ "$n" -ge "$target" ] && break
+			sleep 0.05; waited=$((waited + 1))
+		done
+	fi
+	if kill -9 $pid 2>/dev/null; then killed=$((killed + 1)); fi
+	wait $pid 2>/dev/null
+}
 # mpi_setup: the environment of the tests that run 2 ranks; sets $MPIRUN.
 # Open MPI refuses root unless told (the test machines run as root); one
 # OpenMP thread per rank (2 ranks on 2 cores, like the benchmark).  Under
