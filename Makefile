@@ -75,22 +75,32 @@ $(LIB): $(LIB_OBJ)
 $(BUILD)/lib $(BUILD)/tests $(BINDIR):
 	mkdir -p $@
 
-# A binary is every .c file of its directory linked with the library.
+# A binary is every .c file of its directory, each compiled to
+# $(BUILD)/obj/<dir>/<file>.o (with its .d, like the library's), linked
+# with the library: a changed library relinks binaries and tests but
+# recompiles only the files that include a changed header.
+bin_obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c))
+BIN_OBJ := $(foreach d,$(BIN_DIRS),$(call bin_obj,$(d)))
 define bin_rule
-$(BINDIR)/$(notdir $(1)): $(wildcard $(1)/*.c) $(wildcard $(1)/*.h) $(LIB) | $(BINDIR)
-	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $(wildcard $(1)/*.c) $(LIB) $$(LDLIBS)
+$(BINDIR)/$(notdir $(1)): $(call bin_obj,$(1)) $(LIB) | $(BINDIR)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $(call bin_obj,$(1)) $(LIB) $$(LDLIBS)
 endef
 $(foreach d,$(BIN_DIRS),$(eval $(call bin_rule,$(d))))
+$(BIN_OBJ): $(BUILD)/obj/%.o: %.c $(BUILD)/schemas.h Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c $(LIB) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -MMD -MP -MF $@.d -Itests $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+$(TESTS:=.o): $(BUILD)/tests/%.o: tests/%.c $(BUILD)/schemas.h Makefile | $(BUILD)/tests
+	$(CC) $(CFLAGS) -MMD -MP -Itests -c -o $@ $<
+$(TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 # A benchmark driver is bench/<name>.c linked with the library (the shell
 # scripts beside them run it; see mk/*.mk for each `make bench-*`).
 $(BINDIR)/bench_%: bench/bench_%.c $(LIB) | $(BINDIR)
 	$(CC) $(CFLAGS) -MMD -MP -MF $(BUILD)/bench_$*.d $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(TESTS:=.d) $(wildcard $(BUILD)/bench_*.d)
+-include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(TESTS:=.d) $(wildcard $(BUILD)/bench_*.d)
 
 test: deps
 	@$(MAKE) --no-print-directory -j2 all-tests
@@ -101,10 +111,12 @@ all-tests: $(BINS) $(TESTS)
 # AddressSanitizer + UBSan build of everything, then the whole suite.  The
 # pipeline test trains its base model for 60 steps instead of 1,200 (same
 # code paths; its accuracy thresholds are checked by `make test`).
+# (mk/ci.mk's asan-quick builds into the same directory with ASAN_VARS.)
+ASAN_VARS := BUILD=build-asan BINDIR=build-asan/bin OPT="-O1" \
+  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+  EXTRA_LDFLAGS="-fsanitize=address,undefined"
 asan:
-	PIPELINE_STEPS=60 $(MAKE) BUILD=build-asan BINDIR=build-asan/bin OPT="-O1" \
-	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
+	PIPELINE_STEPS=60 $(MAKE) $(ASAN_VARS) test
 
 # The whole pipeline end to end on a synthesized corpus (tools/demo.sh);
 # re-runnable: a second run reuses what is done.  DEMO_DIR=demo by default.

@@ -7,21 +7,10 @@
 # and resuming, exports, `show`, --help/--version and the fault cases
 # (no adapter for the language, language missing from the vocabulary).
 # Prints "# align_cli.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
-ALIGN="$(cd "$(dirname "$BINDIR/align")" 2>/dev/null && pwd)/align"
-PREP="$(cd "$(dirname "$BINDIR/prep")" 2>/dev/null && pwd)/prep"
-FIX="$(pwd)/tests/data/hf-wav2vec2/mms-tiny"
 . "$(dirname "$0")/check.sh"
-
-require_bins align_cli.sh "$ALIGN" "$PREP"
-if ! command -v espeak-ng >/dev/null || ! command -v sqlite3 >/dev/null; then
-	echo "not ok - espeak-ng and sqlite3 are needed (make deps)"
-	echo "# align_cli.sh: 0 passed, 1 failed"
-	exit 1
-fi
-T=$(mktemp -d "${TMPDIR:-/tmp}/accent-align-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+bins ALIGN=align PREP=prep
+require_cmds espeak-ng sqlite3
+scratch align
 
 expect "align --help" 0 "$ALIGN" --help
 contains "align --help lists commands" "$T/out" "export"
@@ -38,10 +27,7 @@ expect "align export without --out" 2 "$ALIGN" export --format ctm
 
 # the model: mms-tiny (vocabulary of 12: the amh adapter's lm_head) with a
 # nested vocab.json naming a second language that has no adapter
-mkdir -p model
-cp "$FIX/config.json" "$FIX/preprocessor_config.json" "$FIX/model.safetensors" "$FIX/adapter.amh.safetensors" model/
-V='{"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4, "a": 5, "b": 6, "c": 7, "d": 8, "e": 9, "f": 10, "g": 11}'
-printf '{"amh": %s, "fra": %s}\n' "$V" "$V" > model/vocab.json
+tiny_mms model amh fra
 
 # a corpus of clips and a long recording with its lines
 mkdir -p clips/s1 clips/s2 long

@@ -5,25 +5,13 @@
 # next run completes it to exactly the rows of an uninterrupted run.  Model:
 # the mms-tiny fixture (random weights) with its amh adapter; audio from
 # espeak-ng.  Prints "# align_kill.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
-ALIGN="$(cd "$(dirname "$BINDIR/align")" 2>/dev/null && pwd)/align"
-PREP="$(cd "$(dirname "$BINDIR/prep")" 2>/dev/null && pwd)/prep"
-FIX="$(pwd)/tests/data/hf-wav2vec2/mms-tiny"
 . "$(dirname "$0")/check.sh"
+bins ALIGN=align PREP=prep
+require_cmds espeak-ng sqlite3
+scratch alkill
 
-require_bins align_kill.sh "$ALIGN" "$PREP"
-if ! command -v espeak-ng >/dev/null || ! command -v sqlite3 >/dev/null; then
-	echo "not ok - espeak-ng and sqlite3 are needed (make deps)"
-	echo "# align_kill.sh: 0 passed, 1 failed"
-	exit 1
-fi
-T=$(mktemp -d "${TMPDIR:-/tmp}/accent-alkill-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
-
-mkdir -p model clips
-cp "$FIX/config.json" "$FIX/preprocessor_config.json" "$FIX/model.safetensors" "$FIX/adapter.amh.safetensors" model/
-printf '{"amh": {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4, "a": 5, "b": 6, "c": 7, "d": 8, "e": 9, "f": 10, "g": 11}}\n' > model/vocab.json
+mkdir -p clips
+tiny_mms model amh
 i=0
 for s in 1 2 3; do
 	mkdir -p clips/s$s
@@ -53,16 +41,7 @@ killed=0; partial=0
 # kill when the committed alignments reach each target (polling the WAL),
 # so the kills land mid-run whatever the machine's speed
 for target in 2 9 17 25; do
-	"$ALIGN" run --lang amh --model model --manifest data.db --batch 2 >/dev/null 2>&1 &
-	pid=$!
-	waited=0
-	while kill -0 $pid 2>/dev/null && [ $waited -lt 1200 ]; do
-		n=$(q 'SELECT count(*) FROM alignments' 2>/dev/null); n=${n:-0}
-		[ "$n" -ge $target ] && break
-		sleep 0.05; waited=$((waited + 1))
-	done
-	if kill -9 $pid 2>/dev/null; then killed=$((killed + 1)); fi
-	wait $pid 2>/dev/null
+	kill_at $target alignments "$ALIGN" run --lang amh --model model --manifest data.db --batch 2
 	n=$(q 'SELECT count(*) FROM alignments' 2>/dev/null); n=${n:-0}
 	if sound; then ok "sound after kill -9 at >= $target aligned ($n of $N)"; else ko "sound after kill -9 at $target"; fi
 	[ "$n" -gt 0 ] && [ "$n" -lt "$N" ] && partial=$((partial + 1))

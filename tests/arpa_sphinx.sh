@@ -5,21 +5,10 @@
 # back-off]) and that sphinx_lm_convert reads every n-gram with the same
 # log-probability and back-off (its ARPA output compared n-gram by n-gram).
 # Prints "# arpa_sphinx.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
-abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
-TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep")
 . "$(dirname "$0")/check.sh"
-require_bins arpa_sphinx.sh "$TRAIN" "$PREP"
-for c in espeak-ng sphinx_lm_convert; do
-	if ! command -v $c >/dev/null; then
-		echo "not ok - $c is needed (make deps)"
-		echo "# arpa_sphinx.sh: 0 passed, 1 failed"
-		exit 1
-	fi
-done
-T=$(mktemp -d "${TMPDIR:-/tmp}/accent-arpa-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+bins TRAIN=train PREP=prep
+require_cmds espeak-ng sphinx_lm_convert
+scratch arpa
 
 mkdir c
 i=0

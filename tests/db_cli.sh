@@ -3,14 +3,9 @@
 # command, usage errors (exit 2), a manifest populated through `db query`,
 # split/weights/export/stats, and `db check` failing (exit 3) after a corpus
 # file is modified or removed.  Prints "# db_cli.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
-DB="$(cd "$(dirname "$BINDIR/db")" 2>/dev/null && pwd)/db"
 . "$(dirname "$0")/check.sh"
-
-require_bins db_cli.sh "$DB"
-T=$(mktemp -d "${TMPDIR:-/tmp}/accent-dbcli-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+bins DB=db
+scratch dbcli
 
 expect "db --help" 0 "$DB" --help
 contains "db --help lists commands" "$T/out" "export"

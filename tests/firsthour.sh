@@ -9,21 +9,11 @@
 # (pad_token_id against <pad>, sampling_rate 16000); transcribe and align
 # saying "no adapter" alike.
 # Prints "# firsthour.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
-SRC=$(pwd)   # the repository root (tests run from it)
-abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
-TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep"); MK=$(abs "$BINDIR/mkmodel")
-ALIGN=$(abs "$BINDIR/align"); DB=$(abs "$BINDIR/db"); TR=$(abs "$BINDIR/transcribe"); SYNTH=$(abs "$BINDIR/synth")
 . "$(dirname "$0")/check.sh"
-require_bins firsthour.sh "$TRAIN" "$PREP" "$MK" "$ALIGN" "$DB" "$TR" "$SYNTH"
-if ! command -v espeak-ng >/dev/null || ! command -v sqlite3 >/dev/null; then
-	echo "not ok - espeak-ng and sqlite3 are needed (make deps)"
-	echo "# firsthour.sh: 0 passed, 1 failed"
-	exit 1
-fi
-T=$(mktemp -d "${TMPDIR:-/tmp}/accent-first-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+SRC=$ROOT
+bins TRAIN=train PREP=prep MK=mkmodel ALIGN=align DB=db TR=transcribe SYNTH=synth
+require_cmds espeak-ng sqlite3
+scratch first
 unset ACCENT_NO_PROGRESS ACCENT_PROGRESS_SECONDS
 
 # --- a Kaldi data dir whose wav.scp names the audio by absolute paths,

@@ -8,8 +8,15 @@
 #     forward/inference files reference no symbol of dropout, w2v_reg,
 #     w2v_backward, ops_backward, adamw or trainer);
 #   - fast ops do not call the CPU probe (the caller chooses precision);
-#   - only binaries print: no printf/puts/fprintf(stdout|stderr) in lib/;
-#   - binaries hold no SQL (it belongs to the stage's runner in lib/).
+#   - only binaries print and exit: nothing in lib/ writes to stdout or
+#     stderr or ends the process (err_print and progress excepted);
+#   - all logic in lib/: binaries hold no SQL (it belongs to the stage's
+#     runner in lib/) and call no foreign library (SQLite, jansson,
+#     libsndfile, soxr, ICU, PCRE2, oneDNN, espeak-ng, OpenSSL, MPI) but
+#     through lib/;
+#   - no function in lib/ or the binaries is longer than 150 lines (from
+#     its signature to its closing brace) unless the comment right above it
+#     says why, with the words "longer than 150 lines because".
 # Runs from the repository root without building anything except nm over
 # the library objects in $BUILD (default build).
 . "$(dirname "$0")/check.sh"
@@ -69,9 +76,15 @@ same "fast ops do not call the CPU probe" "$hits" ""
 # 5. only binaries print: nothing in lib/ writes to stdout/stderr on its
 # own, except the two helpers binaries call to print (err_print: the
 # "error:/hint:" lines; progress: the progress line on stderr)
-hits=$(grep -nE '(^|[^a-z_])(printf|puts|putchar)\(|fprintf\((stdout|stderr)' lib/*/*.c |
+hits=$(grep -nE '(^|[^a-z_])(printf|puts|putchar|perror)\(|(fprintf|vfprintf)\((stdout|stderr)|(fputs|fputc|putc|fwrite|fflush)\(.*(stdout|stderr)\)' lib/*/*.[ch] |
 	grep -v 'snprintf\|vsnprintf\||| printf(' | grep -v '^lib/base/err\.c:\|^lib/base/progress\.c:' | head -5)
 same "lib/ prints nothing (only binaries print)" "$hits" ""
+# ... and only binaries end the process: no exit()/abort() in lib/, except
+# dist_abort (lib/base/dist.c: binaries call it to end every MPI rank) and
+# the fork server's children in lib/synth/synth.c (_exit, not exit)
+hits=$(grep -nE '(^|[^a-z_])(exit|abort|quick_exit)\(' lib/*/*.[ch] | grep -v '^lib/base/dist\.c:' |
+	grep -v '^[^:]*:[0-9]*:[[:space:]]*\*\|/\*.*\(exit\|abort\)(' | head -5)
+same "lib/ ends no process (only binaries exit)" "$hits" ""
 
 # 5b. banned.h is the last #include of every library source file
 hits=""
@@ -81,9 +94,53 @@ for f in lib/*/*.c; do
 done
 same "every lib/ source includes base/banned.h last" "$hits" ""
 
-# 6. binaries hold no SQL
-hits=$(grep -lE '"(SELECT|INSERT|UPDATE|DELETE|CREATE) ' prep/*.c align/*.c train/*.c db/*.c tools/*/*.c 2>/dev/null | tr '\n' ' ')
+# 6. all logic in lib/: binaries hold no SQL and call no foreign library
+# directly (the library wraps each one, with its errors as err.h messages)
+BIN_SRC=$(ls prep/*.c align/*.c train/*.c db/*.c tools/*/*.c 2>/dev/null)
+hits=$(grep -lE '"(SELECT|INSERT|UPDATE|DELETE|CREATE) ' $BIN_SRC | tr '\n' ' ')
 same "binaries hold no SQL strings" "$hits" ""
+hits=$(grep -nE '#include <(sqlite3|jansson|sndfile|soxr|pcre2|mpi)\.h>|#include <(unicode|dnnl|oneapi|espeak-ng|espeak|openssl)/' \
+	$BIN_SRC | tr '\n' ' ')
+same "binaries call no foreign library but through lib/" "$hits" ""
+
+# 7. no function longer than 150 lines without its reason.  Functions are
+# found by the tree's style: the body's opening and closing braces alone in
+# column 0, the signature on the lines right above; the reason is the
+# comment block right above the signature (any line of it).
+long=$(awk -v max=150 '
+function is_sig(s) {
+	return s !~ /^[ \t]*$/ && s !~ /;[ \t]*$/ && s !~ /\*\/[ \t]*$/ &&
+	       s !~ /^[ \t]*(\/\*|\*|\/\/)/ && s !~ /^}/ && s !~ /^#/
+}
+FNR == 1 { infn = 0; split("", line) }
+{ line[FNR] = $0 }
+/^\{/ && !infn { infn = 1; open = FNR; next }
+/^\}/ && infn {
+	infn = 0
+	s = open - 1
+	while (s > 1 && is_sig(line[s - 1]))
+		s--
+	if (FNR - s + 1 <= max)
+		next
+	name = line[s]
+	for (k = s + 1; k < open; k++)
+		name = name " " line[k]
+	sub(/\(.*/, "", name)
+	n = split(name, w, /[ \t*]+/)
+	c = ""
+	for (k = s - 1; k >= 1 && (line[k] ~ /^[ \t]*(\/\*|\*|\/\/)/ || line[k] ~ /\*\/[ \t]*$/); k--)
+		c = line[k] " " c
+	gsub(/[ \t]*\*[ \t]*/, " ", c)
+	gsub(/[ \t]+/, " ", c)
+	if (c !~ /longer than 150 lines because/)
+		printf "%s:%d %s (%d lines)\n", FILENAME, s, w[n], FNR - s + 1
+}' lib/*/*.[ch] $BIN_SRC)
+if [ -z "$long" ]; then
+	ok "no function over 150 lines without a reason"
+else
+	ko "no function over 150 lines without a reason; these have none (say \"longer than 150 lines because ...\" in the comment above, or split them):"
+	printf '%s\n' "$long" | sed 's/^/    /'
+fi
 
 echo "# layout.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -6,32 +6,13 @@
 # row (rank 0 writes); a rank killed with -9 mid-run ends the job, and a
 # rerun under mpirun completes it to the same rows, nothing duplicated.
 # Prints "# mpi_align.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
-abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
-ALIGN=$(abs "$BINDIR/align"); PREP=$(abs "$BINDIR/prep")
-FIX="$(pwd)/tests/data/hf-wav2vec2/mms-tiny"
 . "$(dirname "$0")/check.sh"
-require_bins mpi_align.sh "$ALIGN" "$PREP"
-if ! command -v mpirun >/dev/null || ! command -v espeak-ng >/dev/null || ! command -v sqlite3 >/dev/null; then
-	echo "not ok - mpirun (openmpi-bin), espeak-ng and sqlite3 are needed (make deps)"
-	echo "# mpi_align.sh: 0 passed, 1 failed"
-	exit 1
-fi
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMP_NUM_THREADS=1
-# Under AddressSanitizer (make asan) the ranks run without leak detection:
-# Open MPI 4.1's own MPI_Init + MPI_Finalize, in an empty program, leave ~37
-# allocations that LeakSanitizer reports (libmpi and the components it
-# unloads).  Address and UB checks stay on; one-process runs keep leak checks.
-MPIRUN="env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 timeout 300 mpirun -np 2 --oversubscribe"
-T=$(mktemp -d "${TMPDIR:-/tmp}/accent-mpi-align-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+bins ALIGN=align PREP=prep
+require_cmds mpirun espeak-ng sqlite3
+mpi_setup
+scratch mpi-align
 
-mkdir -p model
-cp "$FIX/config.json" "$FIX/preprocessor_config.json" "$FIX/model.safetensors" "$FIX/adapter.amh.safetensors" model/
-V='{"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4, "a": 5, "b": 6, "c": 7, "d": 8, "e": 9, "f": 10, "g": 11}'
-printf '{"amh": %s}\n' "$V" > model/vocab.json
+tiny_mms model amh
 mkdir -p clips/s1 clips/s2 clips/s3 long
 i=0
 for t in "bad cafe" "a bead faced a cab" "deaf dad fed a bee" "add a face" "cage bag" "a bag" \

@@ -9,39 +9,14 @@
 # continues to the uninterrupted result; an error on the ranks ends the job
 # (no hang); `train lm`, `prep relabel` and `db` are refused under mpirun.
 # Prints "# mpi_train.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
-abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
-TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep"); MK=$(abs "$BINDIR/mkmodel")
 . "$(dirname "$0")/check.sh"
-require_bins mpi_train.sh "$TRAIN" "$PREP" "$MK"
-if ! command -v mpirun >/dev/null || ! command -v espeak-ng >/dev/null || ! command -v sqlite3 >/dev/null; then
-	echo "not ok - mpirun (openmpi-bin), espeak-ng and sqlite3 are needed (make deps)"
-	echo "# mpi_train.sh: 0 passed, 1 failed"
-	exit 1
-fi
-# Open MPI refuses root unless told; the test machines run as root
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-# one OpenMP thread per rank: 2 ranks on 2 cores, like the benchmark
-export OMP_NUM_THREADS=1
-# Under AddressSanitizer (make asan) the ranks run without leak detection:
-# Open MPI 4.1's own MPI_Init + MPI_Finalize, in an empty program, leave ~37
-# allocations that LeakSanitizer reports (libmpi and the components it
-# unloads).  Address and UB checks stay on; one-process runs keep leak checks.
-MPIRUN="env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 timeout 300 mpirun -np 2 --oversubscribe"
-T=$(mktemp -d "${TMPDIR:-/tmp}/accent-mpi-train-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+bins TRAIN=train PREP=prep MK=mkmodel
+require_cmds mpirun espeak-ng sqlite3
+mpi_setup
+scratch mpi-train
 
 "$MK" --out model --preset tiny --seed 3 >/dev/null 2>&1
-mkdir -p clips/s1 clips/s2
-i=0
-for t in "bad cafe" "a bead faced a cab" "deaf dad fed a bee" "add a face" "cage bag" "a bag" \
-         "fade a cab" "dead bee" "faced a cage" "a bad bed" "a deaf cab" "bead face"; do
-	i=$((i + 1)); s=s$((i % 2 + 1))
-	espeak-ng -w "clips/$s/u$i.wav" "$t" && echo "$t" > "clips/$s/u$i.txt"
-done
-expect "prep ingest" 0 "$PREP" ingest --layout folder --lang tst --manifest data.db --no-balance clips
-q "UPDATE utterances SET split = CASE WHEN id % 4 = 0 THEN 'dev' ELSE 'train' END, weight = 1.0"
+tst_corpus 12
 
 # small buckets (3 s): several micro-batches per step, 3 dev buckets
 COMMON="--manifest data.db --model model --lang tst --lr 3e-3 --batch-seconds 3 --seed 5 --quiet"

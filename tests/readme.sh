@@ -20,21 +20,11 @@
 # (the ```cluster block, for several machines, is not an `sh` block: the mpi
 # tests run its commands with mpirun -np 2)
 # Prints "# readme.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
-ROOT=$(pwd)
-abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
-BIN=$(dirname "$(abs "$BINDIR/prep")")
 . "$(dirname "$0")/check.sh"
+BIN=$(dirname "$(abs "$BINDIR/prep")")
 require_bins readme.sh "$BIN/synth" "$BIN/prep" "$BIN/align" "$BIN/train" "$BIN/db" "$BIN/mkmodel" "$BIN/transcribe"
-for c in espeak-ng sqlite3 sox; do
-	if ! command -v $c >/dev/null; then
-		echo "not ok - $c is needed (make deps)"
-		echo "# readme.sh: 0 passed, 1 failed"
-		exit 1
-	fi
-done
-T=$(mktemp -d "${TMPDIR:-/tmp}/accent-readme-XXXXXX")
-trap 'rm -rf "$T"' EXIT
+require_cmds espeak-ng sqlite3 sox
+scratch readme
 README="$ROOT/README.md"
 # commands run in w/: check.sh keeps each command's output in $T/out and $T/err
 mkdir "$T/w" && cd "$T/w" || exit 1

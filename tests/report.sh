@@ -9,14 +9,9 @@
 # --lang / --run and a missing Chart.js are checked too.
 # Prints "# report.sh: N passed, N failed".  The browser part is skipped,
 # with the reason printed, only when chromium cannot start.
-BINDIR=${BINDIR:-bin}
-DB="$(cd "$(dirname "$BINDIR/db")" 2>/dev/null && pwd)/db"
 . "$(dirname "$0")/check.sh"
-
-require_bins report.sh "$DB"
-T=$(mktemp -d "${TMPDIR:-/tmp}/accent-report-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+bins DB=db
+scratch report
 
 expect "db report --help" 0 "$DB" report --help
 contains "db report --help usage" "$T/out" "usage: db report"

@@ -5,7 +5,7 @@
 # one row per file.  Audio is generated with sox (a Debian dependency).
 BINDIR=${BINDIR:-bin}
 PREP=$BINDIR/prep
-pass=0; fail=0
+. "$(dirname "$0")/check.sh"   # kill_at (its q is redefined below)
 check() { # description, then a shell condition
 	d=$1; shift
 	if eval "$@"; then pass=$((pass + 1)); echo "ok - $d"; else fail=$((fail + 1)); echo "not ok - $d"; fi
@@ -42,20 +42,7 @@ killed=0; partial=0
 # kills when the committed utterances reach each target (polling the WAL),
 # so they land mid-run however loaded the machine is
 for target in early 8 40 90 150 185; do
-	"$PREP" ingest --quiet --threads 1 --batch 4 --manifest "$DB" "$T/c" >/dev/null 2>&1 &
-	pid=$!
-	if [ $target = early ]; then
-		sleep 0.05
-	else
-		waited=0
-		while kill -0 $pid 2>/dev/null && [ $waited -lt 1200 ]; do
-			n=$(q 'SELECT count(*) FROM utterances' 2>/dev/null); n=${n:-0}
-			[ "$n" -ge $target ] && break
-			sleep 0.05; waited=$((waited + 1))
-		done
-	fi
-	if kill -9 $pid 2>/dev/null; then killed=$((killed + 1)); fi
-	wait $pid 2>/dev/null
+	kill_at $target utterances "$PREP" ingest --quiet --threads 1 --batch 4 --manifest "$DB" "$T/c"
 	[ -f "$DB" ] || continue
 	n=$(q 'SELECT count(*) FROM utterances' 2>/dev/null); n=${n:-0}
 	check "consistent after kill -9 at $target ($n of $N)" consistent

@@ -119,6 +119,75 @@ static int compare(const char *what, const float *a, const float *e, size_t n, d
 	return bad;
 }
 
+/* Every training tensor of m whose name starts with prefix: its gradient in
+ * gt (m's training block) against the golden grad.<red>.<name> of g, by
+ * compare() with floor; note says which computation the failure is about.
+ * A tensor missing from g or of another size fails.  Returns how many
+ * tensors were compared. */
+static int check_grads(const w2v_model *m, const float *gt, safetensors_file *g, const char *red,
+                       const char *prefix, double floor, const char *note)
+{
+	int compared = 0;
+	for (int i = 0; i < m->n_tensors; i++) {
+		const w2v_tensor *t = &m->tensors[i];
+		if (t->group != W2V_GROUP_TRAIN || strncmp(t->name, prefix, strlen(prefix)) != 0)
+			continue;
+		char name[160], what[240];
+		snprintf(name, sizeof name, "grad.%s.%s", red, t->name);
+		snprintf(what, sizeof what, "%s %s", name, note);
+		float *gg = NULL;
+		size_t n = 0;
+		CHECK_OK(safetensors_read_f32(g, name, 0, NULL, &gg, &n));
+		CHECKF(gg && n == t->numel, "%s missing or misshaped (%zu elements, want %zu)", name, n,
+		       (size_t)t->numel);
+		if (gg && n == t->numel) {
+			CHECKF(compare(what, gt + t->offset, gg, n, floor) == 0, "%s", what);
+			compared++;
+		}
+		free(gg);
+	}
+	return compared;
+}
+
+/* A fixture model with its golden file, the golden batch, a training
+ * forward (W2V_FWD_* flags) and a backward: what the gradient tests start
+ * from.  rig_open fails the test (and returns non-zero) when any part
+ * cannot be made; rig_close frees what was made either way. */
+typedef struct {
+	w2v_model *m;
+	safetensors_file *g;
+	w2v_fwd *f;
+	w2v_bwd *bk;
+	batch bt;
+} rig;
+
+static int rig_open(rig *r, const char *fixture, int flags)
+{
+	char path[256];
+	memset(r, 0, sizeof *r);
+	snprintf(path, sizeof path, "%s/golden.safetensors", fixture);
+	CHECK_OK(w2v_load(&r->m, fixture, NULL));
+	CHECK_OK(safetensors_open(&r->g, path));
+	if (!r->m || !r->g)
+		return -1;
+	if (load_batch(r->g, &r->bt) != 0) {
+		CHECKF(0, "golden batch of %s: %s", fixture, err_msg());
+		return -1;
+	}
+	CHECK_OK(w2v_fwd_create(&r->f, r->m, flags));
+	CHECK_OK(w2v_bwd_create(&r->bk));
+	return r->f && r->bk ? 0 : -1;
+}
+
+static void rig_close(rig *r)
+{
+	free(r->bt.x);
+	w2v_bwd_free(r->bk);
+	w2v_fwd_free(r->f);
+	safetensors_close(r->g);
+	w2v_free(r->m);
+}
+
 /* The fixture's grad.* come from transformers, which computes log_softmax in
  * float32 and so torch's CTC in float32 even for a float64 model: its
  * upstream gradient d loss/d logits carries float32 rounding (log-likelihoods
@@ -139,21 +208,21 @@ static int compare(const char *what, const float *a, const float *e, size_t n, d
  * largest gradient (measured: at most 5e-6). */
 static void test_grad_parity(void)
 {
-	w2v_model *m = NULL;
-	safetensors_file *g = NULL, *g64 = NULL;
-	w2v_fwd *f = NULL;
-	w2v_bwd *bk = NULL;
-	batch bt = { 0 };
-	CHECK_OK(w2v_load(&m, FX, NULL));
-	CHECK_OK(safetensors_open(&g, FX "/golden.safetensors"));
-	CHECK_OK(safetensors_open(&g64, FX "/golden-ctc64.safetensors"));
-	if (!m || !g || !g64)
+	rig r0;
+	safetensors_file *g64 = NULL;
+	float *gt = NULL, *gmean = NULL;
+	if (rig_open(&r0, FX, W2V_FWD_TRAIN) != 0)
 		goto out;
-	CHECK(load_batch(g, &bt) == 0);
-	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN));
-	CHECK_OK(w2v_bwd_create(&bk));
-	float *gt = calloc(m->train_numel, sizeof(float));
-	float *gmean = calloc(m->train_numel, sizeof(float));
+	CHECK_OK(safetensors_open(&g64, FX "/golden-ctc64.safetensors"));
+	if (!g64)
+		goto out;
+	w2v_model *m = r0.m;
+	safetensors_file *g = r0.g;
+	w2v_fwd *f = r0.f;
+	w2v_bwd *bk = r0.bk;
+	const batch bt = r0.bt;
+	gt = calloc(m->train_numel, sizeof(float));
+	gmean = calloc(m->train_numel, sizeof(float));
 	const char *rn[2] = { "mean", "sum" };
 	for (int r = 0; r < 2; r++) {
 		ctc_reduction red = r ? CTC_REDUCE_SUM : CTC_REDUCE_MEAN;
@@ -187,51 +256,14 @@ static void test_grad_parity(void)
 		/* 2. backward from the fixture's own upstream gradient: strict */
 		memset(gt, 0, sizeof(float) * m->train_numel);
 		CHECK_OK(w2v_backward(bk, f, NULL, d32, gt, NULL, W2V_BWD_ADAPTERS));
-		int ntens = 0;
-		for (int i = 0; i < m->n_tensors; i++) {
-			const w2v_tensor *t = &m->tensors[i];
-			if (t->group != W2V_GROUP_TRAIN)
-				continue;
-			snprintf(name, sizeof name, "grad.%s.%s", rn[r], t->name);
-			float *gg = NULL;
-			size_t n = 0;
-			CHECK_OK(safetensors_read_f32(g, name, 0, NULL, &gg, &n));
-			if (!gg)
-				continue;
-			CHECK_EQ_INT(n, t->numel);
-			if (n == t->numel)
-				CHECKF(compare(name, gt + t->offset, gg, n, 0) == 0,
-				       "%s (backward of torch's upstream gradient)", name);
-			ntens++;
-			free(gg);
-		}
-		CHECK_EQ_INT(ntens, 14);   /* 2 layers x 6 adapter tensors + lm_head weight/bias */
+		/* 2 layers x 6 adapter tensors + lm_head weight/bias */
+		CHECK_EQ_INT(check_grads(m, gt, g, rn[r], "", 0, "(backward of torch's upstream gradient)"), 14);
 
 		/* 3. and end to end: our CTC's gradient through our backward */
 		memset(gt, 0, sizeof(float) * m->train_numel);
 		CHECK_OK(w2v_backward(bk, f, NULL, dlog, gt, NULL, W2V_BWD_ADAPTERS));
-		for (int i = 0; i < m->n_tensors; i++) {
-			const w2v_tensor *t = &m->tensors[i];
-			if (t->group != W2V_GROUP_TRAIN)
-				continue;
-			int head = strncmp(t->name, "lm_head.", 8) == 0;
-			for (int pass = 0; pass < 1 + head; pass++) {
-				safetensors_file *src = pass ? g64 : g;
-				snprintf(name, sizeof name, "grad.%s.%s", rn[r], t->name);
-				float *gg = NULL;
-				size_t n = 0;
-				CHECK_OK(safetensors_read_f32(src, name, 0, NULL, &gg, &n));
-				if (!gg || n != t->numel) {
-					CHECKF(0, "%s missing or misshaped", name);
-					free(gg);
-					continue;
-				}
-				char what[200];
-				snprintf(what, sizeof what, "%s %s", name, pass ? "(float64 CTC)" : "(end to end)");
-				CHECKF(compare(what, gt + t->offset, gg, n, pass ? 0 : 2e-5) == 0, "%s", what);
-				free(gg);
-			}
-		}
+		CHECK_EQ_INT(check_grads(m, gt, g, rn[r], "", 2e-5, "(end to end)"), 14);
+		CHECK_EQ_INT(check_grads(m, gt, g64, rn[r], "lm_head.", 0, "(float64 CTC)"), 2);
 		if (r == 0)
 			memcpy(gmean, gt, sizeof(float) * m->train_numel);
 	next:
@@ -263,15 +295,11 @@ static void test_grad_parity(void)
 		free(ga);
 	}
 	adamw_free(&st);
+out:
 	free(gt);
 	free(gmean);
-out:
-	free(bt.x);
-	w2v_bwd_free(bk);
-	w2v_fwd_free(f);
-	safetensors_close(g);
 	safetensors_close(g64);
-	w2v_free(m);
+	rig_close(&r0);
 }
 
 /* layer_norm_eps = 1e-2 (mms-tiny-eps, tools/fixtures/derive_eps_variant.py,
@@ -280,53 +308,24 @@ out:
  * our whole step (our CTC, sum reduction) at 1e-4 relative / 1e-6 absolute. */
 static void test_grad_layer_norm_eps_variant(void)
 {
-	w2v_model *m = NULL;
-	safetensors_file *g = NULL;
-	w2v_fwd *f = NULL;
-	w2v_bwd *bk = NULL;
-	batch bt = { 0 };
+	rig r0;
 	float *gt = NULL, *dlog = NULL;
-	CHECK_OK(w2v_load(&m, FX "-eps", NULL));
-	CHECK_OK(safetensors_open(&g, FX "-eps/golden.safetensors"));
-	if (!m || !g)
+	if (rig_open(&r0, FX "-eps", W2V_FWD_TRAIN) != 0)
 		goto out;
-	CHECK(load_batch(g, &bt) == 0);
-	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN));
-	CHECK_OK(w2v_bwd_create(&bk));
-	if (!f || !bk)
-		goto out;
+	w2v_fwd *f = r0.f;
 	double loss = 0;
-	CHECK_OK(w2v_forward(f, bt.x, bt.B, bt.n, bt.len));
-	dlog = calloc((size_t)f->B * f->T * m->cfg.vocab_size, sizeof(float));
-	gt = calloc(m->train_numel, sizeof(float));
-	CHECK_OK(loss_of(f, &bt, CTC_REDUCE_SUM, &loss, dlog));
-	double want = golden1(g, "loss.sum");
+	CHECK_OK(w2v_forward(f, r0.bt.x, r0.bt.B, r0.bt.n, r0.bt.len));
+	dlog = calloc((size_t)f->B * f->T * r0.m->cfg.vocab_size, sizeof(float));
+	gt = calloc(r0.m->train_numel, sizeof(float));
+	CHECK_OK(loss_of(f, &r0.bt, CTC_REDUCE_SUM, &loss, dlog));
+	double want = golden1(r0.g, "loss.sum");
 	CHECKF(fabs(loss - want) <= 1e-5 * fabs(want), "loss.sum: %.9g vs %.9g", loss, want);
-	CHECK_OK(w2v_backward(bk, f, NULL, dlog, gt, NULL, W2V_BWD_ADAPTERS));
-	int ntens = 0;
-	for (int i = 0; i < m->n_tensors; i++) {
-		const w2v_tensor *t = &m->tensors[i];
-		if (t->group != W2V_GROUP_TRAIN)
-			continue;
-		char name[160];
-		snprintf(name, sizeof name, "grad.sum.%s", t->name);
-		float *gg = NULL;
-		size_t n = 0;
-		CHECK_OK(safetensors_read_f32(g, name, 0, NULL, &gg, &n));
-		if (gg && n == t->numel)
-			CHECKF(compare(name, gt + t->offset, gg, n, 0) == 0, "%s (layer_norm_eps 1e-2)", name);
-		ntens += gg != NULL;
-		free(gg);
-	}
-	CHECK_EQ_INT(ntens, 14);
+	CHECK_OK(w2v_backward(r0.bk, f, NULL, dlog, gt, NULL, W2V_BWD_ADAPTERS));
+	CHECK_EQ_INT(check_grads(r0.m, gt, r0.g, "sum", "", 0, "(layer_norm_eps 1e-2)"), 14);
 out:
 	free(gt);
 	free(dlog);
-	free(bt.x);
-	w2v_bwd_free(bk);
-	w2v_fwd_free(f);
-	safetensors_close(g);
-	w2v_free(m);
+	rig_close(&r0);
 }
 
 /* Frozen layers that keep only what their input gradient needs
@@ -497,18 +496,13 @@ out:
  * differences of the summed CTC loss, on a few elements of each tensor. */
 static void test_full_backward_fd(void)
 {
-	w2v_model *m = NULL;
-	safetensors_file *g = NULL;
-	w2v_fwd *f = NULL;
-	w2v_bwd *bk = NULL;
-	batch bt = { 0 };
-	CHECK_OK(w2v_load(&m, FX, NULL));
-	CHECK_OK(safetensors_open(&g, FX "/golden.safetensors"));
-	if (!m || !g)
+	rig r0;
+	if (rig_open(&r0, FX, W2V_FWD_TRAIN | W2V_FWD_TRAIN_FEAT) != 0)
 		goto out;
-	CHECK(load_batch(g, &bt) == 0);
-	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN | W2V_FWD_TRAIN_FEAT));
-	CHECK_OK(w2v_bwd_create(&bk));
+	w2v_model *m = r0.m;
+	w2v_fwd *f = r0.f;
+	w2v_bwd *bk = r0.bk;
+	const batch bt = r0.bt;
 	float *gt = calloc(m->train_numel, sizeof(float));
 	float *gb = calloc(m->base_numel, sizeof(float));
 	double loss = 0;
@@ -567,11 +561,7 @@ static void test_full_backward_fd(void)
 	free(gt);
 	free(gb);
 out:
-	free(bt.x);
-	w2v_bwd_free(bk);
-	w2v_fwd_free(f);
-	safetensors_close(g);
-	w2v_free(m);
+	rig_close(&r0);
 }
 
 /* transformers' get_linear_schedule_with_warmup: factor s/warmup, then

@@ -7,19 +7,10 @@
 # middle of a run followed by --resume reaching the same weights and Adam
 # moments as an uninterrupted run (train_state.bin compared after its header).
 # Prints "# train_cli.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
-abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
-TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep"); MK=$(abs "$BINDIR/mkmodel")
 . "$(dirname "$0")/check.sh"
-require_bins train_cli.sh "$TRAIN" "$PREP" "$MK"
-if ! command -v espeak-ng >/dev/null || ! command -v sqlite3 >/dev/null; then
-	echo "not ok - espeak-ng and sqlite3 are needed (make deps)"
-	echo "# train_cli.sh: 0 passed, 1 failed"
-	exit 1
-fi
-T=$(mktemp -d "${TMPDIR:-/tmp}/accent-train-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+bins TRAIN=train PREP=prep MK=mkmodel
+require_cmds espeak-ng sqlite3
+scratch train
 
 expect "train --help" 0 "$TRAIN" --help
 expect "train run --help" 0 "$TRAIN" run --help
@@ -31,15 +22,7 @@ expect "--freeze top:K needs a whole K" 2 "$TRAIN" run --model m --lang tst --ou
 expect "a non-finite --lr is a usage error" 2 "$TRAIN" run --model m --lang tst --out o --lr nan
 
 "$MK" --out model --preset tiny --seed 3 >/dev/null 2>&1
-mkdir -p clips/s1 clips/s2
-i=0
-for t in "bad cafe" "a bead faced a cab" "deaf dad fed a bee" "add a face" "cage bag" "a bag" \
-         "fade a cab" "dead bee" "faced a cage" "a bad bed"; do
-	i=$((i + 1)); s=s$((i % 2 + 1))
-	espeak-ng -w "clips/$s/u$i.wav" "$t" && echo "$t" > "clips/$s/u$i.txt"
-done
-expect "prep ingest" 0 "$PREP" ingest --layout folder --lang tst --manifest data.db --no-balance clips
-q "UPDATE utterances SET split = CASE WHEN id % 4 = 0 THEN 'dev' ELSE 'train' END, weight = 1.0"
+tst_corpus 10
 
 COMMON="--manifest data.db --model model --lang tst --lr 3e-3 --batch-seconds 6 --seed 5 --quiet"
 expect "train 6 steps" 0 "$TRAIN" $COMMON --out out1 --steps 6 --eval-every 3

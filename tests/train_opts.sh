@@ -19,20 +19,10 @@
 #     utterance's weight); train_runs.sampling and runs.command_line record
 #     the mode.
 # Prints "# train_opts.sh: N passed, N failed".
-BINDIR=${BINDIR:-bin}
-ROOT=$(pwd)
-abs() { echo "$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1")"; }
-TRAIN=$(abs "$BINDIR/train"); PREP=$(abs "$BINDIR/prep"); MK=$(abs "$BINDIR/mkmodel"); SYNTH=$(abs "$BINDIR/synth")
 . "$(dirname "$0")/check.sh"
-require_bins train_opts.sh "$TRAIN" "$PREP" "$MK" "$SYNTH"
-if ! command -v sqlite3 >/dev/null; then
-	echo "not ok - sqlite3 is needed (make deps)"
-	echo "# train_opts.sh: 0 passed, 1 failed"
-	exit 1
-fi
-T=$(mktemp -d "${TMPDIR:-/tmp}/accent-trainopts-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+bins TRAIN=train PREP=prep MK=mkmodel SYNTH=synth
+require_cmds sqlite3
+scratch trainopts
 
 # ---- safetensors: header JSON (read with SQLite's JSON functions) and tensor bytes ----
 st_hlen() { od -An -t u8 -N8 "$1" | tr -d ' '; }

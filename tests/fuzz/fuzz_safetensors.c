@@ -2,8 +2,9 @@
  * fuzz_safetensors.c — libFuzzer harness for the safetensors reader: any
  * byte string must either open (and then every tensor it describes must be
  * readable inside the buffer) or be rejected with an error, never crash.
- * Build and run with `make fuzz-safetensors` (clang, -fsanitize=fuzzer,
- * address, undefined); seeds are the fixture checkpoints.
+ * Build and run with `make fuzz-safetensors` (mk/fuzz.mk: clang,
+ * -fsanitize=fuzzer,address,undefined); seeds (tests/fuzz/seeds/safetensors)
+ * are two fixture checkpoints.
  */
 #include "base/err.h"
 #include "model/safetensors.h"
