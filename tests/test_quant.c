@@ -58,7 +58,7 @@ static void one_shape(int M, int K, int N, int post, ops_dtype yt)
 	float *yr = fdup(res, (size_t)M * N), *yf = fdup(res, (size_t)M * N);
 	uint16_t *yb = malloc(sizeof(uint16_t) * M * N);
 	ops_to_bf16(yb, res, (size_t)M * N);
-	quant_linear_ref(yr, x, w, b, M, K, N, post);
+	CHECK_OK(quant_linear_ref(yr, x, w, b, M, K, N, post));
 	int rc = yt == OPS_F32 ? linear_forward_int8(ctx, yf, OPS_F32, x, w, b, M, K, N, post)
 	                       : linear_forward_int8(ctx, yb, OPS_BF16, x, w, b, M, K, N, post);
 	CHECKF(rc == 0, "linear_forward_int8 %dx%dx%d: %s", M, K, N, err_msg());
@@ -118,7 +118,7 @@ static void test_vs_fp32(void)
 		w[i] *= -2.0f;
 	ops_ctx_weights_changed(ctx, w);
 	CHECK_OK(linear_forward_int8(ctx, y8, OPS_F32, x, w, NULL, M, K, N, 0));
-	quant_linear_ref(y32, x, w, NULL, M, K, N, 0);
+	CHECK_OK(quant_linear_ref(y32, x, w, NULL, M, K, N, 0));
 	worst = 0;
 	for (size_t i = 0; i < (size_t)M * N; i++)
 		worst = fmax(worst, fabs((double)y8[i] - y32[i]) / (1 + fabs(y32[i])));

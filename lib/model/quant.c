@@ -4,6 +4,7 @@
  * linear_forward_int8 is tested against.
  */
 #include "model/quant.h"
+#include "base/err.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,13 +34,18 @@ void quant_rows_s8(int8_t *q, float *scale, const float *x, int rows, int n)
 	}
 }
 
-void quant_linear_ref(float *y, const float *x, const float *w, const float *b,
+int quant_linear_ref(float *y, const float *x, const float *w, const float *b,
                       int M, int K, int N, int post)
 {
 	int8_t *qx = malloc((size_t)M * K + 1), *qw = malloc((size_t)N * K + 1);
 	float *sx = malloc(sizeof(float) * (M + 1)), *sw = malloc(sizeof(float) * (N + 1));
-	if (!qx || !qw || !sx || !sw)
-		abort();   /* test oracle: no error path */
+	if (!qx || !qw || !sx || !sw) {
+		free(qx);
+		free(qw);
+		free(sx);
+		free(sw);
+		return err_set(ACC_ENOMEM, "quant reference: out of memory");
+	}
 	quant_rows_s8(qx, sx, x, M, K);
 	quant_rows_s8(qw, sw, w, N, K);
 	for (int m = 0; m < M; m++)
@@ -59,6 +65,7 @@ void quant_linear_ref(float *y, const float *x, const float *w, const float *b,
 	free(qw);
 	free(sx);
 	free(sw);
+	return 0;
 }
 
 static float row_absmax(const float *r, int n)

@@ -23,8 +23,8 @@ void quant_rows_s8(int8_t *q, float *scale, const float *x, int rows, int n);
 /* Reference dynamic-int8 linear: y[M,N] = dequant(quant(x) quant(w)^T) + b,
  * then GELU (exact erf) / ReLU / += y (ops.h OPS_POST_* order).  x [M,K]
  * fp32, w [N,K] fp32 (HF layout), b [N] or NULL.  Single-threaded, for the
- * tests. */
-void quant_linear_ref(float *y, const float *x, const float *w, const float *b,
+ * tests.  0, or ACC_ENOMEM (y untouched). */
+int quant_linear_ref(float *y, const float *x, const float *w, const float *b,
                       int M, int K, int N, int post);
 
 /* Largest |y_int8 - y_fp32| a dynamic-int8 linear can have over x [M,K] and

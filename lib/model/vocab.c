@@ -556,6 +556,29 @@ int vocab_decode(const vocab *v, const int *ids, int64_t n, int group, char **ou
 	return 0;
 }
 
+int vocab_save_flat(const vocab *v, const char *path)
+{
+	json_t *o = json_object();
+	char *text = NULL;
+	int rc = 0;
+	if (!o)
+		return err_set(ACC_ENOMEM, "vocab: out of memory");
+	for (int i = 0; i < v->n; i++)
+		if (json_object_set_new(o, v->tok[i], json_integer(i))) {
+			rc = err_set(ACC_ENOMEM, "vocab: out of memory");
+			goto out;
+		}
+	if (!(text = json_dumps(o, JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII))) {
+		rc = err_set(ACC_ENOMEM, "vocab: cannot serialize");
+		goto out;
+	}
+	rc = fs_write_atomic(path, text, strlen(text));
+out:
+	free(text);
+	json_decref(o);
+	return rc;
+}
+
 int vocab_save_merged(const vocab *v, const char *path, const char *lang)
 {
 	json_t *root = NULL, *sub = NULL;

@@ -89,6 +89,10 @@ void vocab_oov_describe(const vocab_oov *o, char *buf, size_t cap);
  * existing file is an ACC_EUNSUPPORTED error.  Written atomically. */
 int vocab_save_merged(const vocab *v, const char *vocab_json_path, const char *lang);
 
+/* Write v as a flat (single-language) vocab.json {token: id} in id order,
+ * non-ASCII escaped, replacing path atomically. */
+int vocab_save_flat(const vocab *v, const char *vocab_json_path);
+
 /* Language codes of a nested vocab.json (malloc'ed array of malloc'ed
  * strings); *n = 0 for a flat file. */
 int vocab_languages(const char *vocab_json_path, char ***langs, int *n);

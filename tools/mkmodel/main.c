@@ -12,7 +12,6 @@
 #include "model/vocab.h"
 #include "model/w2v.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,21 +142,15 @@ static int write_vocab(const char *dir, int n, char **langs, int nlangs, const v
 		return err_set(ACC_ENOMEM, "out of memory");
 	if (rc)
 		goto out;
-	if (nlangs) {
-		vocab *v = NULL;
-		if (!(rc = vocab_from_tokens(&v, (const char *const *)tok, n)))
+	vocab *v = NULL;
+	if (!(rc = vocab_from_tokens(&v, (const char *const *)tok, n))) {
+		if (nlangs)
 			for (int i = 0; i < nlangs && !rc; i++)
 				rc = vocab_save_merged(v, path, langs[i]);
-		vocab_free(v);
-	} else {
-		json_t *o = json_object();
-		for (int i = 0; i < n; i++)
-			json_object_set_new(o, tok[i], json_integer(i));
-		char *s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-		json_decref(o);
-		rc = s ? fs_write_atomic(path, s, strlen(s)) : err_set(ACC_ENOMEM, "out of memory");
-		free(s);
+		else
+			rc = vocab_save_flat(v, path);
 	}
+	vocab_free(v);
 out:
 	for (int i = 0; i < n; i++)
 		free(tok[i]);
