@@ -5,6 +5,7 @@
  */
 #include "model/emit.h"
 #include "audio/audio.h"
+#include "base/dist.h"
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "model/w2v.h"
@@ -68,6 +69,17 @@ int emitter_open(emitter *e, const char *dir, const char *lang, w2v_precision pr
 	if (!c)
 		return err_set(ACC_ENOMEM, "out of memory");
 	e->precision = w2v_precision_resolve(prec, e->precision_why, sizeof e->precision_why);
+	/* Under mpirun every rank must compute in the same precision (rank 0
+	 * writes all ranks' rows as one run): `auto` times the CPU in each
+	 * process, and ranks sharing cores can measure different verdicts, so
+	 * rank 0's choice and reason are the run's. */
+	if (dist_size() > 1) {
+		int32_t p32 = (int32_t)e->precision;
+		if ((rc = dist_bcast(&p32, sizeof p32, 0)) ||
+		    (rc = dist_bcast(e->precision_why, sizeof e->precision_why, 0)))
+			goto fail;
+		e->precision = (w2v_precision)p32;
+	}
 	/* adapter or a clear "no adapter for the language" (shared with
 	 * transcribe); bf16/int8 keep the weights once, packed (lean) */
 	if ((rc = w2v_infer_load(&c->wi, &c->m, dir, lang, w2v_precision_flags(e->precision), 1)))
