@@ -17,7 +17,7 @@
 enum { O_TRUTH = 256, O_MANIFEST, O_LANG, O_JSON };
 static const cliopt opts[] = {
 	{ "truth", 0, "DIR", O_TRUTH, "ground-truth directory (repeatable: several corpora)" },
-	{ "manifest", 0, "PATH", O_MANIFEST, "manifest database (default: " MANIFEST_DEFAULT ")" },
+	CLIOPT_MANIFEST(O_MANIFEST),
 	{ "lang", 0, "CODE", O_LANG, "only this language" },
 	{ "json", 0, NULL, O_JSON, "print the result as JSON" },
 	CLIOPT_HELP_ROWS,
