@@ -72,6 +72,11 @@ void cliopt_usage(FILE *fp, const char *head, const cliopt *table, const char *t
  * For binaries: `return cliopt_usage_error("db stats", "bad '%s'", a);`. */
 int cliopt_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A usage error about one argument: the message "<what> '<arg>'" (just
+ * what when arg is NULL), otherwise as cliopt_usage_error.  For binaries:
+ * `return cliopt_bad_arg("mkmodel", "bad --layers", arg);`. */
+int cliopt_bad_arg(const char *cmd, const char *what, const char *arg);
+
 /* A library failure in a binary: err_print() shows the error and hint kept
  * by the library, and the result is rc's exit status (err_exit_code; 0
  * when rc is 0, which prints nothing). */

@@ -59,23 +59,19 @@ static const cliopt opts[] = {
 
 static void usage(FILE *fp)
 {
-	fprintf(fp,
+	cliopt_usage(fp,
 		"usage: transcribe --model DIR [options] FILE...\n"
 		"       transcribe --model DIR --manifest DB [--split S] [--limit N] [options]\n"
 		"\n"
 		"Greedy CTC transcription (argmax per 20 ms frame, repeats grouped, blank\n"
 		"dropped, '|' -> space, like Hugging Face's Wav2Vec2CTCTokenizer.decode).\n"
-		"\n");
-	cliopt_print(fp, opts);
+		"\n", opts, NULL);
 }
 
 /* A usage error: "error: what 'arg'" and the hint to --help; exit status 2. */
 static int usage_error(const char *what, const char *arg)
 {
-	err_set(ACC_EINVAL, "%s%s%s%s", what, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
-	err_hint("see 'transcribe --help'");
-	err_print();
-	return err_exit_code(ACC_EINVAL);
+	return cliopt_bad_arg("transcribe", what, arg);
 }
 
 /* A number >= lo (and <= 1e6) into *out: 0, or -1 leaving *out alone. */
