@@ -32,8 +32,7 @@ enum {
 };
 
 /* Rows shared by `run` and `file` (each written once, here). */
-#define ROWS_MANIFEST \
-	{ "manifest", 0, "PATH", O_MANIFEST, "manifest database (default: " MANIFEST_DEFAULT ")" }
+#define ROWS_MANIFEST CLIOPT_MANIFEST(O_MANIFEST)
 #define ROWS_OOV \
 	{ "oov", 0, "POLICY", O_OOV, "characters missing from the vocabulary: unk (map to <unk>),\n" \
 	  "star (map to the <star> wildcard), romanize (ICU Any-Latin,\n" \
@@ -49,16 +48,10 @@ enum {
 	{ "rate-max", 0, "R", O_RATE_MAX, "flag above R characters per second (default 30)" }, \
 	{ "edge-max", 0, "S", O_EDGE_MAX, "flag more than S seconds of unaligned audio at an edge (default 2)" }
 #define ROWS_MODEL \
-	{ "precision", 0, "P", O_PREC, "auto (default), fp32, bf16 or int8: the model's arithmetic;\n" \
-	  "auto picks int8 or bf16 where this CPU runs them faster\n" \
-	  "(measured), else fp32; the choice is printed (and recorded\n" \
-	  "in a run's row; a changed precision re-aligns only with --redo)" }, \
-	{ "bf16", 0, NULL, O_BF16, "same as --precision bf16" }, \
+	CLIOPT_PRECISION(O_PREC, O_BF16, "; the choice is printed (and recorded\n" \
+	                 "in a run's row; a changed precision re-aligns only with --redo)"), \
 	{ "mem-budget", 0, "MB", O_MEM, "Viterbi backpointer memory before checkpointing (default 256)" }
-#define ROWS_CUES \
-	{ "max-chars", 0, "N", O_MAX_CHARS, "subtitles: characters per line (default 42)" }, \
-	{ "max-lines", 0, "N", O_MAX_LINES, "subtitles: lines per cue (default 2)" }, \
-	{ "max-duration", 0, "S", O_MAX_DURATION, "subtitles: seconds per cue (default 7)" }
+#define ROWS_CUES CLIOPT_CUE_ROWS(O_MAX_CHARS, O_MAX_LINES, O_MAX_DURATION)
 
 static const cliopt run_opts[] = {
 	{ "lang", 'l', "CODE", 'l', "language: selects vocab.json[CODE] and adapter.CODE.safetensors" },
@@ -73,8 +66,8 @@ static const cliopt run_opts[] = {
 	{ "limit", 0, "N", O_LIMIT, "align at most N utterances" },
 	{ "redo", 0, NULL, O_REDO, "re-align even current alignments" },
 	ROWS_MODEL,
-	{ "json", 0, NULL, O_JSON, "print the summary as JSON" },
-	{ "quiet", 0, NULL, O_QUIET, "no summary" },
+	CLIOPT_JSON(O_JSON),
+	CLIOPT_QUIET(O_QUIET),
 	CLIOPT_HELP_ROWS,
 	{ 0 },
 };

@@ -11,15 +11,9 @@
 # Appends a section to bench/RESULTS.md.  Usage:
 #   make bench-manifest            or   BINDIR=bin sh bench/bench_manifest.sh [N]
 set -e
-BINDIR=${BINDIR:-bin}
-DB=$(cd "$(dirname "$BINDIR/db")" && pwd)/db
-N=${1:-1000000}
-ROOT=$(pwd)
-W=$(mktemp -d "${TMPDIR:-/tmp}/accent-benchmanifest-XXXXXX")
-trap 'rm -rf "$W"' EXIT
+. "$(dirname "$0")/bench_common.sh"
+bench_tmp benchmanifest
 M="$W/data.db"
-now() { date +%s.%N; }
-el() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 # best of 3 wall times of a command (output discarded)
 best3() {
 	best=""
@@ -56,13 +50,8 @@ t0=$(now); "$DB" --manifest "$M" weights --alpha 0.5 > /dev/null; t1=$(now); wei
 t0=$(now); "$DB" --manifest "$M" export --format nemo --out "$W/nemo" > /dev/null; t1=$(now); export=$(el "$t0" "$t1")
 viewafter=$(best3 "$DB" --manifest "$M" query "SELECT * FROM hours_by_speaker")
 
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-res=${RESULTS:-"$ROOT/bench/RESULTS.md"}
 {
-	echo ""
-	echo "## Manifest at scale (bench/bench_manifest.sh) — $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo ""
-	echo "Machine: $cpu, $(nproc) cores; SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: wall times are noisy)."
+	bench_section "Manifest at scale (bench/bench_manifest.sh)"
 	echo "Manifest: $rows utterances, $spk speakers, $rows recordings, ${size} MB (generated in ${gen} s)."
 	echo ""
 	echo "| measurement | wall time (s) |"

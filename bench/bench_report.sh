@@ -12,15 +12,9 @@
 # reuses it (it must have been made by this script).  Usage:
 #   make bench-report            or   BINDIR=bin sh bench/bench_report.sh [N]
 set -e
-BINDIR=${BINDIR:-bin}
-DB=$(cd "$(dirname "$BINDIR/db")" && pwd)/db
-N=${1:-1000000}
-ROOT=$(pwd)
-W=$(mktemp -d "${TMPDIR:-/tmp}/accent-benchreport-XXXXXX")
-trap 'rm -rf "$W"' EXIT
+. "$(dirname "$0")/bench_common.sh"
+bench_tmp benchreport
 M=${BENCH_REPORT_DB:-"$W/data.db"}
-now() { date +%s.%N; }
-el() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 # best of 3 runs: "wall cpu" seconds (cpu = user + sys of the process, which
 # a busy shared machine inflates far less than the wall time)
 best3() {
@@ -99,13 +93,8 @@ lsize=$(stat -c %s "$W/amh.html")
 set -- $(best3 "$DB" --manifest "$M" report --out "$W/run.html" --run 4); run=$1; runcpu=$2
 chartjs=$(stat -c %s "${ACCENT_CHARTJS:-/usr/share/javascript/chart.js/chart.min.js}")
 
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-res=${RESULTS:-"$ROOT/bench/RESULTS.md"}
 {
-	echo ""
-	echo "## db report at scale (bench/bench_report.sh) — $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo ""
-	echo "Machine: $cpu, $(nproc) cores; SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: wall times are noisy)."
+	bench_section "db report at scale (bench/bench_report.sh)"
 	echo "Manifest: $rows utterances (2,500 speakers, 2 languages, split and weighted), $aligned alignments, 20,000 rejects, 4 training runs with $metrics metric rows, 4 evaluations with $evalrows utterance rows; ${dbsize} MB ($([ "$gen" = "(reused)" ] && echo "made by an earlier run of this script, BENCH_REPORT_DB" || echo "generated in ${gen} s"))."
 	echo ""
 	echo "| measurement | wall time (s) | CPU time (s) | page size (bytes) |"

@@ -47,7 +47,7 @@ enum { O_LAYOUT = 256, O_LANG, O_MANIFEST, O_NORM, O_RULES, O_MIN, O_MAX, O_VMIN
        O_CLIP, O_STRICT, O_ALPHA, O_CAP, O_SPLIT, O_SEED, O_DISTINCT, O_NOBAL, O_THREADS, O_JSON, O_QUIET,
        O_BATCH, O_OUTSIDE, O_MODEL, O_STRIP, O_NOSTRIP, O_HARAKAT, O_DROPD, O_KEEPD, O_FROM, O_CORPUS };
 
-#define MANIFEST_ROW { "manifest", 0, "PATH", O_MANIFEST, "manifest database (default: " MANIFEST_DEFAULT ")" }
+#define MANIFEST_ROW CLIOPT_MANIFEST(O_MANIFEST)
 
 static const cliopt ingest_corpus_opts[] = {
 	{ "layout", 0, "NAME", O_LAYOUT, "commonvoice, librispeech, kaldi, nemo, ljspeech, folder,\n"
@@ -104,8 +104,8 @@ static const cliopt ingest_run_opts[] = {
 	{ "threads", 0, "N", O_THREADS, "decoding threads (default: all CPUs; under mpirun: per rank)" },
 	{ "batch", 0, "N", O_BATCH, "files per transaction (default 200; under mpirun also the\n"
 	  "files handed out to the ranks at a time)" },
-	{ "json", 0, NULL, O_JSON, "print the summary as JSON" },
-	{ "quiet", 0, NULL, O_QUIET, "no summary" },
+	CLIOPT_JSON(O_JSON),
+	CLIOPT_QUIET(O_QUIET),
 	CLIOPT_HELP_ROWS,
 	{ 0 },
 };

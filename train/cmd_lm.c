@@ -23,7 +23,7 @@ static const cliopt opts[] = {
 	{ "lang", 0, "CODE", O_LANG, "language of the utterances to use (required)" },
 	{ "out", 0, "FILE", O_OUT, "ARPA file to write (default lm.<lang>.arpa)" },
 	{ "order", 0, "N", O_ORDER, "n-gram order, 1.." STR(ARPA_MAX_ORDER) " (default 4)" },
-	{ "manifest", 0, "PATH", O_MANIFEST, "manifest database (default " MANIFEST_DEFAULT ")" },
+	CLIOPT_MANIFEST(O_MANIFEST),
 	{ "ppl", 0, NULL, O_PPL, "also report the perplexity on the dev split's transcripts" },
 	CLIOPT_HELP_ROWS,
 	{ 0 },

@@ -24,7 +24,7 @@ enum { O_MANIFEST = 256, O_MODEL, O_LANG, O_OUT, O_DLANG, O_STEPS, O_LR, O_WARMU
        O_DROP, O_ADROP, O_ACTDROP, O_FPDROP, O_FDROP, O_LDROP, O_MTP, O_MTL, O_MFP, O_MFL, O_NOREG };
 
 static const cliopt opts[] = {
-	{ "manifest", 0, "PATH", O_MANIFEST, "manifest database (default " MANIFEST_DEFAULT ")" },
+	CLIOPT_MANIFEST(O_MANIFEST),
 	{ "model", 0, "DIR", O_MODEL, "base model directory (Hugging Face layout)" },
 	{ "lang", 0, "CODE", O_LANG, "language of the adapter (vocabulary: the model's vocab.json[CODE],\n"
 	                             "else built from the train transcripts)" },

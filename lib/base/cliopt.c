@@ -124,6 +124,11 @@ int cliopt_usage_error(const char *cmd, const char *fmt, ...)
 	return err_exit_code(ACC_EINVAL);
 }
 
+int cliopt_bad_arg(const char *cmd, const char *what, const char *arg)
+{
+	return arg ? cliopt_usage_error(cmd, "%s '%s'", what, arg) : cliopt_usage_error(cmd, "%s", what);
+}
+
 int cliopt_fail(int rc)
 {
 	if (!rc)

@@ -33,6 +33,25 @@ enum { CLIOPT_VERSION = 255 };
 #define CLIOPT_HELP_ROWS \
 	{ "help", 'h', NULL, 'h', "this help" }, { "version", 0, NULL, CLIOPT_VERSION, "print the version" }
 
+/* Rows that several commands share, each with one help text.  ids are the
+ * caller's; CLIOPT_MANIFEST needs manifest/manifest.h (MANIFEST_DEFAULT)
+ * where it is used.  more: text appended to the precision help ("" for
+ * none). */
+#define CLIOPT_MANIFEST(id) { "manifest", 0, "PATH", (id), "manifest database (default " MANIFEST_DEFAULT ")" }
+#define CLIOPT_LIMIT(id)    { "limit", 0, "N", (id), "at most N utterances" }
+#define CLIOPT_JSON(id)     { "json", 0, NULL, (id), "print the summary as JSON" }
+#define CLIOPT_QUIET(id)    { "quiet", 0, NULL, (id), "no summary" }
+#define CLIOPT_ALPHA(id)    { "alpha", 0, "A", (id), "LM weight (default 0.5)" }
+#define CLIOPT_PRECISION(prec, bf16, more) \
+	{ "precision", 0, "P", (prec), "auto (default), fp32, bf16 or int8: the model's arithmetic;\n" \
+	  "auto picks int8 or bf16 where this CPU runs them faster\n" \
+	  "(measured), else fp32" more }, \
+	{ "bf16", 0, NULL, (bf16), "same as --precision bf16" }
+#define CLIOPT_CUE_ROWS(chars, lines, duration) \
+	{ "max-chars", 0, "N", (chars), "subtitles: characters per line (default 42)" }, \
+	{ "max-lines", 0, "N", (lines), "subtitles: lines per cue (default 2)" }, \
+	{ "max-duration", 0, "S", (duration), "subtitles: seconds per cue (default 7)" }
+
 /* The next option of argv: its id, with *arg set to its argument (or NULL);
  * -1 when the options end (optind then indexes the first operand); '?'
  * for an unknown option or a missing argument (getopt_long has printed
@@ -52,6 +71,11 @@ void cliopt_usage(FILE *fp, const char *head, const cliopt *table, const char *t
  * both on stderr, and the result is the exit status for bad usage (2).
  * For binaries: `return cliopt_usage_error("db stats", "bad '%s'", a);`. */
 int cliopt_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A usage error about one argument: the message "<what> '<arg>'" (just
+ * what when arg is NULL), otherwise as cliopt_usage_error.  For binaries:
+ * `return cliopt_bad_arg("mkmodel", "bad --layers", arg);`. */
+int cliopt_bad_arg(const char *cmd, const char *what, const char *arg);
 
 /* A library failure in a binary: err_print() shows the error and hint kept
  * by the library, and the result is rc's exit status (err_exit_code; 0

@@ -34,25 +34,27 @@ static inline double gelu_grad1(double x)
  * references
  */
 
+/* sum over i < n of a[i * sa] * b[i * sb], in double (inlined: no call per
+ * element) */
+static inline double dot_strided(const float *a, size_t sa, const float *b, size_t sb, int n)
+{
+	double s = 0;
+	for (int i = 0; i < n; i++)
+		s += (double)a[(size_t)i * sa] * b[(size_t)i * sb];
+	return s;
+}
+
 void linear_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x,
                          const float *w, int M, int K, int N)
 {
 	if (dx)
 		for (int m = 0; m < M; m++)
-			for (int k = 0; k < K; k++) {
-				double s = 0;
-				for (int n = 0; n < N; n++)
-					s += (double)dy[(size_t)m * N + n] * w[(size_t)n * K + k];
-				dx[(size_t)m * K + k] += (float)s;
-			}
+			for (int k = 0; k < K; k++)
+				dx[(size_t)m * K + k] += (float)dot_strided(dy + (size_t)m * N, 1, w + k, (size_t)K, N);
 	if (dw)
 		for (int n = 0; n < N; n++)
-			for (int k = 0; k < K; k++) {
-				double s = 0;
-				for (int m = 0; m < M; m++)
-					s += (double)dy[(size_t)m * N + n] * x[(size_t)m * K + k];
-				dw[(size_t)n * K + k] += (float)s;
-			}
+			for (int k = 0; k < K; k++)
+				dw[(size_t)n * K + k] += (float)dot_strided(dy + n, (size_t)N, x + k, (size_t)K, M);
 	if (db)
 		for (int n = 0; n < N; n++) {
 			double s = 0;
@@ -110,17 +112,25 @@ void layernorm_backward_ref(float *dx, float *dg, float *db, const float *dy, co
 	free(ag);
 }
 
+/* Group norm backward of channel c of batch item b (T elements spaced by
+ * C): dx, and the gain / bias sums into *sg / *sb where not NULL. */
+static inline void gn_channel_backward(float *dx, double *sg, double *sb, const float *dy, const float *x,
+                                       const float *mean, const float *rstd, const float *g, int b, int c,
+                                       int T, int C)
+{
+	size_t o = (size_t)b * T * C + c;
+	norm_vec_backward(dx ? dx + o : NULL, sg, sb, dy + o, x + o, mean[(size_t)b * C + c],
+	                  rstd[(size_t)b * C + c], g ? g + c : NULL, 0, T, (size_t)C);
+}
+
 void groupnorm_backward_ref(float *dx, float *dg, float *db, const float *dy, const float *x,
                             const float *mean, const float *rstd, const float *g,
                             int B, int T, int C)
 {
 	for (int b = 0; b < B; b++)
 		for (int c = 0; c < C; c++) {
-			size_t o = (size_t)b * T * C + c;
 			double sg = 0, sb = 0;
-			norm_vec_backward(dx ? dx + o : NULL, dg ? &sg : NULL, db ? &sb : NULL, dy + o, x + o,
-			                  mean[(size_t)b * C + c], rstd[(size_t)b * C + c], g ? g + c : NULL, 0,
-			                  T, (size_t)C);
+			gn_channel_backward(dx, dg ? &sg : NULL, db ? &sb : NULL, dy, x, mean, rstd, g, b, c, T, C);
 			if (dg) dg[c] += (float)sg;
 			if (db) db[c] += (float)sb;
 		}
@@ -139,13 +149,20 @@ void relu_backward_ref(float *dx, const float *dy, const float *x, size_t n)
 			dx[i] += dy[i];
 }
 
+/* sum of p[0..n) in double, in order */
+static inline double sum_double(const float *p, int n)
+{
+	double s = 0;
+	for (int i = 0; i < n; i++)
+		s += p[i];
+	return s;
+}
+
 void logsoftmax_backward_ref(float *dx, const float *dy, const float *y, int N, int V)
 {
 	for (int r = 0; r < N; r++) {
 		const float *dyr = dy + (size_t)r * V, *yr = y + (size_t)r * V;
-		double s = 0;
-		for (int v = 0; v < V; v++)
-			s += dyr[v];
+		double s = sum_double(dyr, V);
 		for (int v = 0; v < V; v++)
 			dx[(size_t)r * V + v] += (float)(dyr[v] - exp((double)yr[v]) * s);
 	}
@@ -383,11 +400,8 @@ void groupnorm_backward(float *dx, float *dg, float *db, const float *dy, const 
 	for (int c = 0; c < C; c++) {
 		double sgt = 0, sbt = 0;
 		for (int b = 0; b < B; b++) {
-			size_t o = (size_t)b * T * C + c;
 			double sg = 0, sb = 0;
-			norm_vec_backward(dx ? dx + o : NULL, dg ? &sg : NULL, db ? &sb : NULL, dy + o, x + o,
-			                  mean[(size_t)b * C + c], rstd[(size_t)b * C + c], g ? g + c : NULL, 0,
-			                  T, (size_t)C);
+			gn_channel_backward(dx, dg ? &sg : NULL, db ? &sb : NULL, dy, x, mean, rstd, g, b, c, T, C);
 			sgt += sg;
 			sbt += sb;
 		}
@@ -419,9 +433,7 @@ void logsoftmax_backward(float *dx, const float *dy, const float *y, int N, int 
 	#pragma omp parallel for schedule(static)
 	for (int r = 0; r < N; r++) {
 		const float *dyr = dy + (size_t)r * V, *yr = y + (size_t)r * V;
-		double s = 0;
-		for (int v = 0; v < V; v++)
-			s += dyr[v];
+		double s = sum_double(dyr, V);
 		for (int v = 0; v < V; v++)
 			dx[(size_t)r * V + v] += dyr[v] - expf(yr[v]) * (float)s;
 	}

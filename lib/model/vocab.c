@@ -556,25 +556,34 @@ int vocab_decode(const vocab *v, const int *ids, int64_t n, int group, char **ou
 	return 0;
 }
 
+/* o[token] = id for every token of v. */
+static int put_tokens(json_t *o, const vocab *v)
+{
+	for (int i = 0; i < v->n; i++)
+		if (json_object_set_new(o, v->tok[i], json_integer(i)))
+			return err_set(ACC_ENOMEM, "vocab: out of memory");
+	return 0;
+}
+
+/* o serialized with json_dumps' flags, written atomically to path. */
+static int write_json(const json_t *o, size_t flags, const char *path)
+{
+	char *text = json_dumps(o, flags);
+	if (!text)
+		return err_set(ACC_ENOMEM, "vocab: cannot serialize");
+	int rc = fs_write_atomic(path, text, strlen(text));
+	free(text);
+	return rc;
+}
+
 int vocab_save_flat(const vocab *v, const char *path)
 {
 	json_t *o = json_object();
-	char *text = NULL;
 	int rc = 0;
 	if (!o)
 		return err_set(ACC_ENOMEM, "vocab: out of memory");
-	for (int i = 0; i < v->n; i++)
-		if (json_object_set_new(o, v->tok[i], json_integer(i))) {
-			rc = err_set(ACC_ENOMEM, "vocab: out of memory");
-			goto out;
-		}
-	if (!(text = json_dumps(o, JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII))) {
-		rc = err_set(ACC_ENOMEM, "vocab: cannot serialize");
-		goto out;
-	}
-	rc = fs_write_atomic(path, text, strlen(text));
-out:
-	free(text);
+	if (!(rc = put_tokens(o, v)))
+		rc = write_json(o, JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII, path);
 	json_decref(o);
 	return rc;
 }
@@ -582,7 +591,6 @@ out:
 int vocab_save_merged(const vocab *v, const char *path, const char *lang)
 {
 	json_t *root = NULL, *sub = NULL;
-	char *text = NULL;
 	int rc = 0;
 	if (!lang || !*lang)
 		return err_set(ACC_EINVAL, "vocab: a language code is needed to write a nested vocabulary");
@@ -601,24 +609,16 @@ int vocab_save_merged(const vocab *v, const char *path, const char *lang)
 		rc = err_set(ACC_ENOMEM, "vocab: out of memory");
 		goto out;
 	}
-	for (int i = 0; i < v->n; i++)
-		if (json_object_set_new(sub, v->tok[i], json_integer(i))) {
-			rc = err_set(ACC_ENOMEM, "vocab: out of memory");
-			goto out;
-		}
+	if ((rc = put_tokens(sub, v)))
+		goto out;
 	if (json_object_set_new(root, lang, sub)) {
 		sub = NULL;
 		rc = err_set(ACC_ENOMEM, "vocab: out of memory");
 		goto out;
 	}
 	sub = NULL;
-	if (!(text = json_dumps(root, JSON_INDENT(1)))) {
-		rc = err_set(ACC_ENOMEM, "vocab: cannot serialize");
-		goto out;
-	}
-	rc = fs_write_atomic(path, text, strlen(text));
+	rc = write_json(root, JSON_INDENT(1), path);
 out:
-	free(text);
 	json_decref(sub);
 	json_decref(root);
 	return rc;

@@ -128,6 +128,23 @@ static ops_dtype bwd_mt(const w2v_fwd *f)
 
 #define NEEDS(p, slot, n) do { if (!((p) = scratch(b, (slot), (n)))) { rc = err_set(ACC_ENOMEM, "out of memory: backward buffers"); goto out; } } while (0)
 
+/* A block output that the hidden dropout dropped (drop site `site` of
+ * layer l) before the residual add: *dy becomes its gradient through that
+ * mask (in scratch S_DR); unchanged when the dropout is off. */
+static int residual_drop_grad(w2v_bwd *b, w2v_fwd *f, const float **dy, size_t n, int l, int site)
+{
+	int rc = 0;
+	float ph = f->reg_on ? f->reg.hidden : 0.0f;
+	if (ph > 0) {
+		float *t;
+		NEEDS(t, S_DR, n);
+		dropout_apply(t, *dy, n, ph, w2v_fwd_drop_key(f, W2V_DROP_LAYER + 8 * l + site));
+		*dy = t;
+	}
+out:
+	return rc;
+}
+
 /* Attention block backward: h1 = x_in + o(attn(q,k,v of qkv_in)).  dh1 is
  * the gradient of h1; d_qkv_in receives the input gradient of the q/k/v
  * projections (accumulated). */
@@ -143,13 +160,8 @@ static int attn_block_backward(w2v_bwd *b, w2v_fwd *f, const gmap *gm, int l, in
 	int H = c->hidden_size, NH = c->num_attention_heads, M = f->B * f->T;
 	size_t nH = (size_t)M * H;
 	float *datt, *dq, *dk, *dv;
-	float ph = f->reg_on ? f->reg.hidden : 0.0f, pa = f->reg_on ? f->reg.attention : 0.0f;
-	if (ph > 0) {   /* the out_proj output was dropped before the residual add */
-		float *t;
-		NEEDS(t, S_DR, nH);
-		dropout_apply(t, dh1, nH, ph, w2v_fwd_drop_key(f, W2V_DROP_LAYER + 8 * l + W2V_DROP_L_ATTN_OUT));
-		dh1 = t;
-	}
+	float pa = f->reg_on ? f->reg.attention : 0.0f;
+	TRY(residual_drop_grad(b, f, &dh1, nH, l, W2V_DROP_L_ATTN_OUT));   /* the out_proj output */
 	NEEDS(datt, S_DATT, nH);
 	TRY(linear_backward_dt(ctx, datt, G(gm, P->o_w, tr), G(gm, P->o_b, tr), dh1, a->attn, P->o_w, M, H, H, mt));
 	if (a->slim) {
@@ -199,13 +211,8 @@ static int ffn_backward(w2v_bwd *b, w2v_fwd *f, const gmap *gm, int l, int tr,
 	int H = c->hidden_size, F = c->intermediate_size, M = f->B * f->T;
 	size_t nF = (size_t)M * F;
 	float *dact, *dpre;
-	float ph = f->reg_on ? f->reg.hidden : 0.0f, pact = f->reg_on ? f->reg.activation : 0.0f;
-	if (ph > 0) {   /* the FFN output was dropped before the residual add */
-		float *t;
-		NEEDS(t, S_DR, (size_t)M * H);
-		dropout_apply(t, dh2, (size_t)M * H, ph, w2v_fwd_drop_key(f, W2V_DROP_LAYER + 8 * l + W2V_DROP_L_FFN_OUT));
-		dh2 = t;
-	}
+	float pact = f->reg_on ? f->reg.activation : 0.0f;
+	TRY(residual_drop_grad(b, f, &dh2, (size_t)M * H, l, W2V_DROP_L_FFN_OUT));   /* the FFN output */
 	NEEDS(dact, S_DF, nF);
 	TRY(linear_backward_dt(ctx, dact, G(gm, P->ff2_w, tr), G(gm, P->ff2_b, tr), dh2, a->ff_act, P->ff2_w, M, F, H, mt));
 	if (pact > 0)   /* ff_act holds the dropped activation; its mask again */

@@ -141,6 +141,20 @@ static const void *mm_in(const float *x, void *tmp, ops_dtype mt, size_t n)
 	return tmp;
 }
 
+/* A stable-layer-norm block's input: layernorm(x) as a matmul input.  In
+ * training (ln not NULL) the fp32 result and its statistics are kept in
+ * ln, mean and rstd; in inference it is written straight into mmH. */
+static const void *prenorm(float *ln, float *mean, float *rstd, const float *x, const float *w,
+                           const float *b, void *mmH, ops_dtype mt, int M, int H, float eps)
+{
+	if (ln) {
+		layernorm_forward(ln, OPS_F32, mean, rstd, x, w, b, M, H, eps);
+		return mm_in(ln, mmH, mt, (size_t)M * H);
+	}
+	layernorm_forward(mmH, mt, NULL, NULL, x, w, b, M, H, eps);
+	return mmH;
+}
+
 static void copy_if(float *dst, const float *src, size_t n)
 {
 	if (dst != src)
@@ -388,13 +402,7 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	/* ---- attention block ---- */
 	const void *qkv_in;
 	if (stable) {
-		if (train) {
-			layernorm_forward(a->ln1, OPS_F32, a->ln1_mean, a->ln1_rstd, x, P->ln1_w, P->ln1_b, M, H, eps);
-			qkv_in = mm_in(a->ln1, mmH, mt, nH);
-		} else {
-			layernorm_forward(mmH, mt, NULL, NULL, x, P->ln1_w, P->ln1_b, M, H, eps);
-			qkv_in = mmH;
-		}
+		qkv_in = prenorm(train ? a->ln1 : NULL, a->ln1_mean, a->ln1_rstd, x, P->ln1_w, P->ln1_b, mmH, mt, M, H, eps);
 	} else {
 		qkv_in = mm_in(x, mmH, mt, nH);
 	}
@@ -432,13 +440,7 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 	float *resid;                         /* the stream the FFN output is added to */
 	if (stable) {
 		resid = h1;
-		if (train) {
-			layernorm_forward(a->ln2, OPS_F32, a->ln2_mean, a->ln2_rstd, h1, P->ln2_w, P->ln2_b, M, H, eps);
-			ff_in = mm_in(a->ln2, mmH, mt, nH);
-		} else {
-			layernorm_forward(mmH, mt, NULL, NULL, h1, P->ln2_w, P->ln2_b, M, H, eps);
-			ff_in = mmH;
-		}
+		ff_in = prenorm(train ? a->ln2 : NULL, a->ln2_mean, a->ln2_rstd, h1, P->ln2_w, P->ln2_b, mmH, mt, M, H, eps);
 	} else {
 		float *h1n = train ? a->h1n : h1;   /* in place in inference */
 		layernorm_forward(h1n, OPS_F32, train ? a->ln1_mean : NULL, train ? a->ln1_rstd : NULL,

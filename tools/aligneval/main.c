@@ -17,7 +17,7 @@
 enum { O_TRUTH = 256, O_MANIFEST, O_LANG, O_JSON };
 static const cliopt opts[] = {
 	{ "truth", 0, "DIR", O_TRUTH, "ground-truth directory (repeatable: several corpora)" },
-	{ "manifest", 0, "PATH", O_MANIFEST, "manifest database (default: " MANIFEST_DEFAULT ")" },
+	CLIOPT_MANIFEST(O_MANIFEST),
 	{ "lang", 0, "CODE", O_LANG, "only this language" },
 	{ "json", 0, NULL, O_JSON, "print the result as JSON" },
 	CLIOPT_HELP_ROWS,
@@ -26,7 +26,7 @@ static const cliopt opts[] = {
 
 static void usage(FILE *fp)
 {
-	fprintf(fp,
+	cliopt_usage(fp,
 		"usage: aligneval --truth DIR [--truth DIR ...] [options]\n"
 		"\n"
 		"Measure how close `align run`'s word boundaries (align_words) are to the\n"
@@ -34,9 +34,7 @@ static void usage(FILE *fp)
 		"corpus must have been ingested into the manifest).  Words are matched per\n"
 		"recording by their normalized text; a word's start is scored when espeak\n"
 		"measured it, its end when it ends an utterance or the next start was measured.\n"
-		"\n");
-	cliopt_print(fp, opts);
-	fprintf(fp,
+		"\n", opts,
 		"\n"
 		"Columns: boundaries scored; mean/median |error| in ms; share within 20 and\n"
 		"50 ms; bias = mean signed error (aligned - truth) of starts and of ends;\n"

@@ -47,20 +47,17 @@ static const cliopt opts[] = {
 
 static void usage(FILE *fp)
 {
-	fprintf(fp,
+	cliopt_usage(fp,
 		"usage: mkmodel --out DIR [--preset NAME] [options]\n"
 		"\n"
 		"Write a random-weight wav2vec2 checkpoint in Hugging Face layout (loads with\n"
 		"transformers' Wav2Vec2ForCTC.from_pretrained and with accent).\n"
-		"\n");
-	cliopt_print(fp, opts);
+		"\n", opts, NULL);
 }
 
 static int usage_error(const char *what, const char *arg)
 {
-	fprintf(stderr, "error: %s%s%s%s\nhint: see 'mkmodel --help'\n", what, arg ? " '" : "", arg ? arg : "",
-	        arg ? "'" : "");
-	return 2;
+	return cliopt_bad_arg("mkmodel", what, arg);
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)

@@ -35,10 +35,8 @@ static const cliopt opts[] = {
 	  "adapter.L.safetensors when present" },
 	{ "manifest", 0, "DB", O_MANIFEST, "transcribe the manifest's utterances (status 'ok') instead of files" },
 	{ "split", 0, "S", O_SPLIT, "only utterances of split S (train, dev, test)" },
-	{ "limit", 0, "N", O_LIMIT, "at most N utterances" },
-	{ "precision", 0, "P", O_PREC, "auto (default), fp32, bf16 or int8: auto picks int8 or bf16\n"
-	  "where this CPU runs them faster (measured), else fp32" },
-	{ "bf16", 0, NULL, O_BF16, "same as --precision bf16" },
+	CLIOPT_LIMIT(O_LIMIT),
+	CLIOPT_PRECISION(O_PREC, O_BF16, ""),
 	{ "window", 0, "S", O_WINDOW, "seconds of output per window for long audio (default 30)" },
 	{ "context", 0, "S", O_CONTEXT, "seconds of context on each side of a window (default 2)" },
 	{ "words", 0, NULL, O_WORDS, "word timestamps: words and characters with start/end times (s)\n"
@@ -49,12 +47,10 @@ static const cliopt opts[] = {
 	  "--max-chars N, --max-lines N, --max-duration S as in `align`)\n"
 	  "Greedy path: Hugging Face's output_word_offsets rules;\n"
 	  "confidence = mean probability of the path over the frames." },
-	{ "max-chars", 0, "N", O_MAX_CHARS, "subtitles: characters per line (default 42)" },
-	{ "max-lines", 0, "N", O_MAX_LINES, "subtitles: lines per cue (default 2)" },
-	{ "max-duration", 0, "S", O_MAX_DURATION, "subtitles: seconds per cue (default 7)" },
+	CLIOPT_CUE_ROWS(O_MAX_CHARS, O_MAX_LINES, O_MAX_DURATION),
 	{ "lm", 0, "ARPA", O_LM, "beam search: prefix beam search with this n-gram LM (`train lm`);\n"
 	  "word times are the hypothesis' forced alignment to the emissions" },
-	{ "alpha", 0, "A", O_ALPHA, "LM weight (default 0.5)" },
+	CLIOPT_ALPHA(O_ALPHA),
 	{ "beta", 0, "B", O_BETA, "word bonus (default 1.0)" },
 	{ "beam", 0, "N", O_BEAM, "prefixes kept per frame (default 16)" },
 	CLIOPT_HELP_ROWS,
@@ -63,23 +59,19 @@ static const cliopt opts[] = {
 
 static void usage(FILE *fp)
 {
-	fprintf(fp,
+	cliopt_usage(fp,
 		"usage: transcribe --model DIR [options] FILE...\n"
 		"       transcribe --model DIR --manifest DB [--split S] [--limit N] [options]\n"
 		"\n"
 		"Greedy CTC transcription (argmax per 20 ms frame, repeats grouped, blank\n"
 		"dropped, '|' -> space, like Hugging Face's Wav2Vec2CTCTokenizer.decode).\n"
-		"\n");
-	cliopt_print(fp, opts);
+		"\n", opts, NULL);
 }
 
 /* A usage error: "error: what 'arg'" and the hint to --help; exit status 2. */
 static int usage_error(const char *what, const char *arg)
 {
-	err_set(ACC_EINVAL, "%s%s%s%s", what, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
-	err_hint("see 'transcribe --help'");
-	err_print();
-	return err_exit_code(ACC_EINVAL);
+	return cliopt_bad_arg("transcribe", what, arg);
 }
 
 /* A number >= lo (and <= 1e6) into *out: 0, or -1 leaving *out alone. */
