@@ -83,20 +83,29 @@ static void test_textgrid_roundtrip(void)
 	}
 }
 
+/* u with the words a and b, written as CTM and parsed back into *l (2 lines) */
+static void ctm_two_words(ax_utt *u, ax_item a, ax_item b, ax_ctm_line **l, int64_t *n)
+{
+	ax_item w2[2] = { a, b };
+	u->words = w2;
+	u->nwords = 2;
+	char *s = write_to_string(align_export_ctm, u);
+	u->words = NULL;
+	u->nwords = 0;
+	CHECK_OK(align_export_parse_ctm(s, l, n));
+	CHECK_EQ_INT(*n, 2);
+	free(s);
+}
+
 static void test_ctm_roundtrip(void)
 {
 	ax_utt u = utt();
 	u.words = W + 0;
 	u.nwords = 1;
 	/* a word with a quote is fine in CTM, but not one with a space */
-	ax_item w2[2] = { W[0], W[2] };
-	u.words = w2;
-	u.nwords = 2;
-	char *s = write_to_string(align_export_ctm, &u);
 	ax_ctm_line *l = NULL;
 	int64_t n = 0;
-	CHECK_OK(align_export_parse_ctm(s, &l, &n));
-	CHECK_EQ_INT(n, 2);
+	ctm_two_words(&u, W[0], W[2], &l, &n);
 	if (n == 2) {
 		CHECK_STR(l[0].key, "spk1-utt7");
 		CHECK_EQ_INT(l[0].channel, 1);
@@ -106,7 +115,6 @@ static void test_ctm_roundtrip(void)
 		CHECK_NEAR(l[1].conf, 0.25, 1e-9);
 	}
 	align_export_ctm_free(l, n);
-	free(s);
 	CHECK_OK(align_export_parse_ctm(";; comment\n\nu 1 0.5 0.2 a\n", &l, &n));
 	CHECK_EQ_INT(n, 1);
 	if (n == 1)
@@ -135,14 +143,9 @@ static void test_ctm_recording(void)
 	CHECK_STR(id, "abcd");
 	ax_utt u = utt();
 	u.rec = "talks/day1.wav";
-	ax_item w2[2] = { W[0], W[1] };   /* "say \"hi\"" holds a space */
-	u.words = w2;
-	u.nwords = 2;
-	char *s = write_to_string(align_export_ctm, &u);
 	ax_ctm_line *l = NULL;
 	int64_t n = 0;
-	CHECK_OK(align_export_parse_ctm(s, &l, &n));
-	CHECK_EQ_INT(n, 2);
+	ctm_two_words(&u, W[0], W[1], &l, &n);   /* "say \"hi\"" holds a space */
 	if (n == 2) {
 		CHECK_STR(l[0].key, "talks_day1");
 		CHECK_NEAR(l[0].start, 3661.6, 1e-9);   /* offset + start */
@@ -150,7 +153,6 @@ static void test_ctm_recording(void)
 		CHECK_STR(l[1].word, "say_\"hi\"");
 	}
 	align_export_ctm_free(l, n);
-	free(s);
 }
 
 /* merging a continuation word into the previous item */

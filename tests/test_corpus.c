@@ -2,6 +2,7 @@
  * corpora written into TEST_TMP: each test builds the files it reads, so the
  * expected items are known by construction. */
 #include "check.h"
+#include "tmpdir.h"
 #include "prep/corpus.h"
 #include "base/err.h"
 #include "base/fsutil.h"
@@ -46,16 +47,6 @@ static void audio(const char *root, const char *rel, int format, int rate, doubl
 	free(x);
 }
 
-static char *dir(const char *name)
-{
-	static char buf[8][1024];
-	static int k;
-	char *p = buf[k++ % 8];
-	snprintf(p, 1024, "%s/%s", TEST_TMP, name);
-	fs_mkdir_p(p);
-	return p;
-}
-
 typedef struct got {
 	corpus_item it[64];
 	int n;
@@ -91,7 +82,7 @@ static const char *detect(const char *root)
 
 static void test_commonvoice(void)
 {
-	const char *r = dir("cv");
+	const char *r = tmp_subdir("cv");
 	const char *hdr = "client_id\tpath\tsentence_id\tsentence\tsentence_domain\tup_votes\tdown_votes\tage\tgender\taccents\tvariant\tlocale\tsegment\n";
 	put(r, "train.tsv", "%s"
 	    "c1\tcommon_voice_en_1.mp3\ts1\tHe said \"hello\t\t2\t0\ttwenties\tmale_masculine\tScottish English\t\ten\t\n"
@@ -131,7 +122,7 @@ static void test_commonvoice(void)
 
 static void test_librispeech(void)
 {
-	const char *r = dir("ls/dev-clean");
+	const char *r = tmp_subdir("ls/dev-clean");
 	put(r, "../SPEAKERS.TXT", "; comment line\n;ID  |SEX| SUBSET |MINUTES| NAME\n84   | F | dev-clean | 8.02 | Christie Nowak\n");
 	put(r, "84/121123/84-121123.trans.txt", "84-121123-0000 GO DO YOU HEAR\n84-121123-0001 BUT IN LESS THAN FIVE MINUTES\n");
 	audio(r, "84/121123/84-121123-0000.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 0.6);
@@ -159,7 +150,7 @@ static void test_librispeech(void)
 
 static void test_kaldi(void)
 {
-	const char *r = dir("kaldi/data/train");
+	const char *r = tmp_subdir("kaldi/data/train");
 	char marker[1100];
 	snprintf(marker, sizeof marker, "%s/PWNED", TEST_TMP);
 	put(r, "wav.scp", "rec1 wav/rec1.wav\nrec2 sox wav/rec1.wav -t wav - | \nrec3 /data/feats.ark:1234\nrec4 ../../audio/rec4.flac\nrec5 touch %s |\n", marker);
@@ -200,7 +191,7 @@ static void test_kaldi(void)
 	CHECKF(access(marker, F_OK) != 0, "a wav.scp command was executed");
 	free_all(&g);
 	/* without segments: one utterance per recording, keyed by the recording */
-	const char *r2 = dir("kaldi2");
+	const char *r2 = tmp_subdir("kaldi2");
 	put(r2, "wav.scp", "a1 a1.wav\n");
 	put(r2, "text", "a1 just one\n");
 	audio(r2, "a1.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8000, 1);
@@ -216,7 +207,7 @@ static void test_kaldi(void)
 
 static void test_nemo(void)
 {
-	const char *r = dir("nemo");
+	const char *r = tmp_subdir("nemo");
 	put(r, "train_manifest.json",
 	    "{\"audio_filepath\": \"audio/a.wav\", \"duration\": 1.5, \"text\": \"first one\", \"speaker\": 7, \"lang\": \"en\"}\n"
 	    "{\"audio_filepath\": \"audio/long.wav\", \"offset\": 0.5, \"duration\": 1.0, \"text\": \"part one\"}\n"
@@ -250,7 +241,7 @@ static void test_nemo(void)
 
 static void test_ljspeech(void)
 {
-	const char *r = dir("LJSpeech-1.1");
+	const char *r = tmp_subdir("LJSpeech-1.1");
 	put(r, "metadata.csv", "LJ001-0001|Printing, in 1813|Printing, in eighteen thirteen\nLJ001-0002|in being \"comparatively modern.|\nLJ001-0003\n");
 	audio(r, "wavs/LJ001-0001.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 22050, 1);
 	CHECK_STR(detect(r), "ljspeech");
@@ -269,7 +260,7 @@ static void test_ljspeech(void)
 
 static void test_folder_and_longform(void)
 {
-	const char *r = dir("folder");
+	const char *r = tmp_subdir("folder");
 	audio(r, "alice/a1.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1);
 	put(r, "alice/a1.txt", "hello world\n");
 	audio(r, "alice/a2.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 44100, 1);   /* no transcript */
@@ -295,7 +286,7 @@ static void test_folder_and_longform(void)
 	}
 	free_all(&g);
 
-	const char *l = dir("long");
+	const char *l = tmp_subdir("long");
 	audio(l, "talks/t1.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 2);
 	put(l, "talks/t1.txt", "first sentence\n\nsecond sentence\nthird\n");
 	audio(l, "talks/t2.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 2);
@@ -319,7 +310,7 @@ static void test_folder_and_longform(void)
  * becomes a bad_row, not a truncated field. */
 static void test_bom_crlf_nul(void)
 {
-	const char *r = dir("cvwin");
+	const char *r = tmp_subdir("cvwin");
 	char p[1100];
 	put(r, "train.tsv", "\xEF\xBB\xBF" "client_id\tpath\tsentence\tlocale\r\nc1\ta.mp3\tHello there\tcy\r\n");
 	snprintf(p, sizeof p, "%s/train.tsv", r);
@@ -342,7 +333,7 @@ static void test_bom_crlf_nul(void)
 static void test_detect_errors(void)
 {
 	const char *name;
-	const char *e = dir("empty");
+	const char *e = tmp_subdir("empty");
 	CHECK(corpus_detect(e, &name) == ACC_ENOTFOUND);
 	CHECK(err_hint_msg() != NULL);
 	char p[1100];

@@ -89,6 +89,37 @@ static void give_spec_embed(w2v_model *m)
 		m->p.masked_spec_embed[h] = 0.5f * sinf(0.7f * h + 0.3f);
 }
 
+/* a model with its batch and its training forward and backward states */
+typedef struct rig {
+	w2v_model *m;
+	w2v_fwd *f;
+	w2v_bwd *bk;
+	batch bt;
+} rig;
+
+/* loads the fixture in dir and its batch (with masked_spec_embed present
+ * when spec_embed); 0 when the rig is usable.  Close it either way. */
+static int rig_open(rig *g, const char *dir, int spec_embed)
+{
+	memset(g, 0, sizeof *g);
+	CHECK_OK(w2v_load(&g->m, dir, NULL));
+	if (!g->m || load_batch(dir, &g->bt))
+		return -1;
+	if (spec_embed)
+		give_spec_embed(g->m);
+	CHECK_OK(w2v_fwd_create(&g->f, g->m, W2V_FWD_TRAIN));
+	CHECK_OK(w2v_bwd_create(&g->bk));
+	return 0;
+}
+
+static void rig_close(rig *g)
+{
+	free(g->bt.x);
+	w2v_bwd_free(g->bk);
+	w2v_fwd_free(g->f);
+	w2v_free(g->m);
+}
+
 static w2v_reg all_on(void)
 {
 	w2v_reg r;
@@ -107,16 +138,13 @@ static w2v_reg all_on(void)
 /* (1) zero probabilities change nothing; off again = eval forward */
 static void test_zero_is_identity(void)
 {
-	w2v_model *m = NULL;
-	w2v_fwd *f = NULL;
-	w2v_bwd *bk = NULL;
-	batch bt = { 0 };
-	CHECK_OK(w2v_load(&m, FX, NULL));
-	if (!m || load_batch(FX, &bt))
+	rig g;
+	if (rig_open(&g, FX, 1))
 		goto out;
-	give_spec_embed(m);
-	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN));
-	CHECK_OK(w2v_bwd_create(&bk));
+	w2v_model *m = g.m;
+	w2v_fwd *f = g.f;
+	w2v_bwd *bk = g.bk;
+	batch bt = g.bt;
 	size_t nt = m->train_numel, nb = m->base_numel;
 	float *g0 = calloc(nt + nb, sizeof(float)), *g1 = calloc(nt + nb, sizeof(float));
 	double l0 = 0, l1 = 0;
@@ -149,25 +177,19 @@ static void test_zero_is_identity(void)
 	CHECK(w2v_fwd_set_reg(f, &on, 5) == ACC_EINVAL);
 	free(lg0); free(d0); free(d1); free(g0); free(g1);
 out:
-	free(bt.x);
-	w2v_bwd_free(bk);
-	w2v_fwd_free(f);
-	w2v_free(m);
+	rig_close(&g);
 }
 
 /* (2) full backward with everything on vs finite differences (same seed) */
 static void fd_check(const char *dir, int layerdrop_seed_search)
 {
-	w2v_model *m = NULL;
-	w2v_fwd *f = NULL;
-	w2v_bwd *bk = NULL;
-	batch bt = { 0 };
-	CHECK_OK(w2v_load(&m, dir, NULL));
-	if (!m || load_batch(dir, &bt))
+	rig g;
+	if (rig_open(&g, dir, 1))
 		goto out;
-	give_spec_embed(m);
-	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN));
-	CHECK_OK(w2v_bwd_create(&bk));
+	w2v_model *m = g.m;
+	w2v_fwd *f = g.f;
+	w2v_bwd *bk = g.bk;
+	batch bt = g.bt;
 	w2v_reg r = all_on();
 	uint64_t seed = 17;
 	if (layerdrop_seed_search) {
@@ -251,10 +273,7 @@ static void fd_check(const char *dir, int layerdrop_seed_search)
 	free(gt);
 	free(gb);
 out:
-	free(bt.x);
-	w2v_bwd_free(bk);
-	w2v_fwd_free(f);
-	w2v_free(m);
+	rig_close(&g);
 }
 
 static void test_fd_stable(void) { fd_check(FX, 0); }
@@ -406,15 +425,13 @@ static void test_dropout_rate(void)
 /* (5) LayerDrop 1 skips every layer */
 static void test_layerdrop_all(void)
 {
-	w2v_model *m = NULL;
-	w2v_fwd *f = NULL;
-	w2v_bwd *bk = NULL;
-	batch bt = { 0 };
-	CHECK_OK(w2v_load(&m, FX, NULL));
-	if (!m || load_batch(FX, &bt))
+	rig g;
+	if (rig_open(&g, FX, 0))
 		goto out;
-	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN));
-	CHECK_OK(w2v_bwd_create(&bk));
+	w2v_model *m = g.m;
+	w2v_fwd *f = g.f;
+	w2v_bwd *bk = g.bk;
+	batch bt = g.bt;
 	w2v_reg r;
 	w2v_reg_none(&r);
 	r.layerdrop = 1.0f;
@@ -466,10 +483,7 @@ static void test_layerdrop_all(void)
 	free(gt);
 	free(dlog);
 out:
-	free(bt.x);
-	w2v_bwd_free(bk);
-	w2v_fwd_free(f);
-	w2v_free(m);
+	rig_close(&g);
 }
 
 int main(void)

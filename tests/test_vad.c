@@ -2,6 +2,7 @@
  * built from speech-like bursts with known positions; on real speech the
  * pieces are checked against the bounds and the pauses we inserted. */
 #include "check.h"
+#include "speechclips.h"
 #include "audio/audio.h"
 #include "base/err.h"
 #include "audio/vad.h"
@@ -148,24 +149,12 @@ static void test_real_speech(void)
 {
 	static const char *files[] = { "data/speech/LJ002-0020.wav", "data/speech/jfk.flac",
 				       "data/speech/LJ002-0035.wav", "data/speech/2412-153948-0000.flac", 0 };
-	float *all = malloc(sizeof(float) * 16000 * 40);
-	int64_t n = 0;
+	int64_t n;
 	double bound[8][2];
+	float *all = join_speech_clips(files, 12800, NULL, bound, &n);
 	int nf = 0;
-	for (int i = 0; files[i]; i++) {
-		char p[256];
-		float *x;
-		int64_t m;
-		snprintf(p, sizeof p, "tests/%s", files[i]);
-		CHECK_OK(audio_decode(p, &x, &m, NULL, NULL));
-		bound[nf][0] = n / 16000.0;
-		memcpy(all + n, x, sizeof(float) * m);
-		n += m;
-		bound[nf++][1] = n / 16000.0;
-		for (int64_t k = 0; k < 12800; k++)
-			all[n++] = 0;
-		free(x);
-	}
+	while (files[nf])
+		nf++;
 	vad_opts o = VAD_OPTS_DEFAULT;
 	o.max_s = 12;
 	vad_segment *s;
