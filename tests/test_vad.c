@@ -45,6 +45,15 @@ static void run_vad(const float *x, int64_t n, vad_opts *o, vad_segment **s, int
 	vad_free(&v);
 }
 
+/* run_vad with pieces of at most 12 s; returns their count */
+static int run_vad_max12(const float *x, int64_t n, vad_opts *o, vad_segment **s)
+{
+	int ns;
+	o->max_s = 12;
+	run_vad(x, n, o, s, &ns);
+	return ns;
+}
+
 static void test_cuts_at_pauses(void)
 {
 	/* speech lengths; pauses of 0.6 s between, 1 s lead-in/out */
@@ -60,10 +69,8 @@ static void test_cuts_at_pauses(void)
 		n = add(x, n, i + 1 < nb ? 0.6 : 1.0, 0);
 	}
 	vad_opts o = VAD_OPTS_DEFAULT;
-	o.max_s = 12;
 	vad_segment *s;
-	int ns;
-	run_vad(x, n, &o, &s, &ns);
+	int ns = run_vad_max12(x, n, &o, &s);
 	CHECK(ns >= 3);
 	for (int k = 0; k < ns; k++) {
 		double d = s[k].end_s - s[k].start_s;
@@ -156,10 +163,8 @@ static void test_real_speech(void)
 	while (files[nf])
 		nf++;
 	vad_opts o = VAD_OPTS_DEFAULT;
-	o.max_s = 12;
 	vad_segment *s;
-	int ns;
-	run_vad(all, n, &o, &s, &ns);
+	int ns = run_vad_max12(all, n, &o, &s);
 	CHECK(ns >= 4);
 	double covered = 0;
 	for (int k = 0; k < ns; k++) {
