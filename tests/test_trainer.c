@@ -170,6 +170,21 @@ static void named_opts(trainer_opts *o, char *out, const char *name)
 	base_opts(o, out);
 }
 
+/* a training run: its output folder, options and result */
+typedef struct job {
+	char out[1200];
+	trainer_opts o;
+	trainer_result r;
+} job;
+
+/* named_opts for j: steps steps, an evaluation every eval_every */
+static void job_init(job *j, const char *name, int steps, int eval_every)
+{
+	named_opts(&j->o, j->out, name);
+	j->o.steps = steps;
+	j->o.eval_every = eval_every;
+}
+
 /* the trained model in out and the model it started from */
 static void load_trained(const char *out, w2v_model **m, w2v_model **orig)
 {
@@ -300,32 +315,25 @@ static void test_adapter_training(void)
 
 static void test_full_training_learns(void)
 {
-	char out[1200];
-	trainer_opts o;
-	trainer_result r;
-	named_opts(&o, out, "out-full");
-	o.base_from = 0;
-	o.steps = 60;
-	o.lr = 3e-3;
-	o.eval_every = 20;
-	CHECK_OK(trainer_run(&o, &r));
+	job j;
+	job_init(&j, "out-full", 60, 20);
+	j.o.base_from = 0;
+	j.o.lr = 3e-3;
+	CHECK_OK(trainer_run(&j.o, &j.r));
 	printf("# full training: loss %.3f -> %.3f, best dev CER %.1f%% WER %.1f%% at step %lld (%.1f s)\n",
-	       r.first_loss, r.last_loss, 100 * r.best_cer, 100 * r.best_wer, (long long)r.best_step, r.wall_s);
-	CHECKF(r.best_cer < 0.5, "dev CER %.3f", r.best_cer);
+	       j.r.first_loss, j.r.last_loss, 100 * j.r.best_cer, 100 * j.r.best_wer, (long long)j.r.best_step,
+	       j.r.wall_s);
+	CHECKF(j.r.best_cer < 0.5, "dev CER %.3f", j.r.best_cer);
 }
 
 static void test_top_k_freezes_below(void)
 {
-	char out[1200];
-	trainer_opts o;
-	trainer_result r;
-	named_opts(&o, out, "out-top1");
-	o.steps = 6;
-	o.eval_every = 3;
-	o.base_from = TRAINER_TOP(1);
-	CHECK_OK(trainer_run(&o, &r));
+	job j;
+	job_init(&j, "out-top1", 6, 3);
+	j.o.base_from = TRAINER_TOP(1);
+	CHECK_OK(trainer_run(&j.o, &j.r));
 	w2v_model *m = NULL, *orig = NULL;
-	load_trained(out, &m, &orig);
+	load_trained(j.out, &m, &orig);
 	if (!m || !orig)
 		goto out;
 	int same = 0, changed = 0, wrong = 0;
@@ -358,17 +366,13 @@ out:
  * reloaded model agree; the base is untouched */
 static void test_bottleneck(void)
 {
-	char out[1200];
-	trainer_opts o;
-	trainer_result r;
-	named_opts(&o, out, "out-b16");
-	o.steps = 4;
-	o.eval_every = 2;
-	o.bottleneck = 16;
-	o.init_kaiming = 1;
-	CHECK_OK(trainer_run(&o, &r));
+	job j;
+	job_init(&j, "out-b16", 4, 2);
+	j.o.bottleneck = 16;
+	j.o.init_kaiming = 1;
+	CHECK_OK(trainer_run(&j.o, &j.r));
 	w2v_model *m = NULL, *orig = NULL;
-	load_trained(out, &m, &orig);
+	load_trained(j.out, &m, &orig);
 	if (m && orig) {
 		CHECK_EQ_INT(m->cfg.adapter_attn_dim, 16);
 		const w2v_tensor *t = w2v_tensor_find(m, "wav2vec2.encoder.layers.1.adapter_layer.linear_1.weight");
@@ -378,11 +382,11 @@ static void test_bottleneck(void)
 	w2v_free(m);
 	w2v_free(orig);
 	/* --init-from an adapter of another size is refused */
-	named_opts(&o, out, "out-b16b");
-	o.model_dir = g_model;
-	o.bottleneck = 16;
-	o.init_from = "zzz";
-	CHECK(trainer_run(&o, &r) != 0);
+	named_opts(&j.o, j.out, "out-b16b");
+	j.o.model_dir = g_model;
+	j.o.bottleneck = 16;
+	j.o.init_from = "zzz";
+	CHECK(trainer_run(&j.o, &j.r) != 0);
 }
 
 /* the floats after the header of train_state.bin */
