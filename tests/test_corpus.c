@@ -80,6 +80,15 @@ static const char *detect(const char *root)
 	return name;
 }
 
+/* root is detected as layout and read into *g: true when it has n items */
+static int read_as(const char *root, const char *layout, got *g, int n)
+{
+	CHECK_STR(detect(root), layout);
+	read_all(root, NULL, g);
+	CHECK_EQ_INT(g->n, n);
+	return g->n == n;
+}
+
 static void test_commonvoice(void)
 {
 	const char *r = tmp_subdir("cv");
@@ -91,11 +100,8 @@ static void test_commonvoice(void)
 	put(r, "dev.tsv", "%s" "c1\tcommon_voice_en_3.mp3\ts3\tThird one.\t\t2\t0\ttwenties\tmale_masculine\t\t\ten\t\n", hdr);
 	put(r, "invalidated.tsv", "%s" "c9\tcommon_voice_en_9.mp3\ts9\tbad\t\t0\t3\t\t\t\t\ten\t\n", hdr);
 	put(r, "clips/common_voice_en_1.mp3", "x");
-	CHECK_STR(detect(r), "commonvoice");
 	got g;
-	read_all(r, NULL, &g);
-	CHECK_EQ_INT(g.n, 4);    /* dev: 1; train: 2 rows + 1 bad row; invalidated ignored */
-	if (g.n == 4) {
+	if (read_as(r, "commonvoice", &g, 4)) {    /* dev: 1; train: 2 rows + 1 bad row; invalidated ignored */
 		/* files in name order: dev.tsv then train.tsv */
 		CHECK_STR(g.it[0].audio, "clips/common_voice_en_3.mp3");
 		CHECK_STR(g.it[0].source, "dev.tsv:2");
@@ -130,11 +136,8 @@ static void test_librispeech(void)
 	audio(r, "84/121123/84-121123-0009.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 0.6);  /* not listed */
 	put(r, "174/50561/174-50561.trans.txt", "174-50561-0000 FORGOTTEN TOO THE NAME OF GILLIAN\n");
 	audio(r, "174/50561/174-50561-0000.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 0.6);
-	CHECK_STR(detect(r), "librispeech");
 	got g;
-	read_all(r, NULL, &g);
-	CHECK_EQ_INT(g.n, 4);
-	if (g.n == 4) {
+	if (read_as(r, "librispeech", &g, 4)) {
 		CHECK_STR(g.it[0].audio, "174/50561/174-50561-0000.flac");
 		CHECK_STR(g.it[0].utt[0].speaker, "174");
 		CHECK(g.it[0].utt[0].gender == NULL);
@@ -163,11 +166,8 @@ static void test_kaldi(void)
 	char up[1200];
 	snprintf(up, sizeof up, "%s/kaldi", TEST_TMP);
 	audio(up, "audio/rec4.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 1);
-	CHECK_STR(detect(r), "kaldi");
 	got g;
-	read_all(r, NULL, &g);
-	CHECK_EQ_INT(g.n, 7);   /* rec1..rec5, segment u4 on unknown recX, text u9 without audio */
-	if (g.n == 7) {
+	if (read_as(r, "kaldi", &g, 7)) {   /* rec1..rec5, segment u4 on unknown recX, text u9 without audio */
 		CHECK_STR(g.it[0].audio, "wav/rec1.wav");
 		CHECK_EQ_INT(g.it[0].nutt, 2);
 		CHECK_STR(g.it[0].utt[0].key, "u1");
@@ -216,11 +216,8 @@ static void test_nemo(void)
 	    "{not json at all\n"
 	    "\n"
 	    "{\"audio_filename\": \"audio/b.flac\", \"duration\": 2, \"text\": \"second\", \"speaker\": \"s2\"}\n");
-	CHECK_STR(detect(r), "nemo");
 	got g;
-	read_all(r, NULL, &g);
-	CHECK_EQ_INT(g.n, 4);
-	if (g.n == 4) {
+	if (read_as(r, "nemo", &g, 4)) {
 		CHECK_STR(g.it[0].audio, "audio/a.wav");
 		CHECK_NEAR(g.it[0].duration_declared, 1.5, 1e-12);
 		CHECK_STR(g.it[0].utt[0].speaker, "7");
@@ -244,11 +241,8 @@ static void test_ljspeech(void)
 	const char *r = tmp_subdir("LJSpeech-1.1");
 	put(r, "metadata.csv", "LJ001-0001|Printing, in 1813|Printing, in eighteen thirteen\nLJ001-0002|in being \"comparatively modern.|\nLJ001-0003\n");
 	audio(r, "wavs/LJ001-0001.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 22050, 1);
-	CHECK_STR(detect(r), "ljspeech");
 	got g;
-	read_all(r, NULL, &g);
-	CHECK_EQ_INT(g.n, 3);
-	if (g.n == 3) {
+	if (read_as(r, "ljspeech", &g, 3)) {
 		CHECK_STR(g.it[0].audio, "wavs/LJ001-0001.wav");
 		CHECK_STR(g.it[0].utt[0].text, "Printing, in eighteen thirteen");
 		CHECK_STR(g.it[0].utt[0].speaker, "LJSpeech-1.1");
@@ -268,11 +262,8 @@ static void test_folder_and_longform(void)
 	put(r, "top.txt", "two\nlines\n");
 	put(r, "bob/lonely.txt", "a transcript without audio\n");
 	put(r, "README.md", "not data\n");
-	CHECK_STR(detect(r), "folder");
 	got g;
-	read_all(r, NULL, &g);
-	CHECK_EQ_INT(g.n, 4);
-	if (g.n == 4) {
+	if (read_as(r, "folder", &g, 4)) {
 		CHECK_STR(g.it[0].audio, "alice/a1.wav");
 		CHECK_STR(g.it[0].utt[0].key, "alice/a1");
 		CHECK_STR(g.it[0].utt[0].text, "hello world");
@@ -292,10 +283,7 @@ static void test_folder_and_longform(void)
 	audio(l, "talks/t2.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 2);
 	put(l, "talks/t2.txt", "one\ntwo\n");
 	audio(l, "talks/t3.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 2);
-	CHECK_STR(detect(l), "longform");
-	read_all(l, NULL, &g);
-	CHECK_EQ_INT(g.n, 3);
-	if (g.n == 3) {
+	if (read_as(l, "longform", &g, 3)) {
 		CHECK(g.it[0].long_form);
 		CHECK_EQ_INT(g.it[0].nlines, 3);
 		CHECK_STR(g.it[0].lines[2], "third");
@@ -317,11 +305,8 @@ static void test_bom_crlf_nul(void)
 	FILE *f = fopen(p, "ab");
 	fwrite("c2\tb.mp3\tbad\0byte\tcy\n", 1, 21, f);
 	fclose(f);
-	CHECK_STR(detect(r), "commonvoice");
 	got g;
-	read_all(r, NULL, &g);
-	CHECK_EQ_INT(g.n, 2);
-	if (g.n == 2) {
+	if (read_as(r, "commonvoice", &g, 2)) {
 		CHECK_STR(g.it[0].utt[0].text, "Hello there");
 		CHECK_STR(g.it[0].utt[0].lang, "cy");
 		CHECK_STR(g.it[1].reject_reason, "bad_row");
