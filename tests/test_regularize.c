@@ -129,19 +129,13 @@ static void rig_close(rig *g)
 	w2v_free(g->m);
 }
 
+/* every dropout 0.15, time and feature masks on; LayerDrop off */
 static w2v_reg all_on(void)
 {
-	w2v_reg r;
-	w2v_reg_none(&r);
-	r.hidden = r.attention = r.activation = r.feat_proj = r.final = 0.15f;
-	r.spec_augment = 1;
-	r.mask_time_prob = 0.2f;
-	r.mask_time_length = 3;
-	r.mask_time_min_masks = 1;
-	r.mask_feature_prob = 0.2f;
-	r.mask_feature_length = 4;
-	r.mask_feature_min_masks = 1;
-	return r;
+	return (w2v_reg){ .hidden = 0.15f, .attention = 0.15f, .activation = 0.15f, .feat_proj = 0.15f, .final = 0.15f,
+			  .layerdrop = 0, .spec_augment = 1,
+			  .mask_time_prob = 0.2f, .mask_time_length = 3, .mask_time_min_masks = 1,
+			  .mask_feature_prob = 0.2f, .mask_feature_length = 4, .mask_feature_min_masks = 1 };
 }
 
 /* (1) zero probabilities change nothing; off again = eval forward */
