@@ -156,32 +156,35 @@ static int fixture_build(manifest *m, const char *root, fixture_opts *o)
 	return manifest_commit(m);
 }
 
+/* sql (bound nothing) prepared and stepped: the statement when its first
+ * row has a non-NULL first column (finalize it), else NULL. */
+__attribute__((unused)) static sqlite3_stmt *fixture_first(manifest *m, const char *sql)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "  SQL error: %s in %s\n", sqlite3_errmsg(m->db), sql);
+		return NULL;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		return st;
+	sqlite3_finalize(st);
+	return NULL;
+}
+
 /* One integer from SQL (bound nothing); -999999 on error. */
 __attribute__((unused)) static long long fixture_int(manifest *m, const char *sql)
 {
-	sqlite3_stmt *st;
-	long long v = -999999;
-	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "  SQL error: %s in %s\n", sqlite3_errmsg(m->db), sql);
-		return v;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		v = sqlite3_column_int64(st, 0);
+	sqlite3_stmt *st = fixture_first(m, sql);
+	long long v = st ? sqlite3_column_int64(st, 0) : -999999;
 	sqlite3_finalize(st);
 	return v;
 }
 
+/* NULL stays NaN so that a broken query can never pass a CHECK_NEAR */
 __attribute__((unused)) static double fixture_real(manifest *m, const char *sql)
 {
-	sqlite3_stmt *st;
-	double v = NAN;
-	if (sqlite3_prepare_v2(m->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "  SQL error: %s in %s\n", sqlite3_errmsg(m->db), sql);
-		return v;
-	}
-	/* NULL stays NaN so that a broken query can never pass a CHECK_NEAR */
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		v = sqlite3_column_double(st, 0);
+	sqlite3_stmt *st = fixture_first(m, sql);
+	double v = st ? sqlite3_column_double(st, 0) : NAN;
 	sqlite3_finalize(st);
 	return v;
 }

@@ -21,6 +21,24 @@ static align_eval_word W(const char *w, double s, double e, int ss, int se)
 	return (align_eval_word){ .word = w, .start_s = s, .end_s = e, .score_start = ss, .score_end = se };
 }
 
+/* what one language's statistics must be: times in ms within tol_ms, shares within 1e-12 */
+typedef struct want_stats {
+	int64_t matched, boundaries;
+	double mean, median, share20, share50, bias_start, bias_end;
+} want_stats;
+
+static void check_stats(align_eval_stats *s, want_stats w, double tol_ms)
+{
+	CHECK_EQ_INT(s->matched_words, w.matched);
+	CHECK_EQ_INT(s->boundaries, w.boundaries);
+	CHECK_NEAR(align_eval_mean_ms(s), w.mean, tol_ms);
+	CHECK_NEAR(align_eval_median_ms(s), w.median, tol_ms);
+	CHECK_NEAR(align_eval_share20(s), w.share20, 1e-12);
+	CHECK_NEAR(align_eval_share50(s), w.share50, 1e-12);
+	CHECK_NEAR(align_eval_bias_start_ms(s), w.bias_start, tol_ms);
+	CHECK_NEAR(align_eval_bias_end_ms(s), w.bias_end, tol_ms);
+}
+
 /* Shifts of +10 ms on every start and +30 ms on every end: mean 20, half
  * within 20 ms, all within 50 ms, biases +10 / +30, median (10+30)/2. */
 static void test_stats_known_shift(void)
@@ -29,14 +47,7 @@ static void test_stats_known_shift(void)
 	align_eval_word hyp[] = { W("a", 0.11, 0.43, 0, 0), W("b", 0.51, 0.93, 0, 0) };
 	align_eval_stats st = { 0 };
 	CHECK_OK(align_eval_match(ref, 2, hyp, 2, &st));
-	CHECK_EQ_INT(st.matched_words, 2);
-	CHECK_EQ_INT(st.boundaries, 4);
-	CHECK_NEAR(align_eval_mean_ms(&st), 20.0, 1e-9);
-	CHECK_NEAR(align_eval_share20(&st), 0.5, 1e-12);
-	CHECK_NEAR(align_eval_share50(&st), 1.0, 1e-12);
-	CHECK_NEAR(align_eval_bias_start_ms(&st), 10.0, 1e-9);
-	CHECK_NEAR(align_eval_bias_end_ms(&st), 30.0, 1e-9);
-	CHECK_NEAR(align_eval_median_ms(&st), 20.0, 1e-9);
+	check_stats(&st, (want_stats){ 2, 4, 20.0, 20.0, 0.5, 1.0, 10.0, 30.0 }, 1e-9);
 	align_eval_stats_free(&st);
 }
 
@@ -177,28 +188,14 @@ static void test_truth_against_manifest(void)
 			CHECK_EQ_INT(s->recordings, 2);
 			CHECK_EQ_INT(s->recordings_missing, 1);
 			CHECK_EQ_INT(s->ref_words, 4);
-			CHECK_EQ_INT(s->matched_words, 2);
-			CHECK_EQ_INT(s->boundaries, 4);
-			CHECK_NEAR(align_eval_mean_ms(s), 22.5, 1e-6);
-			CHECK_NEAR(align_eval_median_ms(s), 15.0, 1e-6);
-			CHECK_NEAR(align_eval_share20(s), 0.75, 1e-12);
-			CHECK_NEAR(align_eval_share50(s), 1.0, 1e-12);
-			CHECK_NEAR(align_eval_bias_start_ms(s), 0.0, 1e-6);
-			CHECK_NEAR(align_eval_bias_end_ms(s), 35.0, 1e-6);
+			check_stats(s, (want_stats){ 2, 4, 22.5, 15.0, 0.75, 1.0, 0.0, 35.0 }, 1e-6);
 		} else {
 			CHECK_STR(s->lang, "amh");
 			CHECK_EQ_INT(s->recordings, 1);
 			CHECK_EQ_INT(s->recordings_missing, 0);
 			CHECK_EQ_INT(s->ref_words, 4);
 			CHECK_EQ_INT(s->hyp_words, 5);
-			CHECK_EQ_INT(s->matched_words, 4);
-			CHECK_EQ_INT(s->boundaries, 6);
-			CHECK_NEAR(align_eval_mean_ms(s), 250.0 / 6, 1e-6);
-			CHECK_NEAR(align_eval_median_ms(s), 25.0, 1e-6);
-			CHECK_NEAR(align_eval_share20(s), 3.0 / 6, 1e-12);
-			CHECK_NEAR(align_eval_share50(s), 4.0 / 6, 1e-12);
-			CHECK_NEAR(align_eval_bias_start_ms(s), 100.0 / 3, 1e-6);
-			CHECK_NEAR(align_eval_bias_end_ms(s), 50.0 / 3, 1e-6);
+			check_stats(s, (want_stats){ 4, 6, 250.0 / 6, 25.0, 3.0 / 6, 4.0 / 6, 100.0 / 3, 50.0 / 3 }, 1e-6);
 		}
 	}
 	CHECK_EQ_INT(rep.total.boundaries, 10);

@@ -83,20 +83,29 @@ static void test_textgrid_roundtrip(void)
 	}
 }
 
+/* u with the words a and b, written as CTM and parsed back into *l (2 lines) */
+static void ctm_two_words(ax_utt *u, ax_item a, ax_item b, ax_ctm_line **l, int64_t *n)
+{
+	ax_item w2[2] = { a, b };
+	u->words = w2;
+	u->nwords = 2;
+	char *s = write_to_string(align_export_ctm, u);
+	u->words = NULL;
+	u->nwords = 0;
+	CHECK_OK(align_export_parse_ctm(s, l, n));
+	CHECK_EQ_INT(*n, 2);
+	free(s);
+}
+
 static void test_ctm_roundtrip(void)
 {
 	ax_utt u = utt();
 	u.words = W + 0;
 	u.nwords = 1;
 	/* a word with a quote is fine in CTM, but not one with a space */
-	ax_item w2[2] = { W[0], W[2] };
-	u.words = w2;
-	u.nwords = 2;
-	char *s = write_to_string(align_export_ctm, &u);
 	ax_ctm_line *l = NULL;
 	int64_t n = 0;
-	CHECK_OK(align_export_parse_ctm(s, &l, &n));
-	CHECK_EQ_INT(n, 2);
+	ctm_two_words(&u, W[0], W[2], &l, &n);
 	if (n == 2) {
 		CHECK_STR(l[0].key, "spk1-utt7");
 		CHECK_EQ_INT(l[0].channel, 1);
@@ -106,7 +115,6 @@ static void test_ctm_roundtrip(void)
 		CHECK_NEAR(l[1].conf, 0.25, 1e-9);
 	}
 	align_export_ctm_free(l, n);
-	free(s);
 	CHECK_OK(align_export_parse_ctm(";; comment\n\nu 1 0.5 0.2 a\n", &l, &n));
 	CHECK_EQ_INT(n, 1);
 	if (n == 1)
@@ -135,14 +143,9 @@ static void test_ctm_recording(void)
 	CHECK_STR(id, "abcd");
 	ax_utt u = utt();
 	u.rec = "talks/day1.wav";
-	ax_item w2[2] = { W[0], W[1] };   /* "say \"hi\"" holds a space */
-	u.words = w2;
-	u.nwords = 2;
-	char *s = write_to_string(align_export_ctm, &u);
 	ax_ctm_line *l = NULL;
 	int64_t n = 0;
-	CHECK_OK(align_export_parse_ctm(s, &l, &n));
-	CHECK_EQ_INT(n, 2);
+	ctm_two_words(&u, W[0], W[1], &l, &n);   /* "say \"hi\"" holds a space */
 	if (n == 2) {
 		CHECK_STR(l[0].key, "talks_day1");
 		CHECK_NEAR(l[0].start, 3661.6, 1e-9);   /* offset + start */
@@ -150,7 +153,6 @@ static void test_ctm_recording(void)
 		CHECK_STR(l[1].word, "say_\"hi\"");
 	}
 	align_export_ctm_free(l, n);
-	free(s);
 }
 
 /* merging a continuation word into the previous item */
@@ -176,18 +178,37 @@ static void test_add_word(void)
 	align_export_items_free(it, n);
 }
 
+/* u's cues as SRT and as WebVTT (numbered from 4) are want_srt and want_vtt */
+static void check_cues(const ax_utt *u, const char *want_srt, const char *want_vtt)
+{
+	char *s = write_to_string(cue_srt, u);
+	CHECK_STR(s, want_srt);
+	free(s);
+	s = write_to_string(cue_vtt, u);
+	CHECK_STR(s, want_vtt);
+	free(s);
+}
+
+/* v's cues (numbered from 1; vtt 0 or 1) as a string; *idx the last number */
+static char *cues_of(const ax_utt *v, int vtt, const ax_cue_opts *o, int64_t *idx)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	*idx = 0;
+	CHECK_OK(align_export_cues(f, v, idx, vtt, o));
+	fclose(f);
+	return buf;
+}
+
 /* cue text escaping and cues split at words */
 static void test_cue_layout(void)
 {
 	ax_item w[4] = { { "a-->b", 0.0, 0.5, 1, NULL, NULL }, { "&", 0.5, 0.7, 1, NULL, NULL },
 			 { "<b>bold</b>", 0.8, 1.2, 1, NULL, NULL }, { "x>y", 1.3, 1.5, 1, NULL, NULL } };
 	ax_utt u = { .key = "k", .offset = 10, .duration = 2, .words = w, .nwords = 4 };
-	char *s = write_to_string(cue_vtt, &u);
-	CHECK_STR(s, "00:00:10.000 --> 00:00:11.500\na--&gt;b &amp; &lt;b&gt;bold&lt;/b&gt; x&gt;y\n\n");
-	free(s);
-	s = write_to_string(cue_srt, &u);
-	CHECK_STR(s, "4\n00:00:10,000 --> 00:00:11,500\na--\u203ab & \u2039b\u203abold\u2039/b\u203a x\u203ay\n\n");
-	free(s);
+	check_cues(&u, "4\n00:00:10,000 --> 00:00:11,500\na--\u203ab & \u2039b\u203abold\u2039/b\u203a x\u203ay\n\n",
+		   "00:00:10.000 --> 00:00:11.500\na--&gt;b &amp; &lt;b&gt;bold&lt;/b&gt; x&gt;y\n\n");
 	/* 8 words of 4 letters: 9 characters per line, 2 lines, 3 s per cue */
 	ax_item m[8];
 	char txt[8][16];
@@ -197,12 +218,8 @@ static void test_cue_layout(void)
 	}
 	ax_utt v = { .key = "k", .offset = 0, .duration = 8, .words = m, .nwords = 8 };
 	ax_cue_opts o = { .max_chars = 9, .max_lines = 2, .max_duration = 3.0 };
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int64_t idx = 0;
-	CHECK_OK(align_export_cues(f, &v, &idx, 0, &o));
-	fclose(f);
+	int64_t idx;
+	char *buf = cues_of(&v, 0, &o, &idx);
 	/* a cue: w000 w001 / w002 (3 s limit: w003 would end at 3.8 s) */
 	CHECK_EQ_INT(idx, 3);
 	CHECK_STR(buf, "1\n00:00:00,000 --> 00:00:02,800\nw000 w001\nw002\n\n"
@@ -212,11 +229,7 @@ static void test_cue_layout(void)
 	/* a word longer than a line is never cut */
 	o.max_chars = 2;
 	o.max_lines = 1;
-	buf = NULL;
-	f = open_memstream(&buf, &len);
-	idx = 0;
-	CHECK_OK(align_export_cues(f, &v, &idx, 1, &o));
-	fclose(f);
+	buf = cues_of(&v, 1, &o, &idx);
 	CHECK_EQ_INT(idx, 8);
 	CHECK(strstr(buf, "\nw007\n") != NULL);
 	free(buf);
@@ -230,12 +243,8 @@ static void test_subtitles(void)
 	align_export_timestamp(59.9996, 1, b);
 	CHECK_STR(b, "00:01:00.000");
 	ax_utt u = utt();
-	char *s = write_to_string(cue_srt, &u);
-	CHECK_STR(s, "4\n01:01:01,600 --> 01:01:02,900\nhello say \"hi\" wörld\n\n");
-	free(s);
-	s = write_to_string(cue_vtt, &u);
-	CHECK_STR(s, "01:01:01.600 --> 01:01:02.900\nhello say \"hi\" wörld\n\n");
-	free(s);
+	check_cues(&u, "4\n01:01:01,600 --> 01:01:02,900\nhello say \"hi\" wörld\n\n",
+		   "01:01:01.600 --> 01:01:02.900\nhello say \"hi\" wörld\n\n");
 }
 
 static void test_json(void)

@@ -23,61 +23,45 @@ static char *labels(align_labeler *l, const char *raw, const char *norm, const c
 	return out;
 }
 
+/* one case of the rule: raw text, normalized words, profile, the labels and the rule's verdict (-1: not checked) */
+struct rule_case {
+	const char *raw, *norm, *profile, *want;
+	int want_m;
+};
+
+static const struct rule_case rule_cases[] = {
+	{"Hello, World!", "hello world", "default-eng", "Hello,|World!", 1},
+	/* punctuation alone: before the first word it goes to that word, else to the previous one */
+	{"\xe2\x80\x94 Well -- I  said:\n", "well i said", "default-eng", "\xe2\x80\x94 Well --|I|said:", 1},
+	/* tokens split by normalization: the first word carries the token, the rest continue it */
+	{"U.S.A. grew 3.5 percent", "u s a grew 3 5 percent", "default-eng", "U.S.A.|||grew|3.5||percent", 1},
+	/* options from the profile identity: +strip removes Latin diacritics */
+	{"Caf\xc3\xa9 ol\xc3\xa9", "cafe ole", "default-eng+strip", "Caf\xc3\xa9|ol\xc3\xa9", 1},
+	/* the rule does not apply: the normalized words */
+	{"Hello world", "hello there", "default-eng", "hello|there", 0},
+	{"Hello world extra", "hello world", "default-eng", "hello|world", 0},
+	{"Hello, World!", "hello world", NULL, "hello|world", 0},
+	{"Hello, World!", "hello world", "bogus-eng", "hello|world", 0},
+	{"Hello", "hello", "nodash", "hello", -1},
+	{"\xff\xfe bad", "bad", "default-eng", "bad", 0},   /* invalid UTF-8 in the raw text */
+	{"!!", "", "default-eng", "", -1},
+	/* back to the first profile after another one (the cache is replaced) */
+	{"Hello, World!", "hello world", "default-eng", "Hello,|World!", -1},
+};
+
 static void test_rule(void)
 {
 	align_labeler *l = NULL;
 	CHECK_OK(align_labeler_open(&l));
-	int m = -1;
-	char *s = labels(l, "Hello, World!", "hello world", "default-eng", &m);
-	CHECK_STR(s, "Hello,|World!");
-	CHECK_EQ_INT(m, 1);
-	free(s);
-	/* punctuation alone: before the first word it goes to that word, else to the previous one */
-	s = labels(l, "\xe2\x80\x94 Well -- I  said:\n", "well i said", "default-eng", &m);
-	CHECK_STR(s, "\xe2\x80\x94 Well --|I|said:");
-	CHECK_EQ_INT(m, 1);
-	free(s);
-	/* tokens split by normalization: the first word carries the token, the rest continue it */
-	s = labels(l, "U.S.A. grew 3.5 percent", "u s a grew 3 5 percent", "default-eng", &m);
-	CHECK_STR(s, "U.S.A.|||grew|3.5||percent");
-	CHECK_EQ_INT(m, 1);
-	free(s);
-	/* options from the profile identity: +strip removes Latin diacritics */
-	s = labels(l, "Caf\xc3\xa9 ol\xc3\xa9", "cafe ole", "default-eng+strip", &m);
-	CHECK_STR(s, "Caf\xc3\xa9|ol\xc3\xa9");
-	CHECK_EQ_INT(m, 1);
-	free(s);
-	/* the rule does not apply: the normalized words */
-	s = labels(l, "Hello world", "hello there", "default-eng", &m);
-	CHECK_STR(s, "hello|there");
-	CHECK_EQ_INT(m, 0);
-	free(s);
-	s = labels(l, "Hello world extra", "hello world", "default-eng", &m);
-	CHECK_STR(s, "hello|world");
-	CHECK_EQ_INT(m, 0);
-	free(s);
-	s = labels(l, "Hello, World!", "hello world", NULL, &m);
-	CHECK_STR(s, "hello|world");
-	CHECK_EQ_INT(m, 0);
-	free(s);
-	s = labels(l, "Hello, World!", "hello world", "bogus-eng", &m);
-	CHECK_STR(s, "hello|world");
-	CHECK_EQ_INT(m, 0);
-	free(s);
-	s = labels(l, "Hello", "hello", "nodash", &m);
-	CHECK_STR(s, "hello");
-	free(s);
-	s = labels(l, "\xff\xfe bad", "bad", "default-eng", &m);   /* invalid UTF-8 in the raw text */
-	CHECK_STR(s, "bad");
-	CHECK_EQ_INT(m, 0);
-	free(s);
-	s = labels(l, "!!", "", "default-eng", &m);
-	CHECK_STR(s, "");
-	free(s);
-	/* back to the first profile after another one (the cache is replaced) */
-	s = labels(l, "Hello, World!", "hello world", "default-eng", &m);
-	CHECK_STR(s, "Hello,|World!");
-	free(s);
+	for (size_t i = 0; i < sizeof rule_cases / sizeof rule_cases[0]; i++) {
+		const struct rule_case *c = &rule_cases[i];
+		int m = -1;
+		char *s = labels(l, c->raw, c->norm, c->profile, &m);
+		CHECKF(s && !strcmp(s, c->want), "case %zu: \"%s\" != \"%s\"", i, s ? s : "(null)", c->want);
+		if (c->want_m >= 0)
+			CHECKF(m == c->want_m, "case %zu: m %d != %d", i, m, c->want_m);
+		free(s);
+	}
 	align_labeler_close(l);
 }
 

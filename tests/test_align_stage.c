@@ -352,17 +352,25 @@ static int64_t count(manifest *m, const char *sql)
 }
 
 static const char *texts[] = { "hello world", "ab c", "the cat sat", "it's a test", "x", "no speech here at all really" };
+/* the database (db, 8192 bytes), the corpus folder (made) and a model
+ * folder (made, with its model) under TEST_TMP, by name */
+static void stage_paths(char *db, char *corpus, char *model, const char *db_name, const char *corpus_name,
+			const char *model_name)
+{
+	snprintf(db, 8192, "%s/%s", TEST_TMP, db_name);
+	snprintf(corpus, 4096, "%s/%s", TEST_TMP, corpus_name);
+	snprintf(model, 4096, "%s/%s", TEST_TMP, model_name);
+	fs_mkdir_p(corpus);
+	make_model_dir(model);
+}
+
 /* as written: labels come from these (lib/align/align_label.h) */
 static const char *raws[] = { "Hello, World!", "AB C", "The cat -- sat.", "It's a test", "x", "No speech here at all really" };
 
 static void test_run(void)
 {
 	char db[8192], corpus[4096], wav[8192], model[4096], out[4096];
-	snprintf(db, sizeof db, "%s/data.db", TEST_TMP);
-	snprintf(corpus, sizeof corpus, "%s/corpus", TEST_TMP);
-	snprintf(model, sizeof model, "%s/model", TEST_TMP);
-	fs_mkdir_p(corpus);
-	make_model_dir(model);
+	stage_paths(db, corpus, model, "data.db", "corpus", "model");
 	vocab *v = NULL;
 	CHECK_OK(vocab_load(&v, VOCAB, "eng"));
 	manifest *m = NULL;
@@ -602,11 +610,7 @@ static void test_run(void)
 static void test_segmentation_run(void)
 {
 	char db[8192], corpus[4096], wav[8192], model[4096];
-	snprintf(db, sizeof db, "%s/long.db", TEST_TMP);
-	snprintf(corpus, sizeof corpus, "%s/longcorpus", TEST_TMP);
-	snprintf(model, sizeof model, "%s/model2", TEST_TMP);
-	fs_mkdir_p(corpus);
-	make_model_dir(model);
+	stage_paths(db, corpus, model, "long.db", "longcorpus", "model2");
 	vocab *v = NULL;
 	manifest *m = NULL;
 	CHECK_OK(vocab_load(&v, VOCAB, "eng"));

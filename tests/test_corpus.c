@@ -2,6 +2,7 @@
  * corpora written into TEST_TMP: each test builds the files it reads, so the
  * expected items are known by construction. */
 #include "check.h"
+#include "tmpdir.h"
 #include "prep/corpus.h"
 #include "base/err.h"
 #include "base/fsutil.h"
@@ -46,16 +47,6 @@ static void audio(const char *root, const char *rel, int format, int rate, doubl
 	free(x);
 }
 
-static char *dir(const char *name)
-{
-	static char buf[8][1024];
-	static int k;
-	char *p = buf[k++ % 8];
-	snprintf(p, 1024, "%s/%s", TEST_TMP, name);
-	fs_mkdir_p(p);
-	return p;
-}
-
 typedef struct got {
 	corpus_item it[64];
 	int n;
@@ -89,9 +80,18 @@ static const char *detect(const char *root)
 	return name;
 }
 
+/* root is detected as layout and read into *g: true when it has n items */
+static int read_as(const char *root, const char *layout, got *g, int n)
+{
+	CHECK_STR(detect(root), layout);
+	read_all(root, NULL, g);
+	CHECK_EQ_INT(g->n, n);
+	return g->n == n;
+}
+
 static void test_commonvoice(void)
 {
-	const char *r = dir("cv");
+	const char *r = tmp_subdir("cv");
 	const char *hdr = "client_id\tpath\tsentence_id\tsentence\tsentence_domain\tup_votes\tdown_votes\tage\tgender\taccents\tvariant\tlocale\tsegment\n";
 	put(r, "train.tsv", "%s"
 	    "c1\tcommon_voice_en_1.mp3\ts1\tHe said \"hello\t\t2\t0\ttwenties\tmale_masculine\tScottish English\t\ten\t\n"
@@ -100,11 +100,8 @@ static void test_commonvoice(void)
 	put(r, "dev.tsv", "%s" "c1\tcommon_voice_en_3.mp3\ts3\tThird one.\t\t2\t0\ttwenties\tmale_masculine\t\t\ten\t\n", hdr);
 	put(r, "invalidated.tsv", "%s" "c9\tcommon_voice_en_9.mp3\ts9\tbad\t\t0\t3\t\t\t\t\ten\t\n", hdr);
 	put(r, "clips/common_voice_en_1.mp3", "x");
-	CHECK_STR(detect(r), "commonvoice");
 	got g;
-	read_all(r, NULL, &g);
-	CHECK_EQ_INT(g.n, 4);    /* dev: 1; train: 2 rows + 1 bad row; invalidated ignored */
-	if (g.n == 4) {
+	if (read_as(r, "commonvoice", &g, 4)) {    /* dev: 1; train: 2 rows + 1 bad row; invalidated ignored */
 		/* files in name order: dev.tsv then train.tsv */
 		CHECK_STR(g.it[0].audio, "clips/common_voice_en_3.mp3");
 		CHECK_STR(g.it[0].source, "dev.tsv:2");
@@ -131,7 +128,7 @@ static void test_commonvoice(void)
 
 static void test_librispeech(void)
 {
-	const char *r = dir("ls/dev-clean");
+	const char *r = tmp_subdir("ls/dev-clean");
 	put(r, "../SPEAKERS.TXT", "; comment line\n;ID  |SEX| SUBSET |MINUTES| NAME\n84   | F | dev-clean | 8.02 | Christie Nowak\n");
 	put(r, "84/121123/84-121123.trans.txt", "84-121123-0000 GO DO YOU HEAR\n84-121123-0001 BUT IN LESS THAN FIVE MINUTES\n");
 	audio(r, "84/121123/84-121123-0000.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 0.6);
@@ -139,11 +136,8 @@ static void test_librispeech(void)
 	audio(r, "84/121123/84-121123-0009.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 0.6);  /* not listed */
 	put(r, "174/50561/174-50561.trans.txt", "174-50561-0000 FORGOTTEN TOO THE NAME OF GILLIAN\n");
 	audio(r, "174/50561/174-50561-0000.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 0.6);
-	CHECK_STR(detect(r), "librispeech");
 	got g;
-	read_all(r, NULL, &g);
-	CHECK_EQ_INT(g.n, 4);
-	if (g.n == 4) {
+	if (read_as(r, "librispeech", &g, 4)) {
 		CHECK_STR(g.it[0].audio, "174/50561/174-50561-0000.flac");
 		CHECK_STR(g.it[0].utt[0].speaker, "174");
 		CHECK(g.it[0].utt[0].gender == NULL);
@@ -159,7 +153,7 @@ static void test_librispeech(void)
 
 static void test_kaldi(void)
 {
-	const char *r = dir("kaldi/data/train");
+	const char *r = tmp_subdir("kaldi/data/train");
 	char marker[1100];
 	snprintf(marker, sizeof marker, "%s/PWNED", TEST_TMP);
 	put(r, "wav.scp", "rec1 wav/rec1.wav\nrec2 sox wav/rec1.wav -t wav - | \nrec3 /data/feats.ark:1234\nrec4 ../../audio/rec4.flac\nrec5 touch %s |\n", marker);
@@ -172,11 +166,8 @@ static void test_kaldi(void)
 	char up[1200];
 	snprintf(up, sizeof up, "%s/kaldi", TEST_TMP);
 	audio(up, "audio/rec4.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 1);
-	CHECK_STR(detect(r), "kaldi");
 	got g;
-	read_all(r, NULL, &g);
-	CHECK_EQ_INT(g.n, 7);   /* rec1..rec5, segment u4 on unknown recX, text u9 without audio */
-	if (g.n == 7) {
+	if (read_as(r, "kaldi", &g, 7)) {   /* rec1..rec5, segment u4 on unknown recX, text u9 without audio */
 		CHECK_STR(g.it[0].audio, "wav/rec1.wav");
 		CHECK_EQ_INT(g.it[0].nutt, 2);
 		CHECK_STR(g.it[0].utt[0].key, "u1");
@@ -200,7 +191,7 @@ static void test_kaldi(void)
 	CHECKF(access(marker, F_OK) != 0, "a wav.scp command was executed");
 	free_all(&g);
 	/* without segments: one utterance per recording, keyed by the recording */
-	const char *r2 = dir("kaldi2");
+	const char *r2 = tmp_subdir("kaldi2");
 	put(r2, "wav.scp", "a1 a1.wav\n");
 	put(r2, "text", "a1 just one\n");
 	audio(r2, "a1.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8000, 1);
@@ -216,7 +207,7 @@ static void test_kaldi(void)
 
 static void test_nemo(void)
 {
-	const char *r = dir("nemo");
+	const char *r = tmp_subdir("nemo");
 	put(r, "train_manifest.json",
 	    "{\"audio_filepath\": \"audio/a.wav\", \"duration\": 1.5, \"text\": \"first one\", \"speaker\": 7, \"lang\": \"en\"}\n"
 	    "{\"audio_filepath\": \"audio/long.wav\", \"offset\": 0.5, \"duration\": 1.0, \"text\": \"part one\"}\n"
@@ -225,11 +216,8 @@ static void test_nemo(void)
 	    "{not json at all\n"
 	    "\n"
 	    "{\"audio_filename\": \"audio/b.flac\", \"duration\": 2, \"text\": \"second\", \"speaker\": \"s2\"}\n");
-	CHECK_STR(detect(r), "nemo");
 	got g;
-	read_all(r, NULL, &g);
-	CHECK_EQ_INT(g.n, 4);
-	if (g.n == 4) {
+	if (read_as(r, "nemo", &g, 4)) {
 		CHECK_STR(g.it[0].audio, "audio/a.wav");
 		CHECK_NEAR(g.it[0].duration_declared, 1.5, 1e-12);
 		CHECK_STR(g.it[0].utt[0].speaker, "7");
@@ -250,14 +238,11 @@ static void test_nemo(void)
 
 static void test_ljspeech(void)
 {
-	const char *r = dir("LJSpeech-1.1");
+	const char *r = tmp_subdir("LJSpeech-1.1");
 	put(r, "metadata.csv", "LJ001-0001|Printing, in 1813|Printing, in eighteen thirteen\nLJ001-0002|in being \"comparatively modern.|\nLJ001-0003\n");
 	audio(r, "wavs/LJ001-0001.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 22050, 1);
-	CHECK_STR(detect(r), "ljspeech");
 	got g;
-	read_all(r, NULL, &g);
-	CHECK_EQ_INT(g.n, 3);
-	if (g.n == 3) {
+	if (read_as(r, "ljspeech", &g, 3)) {
 		CHECK_STR(g.it[0].audio, "wavs/LJ001-0001.wav");
 		CHECK_STR(g.it[0].utt[0].text, "Printing, in eighteen thirteen");
 		CHECK_STR(g.it[0].utt[0].speaker, "LJSpeech-1.1");
@@ -269,7 +254,7 @@ static void test_ljspeech(void)
 
 static void test_folder_and_longform(void)
 {
-	const char *r = dir("folder");
+	const char *r = tmp_subdir("folder");
 	audio(r, "alice/a1.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1);
 	put(r, "alice/a1.txt", "hello world\n");
 	audio(r, "alice/a2.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 44100, 1);   /* no transcript */
@@ -277,11 +262,8 @@ static void test_folder_and_longform(void)
 	put(r, "top.txt", "two\nlines\n");
 	put(r, "bob/lonely.txt", "a transcript without audio\n");
 	put(r, "README.md", "not data\n");
-	CHECK_STR(detect(r), "folder");
 	got g;
-	read_all(r, NULL, &g);
-	CHECK_EQ_INT(g.n, 4);
-	if (g.n == 4) {
+	if (read_as(r, "folder", &g, 4)) {
 		CHECK_STR(g.it[0].audio, "alice/a1.wav");
 		CHECK_STR(g.it[0].utt[0].key, "alice/a1");
 		CHECK_STR(g.it[0].utt[0].text, "hello world");
@@ -295,16 +277,13 @@ static void test_folder_and_longform(void)
 	}
 	free_all(&g);
 
-	const char *l = dir("long");
+	const char *l = tmp_subdir("long");
 	audio(l, "talks/t1.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 2);
 	put(l, "talks/t1.txt", "first sentence\n\nsecond sentence\nthird\n");
 	audio(l, "talks/t2.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 2);
 	put(l, "talks/t2.txt", "one\ntwo\n");
 	audio(l, "talks/t3.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 2);
-	CHECK_STR(detect(l), "longform");
-	read_all(l, NULL, &g);
-	CHECK_EQ_INT(g.n, 3);
-	if (g.n == 3) {
+	if (read_as(l, "longform", &g, 3)) {
 		CHECK(g.it[0].long_form);
 		CHECK_EQ_INT(g.it[0].nlines, 3);
 		CHECK_STR(g.it[0].lines[2], "third");
@@ -319,18 +298,15 @@ static void test_folder_and_longform(void)
  * becomes a bad_row, not a truncated field. */
 static void test_bom_crlf_nul(void)
 {
-	const char *r = dir("cvwin");
+	const char *r = tmp_subdir("cvwin");
 	char p[1100];
 	put(r, "train.tsv", "\xEF\xBB\xBF" "client_id\tpath\tsentence\tlocale\r\nc1\ta.mp3\tHello there\tcy\r\n");
 	snprintf(p, sizeof p, "%s/train.tsv", r);
 	FILE *f = fopen(p, "ab");
 	fwrite("c2\tb.mp3\tbad\0byte\tcy\n", 1, 21, f);
 	fclose(f);
-	CHECK_STR(detect(r), "commonvoice");
 	got g;
-	read_all(r, NULL, &g);
-	CHECK_EQ_INT(g.n, 2);
-	if (g.n == 2) {
+	if (read_as(r, "commonvoice", &g, 2)) {
 		CHECK_STR(g.it[0].utt[0].text, "Hello there");
 		CHECK_STR(g.it[0].utt[0].lang, "cy");
 		CHECK_STR(g.it[1].reject_reason, "bad_row");
@@ -342,7 +318,7 @@ static void test_bom_crlf_nul(void)
 static void test_detect_errors(void)
 {
 	const char *name;
-	const char *e = dir("empty");
+	const char *e = tmp_subdir("empty");
 	CHECK(corpus_detect(e, &name) == ACC_ENOTFOUND);
 	CHECK(err_hint_msg() != NULL);
 	char p[1100];

@@ -5,20 +5,12 @@
  * zero_infinity.
  */
 #include "check.h"
+#include "testrand.h"
 #include "model/ctc.h"
 #include "base/err.h"
 #include "st_mini.h"
 
 #define CTC_FIX TEST_DATA("data/hf-wav2vec2/ctc/ctc.safetensors")
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static double urand(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (double)(rng_state >> 11) / 9007199254740992.0;
-}
 
 static void test_fixture_parity(void)
 {
@@ -255,6 +247,7 @@ static void test_hf_model_loss(void)
 
 int main(void)
 {
+	testrand_seed(0x9E3779B97F4A7C15ull);   /* this file's urand() stream */
 	RUN(test_fixture_parity);
 	RUN(test_brute_force);
 	RUN(test_finite_difference);

@@ -6,6 +6,7 @@
  */
 #include "decode/arpa.h"
 #include "check.h"
+#include "testrand.h"
 #include "decode/ctc_beam.h"
 #include "base/err.h"
 #include "decode/lm_build.h"
@@ -27,15 +28,6 @@ static void init_tokens(void)
 }
 
 static int tok(char c) { return c == '|' ? 1 : c == '_' ? 0 : 2 + (c - 'a'); }
-
-static uint64_t rng_state = 88172645463325252ull;
-static double urand(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (double)(rng_state >> 11) / 9007199254740992.0;
-}
 
 /* One frame: the listed (token, prob) pairs; the remaining mass is spread
  * evenly over the other tokens. */
@@ -528,6 +520,7 @@ static void test_compaction(void)
 
 int main(void)
 {
+	testrand_seed(88172645463325252ull);   /* this file's urand() stream */
 	RUN(test_beam1_equals_greedy);
 	RUN(test_prefix_merging);
 	RUN(test_brute_force);

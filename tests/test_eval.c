@@ -32,6 +32,14 @@ static void add_three(eval_report *r, const int64_t *ids)
 	CHECK_OK(eval_report_add(r, &c));
 }
 
+/* r's groups by dim into *g (free it): true when there are n of them */
+static int groups_of(const eval_report *r, eval_dim dim, eval_group **g, int *n, int want)
+{
+	CHECK_OK(eval_report_groups(r, dim, g, n));
+	CHECK_EQ_INT(*n, want);
+	return *n == want;
+}
+
 static void test_report(void)
 {
 	eval_report *r = NULL;
@@ -47,9 +55,7 @@ static void test_report(void)
 
 	eval_group *g = NULL;
 	int n = 0;
-	CHECK_OK(eval_report_groups(r, EVAL_BY_GENDER, &g, &n));
-	CHECK_EQ_INT(n, 2);
-	if (n == 2) {
+	if (groups_of(r, EVAL_BY_GENDER, &g, &n, 2)) {
 		CHECK_STR(g[0].name, "female");
 		CHECK_NEAR(metrics_accum_wer(&g[0].acc), 1.0, 1e-12);
 		CHECK_STR(g[1].name, "male");
@@ -57,17 +63,13 @@ static void test_report(void)
 		CHECK_NEAR(metrics_accum_cer(&g[1].acc), 3.0 / 18, 1e-12);
 	}
 	free(g);
-	CHECK_OK(eval_report_groups(r, EVAL_BY_ACCENT, &g, &n));
-	CHECK_EQ_INT(n, 2);
-	if (n == 2) {
+	if (groups_of(r, EVAL_BY_ACCENT, &g, &n, 2)) {
 		CHECK_STR(g[0].name, "north");
 		CHECK_STR(g[1].name, "unknown");
 		CHECK_EQ_INT(g[1].acc.n, 2);
 	}
 	free(g);
-	CHECK_OK(eval_report_groups(r, EVAL_BY_DURATION, &g, &n));
-	CHECK_EQ_INT(n, 3);
-	if (n == 3) {
+	if (groups_of(r, EVAL_BY_DURATION, &g, &n, 3)) {
 		CHECK_STR(g[0].name, "0-2");
 		CHECK_STR(g[1].name, "2-5");
 		CHECK_STR(g[2].name, "20+");

@@ -75,14 +75,21 @@ static int utt_by_key(const char *key, char *text, size_t cap, double *start, do
 	return rc;
 }
 
+/* default options for format, writing to TEST_TMP/name (its path in dir, 1024 bytes) */
+static export_opts opts_in(char *dir, const char *name, export_format format)
+{
+	export_opts o = EXPORT_OPTS_DEFAULT;
+	snprintf(dir, 1024, "%s/%s", TEST_TMP, name);
+	o.format = format;
+	o.out_dir = dir;
+	return o;
+}
+
 static void test_nemo(void)
 {
 	char dir[1024], path[1200];
-	export_opts o = EXPORT_OPTS_DEFAULT;
 	export_stats st;
-	snprintf(dir, sizeof dir, "%s/out_nemo", TEST_TMP);
-	o.format = EXPORT_NEMO;
-	o.out_dir = dir;
+	export_opts o = opts_in(dir, "out_nemo", EXPORT_NEMO);
 	CHECK_OK(export_write(M, &o, &st));
 	CHECK_EQ_INT(st.files, 3);
 	CHECK_EQ_INT(st.utterances, fixture_int(M, "SELECT count(*) FROM utterances WHERE status = 'ok' AND split <> 'excluded'"));
@@ -148,11 +155,8 @@ static void field1(const char *line, char *buf, size_t cap)
 static void test_kaldi(void)
 {
 	char dir[1024], path[1200];
-	export_opts o = EXPORT_OPTS_DEFAULT;
 	export_stats st;
-	snprintf(dir, sizeof dir, "%s/out_kaldi", TEST_TMP);
-	o.format = EXPORT_KALDI;
-	o.out_dir = dir;
+	export_opts o = opts_in(dir, "out_kaldi", EXPORT_KALDI);
 	CHECK_OK(export_write(M, &o, &st));
 	/* spk2gender only where every speaker has one: not in the split of the
 	 * speakerless long recording */
@@ -271,11 +275,8 @@ static void test_kaldi(void)
 static void test_lhotse(void)
 {
 	char dir[1024], path[1200];
-	export_opts o = EXPORT_OPTS_DEFAULT;
 	export_stats st;
-	snprintf(dir, sizeof dir, "%s/out_lhotse", TEST_TMP);
-	o.format = EXPORT_LHOTSE;
-	o.out_dir = dir;
+	export_opts o = opts_in(dir, "out_lhotse", EXPORT_LHOTSE);
 	o.raw_text = 1;
 	CHECK_OK(export_write(M, &o, &st));
 	CHECK_EQ_INT(st.files, 6);
@@ -392,12 +393,9 @@ static int csv_record(const char **p, char fields[][256], int max)
 static void test_hf_csv(void)
 {
 	char dir[1024], path[1200];
-	export_opts o = EXPORT_OPTS_DEFAULT;
 	export_stats st;
 	static char f[16][256];
-	snprintf(dir, sizeof dir, "%s/out_csv", TEST_TMP);
-	o.format = EXPORT_HF_CSV;
-	o.out_dir = dir;
+	export_opts o = opts_in(dir, "out_csv", EXPORT_HF_CSV);
 	CHECK_OK(export_write(M, &o, &st));
 	CHECK_EQ_INT(st.files, 3);
 	int quoted = 0;
@@ -447,11 +445,8 @@ static int count_tmp_files(const char *dir)
 static void test_atomic(void)
 {
 	char dir[1024], path[1200];
-	export_opts o = EXPORT_OPTS_DEFAULT;
 	export_stats st;
-	snprintf(dir, sizeof dir, "%s/out_atomic", TEST_TMP);
-	o.format = EXPORT_HF_CSV;
-	o.out_dir = dir;
+	export_opts o = opts_in(dir, "out_atomic", EXPORT_HF_CSV);
 	/* dev.csv cannot be replaced (a directory is in the way): nothing is */
 	snprintf(path, sizeof path, "%s/dev.csv/blocker", dir);
 	CHECK_OK(fs_mkdir_p(path));

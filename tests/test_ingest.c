@@ -6,6 +6,8 @@
  * Corpora are generated into TEST_TMP (real clips from tests/data/speech
  * where the content matters). */
 #include "check.h"
+#include "tmpdir.h"
+#include "speechclips.h"
 #include "audio/audio.h"
 #include "manifest/dbcheck.h"
 #include "manifest/export.h"
@@ -92,14 +94,11 @@ static void speech_file(const char *root, const char *rel, int format, int rate,
 	free(x);
 }
 
-static char *mkroot(const char *name)
+/* TEST_TMP/name, made, and the path of its database TEST_TMP/name.db in db (1100 bytes) */
+static const char *root_and_db(const char *name, char *db)
 {
-	static char buf[8][1024];
-	static int k;
-	char *p = buf[k++ % 8];
-	snprintf(p, 1024, "%s/%s", TEST_TMP, name);
-	fs_mkdir_p(p);
-	return p;
+	snprintf(db, 1100, "%s/%s.db", TEST_TMP, name);
+	return tmp_subdir(name);
 }
 
 static int ingest(const char *root, const char *layout, const char *db, ingest_summary *s, void (*tweak)(ingest_opts *))
@@ -201,9 +200,8 @@ static void no_vad_tweak(ingest_opts *o) { (void)o; }
 
 static void test_bad_inputs_become_rejects(void)
 {
-	const char *r = mkroot("bad");
 	char db[1100], fp1[65], fp2[65];
-	snprintf(db, sizeof db, "%s/bad.db", TEST_TMP);
+	const char *r = root_and_db("bad", db);
 	speech_file(r, "spk1/good1.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 22050, 1, 2.0);
 	put(r, "spk1/good1.txt", "Hello world");
 	speech_file(r, "spk2/good2.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_24, 44100, 2, 2.5);
@@ -330,9 +328,8 @@ static void copy_file(const char *src, const char *root, const char *rel)
 static void test_layout_attributes(void)
 {
 	/* Common Voice with the real 48 kHz MP3 */
-	const char *cv = mkroot("cv");
 	char db[1100];
-	snprintf(db, sizeof db, "%s/cv.db", TEST_TMP);
+	const char *cv = root_and_db("cv", db);
 	copy_file(TEST_DATA("data/speech/common_voice_en_651325.mp3"), cv, "clips/common_voice_en_651325.mp3");
 	put(cv, "validated.tsv",
 	    "client_id\tpath\tsentence\tup_votes\tdown_votes\tage\tgender\taccents\tlocale\tsegment\n"
@@ -349,9 +346,8 @@ static void test_layout_attributes(void)
 	CHECK_STR(qs(db, "SELECT layout FROM corpora"), "commonvoice");
 
 	/* LibriSpeech with the real FLAC; --lang overrides */
-	const char *ls = mkroot("ls");
 	char db2[1100];
-	snprintf(db2, sizeof db2, "%s/ls.db", TEST_TMP);
+	const char *ls = root_and_db("ls", db2);
 	copy_file(TEST_DATA("data/speech/2412-153948-0000.flac"), ls, "2412/153948/2412-153948-0000.flac");
 	put(ls, "2412/153948/2412-153948.trans.txt",
 	    "2412-153948-0000 IF THE READER WILL EXCUSE ME I WILL SAY NOTHING OF MY ANTECEDENTS NOR OF THE CIRCUMSTANCES WHICH LED ME TO LEAVE MY NATIVE COUNTRY THE NARRATIVE WOULD BE TEDIOUS TO HIM AND PAINFUL TO MYSELF\n");
@@ -367,9 +363,8 @@ static void test_layout_attributes(void)
 /* Kaldi segments on the real AMI clip; its SOURCES.md gives the spans. */
 static void test_kaldi_segments(void)
 {
-	const char *k = mkroot("kaldi");
 	char db[1100];
-	snprintf(db, sizeof db, "%s/kaldi.db", TEST_TMP);
+	const char *k = root_and_db("kaldi", db);
 	copy_file(TEST_DATA("data/speech/ES2011a.Headset-0-40s-46s.wav"), k, "wav/ES2011a.wav");
 	put(k, "wav.scp", "ES2011a wav/ES2011a.wav\nES2011b gunzip -c x.wav.gz |\n");
 	put(k, "segments", "utt1 ES2011a 1.46 2.82\nutt2 ES2011a 3.36 4.36\nutt3 ES2011a 5.5 7.0\nutt4 ES2011a 4.5 4.7\n");
@@ -399,28 +394,21 @@ static void test_kaldi_segments(void)
 static void long_tweak(ingest_opts *o) { o->vad.max_s = 12; }
 static void novad_tweak(ingest_opts *o) { o->no_vad = 1; }
 
+/* 0.8 s pauses between the clips: faint noise, so the silence is not digital zero */
+static float pause_noise(void)
+{
+	return (float)((urand() - 0.5) * 0.0004);
+}
+
 static void test_long_recordings(void)
 {
-	const char *l = mkroot("long");
 	char db[1100];
-	snprintf(db, sizeof db, "%s/long.db", TEST_TMP);
+	const char *l = root_and_db("long", db);
 	/* real speech joined with pauses: JFK, LibriSpeech, two LJ clips */
 	static const char *files[] = { "data/speech/jfk.flac", "data/speech/2412-153948-0000.flac",
 				       "data/speech/LJ002-0020.wav", "data/speech/LJ002-0035.wav", 0 };
-	float *all = malloc(sizeof(float) * 16000 * 40);
-	int64_t n = 0;
-	for (int i = 0; files[i]; i++) {
-		char p[256];
-		float *x;
-		int64_t m;
-		snprintf(p, sizeof p, "tests/%s", files[i]);
-		CHECK_OK(audio_decode(p, &x, &m, NULL, NULL));
-		memcpy(all + n, x, sizeof(float) * m);
-		n += m;
-		for (int k = 0; k < 16000 * 0.8; k++)
-			all[n++] = (float)((urand() - 0.5) * 0.0004);
-		free(x);
-	}
+	int64_t n;
+	float *all = join_speech_clips(files, 12800, pause_noise, NULL, &n);
 	write_audio(l, "talks/session1.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 1, all, n);
 	put(l, "talks/session1.txt",
 	    "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.\n"
@@ -451,7 +439,7 @@ static void test_long_recordings(void)
 
 	/* a whole file over --max-dur with one transcript: cut too (folder) or,
 	 * with --no-vad, rejected as too_long */
-	const char *f = mkroot("longfolder");
+	const char *f = tmp_subdir("longfolder");
 	char db2[1100], db3[1100];
 	snprintf(db2, sizeof db2, "%s/lf.db", TEST_TMP);
 	snprintf(db3, sizeof db3, "%s/lf3.db", TEST_TMP);
@@ -472,9 +460,8 @@ static void test_long_recordings(void)
 
 static void test_balance_and_splits(void)
 {
-	const char *r = mkroot("multi");
 	char db[1100];
-	snprintf(db, sizeof db, "%s/multi.db", TEST_TMP);
+	const char *r = root_and_db("multi", db);
 	/* 8 speakers with 1..8 utterances each */
 	for (int sp = 1; sp <= 8; sp++)
 		for (int u = 0; u < sp; u++) {
@@ -514,9 +501,8 @@ static char *slurp(const char *path)
  * wav.scp entry the way Kaldi does (sh -c) decodes audio and nothing else. */
 static void test_hostile_names_and_kaldi_export(void)
 {
-	const char *r = mkroot("hn");
 	char db[1100], out[1100], marker[1100], cmd[9000];
-	snprintf(db, sizeof db, "%s/hn.db", TEST_TMP);
+	const char *r = root_and_db("hn", db);
 	snprintf(out, sizeof out, "%s/hn-exp", TEST_TMP);
 	snprintf(marker, sizeof marker, "%s/PWNED", TEST_TMP);
 	speech_file(r, "good.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.5);
@@ -593,7 +579,7 @@ static void outside_tweak(ingest_opts *o) { o->allow_outside = 1; }
 static void test_outside_root(void)
 {
 	char k[1100], db[1100], db2[1100];
-	const char *recipe = mkroot("orecipe");
+	const char *recipe = tmp_subdir("orecipe");
 	snprintf(k, sizeof k, "%s/data/train", recipe);
 	fs_mkdir_p(k);
 	snprintf(db, sizeof db, "%s/outside.db", TEST_TMP);
@@ -615,9 +601,8 @@ static void test_outside_root(void)
 	CHECK(strcmp(reason_of(db2, "wav.scp:1"), "outside_root") && strcmp(reason_of(db2, "wav.scp:1"), "(none)"));
 	CHECK(strcmp(reason_of(db2, "wav.scp:2"), "outside_root") && strcmp(reason_of(db2, "wav.scp:2"), "(none)"));
 
-	const char *cv = mkroot("ocv");
 	char db3[1100];
-	snprintf(db3, sizeof db3, "%s/ocv.db", TEST_TMP);
+	const char *cv = root_and_db("ocv", db3);
 	speech_file(cv, "clips/fine.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.5);
 	put(cv, "validated.tsv", "client_id\tpath\tsentence\tlocale\n"
 	    "c1\t../../../../../../../../etc/passwd\tone\ten\nc2\tfine.wav\ttwo\ten\nc3\t/etc/passwd\tthree\ten\n");
@@ -632,9 +617,8 @@ static void test_outside_root(void)
  * symlink_loop reject. */
 static void test_symlink_loops(void)
 {
-	const char *r = mkroot("loops");
 	char db[1100], p[1200];
-	snprintf(db, sizeof db, "%s/loops.db", TEST_TMP);
+	const char *r = root_and_db("loops", db);
 	speech_file(r, "spk1/a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.5);
 	put(r, "spk1/a.txt", "first speaker");
 	speech_file(r, "spk2/b.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.5);
@@ -684,9 +668,8 @@ static int ingest_unprivileged(const char *root, const char *db, int *ran_as_oth
  * was "no transcript".  Now both are rejects and the rest is ingested. */
 static void test_unreadable_parts(void)
 {
-	const char *r = mkroot("unr");
 	char db[1100], p[1200];
-	snprintf(db, sizeof db, "%s/unr.db", TEST_TMP);
+	const char *r = root_and_db("unr", db);
 	for (int i = 0; i < 3; i++) {
 		char rel[64];
 		snprintf(rel, sizeof rel, "spk%d/a.wav", i);
@@ -728,9 +711,8 @@ static char *big_line(const char *head, size_t n)
  * repeated text key kept the last line.  One bad line is now one reject. */
 static void test_kaldi_bad_lines_and_duplicates(void)
 {
-	const char *k = mkroot("kbad");
 	char db[1100], *big = big_line("", (1 << 20) + 100);
-	snprintf(db, sizeof db, "%s/kbad.db", TEST_TMP);
+	const char *k = root_and_db("kbad", db);
 	speech_file(k, "rec.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 7.0);
 	put(k, "wav.scp", "rec rec.wav\n");
 	char seg[2 << 20];
@@ -763,9 +745,8 @@ static void test_kaldi_bad_lines_and_duplicates(void)
 	CHECK_STR(reason_of(db, "segments:1"), "conflicting_transcript");
 	CHECK_STR(qs(db, "SELECT s.label FROM utterances u JOIN speakers s ON s.id = u.speaker_id WHERE utt_key = 'u6'"), "s2");
 	/* issue 19 #14: an utterance missing from utt2spk is reported */
-	const char *k2 = mkroot("knospk");
 	char db2[1100];
-	snprintf(db2, sizeof db2, "%s/knospk.db", TEST_TMP);
+	const char *k2 = root_and_db("knospk", db2);
 	speech_file(k2, "rec.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 4.0);
 	put(k2, "wav.scp", "rec rec.wav\n");
 	put(k2, "segments", "v1 rec 0 1.5\nv2 rec 2 3.5\n");
@@ -781,9 +762,8 @@ static void test_kaldi_bad_lines_and_duplicates(void)
  * NaN samples all became 'ok' rows. */
 static void test_bad_values_become_rejects(void)
 {
-	const char *f = mkroot("nul");
 	char db[1100];
-	snprintf(db, sizeof db, "%s/nul.db", TEST_TMP);
+	const char *f = root_and_db("nul", db);
 	speech_file(f, "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.5);
 	put_bytes(f, "a.txt", "hello\0world", 11);
 	speech_file(f, "b.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.5);
@@ -818,9 +798,8 @@ static void test_bad_values_become_rejects(void)
 	CHECK_STR(reason_of(db, "nan.wav"), "bad_samples");
 	CHECK_EQ_INT(q1(db, "SELECT count(*) FROM utterances"), 2);   /* b, inf1 */
 
-	const char *cv = mkroot("cvdup");
 	char db2[1100];
-	snprintf(db2, sizeof db2, "%s/cvdup.db", TEST_TMP);
+	const char *cv = root_and_db("cvdup", db2);
 	speech_file(cv, "clips/c1.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.5);
 	speech_file(cv, "clips/c2.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.6);
 	put(cv, "validated.tsv", "client_id\tpath\tsentence\tlocale\n"
@@ -834,9 +813,8 @@ static void test_bad_values_become_rejects(void)
 	CHECK_OK(ingest(cv, "commonvoice", db2, &s, NULL));
 	CHECK_EQ_INT(q1(db2, "SELECT count(*) FROM rejects"), 2);
 
-	const char *ne = mkroot("nemobad");
 	char db3[1100];
-	snprintf(db3, sizeof db3, "%s/nemobad.db", TEST_TMP);
+	const char *ne = root_and_db("nemobad", db3);
 	speech_file(ne, "long.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 6.0);
 	speech_file(ne, "d.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.5);
 	put(ne, "manifest.json",
@@ -858,9 +836,8 @@ static void test_bad_values_become_rejects(void)
  * of a recording together; a shared sentence is a note. */
 static void test_default_ingest_passes_db_check(void)
 {
-	const char *k = mkroot("k2spk");
 	char db[1100], scp[4096] = "", seg[4096] = "", txt[4096] = "", u2s[4096] = "";
-	snprintf(db, sizeof db, "%s/k2spk.db", TEST_TMP);
+	const char *k = root_and_db("k2spk", db);
 	for (int i = 0; i < 10; i++) {
 		char rel[64];
 		snprintf(rel, sizeof rel, "wav/m%d.wav", i);

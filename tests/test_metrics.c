@@ -23,20 +23,36 @@ static void counts_at(const char *file, int line, const char *ref, const char *h
 		check_fail(file, line, "inconsistent counts for \"%s\" vs \"%s\"", ref, hyp);
 }
 
+/* one hand-computed case: the edit counts of hyp against ref */
+typedef struct count_case {
+	const char *ref, *hyp;
+	metrics_unit unit;
+	long long s, d, i, rl;
+} count_case;
+
+static void counts_table(const count_case *t, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		counts_at(__FILE__, __LINE__, t[k].ref, t[k].hyp, t[k].unit, t[k].s, t[k].d, t[k].i, t[k].rl);
+}
+
 static void test_char_basic(void)
 {
-	/* k->s, e->i, +g: 3 edits; the only cost-3 alignment (LCS "ittn" = 4
-	 * rules out 1 deletion + 2 insertions) */
-	COUNTS("kitten", "sitting", METRICS_CHAR, 2, 0, 1, 6);
-	COUNTS("abc", "abc", METRICS_CHAR, 0, 0, 0, 3);
-	COUNTS("abc", "ac", METRICS_CHAR, 0, 1, 0, 3);
-	COUNTS("ac", "abc", METRICS_CHAR, 0, 0, 1, 2);
-	/* inner whitespace is a character; outer whitespace is ignored */
-	COUNTS("a b", "a  b", METRICS_CHAR, 0, 0, 1, 3);
-	COUNTS("  ab\n", "ab", METRICS_CHAR, 0, 0, 0, 2);
-	/* tie between 2 substitutions and deletion + insertion: the
-	 * documented preference is substitution */
-	COUNTS("ab", "ba", METRICS_CHAR, 2, 0, 0, 2);
+	static const count_case t[] = {
+		/* k->s, e->i, +g: 3 edits; the only cost-3 alignment (LCS "ittn" = 4
+		 * rules out 1 deletion + 2 insertions) */
+		{ "kitten", "sitting", METRICS_CHAR, 2, 0, 1, 6 },
+		{ "abc", "abc", METRICS_CHAR, 0, 0, 0, 3 },
+		{ "abc", "ac", METRICS_CHAR, 0, 1, 0, 3 },
+		{ "ac", "abc", METRICS_CHAR, 0, 0, 1, 2 },
+		/* inner whitespace is a character; outer whitespace is ignored */
+		{ "a b", "a  b", METRICS_CHAR, 0, 0, 1, 3 },
+		{ "  ab\n", "ab", METRICS_CHAR, 0, 0, 0, 2 },
+		/* tie between 2 substitutions and deletion + insertion: the
+		 * documented preference is substitution */
+		{ "ab", "ba", METRICS_CHAR, 2, 0, 0, 2 },
+	};
+	counts_table(t, sizeof t / sizeof t[0]);
 }
 
 static void test_char_multibyte(void)

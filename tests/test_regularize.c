@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "fdgrad.h"
 #include "model/ctc.h"
 #include "model/dropout.h"
 #include "base/err.h"
@@ -76,6 +77,14 @@ static int loss_of(w2v_fwd *f, const batch *bt, double *loss, float *dlog)
 	                NULL, loss, dlog);
 }
 
+/* the loss of the current weights, for the finite differences */
+static double loss_at(w2v_fwd *f, const void *bt)
+{
+	double l = 0;
+	loss_of(f, bt, &l, NULL);
+	return l;
+}
+
 /* make masked_spec_embed present (the fixtures have masking off) */
 static void give_spec_embed(w2v_model *m)
 {
@@ -89,160 +98,135 @@ static void give_spec_embed(w2v_model *m)
 		m->p.masked_spec_embed[h] = 0.5f * sinf(0.7f * h + 0.3f);
 }
 
+/* a model with its batch and its training forward and backward states */
+typedef struct rig {
+	w2v_model *m;
+	w2v_fwd *f;
+	w2v_bwd *bk;
+	batch bt;
+} rig;
+
+/* loads the fixture in dir and its batch (with masked_spec_embed present
+ * when spec_embed); 0 when the rig is usable.  Close it either way. */
+static int rig_open(rig *g, const char *dir, int spec_embed)
+{
+	memset(g, 0, sizeof *g);
+	CHECK_OK(w2v_load(&g->m, dir, NULL));
+	if (!g->m || load_batch(dir, &g->bt))
+		return -1;
+	if (spec_embed)
+		give_spec_embed(g->m);
+	CHECK_OK(w2v_fwd_create(&g->f, g->m, W2V_FWD_TRAIN));
+	CHECK_OK(w2v_bwd_create(&g->bk));
+	return 0;
+}
+
+static void rig_close(rig *g)
+{
+	free(g->bt.x);
+	w2v_bwd_free(g->bk);
+	w2v_fwd_free(g->f);
+	w2v_free(g->m);
+}
+
+/* every dropout 0.15, time and feature masks on; LayerDrop off */
 static w2v_reg all_on(void)
 {
-	w2v_reg r;
-	w2v_reg_none(&r);
-	r.hidden = r.attention = r.activation = r.feat_proj = r.final = 0.15f;
-	r.spec_augment = 1;
-	r.mask_time_prob = 0.2f;
-	r.mask_time_length = 3;
-	r.mask_time_min_masks = 1;
-	r.mask_feature_prob = 0.2f;
-	r.mask_feature_length = 4;
-	r.mask_feature_min_masks = 1;
-	return r;
+	return (w2v_reg){ .hidden = 0.15f, .attention = 0.15f, .activation = 0.15f, .feat_proj = 0.15f, .final = 0.15f,
+			  .layerdrop = 0, .spec_augment = 1,
+			  .mask_time_prob = 0.2f, .mask_time_length = 3, .mask_time_min_masks = 1,
+			  .mask_feature_prob = 0.2f, .mask_feature_length = 4, .mask_feature_min_masks = 1 };
 }
 
 /* (1) zero probabilities change nothing; off again = eval forward */
 static void test_zero_is_identity(void)
 {
-	w2v_model *m = NULL;
-	w2v_fwd *f = NULL;
-	w2v_bwd *bk = NULL;
-	batch bt = { 0 };
-	CHECK_OK(w2v_load(&m, FX, NULL));
-	if (!m || load_batch(FX, &bt))
+	rig g;
+	if (rig_open(&g, FX, 1))
 		goto out;
-	give_spec_embed(m);
-	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN));
-	CHECK_OK(w2v_bwd_create(&bk));
-	size_t nt = m->train_numel, nb = m->base_numel;
+	size_t nt = g.m->train_numel, nb = g.m->base_numel;
 	float *g0 = calloc(nt + nb, sizeof(float)), *g1 = calloc(nt + nb, sizeof(float));
 	double l0 = 0, l1 = 0;
-	CHECK_OK(loss_of(f, &bt, &l0, NULL));
-	size_t nl = (size_t)f->B * f->T * m->cfg.vocab_size;
+	CHECK_OK(loss_of(g.f, &g.bt, &l0, NULL));
+	size_t nl = (size_t)g.f->B * g.f->T * g.m->cfg.vocab_size;
 	float *lg0 = malloc(nl * 4), *d0 = calloc(nl, 4), *d1 = calloc(nl, 4);
-	memcpy(lg0, f->logits, nl * 4);
-	CHECK_OK(loss_of(f, &bt, &l0, d0));
-	CHECK_OK(w2v_backward(bk, f, bt.x, d0, g0, g0 + nt, 0));
+	memcpy(lg0, g.f->logits, nl * 4);
+	CHECK_OK(loss_of(g.f, &g.bt, &l0, d0));
+	CHECK_OK(w2v_backward(g.bk, g.f, g.bt.x, d0, g0, g0 + nt, 0));
 	/* every probability 0, spec_augment on, layerdrop 0 */
 	w2v_reg r;
 	w2v_reg_none(&r);
 	r.spec_augment = 1;
-	CHECK_OK(w2v_fwd_set_reg(f, &r, 99));
-	CHECK_OK(loss_of(f, &bt, &l1, d1));
-	CHECK(!memcmp(lg0, f->logits, nl * 4));
-	CHECK_OK(w2v_backward(bk, f, bt.x, d1, g1, g1 + nt, 0));
+	CHECK_OK(w2v_fwd_set_reg(g.f, &r, 99));
+	CHECK_OK(loss_of(g.f, &g.bt, &l1, d1));
+	CHECK(!memcmp(lg0, g.f->logits, nl * 4));
+	CHECK_OK(w2v_backward(g.bk, g.f, g.bt.x, d1, g1, g1 + nt, 0));
 	CHECK(l0 == l1);
 	CHECK(!memcmp(g0, g1, (nt + nb) * 4));
 	/* regularized, then off again: the eval forward bit for bit */
 	w2v_reg on = all_on();
-	CHECK_OK(w2v_fwd_set_reg(f, &on, 5));
-	CHECK_OK(loss_of(f, &bt, &l1, NULL));
-	CHECK(memcmp(lg0, f->logits, nl * 4) != 0);
-	CHECK_OK(w2v_fwd_set_reg(f, NULL, 0));
-	CHECK_OK(loss_of(f, &bt, &l1, NULL));
-	CHECK(!memcmp(lg0, f->logits, nl * 4));
+	CHECK_OK(w2v_fwd_set_reg(g.f, &on, 5));
+	CHECK_OK(loss_of(g.f, &g.bt, &l1, NULL));
+	CHECK(memcmp(lg0, g.f->logits, nl * 4) != 0);
+	CHECK_OK(w2v_fwd_set_reg(g.f, NULL, 0));
+	CHECK_OK(loss_of(g.f, &g.bt, &l1, NULL));
+	CHECK(!memcmp(lg0, g.f->logits, nl * 4));
 	/* out-of-range options are refused */
 	on.hidden = 1.5f;
-	CHECK(w2v_fwd_set_reg(f, &on, 5) == ACC_EINVAL);
+	CHECK(w2v_fwd_set_reg(g.f, &on, 5) == ACC_EINVAL);
 	free(lg0); free(d0); free(d1); free(g0); free(g1);
 out:
-	free(bt.x);
-	w2v_bwd_free(bk);
-	w2v_fwd_free(f);
-	w2v_free(m);
+	rig_close(&g);
 }
 
 /* (2) full backward with everything on vs finite differences (same seed) */
 static void fd_check(const char *dir, int layerdrop_seed_search)
 {
-	w2v_model *m = NULL;
-	w2v_fwd *f = NULL;
-	w2v_bwd *bk = NULL;
-	batch bt = { 0 };
-	CHECK_OK(w2v_load(&m, dir, NULL));
-	if (!m || load_batch(dir, &bt))
+	rig g;
+	if (rig_open(&g, dir, 1))
 		goto out;
-	give_spec_embed(m);
-	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN));
-	CHECK_OK(w2v_bwd_create(&bk));
 	w2v_reg r = all_on();
 	uint64_t seed = 17;
 	if (layerdrop_seed_search) {
 		/* a seed that skips exactly one of the layers */
 		r.layerdrop = 0.5f;
 		for (seed = 1; seed < 200; seed++) {
-			CHECK_OK(w2v_fwd_set_reg(f, &r, seed));
-			CHECK_OK(w2v_forward(f, bt.x, bt.B, bt.n, bt.len));
+			CHECK_OK(w2v_fwd_set_reg(g.f, &r, seed));
+			CHECK_OK(w2v_forward(g.f, g.bt.x, g.bt.B, g.bt.n, g.bt.len));
 			int sk = 0;
-			for (int l = 0; l < m->cfg.num_hidden_layers; l++)
-				sk += f->layer[l].skipped;
+			for (int l = 0; l < g.m->cfg.num_hidden_layers; l++)
+				sk += g.f->layer[l].skipped;
 			if (sk == 1)
 				break;
 		}
 		CHECK(seed < 200);
 	}
-	CHECK_OK(w2v_fwd_set_reg(f, &r, seed));
-	size_t nt = m->train_numel, nb = m->base_numel;
+	CHECK_OK(w2v_fwd_set_reg(g.f, &r, seed));
+	size_t nt = g.m->train_numel, nb = g.m->base_numel;
 	float *gt = calloc(nt, 4), *gb = calloc(nb, 4);
 	double loss = 0;
-	CHECK_OK(w2v_forward(f, bt.x, bt.B, bt.n, bt.len));
-	float *dlog = calloc((size_t)f->B * f->T * m->cfg.vocab_size, 4);
-	CHECK_OK(loss_of(f, &bt, &loss, dlog));
+	CHECK_OK(w2v_forward(g.f, g.bt.x, g.bt.B, g.bt.n, g.bt.len));
+	float *dlog = calloc((size_t)g.f->B * g.f->T * g.m->cfg.vocab_size, 4);
+	CHECK_OK(loss_of(g.f, &g.bt, &loss, dlog));
 	/* the masks are really in use */
 	int nt_m = 0, nf_m = 0;
-	for (int i = 0; f->tmask && i < f->B * f->T; i++)
-		nt_m += f->tmask[i];
-	for (int i = 0; f->fmask && i < f->B * m->cfg.hidden_size; i++)
-		nf_m += f->fmask[i];
+	for (int i = 0; g.f->tmask && i < g.f->B * g.f->T; i++)
+		nt_m += g.f->tmask[i];
+	for (int i = 0; g.f->fmask && i < g.f->B * g.m->cfg.hidden_size; i++)
+		nf_m += g.f->fmask[i];
 	CHECK(nt_m > 0 && nf_m > 0);
-	CHECK_OK(w2v_backward(bk, f, bt.x, dlog, gt, gb, 0));
-	int checked = 0, bad = 0;
-	for (int i = 0; i < m->n_tensors; i++) {
-		const w2v_tensor *t = &m->tensors[i];
-		if (!t->present || !w2v_tensor_trains(m, t, 0))
-			continue;
-		float *blk = t->group == W2V_GROUP_TRAIN ? m->train : m->base;
-		float *grd = t->group == W2V_GROUP_TRAIN ? gt : gb;
-		size_t best = 0;
-		for (size_t k = 0; k < t->numel; k++)
-			if (fabsf(grd[t->offset + k]) > fabsf(grd[t->offset + best]))
-				best = k;
-		size_t picks[2] = { best, t->numel / 3 };
-		for (int pi = 0; pi < 2; pi++) {
-			size_t k = t->offset + picks[pi];
-			float s = blk[k];
-			float hh = 1e-3f * fmaxf(1.0f, fabsf(s));
-			double lp = 0, lm = 0;
-			blk[k] = s + hh;
-			ops_ctx_weights_changed(w2v_fwd_ops(f), blk + t->offset);
-			loss_of(f, &bt, &lp, NULL);
-			blk[k] = s - hh;
-			ops_ctx_weights_changed(w2v_fwd_ops(f), blk + t->offset);
-			loss_of(f, &bt, &lm, NULL);
-			blk[k] = s;
-			ops_ctx_weights_changed(w2v_fwd_ops(f), blk + t->offset);
-			double fd = (lp - lm) / ((double)(s + hh) - (double)(s - hh));
-			double an = grd[k];
-			/* float32 forward: absolute noise ~ 1e-8 * |loss| / h here (a
-			 * tenth of test_train_grad's bound, so that a dropout mask
-			 * missing in one backward step — a few % on a gradient — fails) */
-			double tol = 0.01 * fabs(an) + 2e-8 * fabs(loss) / hh;
-			if (getenv("REG_VERBOSE"))
-				fprintf(stderr, "  %s[%zu]: analytic %.6g fd %.6g tol %.3g\n", t->name, picks[pi], an, fd, tol);
-			if (!(fabs(fd - an) <= tol)) {
-				bad++;
-				fprintf(stderr, "  %s[%zu]: analytic %.6g fd %.6g\n", t->name, picks[pi], an, fd);
-			}
-			checked++;
-		}
-	}
+	CHECK_OK(w2v_backward(g.bk, g.f, g.bt.x, dlog, gt, gb, 0));
+	/* float32 forward: absolute noise ~ 1e-8 * |loss| / h here (a tenth of
+	 * test_train_grad's bound, so that a dropout mask missing in one
+	 * backward step — a few % on a gradient — fails) */
+	fdgrad_opts fo = { .bwd_flags = 0, .rel = 0.01, .noise = 2e-8, .verbose = getenv("REG_VERBOSE") != NULL,
+			   .loss_at = loss_at, .ctx = &g.bt };
+	int checked, bad;
+	fdgrad_compare(g.m, g.f, gt, gb, loss, &fo, &checked, &bad);
 	CHECKF(bad == 0, "%d of %d finite-difference checks failed", bad, checked);
 	CHECK(checked > 50);
 	/* masked_spec_embed trained (full strategy) and received gradient */
-	const w2v_tensor *e = w2v_tensor_find(m, "wav2vec2.masked_spec_embed");
+	const w2v_tensor *e = w2v_tensor_find(g.m, "wav2vec2.masked_spec_embed");
 	double en = 0;
 	for (size_t k = 0; e && k < e->numel; k++)
 		en += fabs(gb[e->offset + k]);
@@ -251,10 +235,7 @@ static void fd_check(const char *dir, int layerdrop_seed_search)
 	free(gt);
 	free(gb);
 out:
-	free(bt.x);
-	w2v_bwd_free(bk);
-	w2v_fwd_free(f);
-	w2v_free(m);
+	rig_close(&g);
 }
 
 static void test_fd_stable(void) { fd_check(FX, 0); }
@@ -406,30 +387,24 @@ static void test_dropout_rate(void)
 /* (5) LayerDrop 1 skips every layer */
 static void test_layerdrop_all(void)
 {
-	w2v_model *m = NULL;
-	w2v_fwd *f = NULL;
-	w2v_bwd *bk = NULL;
-	batch bt = { 0 };
-	CHECK_OK(w2v_load(&m, FX, NULL));
-	if (!m || load_batch(FX, &bt))
+	rig g;
+	if (rig_open(&g, FX, 0))
 		goto out;
-	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN));
-	CHECK_OK(w2v_bwd_create(&bk));
 	w2v_reg r;
 	w2v_reg_none(&r);
 	r.layerdrop = 1.0f;
-	CHECK_OK(w2v_fwd_set_reg(f, &r, 8));
+	CHECK_OK(w2v_fwd_set_reg(g.f, &r, 8));
 	double loss = 0;
-	CHECK_OK(w2v_forward(f, bt.x, bt.B, bt.n, bt.len));
-	int L = m->cfg.num_hidden_layers, H = m->cfg.hidden_size, M = f->B * f->T;
+	CHECK_OK(w2v_forward(g.f, g.bt.x, g.bt.B, g.bt.n, g.bt.len));
+	int L = g.m->cfg.num_hidden_layers, H = g.m->cfg.hidden_size, M = g.f->B * g.f->T;
 	for (int l = 0; l < L; l++)
-		CHECK(f->layer[l].skipped);
-	CHECK(f->hidden[L] == f->hidden[0]);
+		CHECK(g.f->layer[l].skipped);
+	CHECK(g.f->hidden[L] == g.f->hidden[0]);
 	/* final = encoder.layer_norm(pos-embedded input), computed here */
 	double maxd = 0;
-	const float *w = m->p.enc_ln_w, *bb = m->p.enc_ln_b;
+	const float *w = g.m->p.enc_ln_w, *bb = g.m->p.enc_ln_b;
 	for (int i = 0; i < M; i++) {
-		const float *xr = f->enc_in + (size_t)i * H;
+		const float *xr = g.f->enc_in + (size_t)i * H;
 		double mu = 0, var = 0;
 		for (int h = 0; h < H; h++)
 			mu += xr[h];
@@ -438,19 +413,19 @@ static void test_layerdrop_all(void)
 			var += (xr[h] - mu) * (xr[h] - mu);
 		var /= H;
 		for (int h = 0; h < H; h++) {
-			double want = (xr[h] - mu) / sqrt(var + m->cfg.layer_norm_eps) * w[h] + bb[h];
-			double d = fabs(want - f->final[(size_t)i * H + h]);
+			double want = (xr[h] - mu) / sqrt(var + g.m->cfg.layer_norm_eps) * w[h] + bb[h];
+			double d = fabs(want - g.f->final[(size_t)i * H + h]);
 			maxd = d > maxd ? d : maxd;
 		}
 	}
 	CHECKF(maxd < 1e-4, "final vs layer_norm(input): %g", maxd);
-	float *gt = calloc(m->train_numel, 4);
-	float *dlog = calloc((size_t)M * m->cfg.vocab_size, 4);
-	CHECK_OK(loss_of(f, &bt, &loss, dlog));
-	CHECK_OK(w2v_backward(bk, f, bt.x, dlog, gt, NULL, W2V_BWD_ADAPTERS));
+	float *gt = calloc(g.m->train_numel, 4);
+	float *dlog = calloc((size_t)M * g.m->cfg.vocab_size, 4);
+	CHECK_OK(loss_of(g.f, &g.bt, &loss, dlog));
+	CHECK_OK(w2v_backward(g.bk, g.f, g.bt.x, dlog, gt, NULL, W2V_BWD_ADAPTERS));
 	size_t nz_ad = 0, nz_head = 0;
-	for (int i = 0; i < m->n_tensors; i++) {
-		const w2v_tensor *t = &m->tensors[i];
+	for (int i = 0; i < g.m->n_tensors; i++) {
+		const w2v_tensor *t = &g.m->tensors[i];
 		if (t->group != W2V_GROUP_TRAIN || !t->present)
 			continue;
 		size_t nz = 0;
@@ -466,10 +441,7 @@ static void test_layerdrop_all(void)
 	free(gt);
 	free(dlog);
 out:
-	free(bt.x);
-	w2v_bwd_free(bk);
-	w2v_fwd_free(f);
-	w2v_free(m);
+	rig_close(&g);
 }
 
 int main(void)

@@ -69,6 +69,17 @@ static void load_utts(void)
 	sqlite3_finalize(st);
 }
 
+/* fn's rows under filter f: n of them, the first with key = want */
+static void check_first_row(int (*fn)(manifest *, const report_filter *, json_t **), const report_filter *f, size_t n,
+			    const char *key, long long want)
+{
+	json_t *rows = NULL;
+	CHECK_OK(fn(M, f, &rows));
+	CHECK_EQ_INT(json_array_size(rows), n);
+	CHECK_EQ_INT(num(row(rows, 0), key), want);
+	json_decref(rows);
+}
+
 static void test_setup(void)
 {
 	fixture_opts o = { .n_speakers = 40, .accents = 1, .long_recording = 1 };
@@ -417,19 +428,10 @@ static void test_train_curve(void)
 	CHECK(json_is_null(json_object_get(row(rows, 1), "loss")));
 	json_decref(rows);
 
-	CHECK_OK(report_train_runs(M, &ALL, &rows));
-	CHECK_EQ_INT(json_array_size(rows), 2);
-	CHECK_EQ_INT(num(row(rows, 0), "id"), 8);  /* newest first */
-	json_decref(rows);
+	check_first_row(report_train_runs, &ALL, 2, "id", 8);  /* newest first */
 	const report_filter run7 = { .train_run = 7 }, amh = { .lang = "amh" };
-	CHECK_OK(report_train_runs(M, &run7, &rows));
-	CHECK_EQ_INT(json_array_size(rows), 1);
-	CHECK_EQ_INT(num(row(rows, 0), "best_step"), 600);
-	json_decref(rows);
-	CHECK_OK(report_train_runs(M, &amh, &rows));
-	CHECK_EQ_INT(json_array_size(rows), 1);
-	CHECK_EQ_INT(num(row(rows, 0), "id"), 7);
-	json_decref(rows);
+	check_first_row(report_train_runs, &run7, 1, "best_step", 600);
+	check_first_row(report_train_runs, &amh, 1, "id", 7);
 }
 
 /* Evaluations of the test split's usable utterances: errors from the id. */
@@ -461,14 +463,8 @@ static void test_eval(void)
 	CHECK_OK(report_eval_focus(M, &run7, &rows));
 	CHECK_EQ_INT(json_array_size(rows), 0);
 	json_decref(rows);
-	CHECK_OK(report_eval_runs(M, &run7, &rows));
-	CHECK_EQ_INT(json_array_size(rows), 1);
-	CHECK_EQ_INT(num(row(rows, 0), "id"), 5);
-	json_decref(rows);
-	CHECK_OK(report_eval_runs(M, &ALL, &rows));
-	CHECK_EQ_INT(json_array_size(rows), 5);
-	CHECK_EQ_INT(num(row(rows, 0), "id"), 5);
-	json_decref(rows);
+	check_first_row(report_eval_runs, &run7, 1, "id", 5);
+	check_first_row(report_eval_runs, &ALL, 5, "id", 5);
 
 	/* slices of eval 3, recomputed from the raw rows */
 	static const char *const kinds[] = { "duration", "gender", "accent", "speaker" };

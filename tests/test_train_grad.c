@@ -21,6 +21,7 @@
 
 #include "train/adamw.h"
 #include "check.h"
+#include "fdgrad.h"
 #include "model/ctc.h"
 #include "train/lr_sched.h"
 #include "base/err.h"
@@ -79,6 +80,14 @@ static int loss_of(w2v_fwd *f, const batch *bt, ctc_reduction red, double *loss,
 	               .zero_infinity = f->m->cfg.ctc_zero_infinity };
 	return ctc_loss(f->logits, bt->B, f->T, f->m->cfg.vocab_size, il, bt->tgt, bt->S, bt->tlen, &o,
 	                NULL, loss, dlog);
+}
+
+/* the summed loss of the current weights, for the finite differences */
+static double loss_sum_at(w2v_fwd *f, const void *bt)
+{
+	double l = 0;
+	loss_of(f, bt, CTC_REDUCE_SUM, &l, NULL);
+	return l;
 }
 
 static float golden1(safetensors_file *g, const char *name)
@@ -510,43 +519,10 @@ static void test_full_backward_fd(void)
 	float *dlog = calloc((size_t)f->B * f->T * m->cfg.vocab_size, sizeof(float));
 	CHECK_OK(loss_of(f, &bt, CTC_REDUCE_SUM, &loss, dlog));
 	CHECK_OK(w2v_backward(bk, f, bt.x, dlog, gt, gb, W2V_BWD_WITH_CONV));
-	int checked = 0, bad = 0;
-	for (int i = 0; i < m->n_tensors; i++) {
-		const w2v_tensor *t = &m->tensors[i];
-		if (!t->present || !w2v_tensor_trains(m, t, W2V_BWD_WITH_CONV))
-			continue;
-		float *blk = t->group == W2V_GROUP_TRAIN ? m->train : m->base;
-		float *grd = t->group == W2V_GROUP_TRAIN ? gt : gb;
-		/* the element with the largest gradient, and one more */
-		size_t best = 0;
-		for (size_t k = 0; k < t->numel; k++)
-			if (fabsf(grd[t->offset + k]) > fabsf(grd[t->offset + best]))
-				best = k;
-		size_t picks[2] = { best, t->numel / 3 };
-		for (int pi = 0; pi < 2; pi++) {
-			size_t k = t->offset + picks[pi];
-			float s = blk[k];
-			float hh = 1e-3f * fmaxf(1.0f, fabsf(s));
-			double lp = 0, lm = 0;
-			blk[k] = s + hh;
-			ops_ctx_weights_changed(w2v_fwd_ops(f), blk + t->offset);
-			loss_of(f, &bt, CTC_REDUCE_SUM, &lp, NULL);
-			blk[k] = s - hh;
-			ops_ctx_weights_changed(w2v_fwd_ops(f), blk + t->offset);
-			loss_of(f, &bt, CTC_REDUCE_SUM, &lm, NULL);
-			blk[k] = s;
-			ops_ctx_weights_changed(w2v_fwd_ops(f), blk + t->offset);
-			double fd = (lp - lm) / ((double)(s + hh) - (double)(s - hh));
-			double an = grd[k];
-			/* float32 forward: absolute noise ~ 1e-6 * |loss| / h */
-			double tol = 0.02 * fabs(an) + 2e-7 * fabs(loss) / hh;
-			if (!(fabs(fd - an) <= tol)) {
-				bad++;
-				fprintf(stderr, "  %s[%zu]: analytic %.6g fd %.6g\n", t->name, picks[pi], an, fd);
-			}
-			checked++;
-		}
-	}
+	/* float32 forward: absolute noise ~ 1e-6 * |loss| / h */
+	fdgrad_opts fo = { .bwd_flags = W2V_BWD_WITH_CONV, .rel = 0.02, .noise = 2e-7, .loss_at = loss_sum_at, .ctx = &bt };
+	int checked, bad;
+	fdgrad_compare(m, f, gt, gb, loss, &fo, &checked, &bad);
 	CHECKF(bad == 0, "%d of %d finite-difference checks failed", bad, checked);
 	CHECK(checked > 100);
 	/* the frozen strategy writes no base gradient */

@@ -163,6 +163,59 @@ static void base_opts(trainer_opts *o, const char *out)
 	o->quiet = 1;
 }
 
+/* base_opts writing to TEST_TMP/name (its path in out, 1200 bytes) */
+static void named_opts(trainer_opts *o, char *out, const char *name)
+{
+	snprintf(out, 1200, "%s/%s", TEST_TMP, name);
+	base_opts(o, out);
+}
+
+/* a training run: its output folder, options and result */
+typedef struct job {
+	char out[1200];
+	trainer_opts o;
+	trainer_result r;
+} job;
+
+/* named_opts for j: steps steps, an evaluation every eval_every */
+static void job_init(job *j, const char *name, int steps, int eval_every)
+{
+	named_opts(&j->o, j->out, name);
+	j->o.steps = steps;
+	j->o.eval_every = eval_every;
+}
+
+/* the trained model in out and the model it started from */
+static void load_trained(const char *out, w2v_model **m, w2v_model **orig)
+{
+	CHECK_OK(w2v_load(m, out, "tst"));
+	CHECK_OK(w2v_load(orig, g_model, NULL));
+}
+
+/* o, writing to its out_dir, trains 9 steps in one run; then the same into b
+ * interrupted after step 3 (state written then), resumed and interrupted again
+ * at 7, and resumed to the end: every run reports the steps done so far */
+static void run_and_resume(trainer_opts *o, trainer_result *r, const char *b)
+{
+	o->steps = 9;
+	o->eval_every = 4;
+	o->save_every = 2;
+	o->accum = 2;
+	CHECK_OK(trainer_run(o, r));
+	CHECK_EQ_INT(r->steps_done, 9);
+	o->out_dir = b;
+	o->stop_after = 3;
+	CHECK_OK(trainer_run(o, r));
+	CHECK_EQ_INT(r->steps_done, 3);
+	o->stop_after = 4;
+	o->resume = 1;
+	CHECK_OK(trainer_run(o, r));
+	CHECK_EQ_INT(r->steps_done, 7);
+	o->stop_after = 0;
+	CHECK_OK(trainer_run(o, r));
+	CHECK_EQ_INT(r->steps_done, 9);
+}
+
 static void setup(void)
 {
 	snprintf(g_root, sizeof g_root, "%s/corpus", TEST_TMP);
@@ -201,8 +254,7 @@ static void test_adapter_training(void)
 	char out[1200], p[1300];
 	trainer_opts o;
 	trainer_result r;
-	snprintf(out, sizeof out, "%s/out-adapter", TEST_TMP);
-	base_opts(&o, out);
+	named_opts(&o, out, "out-adapter");
 	CHECK_OK(trainer_run(&o, &r));
 	CHECK_EQ_INT(r.steps_done, 30);
 	CHECK_EQ_INT(r.skipped, 0);
@@ -263,35 +315,25 @@ static void test_adapter_training(void)
 
 static void test_full_training_learns(void)
 {
-	char out[1200];
-	trainer_opts o;
-	trainer_result r;
-	snprintf(out, sizeof out, "%s/out-full", TEST_TMP);
-	base_opts(&o, out);
-	o.base_from = 0;
-	o.steps = 60;
-	o.lr = 3e-3;
-	o.eval_every = 20;
-	CHECK_OK(trainer_run(&o, &r));
+	job j;
+	job_init(&j, "out-full", 60, 20);
+	j.o.base_from = 0;
+	j.o.lr = 3e-3;
+	CHECK_OK(trainer_run(&j.o, &j.r));
 	printf("# full training: loss %.3f -> %.3f, best dev CER %.1f%% WER %.1f%% at step %lld (%.1f s)\n",
-	       r.first_loss, r.last_loss, 100 * r.best_cer, 100 * r.best_wer, (long long)r.best_step, r.wall_s);
-	CHECKF(r.best_cer < 0.5, "dev CER %.3f", r.best_cer);
+	       j.r.first_loss, j.r.last_loss, 100 * j.r.best_cer, 100 * j.r.best_wer, (long long)j.r.best_step,
+	       j.r.wall_s);
+	CHECKF(j.r.best_cer < 0.5, "dev CER %.3f", j.r.best_cer);
 }
 
 static void test_top_k_freezes_below(void)
 {
-	char out[1200];
-	trainer_opts o;
-	trainer_result r;
-	snprintf(out, sizeof out, "%s/out-top1", TEST_TMP);
-	base_opts(&o, out);
-	o.steps = 6;
-	o.eval_every = 3;
-	o.base_from = TRAINER_TOP(1);
-	CHECK_OK(trainer_run(&o, &r));
+	job j;
+	job_init(&j, "out-top1", 6, 3);
+	j.o.base_from = TRAINER_TOP(1);
+	CHECK_OK(trainer_run(&j.o, &j.r));
 	w2v_model *m = NULL, *orig = NULL;
-	CHECK_OK(w2v_load(&m, out, "tst"));
-	CHECK_OK(w2v_load(&orig, g_model, NULL));
+	load_trained(j.out, &m, &orig);
 	if (!m || !orig)
 		goto out;
 	int same = 0, changed = 0, wrong = 0;
@@ -324,19 +366,13 @@ out:
  * reloaded model agree; the base is untouched */
 static void test_bottleneck(void)
 {
-	char out[1200];
-	trainer_opts o;
-	trainer_result r;
-	snprintf(out, sizeof out, "%s/out-b16", TEST_TMP);
-	base_opts(&o, out);
-	o.steps = 4;
-	o.eval_every = 2;
-	o.bottleneck = 16;
-	o.init_kaiming = 1;
-	CHECK_OK(trainer_run(&o, &r));
+	job j;
+	job_init(&j, "out-b16", 4, 2);
+	j.o.bottleneck = 16;
+	j.o.init_kaiming = 1;
+	CHECK_OK(trainer_run(&j.o, &j.r));
 	w2v_model *m = NULL, *orig = NULL;
-	CHECK_OK(w2v_load(&m, out, "tst"));
-	CHECK_OK(w2v_load(&orig, g_model, NULL));
+	load_trained(j.out, &m, &orig);
 	if (m && orig) {
 		CHECK_EQ_INT(m->cfg.adapter_attn_dim, 16);
 		const w2v_tensor *t = w2v_tensor_find(m, "wav2vec2.encoder.layers.1.adapter_layer.linear_1.weight");
@@ -346,12 +382,11 @@ static void test_bottleneck(void)
 	w2v_free(m);
 	w2v_free(orig);
 	/* --init-from an adapter of another size is refused */
-	snprintf(out, sizeof out, "%s/out-b16b", TEST_TMP);
-	base_opts(&o, out);
-	o.model_dir = g_model;
-	o.bottleneck = 16;
-	o.init_from = "zzz";
-	CHECK(trainer_run(&o, &r) != 0);
+	named_opts(&j.o, j.out, "out-b16b");
+	j.o.model_dir = g_model;
+	j.o.bottleneck = 16;
+	j.o.init_from = "zzz";
+	CHECK(trainer_run(&j.o, &j.r) != 0);
 }
 
 /* the floats after the header of train_state.bin */
@@ -370,23 +405,7 @@ static void test_resume_equal(void)
 	snprintf(a, sizeof a, "%s/out-a", TEST_TMP);
 	snprintf(b, sizeof b, "%s/out-b", TEST_TMP);
 	base_opts(&o, a);
-	o.steps = 9;
-	o.eval_every = 4;
-	o.save_every = 2;
-	o.accum = 2;
-	CHECK_OK(trainer_run(&o, &r));
-	CHECK_EQ_INT(r.steps_done, 9);
-	o.out_dir = b;
-	o.stop_after = 3;     /* interrupted after step 3 (state written then) */
-	CHECK_OK(trainer_run(&o, &r));
-	CHECK_EQ_INT(r.steps_done, 3);
-	o.stop_after = 4;     /* resumed, interrupted again at 7 */
-	o.resume = 1;
-	CHECK_OK(trainer_run(&o, &r));
-	CHECK_EQ_INT(r.steps_done, 7);
-	o.stop_after = 0;
-	CHECK_OK(trainer_run(&o, &r));
-	CHECK_EQ_INT(r.steps_done, 9);
+	run_and_resume(&o, &r, b);
 	char *pa = NULL, *pb = NULL;
 	size_t la = 0, lb = 0;
 	CHECK_OK(state_payload(a, &pa, &la));
@@ -437,22 +456,7 @@ static void test_resume_equal_regularized(void)
 	trainer_result r;
 	base_opts(&o, a);
 	o.model_dir = model;
-	o.steps = 9;
-	o.eval_every = 4;
-	o.save_every = 2;
-	o.accum = 2;
-	CHECK_OK(trainer_run(&o, &r));
-	CHECK_EQ_INT(r.steps_done, 9);
-	o.out_dir = b;
-	o.stop_after = 3;
-	CHECK_OK(trainer_run(&o, &r));
-	o.stop_after = 4;
-	o.resume = 1;
-	CHECK_OK(trainer_run(&o, &r));
-	CHECK_EQ_INT(r.steps_done, 7);
-	o.stop_after = 0;
-	CHECK_OK(trainer_run(&o, &r));
-	CHECK_EQ_INT(r.steps_done, 9);
+	run_and_resume(&o, &r, b);
 	o.resume = 0;
 	o.out_dir = c;
 	o.no_regularization = 1;

@@ -2,6 +2,7 @@
  * built from speech-like bursts with known positions; on real speech the
  * pieces are checked against the bounds and the pauses we inserted. */
 #include "check.h"
+#include "speechclips.h"
 #include "audio/audio.h"
 #include "base/err.h"
 #include "audio/vad.h"
@@ -44,6 +45,15 @@ static void run_vad(const float *x, int64_t n, vad_opts *o, vad_segment **s, int
 	vad_free(&v);
 }
 
+/* run_vad with pieces of at most 12 s; returns their count */
+static int run_vad_max12(const float *x, int64_t n, vad_opts *o, vad_segment **s)
+{
+	int ns;
+	o->max_s = 12;
+	run_vad(x, n, o, s, &ns);
+	return ns;
+}
+
 static void test_cuts_at_pauses(void)
 {
 	/* speech lengths; pauses of 0.6 s between, 1 s lead-in/out */
@@ -59,10 +69,8 @@ static void test_cuts_at_pauses(void)
 		n = add(x, n, i + 1 < nb ? 0.6 : 1.0, 0);
 	}
 	vad_opts o = VAD_OPTS_DEFAULT;
-	o.max_s = 12;
 	vad_segment *s;
-	int ns;
-	run_vad(x, n, &o, &s, &ns);
+	int ns = run_vad_max12(x, n, &o, &s);
 	CHECK(ns >= 3);
 	for (int k = 0; k < ns; k++) {
 		double d = s[k].end_s - s[k].start_s;
@@ -148,29 +156,15 @@ static void test_real_speech(void)
 {
 	static const char *files[] = { "data/speech/LJ002-0020.wav", "data/speech/jfk.flac",
 				       "data/speech/LJ002-0035.wav", "data/speech/2412-153948-0000.flac", 0 };
-	float *all = malloc(sizeof(float) * 16000 * 40);
-	int64_t n = 0;
+	int64_t n;
 	double bound[8][2];
+	float *all = join_speech_clips(files, 12800, NULL, bound, &n);
 	int nf = 0;
-	for (int i = 0; files[i]; i++) {
-		char p[256];
-		float *x;
-		int64_t m;
-		snprintf(p, sizeof p, "tests/%s", files[i]);
-		CHECK_OK(audio_decode(p, &x, &m, NULL, NULL));
-		bound[nf][0] = n / 16000.0;
-		memcpy(all + n, x, sizeof(float) * m);
-		n += m;
-		bound[nf++][1] = n / 16000.0;
-		for (int64_t k = 0; k < 12800; k++)
-			all[n++] = 0;
-		free(x);
-	}
+	while (files[nf])
+		nf++;
 	vad_opts o = VAD_OPTS_DEFAULT;
-	o.max_s = 12;
 	vad_segment *s;
-	int ns;
-	run_vad(all, n, &o, &s, &ns);
+	int ns = run_vad_max12(all, n, &o, &s);
 	CHECK(ns >= 4);
 	double covered = 0;
 	for (int k = 0; k < ns; k++) {

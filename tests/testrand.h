@@ -1,8 +1,8 @@
 /*
- * tests/testrand.h — reproducible random tensors for the op tests:
- * xorshift64 values uniform in [-1, 1), one stream per test program (each
- * test is one translation unit), seeded with testrand_seed() at the top of
- * main.
+ * tests/testrand.h — reproducible random numbers for the tests: xorshift64
+ * values uniform in [0, 1) (urand) or [-1, 1) (frand, tensors), one stream
+ * per test program (each test is one translation unit), seeded with
+ * testrand_seed() at the top of main.
  */
 #ifndef ACCENT_TESTRAND_H
 #define ACCENT_TESTRAND_H
@@ -15,13 +15,16 @@ static uint64_t testrand_state = 0x9e3779b97f4a7c15ull;
 
 static inline void testrand_seed(uint64_t seed) { testrand_state = seed; }
 
-static inline float frand(void)
+/* the next value of the stream, uniform in [0, 1) with 53 bits */
+static inline double urand(void)
 {
 	testrand_state ^= testrand_state << 13;
 	testrand_state ^= testrand_state >> 7;
 	testrand_state ^= testrand_state << 17;
-	return (float)((testrand_state >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
+	return (testrand_state >> 11) * (1.0 / 9007199254740992.0);
 }
+
+static inline float frand(void) { return (float)urand() * 2.0f - 1.0f; }
 
 /* n values frand() * scale; malloc'ed (never NULL-sized) */
 static inline float *rnd(size_t n, float scale)
