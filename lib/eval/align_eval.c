@@ -11,6 +11,7 @@
 #include "base/fsutil.h"
 #include "text/textnorm.h"
 #include "base/tsv.h"
+#include "manifest/utterances.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -424,25 +425,14 @@ static align_eval_stats *lang_stats(align_eval_report *rep, const char *lang)
 	return &p[rep->n_langs++];
 }
 
-static const char SQL_RECORDING[] =
-	"SELECT r.id FROM recordings AS r JOIN corpora AS c ON c.id = r.corpus_id "
-	"WHERE c.root = ?1 AND r.path = ?2 ORDER BY r.id LIMIT 1";
-static const char SQL_WORDS[] =
-	"SELECT w.word, w.start_s, w.end_s FROM align_words AS w "
-	"JOIN utterances AS u ON u.id = w.utterance_id "
-	"JOIN alignments AS a ON a.utterance_id = u.id "
-	"WHERE u.recording_id = ?1 AND u.status = 'ok' AND a.status = 'ok' "
-	"ORDER BY u.start_s, u.id, w.idx";
-
 /* Score one recording: reference words ref[0..n) (one file, time order). */
-static int eval_recording(manifest *m, sqlite3_stmt *srec, sqlite3_stmt *swords, const char *root,
-			  const truth *t, const truth_word *ref, int64_t n, align_eval_stats *st)
+static int eval_recording(manifest *m, const char *root, const truth *t, const truth_word *ref, int64_t n,
+			  align_eval_stats *st)
 {
-	int rc = 0, sr;
+	int rc = 0;
 	align_eval_word *rw = NULL, *hw = NULL;
-	char **hwords = NULL;
-	int64_t nh = 0;
-	size_t caph = 0, capw = 0;
+	utterances_word *aw = NULL;
+	int64_t nh = 0, rid = 0;
 	const truth_utt *u0 = &t->utts[ref[0].utt];
 	if (n > INT_MAX)
 		return err_set(ACC_EINVAL, "%s: too many reference words", u0->file);
@@ -455,39 +445,22 @@ static int eval_recording(manifest *m, sqlite3_stmt *srec, sqlite3_stmt *swords,
 		rw[k] = (align_eval_word){ .word = ref[k].word, .start_s = ref[k].start_s, .end_s = ref[k].end_s,
 					   .score_start = ref[k].timed, .score_end = last || ref[k + 1].timed };
 	}
-	sqlite3_reset(srec);
-	sqlite3_bind_text(srec, 1, root, -1, SQLITE_STATIC);
-	sqlite3_bind_text(srec, 2, u0->file, -1, SQLITE_STATIC);
-	sr = sqlite3_step(srec);
-	if (sr == SQLITE_DONE) {
+	rc = utterances_recording_find(m, root, u0->file, &rid);
+	if (rc == ACC_ENOTFOUND) {
+		err_clear();
 		st->recordings_missing++;
 		st->ref_words += n;
+		rc = 0;
 		goto out;
 	}
-	if (sr != SQLITE_ROW) {
-		rc = manifest_db_error(m, "looking up a recording");
+	if (rc || (rc = utterances_recording_words(m, rid, &aw, &nh)))
+		goto out;
+	if (nh && !(hw = calloc((size_t)nh, sizeof *hw))) {
+		rc = err_set(ACC_ENOMEM, "alignment evaluation: out of memory");
 		goto out;
 	}
-	sqlite3_int64 rid = sqlite3_column_int64(srec, 0);
-	sqlite3_reset(swords);
-	sqlite3_bind_int64(swords, 1, rid);
-	while ((sr = sqlite3_step(swords)) == SQLITE_ROW) {
-		if ((rc = ARRAY_GROW(hw, caph, (size_t)nh + 1)) || (rc = ARRAY_GROW(hwords, capw, (size_t)nh + 1)))
-			goto out;
-		const unsigned char *w = sqlite3_column_text(swords, 0);
-		hwords[nh] = strdup(w ? (const char *)w : "");
-		if (!hwords[nh]) {
-			rc = err_set(ACC_ENOMEM, "alignment evaluation: out of memory");
-			goto out;
-		}
-		hw[nh] = (align_eval_word){ .word = hwords[nh], .start_s = sqlite3_column_double(swords, 1),
-					    .end_s = sqlite3_column_double(swords, 2) };
-		nh++;
-	}
-	if (sr != SQLITE_DONE) {
-		rc = manifest_db_error(m, "reading aligned words");
-		goto out;
-	}
+	for (int64_t k = 0; k < nh; k++)
+		hw[k] = (align_eval_word){ .word = aw[k].word, .start_s = aw[k].start_s, .end_s = aw[k].end_s };
 	if (nh == 0)
 		st->recordings_missing++;
 	if (nh > INT_MAX) {
@@ -497,9 +470,7 @@ static int eval_recording(manifest *m, sqlite3_stmt *srec, sqlite3_stmt *swords,
 	if ((rc = align_eval_match(rw, (int)n, hw, (int)nh, st)))
 		rc = err_wrap(rc, "%s", u0->file);
 out:
-	for (int64_t k = 0; k < nh; k++)
-		free(hwords[k]);
-	free(hwords);
+	utterances_words_free(aw, nh);
 	free(hw);
 	free(rw);
 	return rc;
@@ -510,7 +481,6 @@ int align_eval_truth(manifest *m, const char *truth_dir, const char *lang, align
 	int rc = 0;
 	truth t = { 0 };
 	norm_cache nc = { 0 };
-	sqlite3_stmt *srec = NULL, *swords = NULL;
 	char path[4096], parent[4096], root[PATH_MAX];
 
 	if ((rc = fs_join(path, sizeof path, truth_dir, "utterances.tsv")) || (rc = read_utts(&t, path)))
@@ -523,15 +493,10 @@ int align_eval_truth(manifest *m, const char *truth_dir, const char *lang, align
 		rc = err_set(ACC_EIO, "cannot resolve the corpus directory '%s': %s", parent, strerror(errno));
 		goto out;
 	}
-	if ((rc = manifest_prepare(m, SQL_RECORDING, &srec)) || (rc = manifest_prepare(m, SQL_WORDS, &swords)))
-		goto out;
 	{
-		sqlite3_stmt *sc = NULL;
-		if ((rc = manifest_prepare(m, "SELECT count(*) FROM corpora WHERE root = ?1", &sc)))
+		int found = 0;
+		if ((rc = utterances_corpus_known(m, root, &found)))
 			goto out;
-		sqlite3_bind_text(sc, 1, root, -1, SQLITE_STATIC);
-		int found = sqlite3_step(sc) == SQLITE_ROW && sqlite3_column_int64(sc, 0) > 0;
-		sqlite3_finalize(sc);
 		if (!found) {
 			rc = err_set(ACC_ENOTFOUND, "the corpus '%s' is not in the manifest %s", root, m->path);
 			err_hint("ingest it first: prep ingest %s", root);
@@ -551,7 +516,7 @@ int align_eval_truth(manifest *m, const char *truth_dir, const char *lang, align
 				rc = err_set(ACC_ENOMEM, "alignment evaluation: out of memory");
 				goto out;
 			}
-			rc = eval_recording(m, srec, swords, root, &t, t.words + a, b - a, &one);
+			rc = eval_recording(m, root, &t, t.words + a, b - a, &one);
 			if (!rc)
 				rc = align_eval_stats_merge(ls, &one);
 			if (!rc)
@@ -564,8 +529,6 @@ int align_eval_truth(manifest *m, const char *truth_dir, const char *lang, align
 	}
 	snprintf(rep->total.lang, sizeof rep->total.lang, "all");
 out:
-	sqlite3_finalize(srec);
-	sqlite3_finalize(swords);
 	norm_cache_free(&nc);
 	truth_free(&t);
 	return rc;

@@ -142,3 +142,87 @@ out:
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int utterances_corpus_known(manifest *m, const char *root, int *found)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = manifest_prepare(m, "SELECT count(*) FROM corpora WHERE root = ?1", &st);
+	*found = 0;
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*found = sqlite3_column_int64(st, 0) > 0;
+	else
+		rc = manifest_db_error(m, "looking up a corpus");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int utterances_recording_find(manifest *m, const char *root, const char *path, int64_t *id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = manifest_prepare(m, "SELECT r.id FROM recordings AS r JOIN corpora AS c ON c.id = r.corpus_id "
+				  "WHERE c.root = ?1 AND r.path = ?2 ORDER BY r.id LIMIT 1", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	else if (s == SQLITE_DONE)
+		rc = err_set(ACC_ENOTFOUND, "no recording '%s' in the corpus '%s'", path, root);
+	else
+		rc = manifest_db_error(m, "looking up a recording");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void utterances_words_free(utterances_word *w, int64_t n)
+{
+	for (int64_t k = 0; w && k < n; k++)
+		free(w[k].word);
+	free(w);
+}
+
+int utterances_recording_words(manifest *m, int64_t recording_id, utterances_word **w, int64_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	utterances_word *a = NULL;
+	size_t cap = 0;
+	int64_t k = 0;
+	int rc, s;
+	*w = NULL;
+	*n = 0;
+	if ((rc = manifest_prepare(m, "SELECT w.word, w.start_s, w.end_s FROM align_words AS w "
+				   "JOIN utterances AS u ON u.id = w.utterance_id "
+				   "JOIN alignments AS a ON a.utterance_id = u.id "
+				   "WHERE u.recording_id = ?1 AND u.status = 'ok' AND a.status = 'ok' "
+				   "ORDER BY u.start_s, u.id, w.idx", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, recording_id);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = ARRAY_GROW(a, cap, (size_t)k + 1)))
+			goto out;
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		if (!(a[k].word = strdup(t ? (const char *)t : ""))) {
+			rc = err_set(ACC_ENOMEM, "out of memory reading aligned words");
+			goto out;
+		}
+		a[k].start_s = sqlite3_column_double(st, 1);
+		a[k].end_s = sqlite3_column_double(st, 2);
+		k++;
+	}
+	if (s != SQLITE_DONE)
+		rc = manifest_db_error(m, "reading aligned words");
+out:
+	sqlite3_finalize(st);
+	if (rc) {
+		utterances_words_free(a, k);
+		return rc;
+	}
+	*w = a;
+	*n = k;
+	return 0;
+}

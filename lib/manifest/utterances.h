@@ -2,7 +2,8 @@
  * utterances.h — the manifest's utterances as other stages read them: the
  * usable utterances of a language (and split) with their absolute audio
  * paths, reference transcripts and speaker attributes, and the counts that
- * say which filter leaves none.  Train and eval read the utterances,
+ * say which filter leaves none; the aligned words of a recording (for
+ * aligneval).  Train and eval read the utterances,
  * recordings, corpora, speakers and alignments tables only through here;
  * the audio path comes from manifest_audio_path (manifest.h), the one rule
  * for absolute and corpus-relative recording paths.
@@ -59,3 +60,23 @@ void utterance_clear(utterance *u);
  * flagged by `align run` — n[0..5], each a subset of the one before.  For
  * messages that name the filter that left nothing. */
 int utterances_train_funnel(manifest *m, const char *lang, double max_seconds, long long n[6]);
+
+/* Whether a corpora row has root (an absolute, resolved path): *found 1/0. */
+int utterances_corpus_known(manifest *m, const char *root, int *found);
+
+/* The id of the first recording (lowest id) at path within the corpus whose
+ * root is root: 0 and *id, ACC_ENOTFOUND when there is none, ACC_EDB. */
+int utterances_recording_find(manifest *m, const char *root, const char *path, int64_t *id);
+
+/* One aligned word: align_words' normalized word and its span in the
+ * recording (seconds). */
+typedef struct utterances_word {
+	char  *word;
+	double start_s, end_s;
+} utterances_word;
+
+/* The aligned words of a recording in time order (utterance start, id,
+ * word index), from its utterances with status 'ok' whose alignment is
+ * 'ok'; *w malloc'ed (NULL and *n = 0 when none).  ACC_EDB, ACC_ENOMEM. */
+int utterances_recording_words(manifest *m, int64_t recording_id, utterances_word **w, int64_t *n);
+void utterances_words_free(utterances_word *w, int64_t n);
