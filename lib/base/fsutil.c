@@ -161,11 +161,6 @@ void fs_hex(const void *bytes, size_t n, char *hex)
 	hex[2 * n] = 0;
 }
 
-static void hex_digest(const unsigned char *md, char hex[65])
-{
-	fs_hex(md, 32, hex);
-}
-
 int fs_sha256_file(const char *path, char hex[65])
 {
 	int rc = 0;
@@ -195,7 +190,7 @@ int fs_sha256_file(const char *path, char hex[65])
 		}
 	}
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	hex_digest(md, hex);
+	fs_hex(md, 32, hex);
 out:
 	EVP_MD_CTX_free(ctx);
 	free(buf);
@@ -208,7 +203,7 @@ void fs_sha256_buf(const void *data, size_t len, char hex[65])
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	hex_digest(md, hex);
+	fs_hex(md, 32, hex);
 }
 
 int fs_join(char *dst, size_t cap, const char *dir, const char *rel)

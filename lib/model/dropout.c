@@ -16,10 +16,6 @@ uint64_t dropout_key(uint64_t seed, uint64_t site)
 	return rng_mix64(rng_mix64(seed + RNG_GOLDEN) ^ (site * 0xd6e8feb86659fd93ull + 0x632be59bd9b4e019ull));
 }
 
-double dropout_unif(uint64_t *state)
-{
-	return rng_unit(state);
-}
 
 /* threshold on the upper 32 hash bits: kept iff bits >= thr */
 static inline uint64_t threshold(float p)

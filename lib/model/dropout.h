@@ -19,10 +19,6 @@
 /* A stream key for dropout site `site` under per-call seed `seed`. */
 uint64_t dropout_key(uint64_t seed, uint64_t site);
 
-/* The next U[0,1) draw of a sequential splitmix64 stream whose state
- * starts as a key. */
-double dropout_unif(uint64_t *state);
-
 /* Is element i kept under (key, p)? */
 int dropout_keep(uint64_t key, size_t i, float p);
 

@@ -146,7 +146,7 @@ static int hook_layer_skipped(const w2v_fwd *f, int l, uint64_t *state)
 {
 	if (l == 0)
 		*state = w2v_fwd_drop_key(f, W2V_DROP_LAYERDROP);
-	return dropout_unif(state) < f->reg.layerdrop;
+	return rng_unit(state) < f->reg.layerdrop;   /* the stream starts at the key */
 }
 
 /* dropout(feat_proj_dropout), then SpecAugment (HF _mask_hidden_states):
