@@ -76,9 +76,19 @@ static const char *const eng_voices[] = { "en-us", "en", "en-gb-scotland", "en-0
 static const char *const eng_accents[] = { "en-us", "en-gb", "en-gb-scotland", "en-029", "en-us-nyc", "en-gb-x-rp",
 					   "en-gb-x-gbclan", "en-gb-x-gbcwmd" };
 static const char *const amh_voices[] = { "am" }, *const deu_voices[] = { "de" }, *const fra_voices[] = { "fr" },
-			 *const spa_voices[] = { "es" }, *const hin_voices[] = { "hi" }, *const swh_voices[] = { "sw" };
+			 *const spa_voices[] = { "es" }, *const hin_voices[] = { "hi" }, *const swh_voices[] = { "sw" },
+			 *const ita_voices[] = { "it" }, *const por_voices[] = { "pt" }, *const pol_voices[] = { "pl" },
+			 *const ces_voices[] = { "cs" }, *const ron_voices[] = { "ro" }, *const rus_voices[] = { "ru" },
+			 *const bul_voices[] = { "bg" }, *const ukr_voices[] = { "uk" }, *const ell_voices[] = { "el" },
+			 *const tam_voices[] = { "ta" };
 static const char *const no_accent[] = { "" };
 
+/* The languages synth speaks (16 at most in one corpus): iso3, iso1, locale,
+ * espeak voices.  Each needs data/text/<iso3>.txt (fra and swh ship none);
+ * the word-list languages' files come from tools/text/compose_words.py
+ * (data/text/SOURCES.md).  Scripts: Latin (eng spa deu fra ita por pol ces
+ * ron swh), Cyrillic (rus bul ukr), Greek (ell), Devanagari (hin), Tamil
+ * (tam), Ethiopic (amh). */
 static const lang_def langs_known[] = {
 	{ "eng", "en", "en", eng_voices, eng_accents, 8 },
 	{ "amh", "am", "am", amh_voices, no_accent, 1 },
@@ -87,6 +97,16 @@ static const lang_def langs_known[] = {
 	{ "spa", "es", "es", spa_voices, no_accent, 1 },
 	{ "hin", "hi", "hi", hin_voices, no_accent, 1 },
 	{ "swh", "sw", "sw", swh_voices, no_accent, 1 },
+	{ "ita", "it", "it", ita_voices, no_accent, 1 },
+	{ "por", "pt", "pt", por_voices, no_accent, 1 },
+	{ "pol", "pl", "pl", pol_voices, no_accent, 1 },
+	{ "ces", "cs", "cs", ces_voices, no_accent, 1 },
+	{ "ron", "ro", "ro", ron_voices, no_accent, 1 },
+	{ "rus", "ru", "ru", rus_voices, no_accent, 1 },
+	{ "bul", "bg", "bg", bul_voices, no_accent, 1 },
+	{ "ukr", "uk", "uk", ukr_voices, no_accent, 1 },
+	{ "ell", "el", "el", ell_voices, no_accent, 1 },
+	{ "tam", "ta", "ta", tam_voices, no_accent, 1 },
 };
 
 typedef struct variant_def { const char *name, *gender; } variant_def;
@@ -1509,7 +1529,7 @@ static int parse_langs(gen *g, const char *spec)
 				found = i;
 		if (found < 0) {
 			err_set(ACC_EINVAL, "unknown language '%.*s'", (int)n, p);
-			err_hint("languages: eng, amh (and deu, fra, spa, hin, swh given a data/text/<code>.txt)");
+			err_hint("languages: eng amh spa deu ita por pol ces ron rus bul ukr ell hin tam (fra, swh given a <code>.txt)");
 			return ACC_EINVAL;
 		}
 		for (int i = 0; i < g->nlang; i++)
