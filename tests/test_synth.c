@@ -836,6 +836,80 @@ static void test_determinism_corpus(void)
 	CHECK(!same_tree(p1, o3.out_dir, "", &n));
 }
 
+/* Every language synth knows, once (1 speaker x 1 utterance): the voice
+ * exists, the sentence file (data/text/<lang>.txt; a line written here for
+ * those without one) is read, and the truth has one row per written word,
+ * in order, for every script (Latin, Cyrillic, Greek, Devanagari, Tamil,
+ * Ethiopic).  Two corpora: one holds 16 languages at most. */
+static void test_every_language(void)
+{
+	static const char *const langs[] = { "eng", "amh", "deu", "fra", "spa", "hin", "swh", "ita", "por",
+					     "pol", "ces", "ron", "rus", "bul", "ukr", "ell", "tam" };
+	static const char *const fallback[][2] = { { "fra", "Le chat dort sur la chaise près de la fenêtre." },
+						   { "swh", "Mtoto anasoma kitabu kizuri shuleni leo." } };
+	const int nl = (int)(sizeof langs / sizeof langs[0]);
+	char dir[4096], list[2][256] = { "", "" };
+	snprintf(dir, sizeof dir, "%s/alltext", TEST_TMP);
+	CHECK(mkdir(dir, 0755) == 0);
+	for (int i = 0; i < nl; i++) {
+		char src[4096], dst[4200], line[4096] = "";
+		snprintf(src, sizeof src, "data/text/%s.txt", langs[i]);
+		FILE *f = fopen(src, "r");
+		while (f && fgets(line, sizeof line, f))   /* the file's first sentence */
+			if (line[0] != '#' && line[0] != '\n')
+				break;
+		if (f)
+			fclose(f);
+		for (int k = 0; k < 2; k++)
+			if (!f && !strcmp(langs[i], fallback[k][0]))
+				snprintf(line, sizeof line, "%s\n", fallback[k][1]);
+		CHECKF(line[0] && line[0] != '#', "no sentence for %s", langs[i]);
+		snprintf(dst, sizeof dst, "%s/%s.txt", dir, langs[i]);
+		f = fopen(dst, "w");
+		CHECK(f && fputs(line, f) >= 0);
+		if (f)
+			fclose(f);
+		char *l = list[i >= nl / 2];
+		snprintf(l + strlen(l), sizeof list[0] - strlen(l), "%s%s", *l ? "," : "", langs[i]);
+	}
+	for (int c = 0; c < 2; c++) {
+		synthcorpus_opts o;
+		make(&o, c ? "every2" : "every1", "folder");
+		o.langs = list[c];
+		o.speakers = 1;
+		o.utts_per_speaker = 1;
+		o.text_dir = dir;
+		CHECKF(synthcorpus_write(&o, NULL) == 0, "synthesizing %s", list[c]);
+		table u, w;
+		CHECK(table_read(&u, o.out_dir, "_truth/utterances.tsv") == 0);
+		CHECK(table_read(&w, o.out_dir, "_truth/words.tsv") == 0);
+		CHECK_EQ_INT(u.n - 1, c ? nl - nl / 2 : nl / 2);
+		for (int i = 1; i < u.n; i++) {
+			char *f[13], **sw = NULL;
+			CHECK_EQ_INT(split(u.line[i], f, 13), 12);
+			int nw = synth_words(f[5], &sw), rows = 0;
+			CHECKF(nw >= 1, "%s: %d words in '%s'", f[2], nw, f[5]);
+			for (int j = 1; j < w.n; j++) {
+				char copy[4096], *g[6];
+				snprintf(copy, sizeof copy, "%s", w.line[j]);
+				if (split(copy, g, 6) != 6 || strcmp(g[0], f[0]))
+					continue;
+				CHECKF(rows < nw && atoi(g[1]) == rows && !strcmp(g[2], sw[rows]), "%s: word %d '%s'", f[2],
+				       rows, g[2]);
+				rows++;
+			}
+			CHECKF(rows == nw, "%s: %d truth words for %d in '%s'", f[2], rows, nw, f[5]);
+			if (strcmp(f[2], "eng"))   /* English merges some word pairs ("in the") */
+				CHECKF(!strcmp(f[11], "1"), "%s: words not all timed in '%s'", f[2], f[5]);
+			for (int k = 0; k < nw; k++)
+				free(sw[k]);
+			free(sw);
+		}
+		table_free(&u);
+		table_free(&w);
+	}
+}
+
 static void test_bad_options(void)
 {
 	synthcorpus_opts o;
@@ -877,6 +951,7 @@ int main(void)
 	RUN(test_layout_folder);
 	RUN(test_layout_longform_noise);
 	RUN(test_determinism_corpus);
+	RUN(test_every_language);
 	RUN(test_bad_options);
 	return check_summary();
 }
