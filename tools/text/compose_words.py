@@ -72,21 +72,22 @@ DEVA = block(0x0900, 0x097F, skip=(0x0964, 0x0965, 0x0970, 0x0971))
 # Tamil letters, vowel signs, pulli, aytham; no digits/number signs
 TAML = block(0x0B80, 0x0BFF)
 
-# iso3: (word source, Debian package, letters, (min, max) code points per sentence, name)
+# iso3: (word source, Debian package, its licence for that list (the Files: stanza of
+# /usr/share/doc/<pkg>/copyright that covers it), letters, (min, max) code points per sentence, name)
 LANGS = {
-    "ita": ("list:/usr/share/dict/italian", "witalian", LATIN + "àèéìíîòóù", (60, 110), "Italian"),
-    "por": ("list:/usr/share/dict/portuguese", "wportuguese", LATIN + "áâãàçéêíóôõú", (60, 110), "Portuguese"),
-    "deu": ("list:/usr/share/dict/ngerman", "wngerman", LATIN + "äöüß", (60, 110), "German"),
-    "pol": ("list:/usr/share/dict/polish", "wpolish", "".join(c for c in LATIN if c not in "qvx") + "ąćęłńóśźż",
+    "ita": ("list:/usr/share/dict/italian", "witalian", "GPL-3+", LATIN + "àèéìíîòóù", (60, 110), "Italian"),
+    "por": ("list:/usr/share/dict/portuguese", "wportuguese", "GPL-2+ or LGPL-2.1+ or MPL-1.1", LATIN + "áâãàçéêíóôõú", (60, 110), "Portuguese"),
+    "deu": ("list:/usr/share/dict/ngerman", "wngerman", "GPL-2+", LATIN + "äöüß", (60, 110), "German"),
+    "pol": ("list:/usr/share/dict/polish", "wpolish", "GPL-2 or LGPL-2.1 or MPL-1.1 or Apache-2.0 or CC-BY-4.0", "".join(c for c in LATIN if c not in "qvx") + "ąćęłńóśźż",
             (60, 110), "Polish"),
-    "ces": ("hunspell:/usr/share/hunspell/cs_CZ.dic", "hunspell-cs", LATIN + "áčďéěíňóřšťúůýž", (60, 110), "Czech"),
-    "ron": ("hunspell:/usr/share/hunspell/ro_RO.dic", "hunspell-ro", LATIN + "ăâîșț", (60, 110), "Romanian"),
-    "rus": ("hunspell:/usr/share/hunspell/ru_RU.dic", "hunspell-ru", RU, (40, 80), "Russian"),
-    "bul": ("list:/usr/share/dict/bulgarian", "wbulgarian", BG, (40, 80), "Bulgarian"),
-    "ukr": ("list:/usr/share/dict/ukrainian", "wukrainian", UK, (40, 80), "Ukrainian"),
-    "ell": ("hunspell:/usr/share/hunspell/el_GR.dic", "hunspell-el", EL, (40, 80), "Greek"),
-    "hin": ("aspell:hi", "aspell-hi", DEVA, (25, 50), "Hindi"),
-    "tam": ("aspell:ta", "aspell-ta", TAML, (35, 70), "Tamil"),
+    "ces": ("hunspell:/usr/share/hunspell/cs_CZ.dic", "hunspell-cs", "GPL-2", LATIN + "áčďéěíňóřšťúůýž", (60, 110), "Czech"),
+    "ron": ("hunspell:/usr/share/hunspell/ro_RO.dic", "hunspell-ro", "GPL-2 or LGPL-2.1 or MPL-1.1", LATIN + "ăâîșț", (60, 110), "Romanian"),
+    "rus": ("hunspell:/usr/share/hunspell/ru_RU.dic", "hunspell-ru", "custom-bsd-4-clauses", RU, (40, 80), "Russian"),
+    "bul": ("list:/usr/share/dict/bulgarian", "wbulgarian", "GPL-2", BG, (40, 80), "Bulgarian"),
+    "ukr": ("list:/usr/share/dict/ukrainian", "wukrainian", "GPL-2+ or LGPL-2+", UK, (40, 80), "Ukrainian"),
+    "ell": ("hunspell:/usr/share/hunspell/el_GR.dic", "hunspell-el", "MPL-1.1 or GPL-2 or LGPL-2.1", EL, (40, 80), "Greek"),
+    "hin": ("aspell:hi", "aspell-hi", "GPL-2", DEVA, (25, 50), "Hindi"),
+    "tam": ("aspell:ta", "aspell-ta", "GPL-2+", TAML, (35, 70), "Tamil"),
 }
 
 
@@ -168,21 +169,6 @@ def pkg_version(pkg):
         return "?"
 
 
-def pkg_licence(pkg):
-    """The DEP-5 License: names of /usr/share/doc/<pkg>/copyright, in order."""
-    names = []
-    try:
-        with open("/usr/share/doc/%s/copyright" % pkg, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("License:"):
-                    name = line[len("License:"):].strip()
-                    if name and name not in names:
-                        names.append(name)
-    except OSError:
-        pass
-    return ", ".join(names) if names else "see /usr/share/doc/%s/copyright" % pkg
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("lang", nargs="?")
@@ -193,11 +179,11 @@ def main():
     a = ap.parse_args()
     if a.list or not a.lang:
         for k, v in LANGS.items():
-            print("%s\t%s\t%s\t%s" % (k, v[4], v[1], v[0]))
+            print("%s\t%s\t%s\t%s\t%s" % (k, v[5], v[1], v[0], v[2]))
         return
     if a.lang not in LANGS:
         raise SystemExit("unknown language %r (known: %s)" % (a.lang, ", ".join(LANGS)))
-    source, pkg, letters, (lo, hi), name = LANGS[a.lang]
+    source, pkg, licence, letters, (lo, hi), name = LANGS[a.lang]
     raw = read_words(source)
     words = keep_words(raw, letters)
     if len(words) < 100:
@@ -217,7 +203,7 @@ def main():
       % (cmd, 3, 9, lo, hi))
     w("# half drawn from the 40%% shortest words; no grammar.  Words: %s from the Debian\n" % where)
     w("# package %s %s (licence: %s), %d lowercase words of 2..12 letters kept.\n"
-      % (pkg, pkg_version(pkg), pkg_licence(pkg), len(words)))
+      % (pkg, pkg_version(pkg), licence, len(words)))
     w("# See data/text/SOURCES.md.\n")
     for s in sents:
         w(s + "\n")
