@@ -37,11 +37,12 @@ static int cmp_d(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	const char *preset = "mms-300m", *freeze = "adapters", *prec = "fp32";
+	const char *preset = "mms-300m", *freeze = "adapters", *prec = "fp32", *model_dir = NULL;
 	int B = 4, steps = 3;
 	double secs = 5, gflop = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--preset") && i + 1 < argc) preset = argv[++i];
+		else if (!strcmp(argv[i], "--model") && i + 1 < argc) model_dir = argv[++i];
 		else if (!strcmp(argv[i], "--batch") && i + 1 < argc) B = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) secs = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
@@ -50,7 +51,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--gflop-per-step") && i + 1 < argc) gflop = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--help")) {
 			printf("usage: bench_train [--preset P] [--batch B] [--seconds S] [--steps N] "
-			       "[--freeze adapters|full] [--precision fp32|bf16] [--gflop-per-step G]\n");
+			       "[--freeze adapters|full|full+conv] [--precision fp32|bf16] [--gflop-per-step G] "
+			       "[--model DIR]\n");
 			return 0;
 		} else {
 			fprintf(stderr, "error: unknown option %s\n", argv[i]);
@@ -66,12 +68,24 @@ int main(int argc, char **argv)
 	w2v_model *m = NULL;
 	w2v_fwd *f = NULL;
 	w2v_bwd *bk = NULL;
-	if (w2v_config_preset(&c, preset) || w2v_model_alloc(&m, &c) || w2v_init_random(m, 1) ||
-	    w2v_fwd_create(&f, m, W2V_FWD_TRAIN | (bf16 ? W2V_FWD_BF16 : 0)) || w2v_bwd_create(&bk)) {
+	int full = !strcmp(freeze, "full") || !strcmp(freeze, "full+conv");
+	int base_from = full ? (strcmp(freeze, "full+conv") ? 0 : W2V_BWD_WITH_CONV) : W2V_BWD_ADAPTERS;
+	if (model_dir) {
+		if (w2v_load(&m, model_dir, NULL)) {
+			err_print();
+			return 1;
+		}
+		c = m->cfg;
+		preset = model_dir;
+	} else if (w2v_config_preset(&c, preset) || w2v_model_alloc(&m, &c) || w2v_init_random(m, 1)) {
 		err_print();
 		return 1;
 	}
-	int base_from = strcmp(freeze, "full") ? W2V_BWD_ADAPTERS : 0;
+	if (w2v_fwd_create(&f, m, W2V_FWD_TRAIN | (base_from < 0 ? W2V_FWD_TRAIN_FEAT : 0) | (bf16 ? W2V_FWD_BF16 : 0)) ||
+	    w2v_bwd_create(&bk)) {
+		err_print();
+		return 1;
+	}
 	w2v_fwd_set_frozen_below(f, base_from);   /* as the trainer does */
 	if (bf16 && base_from == W2V_BWD_ADAPTERS && w2v_fwd_release_frozen(f, m)) {
 		err_print();
@@ -95,7 +109,7 @@ int main(int argc, char **argv)
 	for (int b = 0; b < B; b++)
 		tl[b] = S;
 	float *gt = calloc(m->train_numel, sizeof(float));
-	float *gb = base_from == 0 ? calloc(m->base_numel, sizeof(float)) : NULL;
+	float *gb = base_from <= 0 ? calloc(m->base_numel, sizeof(float)) : NULL;
 	adamw_state st, stb = { 0 };
 	adamw_init(&st, m->train_numel);
 	if (gb)

@@ -44,6 +44,18 @@ if cmp -s -i $HDR out1/train_state.bin out2/train_state.bin; then ok "stop + res
 expect "resume with another lr is refused" 2 "$TRAIN" $COMMON --out out2 --steps 6 --eval-every 3 --resume --lr 1e-2
 contains "refusal explains" "$T/err" "other options"
 
+# --time-budget: the run ends at the step that crosses the budget, finished
+# like a run of that many steps (status done, last step evaluated), and the
+# schedule warmed up to the peak and decayed to near 0 over the steps that fit
+expect "time budget 4 s" 0 "$TRAIN" $COMMON --out budget --steps 1000000 --eval-every 0 --time-budget 4
+same "budget run done" "$(q "SELECT status FROM train_runs ORDER BY id DESC LIMIT 1")" "done"
+BUD=$(q "SELECT steps_done > 5 AND steps_done < 1000000 FROM train_runs ORDER BY id DESC LIMIT 1")
+same "budget stops between 5 and --steps" "$BUD" 1
+same "budget's last step evaluated" "$(q "SELECT count(*) FROM train_metrics WHERE split = 'dev' AND train_run_id = (SELECT max(id) FROM train_runs)")" 1
+LRS=$(q "SELECT max(lr) > 0.9 * 3e-3, (SELECT lr FROM train_metrics WHERE split = 'train' AND train_run_id = m.train_run_id ORDER BY step DESC LIMIT 1) < 0.1 * 3e-3 FROM train_metrics AS m WHERE split = 'train' AND train_run_id = (SELECT max(id) FROM train_runs)")
+same "budget schedule: peak reached, decayed at the end" "$LRS" "1|1"
+expect "a negative --time-budget is refused" 2 "$TRAIN" $COMMON --out budget2 --time-budget -1
+
 # regularization (dropout, LayerDrop, feature masks): stop + resume stays exact
 REG="--dropout 0.1 --attention-dropout 0.1 --activation-dropout 0.1 --final-dropout 0.1 --layerdrop 0.3 --mask-feature-prob 0.3 --mask-feature-length 4"
 expect "regularized train" 0 "$TRAIN" $COMMON $REG --out reg1 --steps 6 --eval-every 3

@@ -20,7 +20,7 @@
 
 enum { O_MANIFEST = 256, O_MODEL, O_LANG, O_OUT, O_DLANG, O_STEPS, O_LR, O_WARMUP, O_BSEC, O_ACCUM,
        O_CLIP, O_WD, O_SEED, O_EVAL, O_SAVE, O_PAT, O_FREEZE, O_BOTT, O_INIT, O_INITFROM, O_SAMP,
-       O_FLAG, O_MAXS, O_RESUME, O_STOP, O_PREC, O_QUIET,
+       O_FLAG, O_MAXS, O_RESUME, O_STOP, O_BUDGET, O_PREC, O_QUIET,
        O_DROP, O_ADROP, O_ACTDROP, O_FPDROP, O_FDROP, O_LDROP, O_MTP, O_MTL, O_MFP, O_MFL, O_NOREG };
 
 static const cliopt opts[] = {
@@ -53,6 +53,9 @@ static const cliopt opts[] = {
 	{ "max-seconds", 0, "S", O_MAXS, "skip utterances longer than S seconds (default 30)" },
 	{ "resume", 0, NULL, O_RESUME, "continue from --out/train_state.bin" },
 	{ "stop-after", 0, "N", O_STOP, "stop after N steps of this invocation (state saved; --resume continues)" },
+	{ "time-budget", 0, "S", O_BUDGET, "train for S wall seconds: the step that crosses S is the last one\n"
+	                                    "(evaluated, best checkpoint kept); warmup and decay run over the\n"
+	                                    "steps expected to fit S, --steps is the upper bound" },
 	{ "precision", 0, "P", O_PREC, "fp32 (default) | bf16: matmuls in bf16 with fp32 accumulation\n"
 	                               "(as PyTorch bf16 autocast); weights, gradients, AdamW stay fp32;\n"
 	                               "warns where this CPU runs bf16 slower than fp32 (no AMX)" },
@@ -187,6 +190,7 @@ static int set_option(void *ctx, int c, const char *arg)
 	case O_MAXS: rc = cli_number(arg, &o->max_utt_seconds, "--max-seconds"); break;
 	case O_RESUME: o->resume = 1; break;
 	case O_STOP: if (!(rc = cli_number(arg, &v, "--stop-after"))) o->stop_after = (int64_t)v; break;
+	case O_BUDGET: if (!(rc = cli_number(arg, &v, "--time-budget"))) o->time_budget = v; break;
 	case O_QUIET: o->quiet = 1; break;
 	case O_DROP: rc = prob(arg, &o->dropout, "--dropout"); break;
 	case O_ADROP: rc = prob(arg, &o->attention_dropout, "--attention-dropout"); break;
@@ -245,6 +249,8 @@ static void print_summary(const trainer_opts *o, const trainer_result *r)
 {
 	printf("train: %lld steps (%lld micro-batches skipped for NaN/Inf), %d train / %d dev utterances\n",
 	       (long long)r->steps_done, (long long)r->skipped, r->n_train, r->n_dev);
+	if (r->trainable > 0)
+		printf("train: %lld trainable parameters (--freeze %s)\n", (long long)r->trainable, r->strategy);
 	printf("train: loss %.4f -> %.4f, %.1f s of audio in %.1f s (%.2f audio s/s)\n", r->first_loss,
 	       r->last_loss, r->audio_s, r->wall_s, r->audio_s / (r->wall_s > 0 ? r->wall_s : 1));
 	if (r->best_step >= 0 && isfinite(r->best_cer))

@@ -12,6 +12,10 @@
  * was the largest single cost of full+conv training).
  * The fold is a gather per (utterance, input frame), so threads never
  * write the same dx row.
+ * The unrolled buffers live in the ops_ctx scratch slots below, not in a
+ * malloc per call: at small model shapes a fresh mapping per call (glibc
+ * mmaps blocks this large and unmaps them on free) cost more in page faults
+ * than the convolution's arithmetic.
  */
 #include "model/conv1d_gemm.h"
 
@@ -21,6 +25,10 @@
 #include "base/err.h"
 #include "model/ops_backward.h"
 #include "base/banned.h"
+
+/* ops_ctx scratch slots (ops_backward.c uses 0..8 inside the calls made
+ * from here only for bf16, which the conv backward never asks for) */
+enum { CONV_SLOT_COL = 9, CONV_SLOT_DCOL = 10, CONV_SLOT_DYG = 11, CONV_SLOT_DPRE = 12 };
 
 int conv1d_gemm_backward(ops_ctx *ctx, float *dx, float *dw, float *db, const float *dy,
                          const float *x, const float *w, int B, int T, int Cin, int Cout, int K,
@@ -36,9 +44,9 @@ int conv1d_gemm_backward(ops_ctx *ctx, float *dx, float *dw, float *db, const fl
 		               Cin, Cout, groups, K);
 	int cig = Cin / groups, cog = Cout / groups, CK = cig * K;
 	size_t M = (size_t)B * To;
-	col = malloc(sizeof(float) * M * CK);
-	dcol = dx ? malloc(sizeof(float) * M * CK) : NULL;
-	dyg = groups > 1 ? malloc(sizeof(float) * M * cog) : NULL;
+	col = ops_ctx_scratch(ctx, CONV_SLOT_COL, sizeof(float) * M * CK);
+	dcol = dx ? ops_ctx_scratch(ctx, CONV_SLOT_DCOL, sizeof(float) * M * CK) : NULL;
+	dyg = groups > 1 ? ops_ctx_scratch(ctx, CONV_SLOT_DYG, sizeof(float) * M * cog) : NULL;
 	if (!col || (dx && !dcol) || (groups > 1 && !dyg)) {
 		rc = err_set(ACC_ENOMEM, "out of memory: conv backward (%zu x %d floats)", M, CK);
 		goto out;
@@ -96,9 +104,6 @@ int conv1d_gemm_backward(ops_ctx *ctx, float *dx, float *dw, float *db, const fl
 			}
 	}
 out:
-	free(col);
-	free(dcol);
-	free(dyg);
 	return rc;
 }
 
@@ -107,9 +112,10 @@ int conv1d_gemm_posconv_backward(ops_ctx *ctx, float *dx, float *dw, float *db, 
                                  int C, int K, int G)
 {
 	size_t n = (size_t)B * T * C;
-	float *dpre = calloc(n ? n : 1, sizeof(float));
+	float *dpre = ops_ctx_scratch(ctx, CONV_SLOT_DPRE, sizeof(float) * (n ? n : 1));
 	if (!dpre)
 		return err_set(ACC_ENOMEM, "out of memory: positional conv backward");
+	memset(dpre, 0, sizeof(float) * n);   /* gelu_backward accumulates */
 	gelu_backward(dpre, dy, pre, n);
 	if (dx) {
 		#pragma omp parallel for schedule(static)
@@ -117,7 +123,5 @@ int conv1d_gemm_posconv_backward(ops_ctx *ctx, float *dx, float *dw, float *db, 
 			dx[i] += dy[i];
 	}
 	int pad_r = (K % 2 == 0) ? K / 2 - 1 : K / 2;
-	int rc = conv1d_gemm_backward(ctx, dx, dw, db, dpre, x, w, B, T, C, C, K, 1, G, K / 2, pad_r);
-	free(dpre);
-	return rc;
+	return conv1d_gemm_backward(ctx, dx, dw, db, dpre, x, w, B, T, C, C, K, 1, G, K / 2, pad_r);
 }

@@ -17,7 +17,8 @@
 #include "base/banned.h"
 
 /* ops_ctx scratch slots of the fast versions (a slot is only live inside
- * one call, so linear and attention may share numbers) */
+ * one call, so linear and attention may share numbers; conv1d_gemm.c holds
+ * 9..12 across its calls into linear_backward) */
 enum {
 	LIN_SLOT_DY = 0, LIN_SLOT_X = 1,
 	ATT_SLOT_DS = 2, ATT_SLOT_PD = 3, ATT_SLOT_PB = 4, ATT_SLOT_DO = 5,

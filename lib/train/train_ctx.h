@@ -26,6 +26,10 @@
 /* Batches of a layer-norm model are padded to a multiple of this many
  * frames (12 x 320 samples = 0.24 s for MMS): see train_data_batch. */
 #define TRAINER_PAD_STRIDES 12
+/* Decoded training audio kept in memory (bytes): 4 GiB = 18.6 h of 16 kHz
+ * float, so a multilingual base corpus of several hours is decoded once,
+ * not once per epoch. */
+#define TRAINER_AUDIO_CACHE ((size_t)4 << 30)
 /* oneDNN primitives kept per training context (ops_ctx_set_cache_max). */
 #define TRAINER_PRIM_CACHE 4096
 
@@ -45,6 +49,10 @@ typedef struct train_ctx {
 	int base_trains;
 	uint64_t rng;
 	int64_t step;
+	int64_t sched_total, sched_warmup;   /* the LR schedule's length (loop: --steps, or
+	                                      * the steps expected to fit --time-budget) */
+	double sched_last, sched_dt;         /* time budget: elapsed s at the last step, and
+	                                      * the moving average of a step's seconds */
 	double best_cer, best_wer, best_loss;
 	int64_t best_step;
 	int bad_evals;

@@ -257,7 +257,7 @@ static int utt_audio(train_ctx *t, train_utt *u, float **x, int64_t *n, int *own
 	if (t->m->cfg.do_normalize)
 		w2v_normalize(s, s, ns);
 	u->n = ns;
-	if (t->cached_bytes + ns * sizeof(float) <= ((size_t)1 << 30)) {
+	if (t->cached_bytes + ns * sizeof(float) <= TRAINER_AUDIO_CACHE) {
 		u->audio = s;
 		t->cached_bytes += ns * sizeof(float);
 	} else {

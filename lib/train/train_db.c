@@ -109,18 +109,6 @@ static int db_write(train_ctx *t, sqlite3_stmt *st, const char *what)
 	return rc;
 }
 
-static const char *strategy_name(const train_ctx *t, char *buf, size_t cap)
-{
-	int L = t->m->cfg.num_hidden_layers, bf = t->o->base_from;
-	if (bf >= L)
-		snprintf(buf, cap, "adapters");
-	else if (bf > 0)
-		snprintf(buf, cap, "top:%d", L - bf);
-	else
-		snprintf(buf, cap, bf < 0 ? "full+conv" : "full");
-	return buf;
-}
-
 static const char *sampling_name(train_sampling s)
 {
 	return s == TRAIN_SAMPLE_UNIFORM ? "uniform" : s == TRAIN_SAMPLE_WEIGHTED_LOSS ? "weighted-loss" : "balanced";
@@ -154,7 +142,7 @@ int train_db_run_insert(train_ctx *t)
 	sqlite3_bind_text(st, 2, o->lang, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, o->model_dir, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, o->out_dir, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 5, strategy_name(t, sn, sizeof sn), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, trainer_strategy_name(t->o->base_from, t->m->cfg.num_hidden_layers, sn, sizeof sn), -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 6, t->m->cfg.adapter_attn_dim);
 	sqlite3_bind_int(st, 7, t->m->cfg.vocab_size);
 	sqlite3_bind_double(st, 8, o->lr);

@@ -171,7 +171,7 @@ int train_step(train_ctx *t, double *loss_out, double *gnorm_out, double *lr_out
 	}
 	*loss_out = good ? lsum / good : NAN;
 	*gnorm_out = NAN;
-	lr_sched sc = { o->lr, o->warmup, o->steps };
+	lr_sched sc = { o->lr, t->sched_warmup, t->sched_total };
 	*lr_out = lr_sched_at(&sc, t->step);
 	if (!good)
 		goto out;   /* nothing to apply: the step is counted, the weights stay */

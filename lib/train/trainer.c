@@ -18,6 +18,7 @@
 #include "base/fsutil.h"
 #include "base/progress.h"
 #include "model/ops.h"
+#include "model/w2v_backward.h"
 #include "train/train_ctx.h"
 #include "base/banned.h"
 
@@ -98,6 +99,11 @@ static int resolve_opts(const trainer_opts *o, trainer_opts *oo)
 		return err_set(ACC_EINVAL, "steps, lr, accum and batch seconds must be positive");
 	if (!*o->lang || strchr(o->lang, '/') || strlen(o->lang) > 32)
 		return err_set(ACC_EINVAL, "bad language code '%s'", o->lang);
+	if (o->time_budget < 0 || !isfinite(o->time_budget))
+		return err_set(ACC_EINVAL, "the time budget must be a positive number of seconds");
+	if (o->time_budget > 0 && dist_size() > 1)
+		/* each rank would read its own clock and could stop at another step */
+		return err_set(ACC_EINVAL, "a time budget needs one process (under mpirun, use --steps)");
 	if (oo->warmup < 0)
 		oo->warmup = oo->steps / 10;
 	if (oo->save_every <= 0)
@@ -231,6 +237,50 @@ out:
 	return rc;
 }
 
+const char *trainer_strategy_name(int base_from, int layers, char *buf, size_t cap)
+{
+	if (base_from >= layers)
+		snprintf(buf, cap, "adapters");
+	else if (base_from > 0)
+		snprintf(buf, cap, "top:%d", layers - base_from);
+	else
+		snprintf(buf, cap, base_from < 0 ? "full+conv" : "full");
+	return buf;
+}
+
+/* The LR schedule's length for the coming step: --steps and --warmup, or
+ * with a time budget the steps expected to fit it (clamped to [next step,
+ * --steps]) with the same warmup share, so a budgeted run warms up and
+ * decays to 0 as a run of that many steps would.  The expected steps use
+ * a moving average of the recent step time, not the average since the
+ * start: the first steps of a run are slow (oneDNN builds its kernels for
+ * each new batch shape), and an estimate that kept rising would keep
+ * pushing the end of the warmup away. */
+static void sched_plan(train_ctx *t, int64_t first_step, double elapsed)
+{
+	const trainer_opts *o = t->o;
+	t->sched_total = o->steps;
+	t->sched_warmup = o->warmup;
+	if (!(o->time_budget > 0))
+		return;
+	if (t->step == first_step) {
+		t->sched_last = elapsed;
+		t->sched_dt = 0;
+		return;
+	}
+	double dt = elapsed - t->sched_last;
+	t->sched_last = elapsed;
+	t->sched_dt = t->sched_dt > 0 ? 0.9 * t->sched_dt + 0.1 * dt : dt;
+	if (!(t->sched_dt > 0))
+		return;
+	double left = o->time_budget - elapsed;
+	int64_t est = t->step + (int64_t)(left > 0 ? left / t->sched_dt : 0) + 1;
+	if (est > o->steps)
+		est = o->steps;
+	t->sched_total = est;
+	t->sched_warmup = (int64_t)((double)o->warmup * est / o->steps);
+}
+
 /* The steps from t->step to the end (or patience, or stop_after): each
  * step recorded, evaluated when due, the resume state saved every
  * save_every steps and at the end.  *status: the run's final status. */
@@ -248,9 +298,12 @@ static int loop(train_ctx *t, trainer_result *res, const char **status)
 	char line[256];
 	double dcer = NAN, dwer = NAN;
 	*status = "done";
+	int64_t first_step = t->step;
+	int out_of_time = 0;
 	while (t->step < o->steps) {
 		double loss, gn, lr, as = 0;
 		int sk = 0, evaluated = 0;
+		sched_plan(t, first_step, progress_now() - t0);
 		TRY(train_step(t, &loss, &gn, &lr, &sk, &as));
 		t->step++;
 		done_here++;
@@ -266,7 +319,8 @@ static int loop(train_ctx *t, trainer_result *res, const char **status)
 			train_note(t, &n);
 		}
 		TRY(train_db_metric(t, "train", loss, NAN, NAN, lr, gn, as, sk));
-		int last = t->step == o->steps;
+		out_of_time = o->time_budget > 0 && progress_now() - t0 >= o->time_budget;
+		int last = t->step == o->steps || out_of_time;
 		if ((o->eval_every > 0 && t->step % o->eval_every == 0) || last)
 			TRY(eval_after_step(t, last, &dcer, &dwer, &evaluated));
 		snprintf(line, sizeof line, "loss %.4g, lr %.3g, %.1f audio s/s, dev CER %.1f%% WER %.1f%%",
@@ -290,6 +344,8 @@ static int loop(train_ctx *t, trainer_result *res, const char **status)
 			*status = "stopped";
 			break;
 		}
+		if (out_of_time)
+			break;   /* evaluated and saved as the last step */
 	}
 	progress_done(&pg);
 	res->wall_s = progress_now() - t0;
@@ -326,6 +382,10 @@ int trainer_run(const trainer_opts *o, trainer_result *res)
 	}
 	TRY(start(&t));
 	res->train_run_id = t.train_run_id;
+	for (int i = 0; i < t.m->n_tensors; i++)
+		if (w2v_tensor_trains(t.m, &t.m->tensors[i], oo.base_from))
+			res->trainable += (int64_t)t.m->tensors[i].numel;
+	trainer_strategy_name(oo.base_from, t.m->cfg.num_hidden_layers, res->strategy, sizeof res->strategy);
 	const char *status = "done";
 	TRY(loop(&t, res, &status));
 	TRY(train_db_run_update(&t, status));

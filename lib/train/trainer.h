@@ -47,6 +47,7 @@
  * and at the end; resume = 1 continues from it.
  */
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -102,6 +103,11 @@ typedef struct trainer_opts {
 	int     include_flagged;   /* also train on utterances align flagged */
 	int     resume;            /* continue from out_dir/train_state.bin */
 	int64_t stop_after;        /* stop (state saved) after this many steps in this process (0 = off) */
+	double  time_budget;       /* stop after this many wall seconds of training in this process
+	                            * (0 = off; one process only): the last step is evaluated and
+	                            * saved like a finished run, and the LR schedule (warmup share
+	                            * and decay) runs over the steps expected to fit the budget,
+	                            * re-estimated every step, with `steps` as the upper bound */
 	double  max_utt_seconds;   /* drop longer utterances (default 30) */
 	int     quiet;             /* no progress line */
 	int     eval_only;         /* only evaluate model_dir (+ its adapter.<lang>) on the dev split:
@@ -137,7 +143,13 @@ typedef struct trainer_result {
 	double  audio_s;           /* train audio seconds processed (this process) */
 	double  wall_s;            /* seconds spent in this process's steps */
 	int64_t train_run_id;
+	int64_t trainable;         /* parameters the strategy trains (adapters, head, layers) */
+	char    strategy[16];      /* trainer_strategy_name of the run */
 } trainer_result;
+
+/* The --freeze name of base_from for a model of `layers` encoder layers
+ * ("adapters", "top:K", "full", "full+conv"), written to buf. */
+const char *trainer_strategy_name(int base_from, int layers, char *buf, size_t cap);
 
 /* Fill o with the defaults above (strings NULL). */
 void trainer_opts_default(trainer_opts *o);
