@@ -29,6 +29,28 @@
 #include "model/w2v_backward.h"
 #include "model/w2v_forward.h"
 
+/* Forward FLOPs (2 per multiply-add) of the model on B utterances of n
+ * samples: the conv feature encoder, feature projection, positional conv,
+ * the layers' projections, FFN and attention products, adapters, lm_head;
+ * norms and activations not counted. */
+static double forward_flops(const w2v_config *c, int B, int64_t n, double *conv)
+{
+	double f = 0, T = (double)n;
+	for (int i = 0; i < c->num_feat_extract_layers; i++) {
+		double To = (double)((int64_t)((T - c->conv_kernel[i]) / c->conv_stride[i]) + 1);
+		f += 2.0 * To * c->conv_dim[i] * (i ? c->conv_dim[i - 1] : 1) * c->conv_kernel[i];
+		T = To;
+	}
+	*conv = f * B;
+	double H = c->hidden_size, FF = c->intermediate_size, A = c->adapter_attn_dim;
+	double C = c->conv_dim[c->num_feat_extract_layers - 1];
+	f += 2.0 * T * C * H;
+	f += 2.0 * T * H * (H / c->num_conv_pos_embedding_groups) * c->num_conv_pos_embeddings;
+	f += c->num_hidden_layers * (2.0 * T * (4 * H * H + 2 * H * FF + 2 * H * A) + 4.0 * T * T * H);
+	f += 2.0 * T * H * c->vocab_size;
+	return f * B;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -40,6 +62,7 @@ int main(int argc, char **argv)
 	const char *preset = "mms-300m", *freeze = "adapters", *prec = "fp32", *model_dir = NULL;
 	int B = 4, steps = 3;
 	double secs = 5, gflop = 0;
+	double peak = 0;   /* fp32 matmul ceiling (bench_infer --matmul), 0 = none */
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--preset") && i + 1 < argc) preset = argv[++i];
 		else if (!strcmp(argv[i], "--model") && i + 1 < argc) model_dir = argv[++i];
@@ -49,10 +72,14 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--freeze") && i + 1 < argc) freeze = argv[++i];
 		else if (!strcmp(argv[i], "--precision") && i + 1 < argc) prec = argv[++i];
 		else if (!strcmp(argv[i], "--gflop-per-step") && i + 1 < argc) gflop = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--peak-gflops") && i + 1 < argc) peak = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--help")) {
 			printf("usage: bench_train [--preset P] [--batch B] [--seconds S] [--steps N] "
 			       "[--freeze adapters|full|full+conv] [--precision fp32|bf16] [--gflop-per-step G] "
-			       "[--model DIR]\n");
+			       "[--model DIR] [--peak-gflops G]\n"
+			       "--peak-gflops G: count the step's FLOPs (the forward's matmuls and convolutions,\n"
+			       "x3 where the backward runs) and report them as a share of G, the fp32 matmul\n"
+			       "ceiling that `bench_infer --matmul` measured on this machine\n");
 			return 0;
 		} else {
 			fprintf(stderr, "error: unknown option %s\n", argv[i]);
@@ -162,7 +189,15 @@ int main(int argc, char **argv)
 	double med = tt[steps / 2];
 	printf("| %s | train (%s) | %s | %d x %.1f s | %d | %.3f | %.2f | fwd %.2f / ctc %.2f / bwd %.2f / opt %.2f s |",
 	       preset, freeze, prec, B, secs, steps, med, B * secs / med, tf / steps, tc / steps, tb / steps, to / steps);
-	if (gflop > 0)
+	if (peak > 0) {
+		/* backward = 2x forward (input + weight gradients) where it runs:
+		 * the whole model with full+conv, above the conv encoder with
+		 * full, the adapters and head only otherwise (counted as 0) */
+		double conv, fw = forward_flops(&c, B, n, &conv);
+		double step = base_from < 0 ? 3 * fw : base_from == 0 ? 3 * fw - 2 * conv : fw;
+		printf(" %.1f GFLOP/step, %.0f GFLOP/s = %.0f%% of the %.0f GFLOP/s fp32 matmul peak |", step / 1e9,
+		       step / med / 1e9, 100 * step / med / 1e9 / peak, peak);
+	} else if (gflop > 0)
 		printf(" %.0f GFLOP/s |", gflop / med);
 	else
 		printf(" - |");
