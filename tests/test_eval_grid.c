@@ -31,34 +31,56 @@ static void test_grid(void)
 	eval_grid_decoder d = { .tokens = tokens, .V = 4, .blank = 0, .delim = 1, .lm = NULL };
 	ctc_beam_defaults(&d.bo);
 	const double a[2] = { 0.5, 1.0 }, b[3] = { 0.0, 1.0, 2.0 };
-	eval_grid_cell cells[6];
+	eval_grid_axes g = { .alpha = { 0.5, 1.0 }, .beta = { 0.0, 1.0, 2.0 }, .na = 2, .nb = 3 };
+	eval_grid_cell cells[12];
 	int best = -7;
-	CHECK_OK(eval_grid_search(&d, lp, T, ref, 2, a, 2, b, 3, cells, &best));
+	CHECK_EQ_INT(eval_grid_cells(&g), 6);
+	CHECK_OK(eval_grid_search(&d, lp, T, ref, 2, &g, cells, &best));
 	for (int i = 0; i < 6; i++) {
 		CHECK_NEAR(cells[i].alpha, a[i / 3], 0);
 		CHECK_NEAR(cells[i].beta, b[i % 3], 0);
+		CHECK_NEAR(cells[i].unk, d.bo.unk_penalty, 0);   /* no unk axis: the decoder's */
 		CHECK_NEAR(cells[i].wer, 1.0 / 3, 1e-12);   /* 1 error in 3 reference words */
 	}
 	CHECK_EQ_INT(best, 0);   /* all equal: the first */
 	/* the references as spoken: every pair is exact */
 	const char *exact[2] = { "ab", "a b" };
-	CHECK_OK(eval_grid_search(&d, lp, T, exact, 2, a, 2, b, 3, cells, &best));
+	CHECK_OK(eval_grid_search(&d, lp, T, exact, 2, &g, cells, &best));
 	for (int i = 0; i < 6; i++)
 		CHECK_NEAR(cells[i].wer, 0.0, 0);
+	/* a third axis: cells ordered alpha, beta, unk (fastest) */
+	g.nb = 1;
+	g.unk[0] = -10;
+	g.unk[1] = 0;
+	g.nu = 2;
+	CHECK_EQ_INT(eval_grid_cells(&g), 4);
+	CHECK_OK(eval_grid_search(&d, lp, T, exact, 2, &g, cells, &best));
+	CHECK_NEAR(cells[1].unk, 0, 0);
+	CHECK_NEAR(cells[2].alpha, 1.0, 0);
+	CHECK_NEAR(cells[3].unk, 0, 0);
 }
 
 static void test_parse(void)
 {
-	double a[EVAL_GRID_MAX], b[EVAL_GRID_MAX];
-	int na = 0, nb = 0;
-	CHECK_OK(eval_grid_parse("0.3,0.5,0.8:0,1", a, &na, b, &nb));
-	CHECK_EQ_INT(na, 3);
-	CHECK_EQ_INT(nb, 2);
-	CHECK_NEAR(a[2], 0.8, 0);
-	CHECK_NEAR(b[1], 1.0, 0);
-	CHECK(eval_grid_parse("0.3,0.5", a, &na, b, &nb) == ACC_EINVAL);
-	CHECK(eval_grid_parse("0.3,x:1", a, &na, b, &nb) == ACC_EINVAL);
-	CHECK(eval_grid_parse("0.3:", a, &na, b, &nb) == ACC_EINVAL);
+	eval_grid_axes g;
+	CHECK_OK(eval_grid_parse("0.3,0.5,0.8:0,1", &g));
+	CHECK_EQ_INT(g.na, 3);
+	CHECK_EQ_INT(g.nb, 2);
+	CHECK_EQ_INT(g.nu, 0);
+	CHECK_NEAR(g.alpha[2], 0.8, 0);
+	CHECK_NEAR(g.beta[1], 1.0, 0);
+	CHECK_OK(eval_grid_parse("0.5:1,2:-10,-3,0", &g));
+	CHECK_EQ_INT(g.na, 1);
+	CHECK_EQ_INT(g.nb, 2);
+	CHECK_EQ_INT(g.nu, 3);
+	CHECK_NEAR(g.unk[1], -3, 0);
+	CHECK_EQ_INT(eval_grid_cells(&g), 6);
+	CHECK(eval_grid_parse("0.3,0.5", &g) == ACC_EINVAL);
+	CHECK(eval_grid_parse("0.3,x:1", &g) == ACC_EINVAL);
+	CHECK(eval_grid_parse("0.3:", &g) == ACC_EINVAL);
+	CHECK(eval_grid_parse("0.3:1:", &g) == ACC_EINVAL);
+	CHECK(eval_grid_parse("0.3:1:2", &g) == ACC_EINVAL);        /* a positive penalty */
+	CHECK(eval_grid_parse("0.3:1:-1:4", &g) == ACC_EINVAL);     /* a fourth axis */
 	double v[3];
 	CHECK_EQ_INT(eval_list_parse("10,20", v, 3, "--noise-snr"), 2);
 	CHECK(eval_list_parse("1,2,3,4", v, 3, "--noise-snr") == ACC_EINVAL);

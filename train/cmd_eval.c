@@ -37,7 +37,8 @@ static const cliopt opts[] = {
 	{ "unk-penalty", 0, "X", O_UNKP, "log10 penalty of a word the LM does not know (default -10)" },
 	{ "unk-char-penalty", 0, "X", O_UNKC, "log10 penalty per character of such a word (default -0.5)" },
 	{ "beam-prune", 0, "X", O_PRUNE, "drop prefixes X (natural log) below the best (default -10; 0 = off)" },
-	{ "grid", 0, "A1,A2:B1,B2", O_GRID, "tune alpha and beta on the dev split first (every pair), then evaluate" },
+	{ "grid", 0, "A1,A2:B1,B2[:U1,U2]", O_GRID, "tune alpha, beta (and the unknown-word penalty) on the dev split\n"
+	                                        "first (every combination), then evaluate with the best" },
 	{ "noise-snr", 0, "L", O_SNR, "also evaluate with white noise at these SNRs in dB (e.g. 10,20)" },
 	{ "babble", 0, NULL, O_BABBLE, "noise made of 3 other utterances instead of white noise (SNRs from\n"
 	                               "--noise-snr, default 10)" },
@@ -144,20 +145,24 @@ static int transcribe_files(eval_runner *r, int n, char **paths)
 /* The dev grid, printed. */
 static int tune(eval_runner *r, const char *grid)
 {
-	double ga[MAX_LIST], gb[MAX_LIST];
-	eval_grid_cell cells[MAX_LIST * MAX_LIST];
-	int na = 0, nb = 0, best = -1, n_dev = 0, rc;
-	if ((rc = eval_grid_parse(grid, ga, &na, gb, &nb)))
+	eval_grid_axes g;
+	eval_grid_cell *cells = NULL;
+	int best = -1, n_dev = 0, rc;
+	if ((rc = eval_grid_parse(grid, &g)))
 		return rc;
-	if ((rc = eval_runner_tune(r, ga, na, gb, nb, cells, &best, &n_dev)))
-		return rc;
-	printf("grid search on dev (%d utterances, beam %d):\n  %7s %7s %8s\n", n_dev, r->o.bo.beam, "alpha", "beta",
-	       "WER %");
-	for (int i = 0; i < na * nb; i++)
-		printf("  %7.3g %7.3g %8.2f\n", cells[i].alpha, cells[i].beta, 100 * cells[i].wer);
-	printf("  best: alpha %g, beta %g (dev WER %.2f%%)\n\n", r->o.bo.alpha, r->o.bo.beta,
-	       100 * (best >= 0 ? cells[best].wer : INFINITY));
-	return 0;
+	if (!(cells = calloc((size_t)eval_grid_cells(&g), sizeof *cells)))
+		return err_set(ACC_ENOMEM, "out of memory");
+	if ((rc = eval_runner_tune(r, &g, cells, &best, &n_dev)))
+		goto out;
+	printf("grid search on dev (%d utterances, beam %d):\n  %7s %7s %7s %8s\n", n_dev, r->o.bo.beam, "alpha", "beta",
+	       "unk", "WER %");
+	for (int i = 0; i < eval_grid_cells(&g); i++)
+		printf("  %7.3g %7.3g %7.3g %8.2f\n", cells[i].alpha, cells[i].beta, cells[i].unk, 100 * cells[i].wer);
+	printf("  best: alpha %g, beta %g, unknown-word penalty %g (dev WER %.2f%%)\n\n", r->o.bo.alpha, r->o.bo.beta,
+	       r->o.bo.unk_penalty, 100 * (best >= 0 ? cells[best].wer : INFINITY));
+out:
+	free(cells);
+	return rc;
 }
 
 typedef struct summary_row {
@@ -241,9 +246,8 @@ static int check_cli(eval_cli *c, int argc, char **argv)
 		rc = err_set(ACC_EINVAL, "--model and --lang are required");
 		err_hint("run 'train eval --help'");
 	} else if (c->grid) {
-		double ga[MAX_LIST], gb[MAX_LIST];
-		int na, nb;
-		if (!(rc = eval_grid_parse(c->grid, ga, &na, gb, &nb)) && !c->o.lm_path)
+		eval_grid_axes g;
+		if (!(rc = eval_grid_parse(c->grid, &g)) && !c->o.lm_path)
 			rc = err_set(ACC_EINVAL, "--grid tunes the LM weights: give --lm too");
 	}
 	return rc;

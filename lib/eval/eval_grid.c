@@ -13,9 +13,9 @@
 #include "text/metrics.h"
 #include "base/banned.h"
 
-/* WER of one (alpha, beta) pair over every utterance. */
+/* WER of one (alpha, beta, unk) triple over every utterance. */
 static int grid_cell(const eval_grid_decoder *dec, const float *const *lp, const int64_t *T,
-                     const char *const *ref, int n, double alpha, double beta, double *wer)
+                     const char *const *ref, int n, double alpha, double beta, double unk, double *wer)
 {
 	ctc_beam_opts o = dec->bo;
 	ctc_decoder *d = NULL;
@@ -24,6 +24,7 @@ static int grid_cell(const eval_grid_decoder *dec, const float *const *lp, const
 	metrics_accum_init(&acc);
 	o.alpha = (float)alpha;
 	o.beta = (float)beta;
+	o.unk_penalty = (float)unk;
 	TRY(ctc_decoder_new(&d, dec->tokens, dec->V, dec->blank, dec->delim, dec->lm, &o));
 	for (int i = 0; i < n; i++) {
 		char *hyp = NULL;
@@ -42,23 +43,25 @@ out:
 }
 
 int eval_grid_search(const eval_grid_decoder *dec, const float *const *lp, const int64_t *T,
-                     const char *const *ref, int n, const double *alpha, int na, const double *beta, int nb,
-                     eval_grid_cell *cells, int *best)
+                     const char *const *ref, int n, const eval_grid_axes *g, eval_grid_cell *cells, int *best)
 {
 	double bw = INFINITY;
-	int rc = 0;
+	int rc = 0, nu = g->nu > 0 ? g->nu : 1;
 	*best = -1;
-	for (int ia = 0; ia < na; ia++)
-		for (int ib = 0; ib < nb; ib++) {
-			eval_grid_cell *c = &cells[ia * nb + ib];
-			c->alpha = alpha[ia];
-			c->beta = beta[ib];
-			TRY(grid_cell(dec, lp, T, ref, n, c->alpha, c->beta, &c->wer));
-			if (c->wer < bw) {
-				bw = c->wer;
-				*best = ia * nb + ib;
+	for (int ia = 0; ia < g->na; ia++)
+		for (int ib = 0; ib < g->nb; ib++)
+			for (int iu = 0; iu < nu; iu++) {
+				int k = (ia * g->nb + ib) * nu + iu;
+				eval_grid_cell *c = &cells[k];
+				c->alpha = g->alpha[ia];
+				c->beta = g->beta[ib];
+				c->unk = g->nu > 0 ? g->unk[iu] : dec->bo.unk_penalty;
+				TRY(grid_cell(dec, lp, T, ref, n, c->alpha, c->beta, c->unk, &c->wer));
+				if (c->wer < bw) {
+					bw = c->wer;
+					*best = k;
+				}
 			}
-		}
 out:
 	return rc;
 }
@@ -80,20 +83,33 @@ int eval_list_parse(const char *s, double *out, int max, const char *what)
 	return n;
 }
 
-int eval_grid_parse(const char *s, double *alpha, int *na, double *beta, int *nb)
+int eval_grid_parse(const char *s, eval_grid_axes *g)
 {
-	const char *colon = strchr(s, ':');
-	char abuf[256];
-	int rc;
-	if (!colon || (size_t)(colon - s) >= sizeof abuf)
-		return err_set(ACC_EINVAL, "--grid must look like 0.3,0.5,0.8:0,1,2 (alphas:betas)");
-	memcpy(abuf, s, (size_t)(colon - s));
-	abuf[colon - s] = 0;
-	if ((rc = eval_list_parse(abuf, alpha, EVAL_GRID_MAX, "--grid alpha")) < 0)
-		return rc;
-	*na = rc;
-	if ((rc = eval_list_parse(colon + 1, beta, EVAL_GRID_MAX, "--grid beta")) < 0)
-		return rc;
-	*nb = rc;
+	static const char *const what[3] = { "--grid alpha", "--grid beta", "--grid unknown-word penalty" };
+	double *axis[3] = { g->alpha, g->beta, g->unk };
+	int *count[3] = { &g->na, &g->nb, &g->nu };
+	char buf[256];
+	int rc, k = 0;
+	g->na = g->nb = g->nu = 0;
+	for (const char *p = s; k < 3; k++) {
+		const char *colon = strchr(p, ':');
+		size_t len = colon ? (size_t)(colon - p) : strlen(p);
+		if (len >= sizeof buf)
+			break;
+		memcpy(buf, p, len);
+		buf[len] = 0;
+		if ((rc = eval_list_parse(buf, axis[k], EVAL_GRID_MAX, what[k])) < 0)
+			return rc;
+		*count[k] = rc;
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	if (g->nb == 0 || k == 3)
+		return err_set(ACC_EINVAL, "--grid must look like 0.3,0.5,0.8:0,1,2 (alphas:betas) or "
+		               "0.3,0.5:0,1:-10,-4,0 (alphas:betas:unknown-word penalties)");
+	for (int i = 0; i < g->nu; i++)
+		if (g->unk[i] > 0)
+			return err_set(ACC_EINVAL, "--grid unknown-word penalties are log10 values <= 0, got %g", g->unk[i]);
 	return 0;
 }

@@ -254,8 +254,7 @@ out:
 	return rc;
 }
 
-int eval_runner_tune(eval_runner *r, const double *alpha, int na, const double *beta, int nb,
-                     eval_grid_cell *cells, int *best, int *n_dev)
+int eval_runner_tune(eval_runner *r, const eval_grid_axes *g, eval_grid_cell *cells, int *best, int *n_dev)
 {
 	utterance_list dev = { 0 };
 	float **lps = NULL;
@@ -291,10 +290,11 @@ int eval_runner_tune(eval_runner *r, const double *alpha, int na, const double *
 	*n_dev = (int)dev.n;
 	eval_grid_decoder gd = { .tokens = r->beam_tokens, .V = r->V, .blank = r->blank, .delim = r->delim,
 	                         .lm = r->lm, .bo = r->o.bo };
-	TRY(eval_grid_search(&gd, (const float *const *)lps, Ts, refs, (int)dev.n, alpha, na, beta, nb, cells, best));
+	TRY(eval_grid_search(&gd, (const float *const *)lps, Ts, refs, (int)dev.n, g, cells, best));
 	if (*best >= 0) {
 		r->o.bo.alpha = (float)cells[*best].alpha;
 		r->o.bo.beta = (float)cells[*best].beta;
+		r->o.bo.unk_penalty = (float)cells[*best].unk;
 	}
 	r->tuned = 1;
 out:

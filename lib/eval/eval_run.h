@@ -95,11 +95,11 @@ int eval_runner_transcribe(eval_runner *r, const char *path, char **hyp);
 int eval_runner_begin(eval_runner *r);
 
 /* The grid on the dev split (at most limit utterances): emissions once,
- * then every pair (eval_grid_search; cells[na * nb]).  The best pair
- * becomes the runner's alpha/beta (unchanged when no WER is finite).
- * *n_dev: the dev utterances used.  ACC_ENOTFOUND when there are none. */
-int eval_runner_tune(eval_runner *r, const double *alpha, int na, const double *beta, int nb,
-                     eval_grid_cell *cells, int *best, int *n_dev);
+ * then every cell (eval_grid_search; eval_grid_cells(g) of them).  The
+ * best cell becomes the runner's alpha/beta (and unknown-word penalty when
+ * the grid has that axis); unchanged when no WER is finite.  *n_dev: the
+ * dev utterances used.  ACC_ENOTFOUND when there are none. */
+int eval_runner_tune(eval_runner *r, const eval_grid_axes *g, eval_grid_cell *cells, int *best, int *n_dev);
 
 /* Load the evaluation set (split, subset, limit).  ACC_ENOTFOUND with a
  * hint when it is empty. */
