@@ -687,7 +687,7 @@ EOF
 
 if [ "${DEMO_BENCH:-0}" = 1 ]; then
 	{
-		printf '\n## make demo (tools/demo.sh, helper demo) — %s\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+		printf '\n## make demo (tools/demo.sh, %s base) — %s\n\n' "$MODEL_KIND" "$(date -u '+%Y-%m-%d %H:%M UTC')"
 		printf 'Machine: %s, %s cores.  Corpus: %s speakers x %s clips per language (%s) + long recordings, %s h of audio.  Base model: %s.\n\n' \
 			"$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)" "$(nproc)" "$SPEAKERS" "$UTTS" \
 			"$(commas $ALL_LANGS)" "$(qv "SELECT round(sum(duration_s) / 3600, 3) FROM recordings")" \
