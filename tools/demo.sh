@@ -290,6 +290,7 @@ if [ $MODE = base ]; then
 	for l in $NEW_LANGS; do
 		case " $BASE_VOCAB " in *" $l "*) echo "  note: the base's vocab.json knows '$l': it is not held out" ;; esac
 	done
+	[ "$SEED" = 11 ] && echo "  note: DEMO_SEED=11 is the seed of the base's own corpus: its speakers are not new"
 	step_done model "shipped base"
 elif [ $MODE = user ]; then
 	step 3 "The base model"

@@ -46,11 +46,11 @@ BINDIR=$BINDIR DEMO_DIR=$DIR DEMO_SPEAKERS=$SPEAKERS DEMO_UTTS=$UTTS DEMO_ADAPTE
 {
 	printf '\n## The thesis table: adapters vs fine-tuning vs from scratch (tools/thesis.sh) — %s\n\n' \
 		"$(date -u '+%Y-%m-%d %H:%M UTC')"
-	printf 'Machine: %s, %s cores.  `make bench-thesis`, i.e.:\n\n```\n%s\n```\n\n' \
+	printf 'Machine: %s, %s cores.  `sh tools/thesis.sh` (`make bench-thesis`), which runs:\n\n```\n%s\n```\n\n' \
 		"$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)" "$(nproc)" "$CMD"
 	printf 'Base: %s.\n\n' "$(cat "$DIR/base.txt")"
-	printf 'Corpus (new speakers, corpus seed 7; the base was trained on seed 11): %s speakers x %s clips per language\n' \
-		"$SPEAKERS" "$UTTS"
+	printf 'Corpus (new speakers, corpus seed %s; the base was trained on seed 11): %s speakers x %s clips per language\n' \
+		"${DEMO_SEED:-7}" "$SPEAKERS" "$UTTS"
 	printf '(spa, rus, amh, tam) + long recordings, `db split --distinct-text`; the table is measured on the test\n'
 	printf 'split: held-out speakers saying held-out sentences.  Each run: `train run --time-budget %s --sampling balanced\n' "$BUDGET"
 	printf -- '--include-flagged --batch-seconds 8`, greedy decoding (`train eval`).  Checkpoint bytes / lang: the files a\n'
