@@ -249,13 +249,27 @@ static void test_spans(void)
 	CHECK_EQ_INT(tok[3].end, 11);
 	CHECK_NEAR(tok[3].mean_logp, -0.1, 1e-6);
 	CHECK_NEAR(tok[3].mean_p, exp(-0.1), 1e-6);
-	CHECK_OK(align_word_spans(tok, 4, tgt, 3, -1, &w, &nw));
+	CHECK_OK(align_word_spans(tok, 4, T, tgt, 3, -1, &w, &nw));
 	CHECK_EQ_INT(nw, 2);
 	if (nw == 2) {
-		CHECK_EQ_INT(w[0].start, 1);
-		CHECK_EQ_INT(w[0].end, 5);   /* a a _ b: end of b */
+		CHECK_EQ_INT(w[0].start, 1);   /* the first word: its first character */
+		CHECK_EQ_INT(w[0].end, 7);     /* a a _ b | |: the end of the delimiter (= b's end + 2) */
 		CHECK_EQ_INT(w[0].first, 0);
 		CHECK_EQ_INT(w[0].last, 1);
+		CHECK_EQ_INT(w[1].start, 7);   /* the end of the delimiter, 1 frame before c */
+		CHECK_EQ_INT(w[1].end, T);     /* the last word: c's end + 2, clamped to T */
+	}
+	free(w);
+	w = NULL;
+	/* a pause: the delimiter right after a, then silence, then c: a ends
+	 * at the delimiter's end, c starts 1 frame before its first frame */
+	int tp[4] = { 1, 3, 1, -1 };
+	align_span pt[3] = { { .first = 0, .last = 0, .start = 1, .end = 2 }, { .first = 1, .last = 1, .start = 2, .end = 3 },
+	                     { .first = 2, .last = 2, .start = 9, .end = 10 } };
+	CHECK_OK(align_word_spans(pt, 3, 11, tp, 3, -1, &w, &nw));
+	CHECK_EQ_INT(nw, 2);
+	if (nw == 2) {
+		CHECK_EQ_INT(w[0].end, 3);
 		CHECK_EQ_INT(w[1].start, 8);
 		CHECK_EQ_INT(w[1].end, 11);
 	}

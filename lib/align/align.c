@@ -382,7 +382,7 @@ int align_token_spans(const align_path *p, int64_t L, align_span **spans)
 	return 0;
 }
 
-int align_word_spans(const align_span *tok, int64_t L, const int *targets, int delim, int star,
+int align_word_spans(const align_span *tok, int64_t L, int64_t T, const int *targets, int delim, int star,
 		     align_span **words, int64_t *n)
 {
 	int64_t cnt = 0;
@@ -410,7 +410,20 @@ int align_word_spans(const align_span *tok, int64_t L, const int *targets, int d
 		x->last = k - 1;
 		x->id = tok[j].id;
 		x->start = tok[j].start;
-		x->end = tok[k - 1].end;
+		if (j > 0 && targets[j - 1] == delim) {
+			int64_t s = tok[j].start - ALIGN_WORD_LEAD;
+			x->start = tok[j - 1].end > s ? tok[j - 1].end : s;
+			if (x->start > tok[j].start)
+				x->start = tok[j].start;
+		}
+		int64_t e = tok[k - 1].end + ALIGN_WORD_TAIL;
+		if (k < L && targets[k] == delim)
+			e = tok[k].end < e ? tok[k].end : e;
+		else if (k < L && tok[k].start < e)
+			e = tok[k].start;
+		if (e > T)
+			e = T;
+		x->end = e > tok[k - 1].end ? e : tok[k - 1].end;
 		x->mean_logp = sl / frames;
 		x->mean_p = sp / frames;
 		j = k;

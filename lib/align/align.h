@@ -66,10 +66,29 @@ typedef struct align_span {
 /* One span per target position (L spans, malloc'ed). */
 int align_token_spans(const align_path *p, int64_t L, align_span **spans);
 
+/* How far a word reaches past its characters' frames (align_word_spans):
+ * the first character's spike comes up to ALIGN_WORD_LEAD frames after the
+ * word's onset, the last character's spike ends ~ALIGN_WORD_TAIL frames
+ * before the word's acoustic end. */
+#define ALIGN_WORD_LEAD 1
+#define ALIGN_WORD_TAIL 2
+
 /* Words: runs of target positions between word delimiters (and <star>
  * tokens, which are never part of a word); scores are the frame-weighted
- * means of their tokens.  *words malloc'ed (NULL when *n == 0). */
-int align_word_spans(const align_span *tok, int64_t L, const int *targets, int delim, int star,
+ * means of their tokens (first/last: the token positions).  A word's
+ * extent is read off the path, not just its characters' frames: a CTC
+ * model fires a one- or two-frame spike per character where it recognizes
+ * it, and the delimiter '|' between two words is the boundary (its span
+ * ends where the next word starts, measured within a few ms on synthetic
+ * truth, docs/BASE_MODEL.md).  So a word ends at the end of the '|' after
+ * it, but no later than ALIGN_WORD_TAIL frames after its last character (a
+ * pause: the delimiter then sits inside the silence); it starts at the end
+ * of the '|' before it, but no earlier than ALIGN_WORD_LEAD frames before
+ * its first character.  Without a delimiter (the first word, the last one,
+ * next to a <star>) it starts at its first character and ends
+ * ALIGN_WORD_TAIL frames after its last one, never past the next token's
+ * start nor frame T.  *words malloc'ed (NULL when *n == 0). */
+int align_word_spans(const align_span *tok, int64_t L, int64_t T, const int *targets, int delim, int star,
 		     align_span **words, int64_t *n);
 
 /* Quality of an aligned stretch of frames [f0, f1): mean log-prob of the

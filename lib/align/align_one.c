@@ -247,7 +247,7 @@ int align_one(const float *lp, int64_t T, int V, int blank, const vocab *v, cons
 	}
 	if ((rc = align_token_spans(&path, L, &r->tok)))
 		goto out;
-	if ((rc = align_word_spans(r->tok, L, tg, delim, star, &r->words, &r->nwords)))
+	if ((rc = align_word_spans(r->tok, L, path.T, tg, delim, star, &r->words, &r->nwords)))
 		goto out;
 	if ((rc = word_texts(r, v, text)) || (p->break_words && (rc = break_words(r)))) {
 		rc = err_set(ACC_ENOMEM, "align: out of memory");
