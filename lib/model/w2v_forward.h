@@ -59,7 +59,9 @@ enum {
 
 /* Activations of one encoder layer.  In inference the residual-stream
  * pointers of a layer alias one buffer updated in place; with
- * W2V_FWD_TRAIN each layer owns its buffers.  All fp32, [B,T,*] row-major,
+ * W2V_FWD_TRAIN each layer owns its buffers (with W2V_FWD_RECOMPUTE only
+ * x and out are the layer's own, the rest is one set every layer shares,
+ * refilled by w2v_fwd_recompute_layer).  All fp32, [B,T,*] row-major,
  * also with W2V_FWD_TRAIN | W2V_FWD_BF16: each matmul then reads a bf16
  * rounding of its fp32 input, which the backward (w2v_backward.h) re-derives
  * bit for bit from the kept fp32 value instead of storing it. */
