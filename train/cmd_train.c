@@ -61,7 +61,8 @@ static const cliopt opts[] = {
 	                               "warns where this CPU runs bf16 slower than fp32 (no AMX)" },
 	{ "recompute", 0, NULL, O_RECOMP, "activation checkpointing: keep only each encoder layer's input and\n"
 	                                  "re-run the layer in the backward (same results bit for bit; far\n"
-	                                  "less activation memory on long batches, ~25-35% more step time)" },
+	                                  "less activation memory on long batches, for one more forward of\n"
+	                                  "the encoder layers per step)" },
 	{ "quiet", 0, NULL, O_QUIET, "no progress line" },
 	/* regularization: the training forward only; defaults: config.json, as HF */
 	{ "dropout", 0, "P", O_DROP, "hidden_dropout (attention/FFN outputs, encoder input)" },
