@@ -6,14 +6,16 @@
  * labels per utterance, random weights of a preset shape).
  *
  *   bench_train [--preset mms-300m] [--batch 4] [--seconds 5] [--steps 3]
- *               [--freeze adapters|full] [--precision fp32|bf16]
+ *               [--freeze adapters|full] [--precision fp32|bf16] [--recompute]
  *
  * Prints per-step time (median of the timed steps after one warm-up), audio
  * seconds per wall second, the split forward / CTC / backward / optimizer,
  * GFLOP/s from the reference's FLOP count when given (--gflop-per-step), and
  * peak RSS.  --precision bf16 runs forward and backward matmuls with bf16
  * operands and fp32 accumulation (PyTorch's bf16 autocast); activations,
- * gradients and AdamW stay fp32.
+ * gradients and AdamW stay fp32.  --recompute: activation checkpointing
+ * (W2V_FWD_RECOMPUTE, as `train run --recompute`); the precision column
+ * then reads e.g. "fp32+rc".
  */
 #include <math.h>
 #include <stdio.h>
@@ -60,7 +62,7 @@ static int cmp_d(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	const char *preset = "mms-300m", *freeze = "adapters", *prec = "fp32", *model_dir = NULL;
-	int B = 4, steps = 3;
+	int B = 4, steps = 3, recompute = 0;
 	double secs = 5, gflop = 0;
 	double peak = 0;   /* fp32 matmul ceiling (bench_infer --matmul), 0 = none */
 	for (int i = 1; i < argc; i++) {
@@ -73,10 +75,12 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--precision") && i + 1 < argc) prec = argv[++i];
 		else if (!strcmp(argv[i], "--gflop-per-step") && i + 1 < argc) gflop = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--peak-gflops") && i + 1 < argc) peak = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--recompute")) recompute = 1;
 		else if (!strcmp(argv[i], "--help")) {
 			printf("usage: bench_train [--preset P] [--batch B] [--seconds S] [--steps N] "
 			       "[--freeze adapters|full|full+conv] [--precision fp32|bf16] [--gflop-per-step G] "
-			       "[--model DIR] [--peak-gflops G]\n"
+			       "[--model DIR] [--peak-gflops G] [--recompute]\n"
+			       "--recompute: activation checkpointing (each layer's forward re-run in the backward)\n"
 			       "--peak-gflops G: count the step's FLOPs (the forward's matmuls and convolutions,\n"
 			       "x3 where the backward runs) and report them as a share of G, the fp32 matmul\n"
 			       "ceiling that `bench_infer --matmul` measured on this machine\n");
@@ -91,6 +95,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int bf16 = !strcmp(prec, "bf16");
+	if (recompute)
+		prec = bf16 ? "bf16+rc" : "fp32+rc";
 	w2v_config c;
 	w2v_model *m = NULL;
 	w2v_fwd *f = NULL;
@@ -108,7 +114,8 @@ int main(int argc, char **argv)
 		err_print();
 		return 1;
 	}
-	if (w2v_fwd_create(&f, m, W2V_FWD_TRAIN | (base_from < 0 ? W2V_FWD_TRAIN_FEAT : 0) | (bf16 ? W2V_FWD_BF16 : 0)) ||
+	if (w2v_fwd_create(&f, m, W2V_FWD_TRAIN | (base_from < 0 ? W2V_FWD_TRAIN_FEAT : 0) | (bf16 ? W2V_FWD_BF16 : 0) |
+	                   (recompute ? W2V_FWD_RECOMPUTE : 0)) ||
 	    w2v_bwd_create(&bk)) {
 		err_print();
 		return 1;

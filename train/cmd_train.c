@@ -20,7 +20,7 @@
 
 enum { O_MANIFEST = 256, O_MODEL, O_LANG, O_OUT, O_DLANG, O_STEPS, O_LR, O_WARMUP, O_BSEC, O_ACCUM,
        O_CLIP, O_WD, O_SEED, O_EVAL, O_SAVE, O_PAT, O_FREEZE, O_BOTT, O_INIT, O_INITFROM, O_SAMP,
-       O_FLAG, O_MAXS, O_RESUME, O_STOP, O_BUDGET, O_PREC, O_QUIET,
+       O_FLAG, O_MAXS, O_RESUME, O_STOP, O_BUDGET, O_PREC, O_QUIET, O_RECOMP,
        O_DROP, O_ADROP, O_ACTDROP, O_FPDROP, O_FDROP, O_LDROP, O_MTP, O_MTL, O_MFP, O_MFL, O_NOREG };
 
 static const cliopt opts[] = {
@@ -59,6 +59,10 @@ static const cliopt opts[] = {
 	{ "precision", 0, "P", O_PREC, "fp32 (default) | bf16: matmuls in bf16 with fp32 accumulation\n"
 	                               "(as PyTorch bf16 autocast); weights, gradients, AdamW stay fp32;\n"
 	                               "warns where this CPU runs bf16 slower than fp32 (no AMX)" },
+	{ "recompute", 0, NULL, O_RECOMP, "activation checkpointing: keep only each encoder layer's input and\n"
+	                                  "re-run the layer in the backward (same results bit for bit; far\n"
+	                                  "less activation memory on long batches, for one more forward of\n"
+	                                  "the encoder layers per step)" },
 	{ "quiet", 0, NULL, O_QUIET, "no progress line" },
 	/* regularization: the training forward only; defaults: config.json, as HF */
 	{ "dropout", 0, "P", O_DROP, "hidden_dropout (attention/FFN outputs, encoder input)" },
@@ -192,6 +196,7 @@ static int set_option(void *ctx, int c, const char *arg)
 	case O_STOP: if (!(rc = cli_number(arg, &v, "--stop-after"))) o->stop_after = (int64_t)v; break;
 	case O_BUDGET: if (!(rc = cli_number(arg, &v, "--time-budget"))) o->time_budget = v; break;
 	case O_QUIET: o->quiet = 1; break;
+	case O_RECOMP: o->recompute = 1; break;
 	case O_DROP: rc = prob(arg, &o->dropout, "--dropout"); break;
 	case O_ADROP: rc = prob(arg, &o->attention_dropout, "--attention-dropout"); break;
 	case O_ACTDROP: rc = prob(arg, &o->activation_dropout, "--activation-dropout"); break;

@@ -354,6 +354,7 @@ int w2v_backward(w2v_bwd *b, w2v_fwd *f, const float *input, const float *dlogit
 		float *dln;
 		if (a->skipped)
 			continue;   /* LayerDrop: the identity, no gradient for the layer */
+		TRY(w2v_fwd_recompute_layer(f, l));   /* W2V_FWD_RECOMPUTE: its activations again */
 		if (stable) {
 			if (adapters) {
 				/* out = h2 + l2(relu(l1(norm(h2)))): ds becomes d h2 in place */

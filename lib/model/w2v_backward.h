@@ -20,6 +20,9 @@
  * the same masks: dropped elements get no gradient, skipped layers are the
  * identity, time-masked frames send their gradient to masked_spec_embed
  * (which trains, as in HF, when base_from <= 0) instead of the projection.
+ * After a W2V_FWD_RECOMPUTE forward each layer's activations are rebuilt
+ * (w2v_fwd_recompute_layer) just before that layer's backward: the same
+ * gradients bit for bit, with one layer's activations resident.
  */
 #pragma once
 #include "model/w2v.h"

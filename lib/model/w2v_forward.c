@@ -78,6 +78,10 @@ int w2v_fwd_create(w2v_fwd **out, const w2v_model *m, int flags)
 		return err_set(ACC_EINVAL, "int8 inference cannot be combined with %s",
 		               (flags & W2V_FWD_TRAIN) ? "training" : "bf16");
 	}
+	if ((flags & W2V_FWD_RECOMPUTE) && !(flags & W2V_FWD_TRAIN)) {
+		free(f);
+		return err_set(ACC_EINVAL, "activation recomputation is for a training forward (W2V_FWD_TRAIN)");
+	}
 	if ((rc = ops_ctx_create(&f->ops))) {
 		free(f);
 		return rc;
@@ -277,7 +281,9 @@ static int lin(w2v_fwd *f, void *y, ops_dtype yt, const void *x, ops_dtype xt, c
 /* The activation buffers a W2V_FWD_TRAIN forward keeps for encoder layer
  * l, allocated per layer in a fixed order; a frozen layer's
  * weight-gradient-only tensors live in the shared set (w2v_forward
- * allocates it before the layers, so LayerDrop cannot skip it). */
+ * allocates it before the layers, so LayerDrop cannot skip it).  With
+ * W2V_FWD_RECOMPUTE every layer gets the one set f->rc_set (nothing is
+ * allocated); l = -1 allocates a complete set (rc_set itself). */
 static int layer_alloc_train(w2v_fwd *f, int l, w2v_layer_acts *a)
 {
 	int rc = 0;
@@ -286,7 +292,11 @@ static int layer_alloc_train(w2v_fwd *f, int l, w2v_layer_acts *a)
 	int B = f->B, T = f->T, M = B * T;
 	size_t nH = (size_t)M * H, nF = (size_t)M * F, nA = (size_t)M * A;
 	int stable = c->do_stable_layer_norm;
-	int slim = l < f->frozen_below;
+	if (l >= 0 && (f->flags & W2V_FWD_RECOMPUTE)) {
+		*a = f->rc_set;   /* every activation, slim = 0, skipped = 0 */
+		return 0;
+	}
+	int slim = l >= 0 && l < f->frozen_below;
 	w2v_layer_acts *sh = slim ? &f->slim_set : NULL;
 	a->slim = slim;
 	NEED(a->q, nH * 4); NEED(a->k, nH * 4); NEED(a->v, nH * 4);
@@ -656,8 +666,20 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 	float *rtmp = NULL;
 	if (RP(f, hidden) > 0)
 		NEED(rtmp, nH * 4);
-	if (train && f->frozen_below > 0)
+	int recompute = train && (f->flags & W2V_FWD_RECOMPUTE);
+	if (recompute) {
+		/* one layer set and the recomputed output, before the layers so
+		 * that LayerDrop cannot skip them; the matmul-input buffers stay
+		 * valid until the next forward, for w2v_fwd_recompute_layer */
+		memset(&f->rc_set, 0, sizeof f->rc_set);
+		TRY(layer_alloc_train(f, -1, &f->rc_set));
+		NEED(f->rc_out, nH * 4);
+		void *mm[7] = { mmH, mmF, mmA, qb, kb, vb, ab };
+		memcpy(f->rc_mm, mm, sizeof mm);
+		f->rc_rtmp = rtmp;
+	} else if (train && f->frozen_below > 0) {
 		TRY(slim_alloc(f));
+	}
 	uint64_t ld_rng = 0;   /* the LayerDrop stream (the hook's state) */
 	for (int l = 0; l < L; l++) {
 		float *nx = cur;
@@ -707,6 +729,33 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 	logsoftmax_forward(f->logprobs, f->logits, M, V);
 out:
 	return rc;
+}
+
+int w2v_fwd_recompute_layer(w2v_fwd *f, int l)
+{
+	if (!(f->flags & W2V_FWD_RECOMPUTE) || f->T == 0)
+		return 0;
+	if (l < 0 || l >= f->m->cfg.num_hidden_layers)
+		return err_set(ACC_EINVAL, "w2v_fwd_recompute_layer: no encoder layer %d", l);
+	w2v_layer_acts *a = &f->layer[l];
+	if (a->skipped)
+		return 0;
+	/* the layer's output is already kept (the next layer's input): the
+	 * recomputed one goes to a spare buffer, and the kept one is untouched */
+	float *x = a->x, *out = a->out;
+	ops_dtype mt = (f->flags & W2V_FWD_BF16) ? OPS_BF16 : OPS_F32;
+	void **mm = f->rc_mm;
+	int rc = layer_forward(f, l, x, f->rc_out, mt, mm[0], mm[1], mm[2], mm[3], mm[4], mm[5], mm[6], f->rc_rtmp);
+	a->out = out;
+	return rc;
+}
+
+size_t w2v_fwd_activation_bytes(const w2v_fwd *f)
+{
+	size_t n = 0;
+	for (int i = 0; i < f->nbufs; i++)
+		n += f->buf_sz[i];
+	return n;
 }
 
 /* ---- bf16/int8 inference without the fp32 weights ---- */

@@ -45,11 +45,23 @@ enum {
 	                      * feature projection (linear_forward_int8); norms,
 	                      * attention, convolutions and lm_head stay fp32.
 	                      * Inference only: not with W2V_FWD_TRAIN or _BF16 */
+	W2V_FWD_RECOMPUTE = 32, /* with W2V_FWD_TRAIN: activation checkpointing.  The
+	                      * forward keeps of each encoder layer only its input
+	                      * (hidden[l]); every layer runs in ONE shared set of
+	                      * activation buffers, and the backward re-runs each
+	                      * layer's forward into it just before that layer's
+	                      * backward (w2v_fwd_recompute_layer).  Same ops in the
+	                      * same order, same dropout keys and LayerDrop draws:
+	                      * losses and gradients are bit-identical to those
+	                      * without it, for about one more forward of the
+	                      * encoder layers per step */
 };
 
 /* Activations of one encoder layer.  In inference the residual-stream
  * pointers of a layer alias one buffer updated in place; with
- * W2V_FWD_TRAIN each layer owns its buffers.  All fp32, [B,T,*] row-major,
+ * W2V_FWD_TRAIN each layer owns its buffers (with W2V_FWD_RECOMPUTE only
+ * x and out are the layer's own, the rest is one set every layer shares,
+ * refilled by w2v_fwd_recompute_layer).  All fp32, [B,T,*] row-major,
  * also with W2V_FWD_TRAIN | W2V_FWD_BF16: each matmul then reads a bf16
  * rounding of its fp32 input, which the backward (w2v_backward.h) re-derives
  * bit for bit from the kept fp32 value instead of storing it. */
@@ -153,6 +165,13 @@ typedef struct w2v_fwd {
 	uint8_t *fmask;                 /* [B*H] feature mask (1 = channel zeroed), or NULL */
 	int frozen_below;               /* w2v_fwd_set_frozen_below (0: every layer keeps everything) */
 	w2v_layer_acts slim_set;        /* the buffers the frozen layers share (private) */
+	/* W2V_FWD_RECOMPUTE (private): the one layer set every layer runs in,
+	 * the recomputed layer's output, and the last forward's matmul-input
+	 * buffers (mmH, mmF, mmA, q, k, v, attn) and dropout branch buffer */
+	w2v_layer_acts rc_set;
+	float *rc_out;
+	void *rc_mm[7];
+	float *rc_rtmp;
 	/* identity of the trainable group the packed weights came from (private) */
 	const float *seen_train;
 	int seen_vocab;
@@ -208,6 +227,19 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len);
  * (a backward with any base_from works).  A backward whose base_from is
  * below `layer` fails with ACC_EINVAL. */
 void w2v_fwd_set_frozen_below(w2v_fwd *f, int layer);
+
+/* W2V_FWD_RECOMPUTE: run encoder layer l of the last forward again, from
+ * its kept input (f->layer[l].x), into the shared layer buffers, so that
+ * f->layer[l] holds every activation its backward reads, bit for bit as the
+ * forward computed them (same inputs, ops, dropout keys; a LayerDrop-
+ * skipped layer stays skipped).  Valid until the next layer is recomputed
+ * or the next forward.  w2v_backward calls it; 0 and nothing done without
+ * W2V_FWD_RECOMPUTE or for a skipped layer; ACC_EINVAL for l out of range. */
+int w2v_fwd_recompute_layer(w2v_fwd *f, int l);
+
+/* Bytes of activation buffers f holds (every buffer the forwards so far
+ * have grown, hidden states, layer activations, matmul inputs, logits). */
+size_t w2v_fwd_activation_bytes(const w2v_fwd *f);
 
 /* The ops context (for ops_ctx_weights_changed after changing a weight). */
 ops_ctx *w2v_fwd_ops(w2v_fwd *f);

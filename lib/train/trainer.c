@@ -147,7 +147,7 @@ static int prepare(train_ctx *t, trainer_opts *oo)
 		t->reg_on = w2v_reg_active(&t->reg);
 	}
 	TRY(w2v_fwd_create(&t->f, t->m, W2V_FWD_TRAIN | (oo->base_from < 0 ? W2V_FWD_TRAIN_FEAT : 0) |
-	                                (o->bf16 ? W2V_FWD_BF16 : 0)));
+	                                (o->bf16 ? W2V_FWD_BF16 : 0) | (o->recompute ? W2V_FWD_RECOMPUTE : 0)));
 	w2v_fwd_set_frozen_below(t->f, oo->base_from);   /* frozen layers keep only what their input gradient needs */
 	/* every bucket's padded shape recurs each epoch: keep all their
 	 * primitives (forward + backward, ~40 per shape) */

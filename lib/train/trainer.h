@@ -123,6 +123,9 @@ typedef struct trainer_opts {
 	int     bf16;              /* --precision bf16: matmuls of forward and backward in bf16 with
 	                            * fp32 accumulation (PyTorch's bf16 autocast); weights, gradients
 	                            * and AdamW stay fp32, so a resume may switch precision */
+	int     recompute;         /* --recompute: activation checkpointing (W2V_FWD_RECOMPUTE): keep
+	                            * only each encoder layer's input, re-run the layer in the backward;
+	                            * same results bit for bit, less memory, ~1 more layer forward */
 	int     argc;              /* command line, recorded in runs (may be 0) */
 	char  **argv;
 	/* called with each trainer_note (NULL = nobody listens); on every
