@@ -35,10 +35,13 @@ cat "$TMP/matmul.txt" >&2
 PEAK=$(sed -n 's/^matmul 2048^3 fp32: median \([0-9.]*\) GFLOP.*/\1/p' "$TMP/matmul.txt")
 [ -n "$PEAK" ] || PEAK=0
 
-# one bench_train row: binary model freeze precision batch seconds
+# one bench_train row: binary model freeze precision batch seconds (the
+# baseline, an older bench_train, without the FLOP count it may not know)
 row() {
+	pk="--peak-gflops $PEAK"
+	[ "$1" = "$BASELINE" ] && pk=""
 	"$1" --model "$TMP/$2" --freeze "$3" --precision "$4" --batch "$5" --seconds "$6" --steps 10 \
-		--peak-gflops "$PEAK" 2> /dev/null | sed "s|$TMP/||"
+		$pk 2> /dev/null | sed "s|$TMP/||"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'; }
 rate() { awk -F'|' '{ gsub(/ /, "", $8); print $8 }'; }

@@ -490,7 +490,7 @@ step 6 "Evaluation: greedy and LM beam decoding (CER/WER), alignment accuracy"
 EVAL_SQL="SELECT lang, decoder, beam, alpha, beta, utterances, round(audio_s, 1) AS audio_s,
        round(100 * cer, 2) AS cer_pct, round(100 * wer, 2) AS wer_pct
 FROM eval_runs WHERE id IN (SELECT max(id) FROM eval_runs WHERE split = 'test' AND condition = 'clean'
-                            AND subset = 'all' GROUP BY lang, decoder)
+                            AND subset = 'all' AND model_dir NOT LIKE '%/thesis/%' GROUP BY lang, decoder)
 ORDER BY lang, decoder DESC"
 CURVE_SQL="SELECT r.id AS run, r.lang, r.strategy, m.step, round(m.loss, 3) AS dev_loss,
        round(100 * m.cer, 1) AS cer_pct, round(100 * m.wer, 1) AS wer_pct
