@@ -62,15 +62,15 @@ for cfg in "demo full+conv fp32 1 8" "demo full+conv fp32 2 8" "demo full fp32 2
 	set -- $cfg
 	for i in $(seq "$ROUNDS"); do
 		row "$B" "$@" > "$TMP/r$i.txt"
-		[ -n "$BASELINE" ] && row "$BASELINE" "$@" > "$TMP/b$i.txt"
+		[ -n "$BASELINE" ] && row "$BASELINE" "$@" > "$TMP/old$i.txt"
 	done
 	m=$(cat "$TMP"/r*.txt | rate | median)
 	grep -h "| $m |" "$TMP"/r*.txt | head -1 | sed 's/| demo |/| demo (128x4) |/; s/| base |/| base (256x6) |/' >> "$TMP/section.md"
 	if [ -n "$BASELINE" ]; then
-		bm=$(cat "$TMP"/b*.txt | rate | median)
+		bm=$(cat "$TMP"/old*.txt | rate | median)
 		echo "$*: accent $m audio s/s, baseline $bm" >> "$TMP/baseline.txt"
 	fi
-	rm -f "$TMP"/r*.txt "$TMP"/b*.txt
+	rm -f "$TMP"/r[0-9]*.txt "$TMP"/old[0-9]*.txt
 done
 
 if [ -n "$BASELINE" ]; then
@@ -105,7 +105,7 @@ if command -v perf > /dev/null 2>&1; then
 		--steps 60 > /dev/null 2>&1 &&
 	perf report -i "$TMP/perf.data" --no-children --sort dso,symbol --stdio -g none 2> /dev/null |
 	awk '/%/ && !/^#/ {
-		p = $1; sub(/%/, "", p); dso = $2; sym = $NF
+		p = $1; sub(/%/, "", p); dso = $2; sym = $4
 		if (dso ~ /JIT|dnnl/ || sym ~ /^0x/ && dso !~ /gomp|kernel/) k = "oneDNN kernels (matmul, conv; JIT code)"
 		else if (dso ~ /gomp/) k = "OpenMP barriers and spinning"
 		else if (dso ~ /kernel/) k = "kernel (page faults, scheduling)"

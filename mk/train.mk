@@ -11,5 +11,5 @@ bench-train: $(BINDIR)/bench_train $(BINDIR)/bench_infer
 # model's shapes), share of the matmul peak, PyTorch at the demo's shape and
 # a per-op profile (bench/bench_train_small.sh), appended to bench/RESULTS.md.
 .PHONY: bench-train-small
-bench-train-small: $(BINDIR)/bench_train $(BINDIR)/bench_infer $(BINDIR)/mkmodel
+bench-train-small: bench-deps $(BINDIR)/bench_train $(BINDIR)/bench_infer $(BINDIR)/mkmodel
 	BINDIR=$(BINDIR) sh bench/bench_train_small.sh
