@@ -32,45 +32,10 @@
 #include "model/w2v_backward.h"
 #include "model/w2v_forward.h"
 #include "model/w2v_reg.h"
+#include "fixbatch.h"
 
 #define FX "tests/data/hf-wav2vec2/mms-tiny"
 #define FXB "tests/data/hf-wav2vec2/base-tiny"
-
-typedef struct {
-	float *x;
-	int B, n;
-	int64_t len[2];
-	int tgt[2 * 8];
-	int64_t tlen[2];
-	int S;
-} batch;
-
-/* the fixture's 2-utterance batch, the second one padded (attention mask
- * in use), with a short synthetic target */
-static int load_batch(const char *dir, batch *bt)
-{
-	char p[256];
-	safetensors_file *g = NULL;
-	snprintf(p, sizeof p, "%s/golden.safetensors", dir);
-	if (safetensors_open(&g, p))
-		return -1;
-	size_t ne = 0;
-	int rc = safetensors_read_f32(g, "input_values", 2, (int64_t[]){ 2, 16000 }, &bt->x, &ne);
-	safetensors_close(g);
-	if (rc)
-		return -1;
-	bt->B = 2;
-	bt->n = 16000;
-	bt->len[0] = 16000;
-	bt->len[1] = 11000;
-	bt->S = 6;
-	for (int b = 0; b < 2; b++) {
-		bt->tlen[b] = 6 - b;
-		for (int s = 0; s < 6; s++)
-			bt->tgt[b * 6 + s] = 1 + (s * 3 + b) % 4;
-	}
-	return 0;
-}
 
 /* make masked_spec_embed present (the fixtures have masking off) */
 static void give_spec_embed(w2v_model *m)
@@ -94,7 +59,7 @@ static w2v_reg all_on(void)
 }
 
 /* forward + summed CTC + backward, gradients accumulated into gt/gb */
-static int step(w2v_fwd *f, w2v_bwd *bk, const batch *bt, int base_from, float *gt, float *gb, double *loss)
+static int step(w2v_fwd *f, w2v_bwd *bk, const fix_batch *bt, int base_from, float *gt, float *gb, double *loss)
 {
 	int rc = w2v_forward(f, bt->x, bt->B, bt->n, bt->len);
 	if (rc)
@@ -122,7 +87,7 @@ typedef struct {
 
 /* Two accumulated micro-batches (regularization seeds 11 and 12) on one
  * training forward of m, frozen layers slim as the trainer sets them. */
-static int run(w2v_model *m, const batch *bt, int flags, int base_from, const w2v_reg *reg, result *r)
+static int run(w2v_model *m, const fix_batch *bt, int flags, int base_from, const w2v_reg *reg, result *r)
 {
 	w2v_fwd *f = NULL;
 	w2v_bwd *bk = NULL;
@@ -157,9 +122,9 @@ static void test_bit_identical(void)
 	int skips = 0, configs = 0;
 	for (int mi = 0; mi < 3; mi++) {
 		w2v_model *m = NULL;
-		batch bt = { 0 };
+		fix_batch bt = { 0 };
 		CHECK_OK(w2v_load(&m, fx[mi], NULL));
-		CHECK(load_batch(fx[mi], &bt) == 0);
+		CHECK(fix_batch_load(fx[mi], &bt) == 0);
 		if (!m || !bt.x) {
 			w2v_free(m);
 			free(bt.x);
@@ -226,8 +191,8 @@ static void test_bit_identical(void)
 static void test_bf16_released_base(void)
 {
 	w2v_model *m[2] = { NULL, NULL };
-	batch bt = { 0 };
-	CHECK(load_batch(FX, &bt) == 0);
+	fix_batch bt = { 0 };
+	CHECK(fix_batch_load(FX, &bt) == 0);
 	float *gt[2] = { NULL, NULL };
 	double loss[2] = { 0, 0 };
 	for (int k = 0; k < 2; k++) {
@@ -279,8 +244,8 @@ static void test_flags(void)
 	/* an inference forward's recompute call is a no-op; out of range is refused */
 	CHECK_OK(w2v_fwd_create(&f, m, W2V_FWD_TRAIN | W2V_FWD_RECOMPUTE));
 	if (f) {
-		batch bt = { 0 };
-		CHECK(load_batch(FX, &bt) == 0);
+		fix_batch bt = { 0 };
+		CHECK(fix_batch_load(FX, &bt) == 0);
 		if (bt.x) {
 			CHECK_OK(w2v_forward(f, bt.x, bt.B, bt.n, bt.len));
 			CHECK(w2v_fwd_recompute_layer(f, m->cfg.num_hidden_layers) == ACC_EINVAL);

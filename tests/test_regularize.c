@@ -27,46 +27,12 @@
 #include "model/w2v_backward.h"
 #include "model/w2v_forward.h"
 #include "model/w2v_reg.h"
+#include "fixbatch.h"
 
 #define FX "tests/data/hf-wav2vec2/mms-tiny"
 #define FXB "tests/data/hf-wav2vec2/base-tiny"
 
-typedef struct {
-	float *x;
-	int B, n;
-	int64_t len[2];
-	int tgt[2 * 64];
-	int64_t tlen[2];
-	int S;
-} batch;
-
-/* the fixture's padded 2-utterance batch, with a short synthetic target */
-static int load_batch(const char *dir, batch *bt)
-{
-	char p[256];
-	safetensors_file *g = NULL;
-	snprintf(p, sizeof p, "%s/golden.safetensors", dir);
-	if (safetensors_open(&g, p))
-		return -1;
-	size_t ne = 0;
-	int rc = safetensors_read_f32(g, "input_values", 2, (int64_t[]){ 2, 16000 }, &bt->x, &ne);
-	safetensors_close(g);
-	if (rc)
-		return -1;
-	bt->B = 2;
-	bt->n = 16000;
-	bt->len[0] = 16000;
-	bt->len[1] = 11000;
-	bt->S = 6;
-	for (int b = 0; b < 2; b++) {
-		bt->tlen[b] = 6 - b;
-		for (int s = 0; s < 6; s++)
-			bt->tgt[b * 6 + s] = 1 + (s * 3 + b) % 4;
-	}
-	return 0;
-}
-
-static int loss_of(w2v_fwd *f, const batch *bt, double *loss, float *dlog)
+static int loss_of(w2v_fwd *f, const fix_batch *bt, double *loss, float *dlog)
 {
 	int rc = w2v_forward(f, bt->x, bt->B, bt->n, bt->len);
 	if (rc)
@@ -103,7 +69,7 @@ typedef struct rig {
 	w2v_model *m;
 	w2v_fwd *f;
 	w2v_bwd *bk;
-	batch bt;
+	fix_batch bt;
 } rig;
 
 /* loads the fixture in dir and its batch (with masked_spec_embed present
@@ -112,7 +78,7 @@ static int rig_open(rig *g, const char *dir, int spec_embed)
 {
 	memset(g, 0, sizeof *g);
 	CHECK_OK(w2v_load(&g->m, dir, NULL));
-	if (!g->m || load_batch(dir, &g->bt))
+	if (!g->m || fix_batch_load(dir, &g->bt))
 		return -1;
 	if (spec_embed)
 		give_spec_embed(g->m);
