@@ -118,9 +118,11 @@ static void test_one(void)
 		CHECK_STR(r.word_text[0], "hello");
 		CHECK_STR(r.word_text[1], "world");
 		CHECK_EQ_INT(r.words[0].start, 5);
-		/* h e l _ l o: 5 tokens + 1 blank -> 16 frames */
-		CHECK_EQ_INT(r.words[0].end, 5 + 16);
-		CHECK_EQ_INT(r.words[1].end, T - 5);
+		/* h e l _ l o: 5 tokens + 1 blank -> 16 frames; the word ends at
+		 * the end of the '|' after it, ALIGN_WORD_TAIL frames past 'o' */
+		CHECK_EQ_INT(r.words[0].end, 5 + 16 + ALIGN_WORD_TAIL);
+		/* the last word: ALIGN_WORD_TAIL frames into the trailing blanks */
+		CHECK_EQ_INT(r.words[1].end, T - 5 + ALIGN_WORD_TAIL);
 	}
 	CHECK_NEAR(r.lead_s, 0.10, 1e-12);
 	CHECK_NEAR(r.trail_s, 0.10, 1e-12);
@@ -446,12 +448,13 @@ static void test_run(void)
 		     ALIGN_FLAG_EMPTY_TEXT);
 	CHECK_EQ_INT(count(m, "SELECT count(*) FROM alignments a JOIN utterances u ON u.id = a.utterance_id WHERE u.lang = 'amh'"), 0);
 	/* "it's a test": the apostrophe is in the vocabulary; word times exact:
-	 * u0 "hello world" starts at 0: 'hello' = frames 5..21 */
+	 * u0 "hello world" starts at 0: 'hello' = frames 5..21, + ALIGN_WORD_TAIL
+	 * (it ends at the end of the '|' after it) */
 	CHECK_EQ_INT(count(m, "SELECT count(*) FROM align_words w JOIN utterances u ON u.id = w.utterance_id WHERE utt_key = 'u3'"), 3);
 	CHECK_EQ_INT(count(m, "SELECT round(w.start_s * 1000) FROM align_words w JOIN utterances u ON u.id = w.utterance_id "
 			      "WHERE utt_key = 'u0' AND idx = 0"), 100);
 	CHECK_EQ_INT(count(m, "SELECT round(w.end_s * 1000) FROM align_words w JOIN utterances u ON u.id = w.utterance_id "
-			      "WHERE utt_key = 'u0' AND idx = 0"), 420);
+			      "WHERE utt_key = 'u0' AND idx = 0"), 420 + 20 * ALIGN_WORD_TAIL);
 	/* u1 starts where u0 ends: times are within the recording */
 	CHECK_EQ_INT(count(m, "SELECT round((w.start_s - u.start_s) * 1000) FROM align_words w JOIN utterances u ON u.id = w.utterance_id "
 			      "WHERE utt_key = 'u1' AND idx = 0"), 100);
@@ -501,7 +504,8 @@ static void test_run(void)
 		for (int64_t i = 0; i < tg.tiers[0].n; i++)
 			if (!strcmp(tg.tiers[0].items[i].text, "World!")) {
 				found = 1;
-				CHECK_NEAR(tg.tiers[0].items[i].end, ends[0] - 0.10, 1e-6);
+				/* the last word: its last character + ALIGN_WORD_TAIL frames */
+				CHECK_NEAR(tg.tiers[0].items[i].end, ends[0] - 0.10 + 0.02 * ALIGN_WORD_TAIL, 1e-6);
 			}
 		CHECK(found);
 		/* 10 letters in the chars tier */

@@ -90,10 +90,10 @@ static void test_aligned(void)
 		/* the forced path is the greedy one here */
 		CHECK_STR(w[0].text, "ab");
 		CHECK_NEAR(w[0].start, 0.02, 1e-12);
-		CHECK_NEAR(w[0].end, 0.10, 1e-12);
+		CHECK_NEAR(w[0].end, 0.14, 1e-12);   /* the end of the '|' (frames 5-6) after b */
 		CHECK_STR(w[1].text, "c");
 		CHECK_NEAR(w[1].start, 0.14, 1e-12);
-		CHECK_NEAR(w[1].end, 0.20, 1e-12);
+		CHECK_NEAR(w[1].end, 0.24, 1e-12);   /* c's end + ALIGN_WORD_TAIL frames, = the audio's end */
 		CHECK_NEAR(w[1].score, (0.5 + 0.6 + 0.7) / 3, 1e-6);
 	}
 	align_export_items_free(w, nw);
