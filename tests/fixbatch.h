@@ -3,13 +3,17 @@
  * batch for the model tests (header-only, like testrand.h): the golden
  * input_values of tests/data/hf-wav2vec2/<model>/golden.safetensors, the
  * second utterance padded (11,000 of 16,000 samples, so the attention mask
- * is in use), and a short synthetic CTC target per utterance.
+ * is in use), and a short synthetic CTC target per utterance; and the
+ * masked_spec_embed the fixtures lack, for the SpecAugment tests.
  */
 #pragma once
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "model/safetensors.h"
+#include "model/w2v.h"
 
 typedef struct fix_batch {
 	float *x;          /* [B, n], malloc'ed */
@@ -45,4 +49,18 @@ static inline int fix_batch_load(const char *dir, fix_batch *bt)
 			bt->tgt[b * 6 + s] = 1 + (s * 3 + b) % 4;
 	}
 	return 0;
+}
+
+/* Make masked_spec_embed present (the fixtures have masking off): its
+ * slice of the base block exists, the loader left it unbound; filled with
+ * a smooth non-zero pattern. */
+static inline void fix_give_spec_embed(w2v_model *m)
+{
+	for (int i = 0; i < m->n_tensors; i++)
+		if (!strcmp(m->tensors[i].name, "wav2vec2.masked_spec_embed")) {
+			m->tensors[i].present = 1;
+			m->p.masked_spec_embed = m->base + m->tensors[i].offset;
+		}
+	for (int h = 0; h < m->cfg.hidden_size; h++)
+		m->p.masked_spec_embed[h] = 0.5f * sinf(0.7f * h + 0.3f);
 }

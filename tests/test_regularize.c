@@ -51,19 +51,6 @@ static double loss_at(w2v_fwd *f, const void *bt)
 	return l;
 }
 
-/* make masked_spec_embed present (the fixtures have masking off) */
-static void give_spec_embed(w2v_model *m)
-{
-	for (int i = 0; i < m->n_tensors; i++)
-		if (!strcmp(m->tensors[i].name, "wav2vec2.masked_spec_embed")) {
-			/* its slice of the base block exists; the loader left it unbound */
-			m->tensors[i].present = 1;
-			m->p.masked_spec_embed = m->base + m->tensors[i].offset;
-		}
-	for (int h = 0; h < m->cfg.hidden_size; h++)
-		m->p.masked_spec_embed[h] = 0.5f * sinf(0.7f * h + 0.3f);
-}
-
 /* a model with its batch and its training forward and backward states */
 typedef struct rig {
 	w2v_model *m;
@@ -81,7 +68,7 @@ static int rig_open(rig *g, const char *dir, int spec_embed)
 	if (!g->m || fix_batch_load(dir, &g->bt))
 		return -1;
 	if (spec_embed)
-		give_spec_embed(g->m);
+		fix_give_spec_embed(g->m);
 	CHECK_OK(w2v_fwd_create(&g->f, g->m, W2V_FWD_TRAIN));
 	CHECK_OK(w2v_bwd_create(&g->bk));
 	return 0;
