@@ -677,6 +677,7 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 		void *mm[7] = { mmH, mmF, mmA, qb, kb, vb, ab };
 		memcpy(f->rc_mm, mm, sizeof mm);
 		f->rc_rtmp = rtmp;
+		f->rc_layer = -1;
 	} else if (train && f->frozen_below > 0) {
 		TRY(slim_alloc(f));
 	}
@@ -698,6 +699,8 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 		if (keep_hidden)
 			NEED(nx, nH * 4);
 		TRY(layer_forward(f, l, cur, nx, mt, mmH, mmF, mmA, qb, kb, vb, ab, rtmp));
+		if (recompute)
+			f->rc_layer = l;
 		cur = nx;
 		if (keep_hidden && l < L - 1)
 			f->hidden[l + 1] = cur;
@@ -738,8 +741,8 @@ int w2v_fwd_recompute_layer(w2v_fwd *f, int l)
 	if (l < 0 || l >= f->m->cfg.num_hidden_layers)
 		return err_set(ACC_EINVAL, "w2v_fwd_recompute_layer: no encoder layer %d", l);
 	w2v_layer_acts *a = &f->layer[l];
-	if (a->skipped)
-		return 0;
+	if (a->skipped || f->rc_layer == l)
+		return 0;   /* the identity; or the set still holds this layer (the forward's last one) */
 	/* the layer's output is already kept (the next layer's input): the
 	 * recomputed one goes to a spare buffer, and the kept one is untouched */
 	float *x = a->x, *out = a->out;
@@ -747,6 +750,7 @@ int w2v_fwd_recompute_layer(w2v_fwd *f, int l)
 	void **mm = f->rc_mm;
 	int rc = layer_forward(f, l, x, f->rc_out, mt, mm[0], mm[1], mm[2], mm[3], mm[4], mm[5], mm[6], f->rc_rtmp);
 	a->out = out;
+	f->rc_layer = rc ? -1 : l;
 	return rc;
 }
 

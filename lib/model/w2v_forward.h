@@ -169,6 +169,7 @@ typedef struct w2v_fwd {
 	 * the recomputed layer's output, and the last forward's matmul-input
 	 * buffers (mmH, mmF, mmA, q, k, v, attn) and dropout branch buffer */
 	w2v_layer_acts rc_set;
+	int rc_layer;                   /* the layer whose activations rc_set holds, -1 none */
 	float *rc_out;
 	void *rc_mm[7];
 	float *rc_rtmp;
