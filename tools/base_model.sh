@@ -109,6 +109,9 @@ phase() {   # phase NAME FROM STEPS FREEZE WARMUP
 	resume=""
 	[ -f "$W/$name/train_state.bin" ] && resume=--resume
 	say "$name: $steps steps, --freeze $freeze, lr $LR, $BS s batches, $PREC $resume"
+	# one run for all 12 languages (--data-lang all) under one vocabulary key:
+	# vocab.json[spa] is the shared union vocabulary, so the adapter it writes
+	# (adapter.spa) is the shared adapters + head that step 6 gives every language
 	"$BIN/train" run --manifest "$DB" --model "$from" --lang spa --data-lang all --freeze "$freeze" \
 		--include-flagged --steps "$steps" --lr "$LR" --warmup "$warm" --batch-seconds "$BS" \
 		--eval-every 500 --seed "$SEED" --precision "$PREC" --out "$W/$name" $resume --quiet ||
