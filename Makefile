@@ -138,7 +138,7 @@ bench-synth: all
 	BINDIR=$(BINDIR) sh bench/bench_synth.sh
 bench: deps bench-deps
 	$(MAKE) all
-	$(MAKE) bench-manifest bench-ingest bench-synth bench-decode bench-align bench-infer bench-train bench-demo
+	$(MAKE) bench-manifest bench-ingest bench-synth bench-decode bench-align bench-align-run bench-infer bench-train bench-profile bench-mem-1b bench-demo
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/accent/schemas $(DESTDIR)$(PREFIX)/share/doc/accent

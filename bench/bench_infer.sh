@@ -46,8 +46,9 @@ done
 if [ $do_torch = 1 ]; then
 	echo "== PyTorch reference (mms-300m infer fp32, bf16-autocast)" >&2
 	# OpenBLAS 0.3.21 does not recognise every AVX-512 CPU and may fall back to
-	# its Prescott kernels (6x slower); pin the AVX-512 kernels for fairness.
-	(cd "$TORCH" && OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Cooperlake} /usr/bin/python3 bench.py --configs mms-300m --modes infer \
+	# its Prescott or Haswell kernels; pin the AVX-512 kernels (SkylakeX: 0.3.21 has
+	# no Cooperlake kernels and falls back to Haswell for that name) as bench_train.sh does.
+	(cd "$TORCH" && OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} /usr/bin/python3 bench.py --configs mms-300m --modes infer \
 		--precisions fp32,bf16-autocast,int8-dynamic --target-timed 30 --json "$TMP/torch.json") >&2 || true
 	# accent again after PyTorch: the machine is shared, report both runs
 	$B --config mms-300m --precision fp32 --reps 3 | tee "$TMP/fp32b.txt" >&2
@@ -60,16 +61,16 @@ if [ $do_1b = 1 ]; then
 	$B --config mms-1b --precision bf16 --reps 1 | tee "$TMP/1b_bf16.txt" >&2
 fi
 
-torch_row() {  # precision -> "audio_s_per_s gflops" or "n/a"
-	[ -f "$TMP/torch.json" ] || { echo "n/a n/a"; return; }
+torch_row() {  # precision -> "audio_s_per_s gflops peak_rss_mib" or "n/a n/a n/a"
+	[ -f "$TMP/torch.json" ] || { echo "n/a n/a n/a"; return; }
 	/usr/bin/python3 - "$TMP/torch.json" "$1" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 for r in d.get("results", []):
     if r.get("config") == "mms-300m" and r.get("mode") == "infer" and r.get("precision") == sys.argv[2] and r.get("status") == "ok":
-        print("%.2f %.0f" % (r["audio_s_per_s"], r["gflops"])); break
+        print("%.2f %.0f %.0f" % (r["audio_s_per_s"], r["gflops"], r["peak_rss_mib"])); break
 else:
-    print("n/a n/a")
+    print("n/a n/a n/a")
 EOF
 }
 field() {  # file regex -> first match group
@@ -92,18 +93,23 @@ field() {  # file regex -> first match group
 	[ -f "$TMP/1b_np.txt" ] && cat "$TMP/1b_np.txt" "$TMP/1b_bf16.txt"
 	echo '```'
 	echo
-	set -- $(torch_row fp32); tf=$1
-	set -- $(torch_row bf16-autocast); tb=$1
-	set -- $(torch_row int8-dynamic); ti=$1
+	set -- $(torch_row fp32); tf=$1; tfm=$3
+	set -- $(torch_row bf16-autocast); tb=$1; tbm=$3
+	set -- $(torch_row int8-dynamic); ti=$1; tim=$3
 	af=$(field "$TMP/fp32.txt" ' \([0-9.]*\) audio s\/s')
 	ab=$(field "$TMP/bf16.txt" ' \([0-9.]*\) audio s\/s')
 	ai=$(field "$TMP/int8.txt" ' \([0-9.]*\) audio s\/s')
-	echo "| mms-300m infer, B=4 x 5 s | accent audio s/s | PyTorch audio s/s (same run) | ratio |"
-	echo "|---|---|---|---|"
+	echo "| mms-300m infer, B=4 x 5 s | accent audio s/s | PyTorch audio s/s (same run) | ratio | PyTorch peak RSS MiB |"
+	echo "|---|---|---|---|---|"
 	for p in fp32 bf16 int8; do
-		case $p in fp32) a=$af; t=$tf ;; bf16) a=$ab; t=$tb ;; int8) a=$ai; t=$ti ;; esac
+		case $p in fp32) a=$af; t=$tf; tm=$tfm ;; bf16) a=$ab; t=$tb; tm=$tbm ;; int8) a=$ai; t=$ti; tm=$tim ;; esac
 		r=$(awk -v a="$a" -v t="$t" 'BEGIN { if (t + 0 > 0) printf "%.2fx", a / t; else print "n/a" }')
-		echo "| $p | $a | $t | $r |"
+		echo "| $p | $a | $t | $r | $tm |"
 	done
+	echo
+	awk -v i="$ai" -v f="$af" -v t="$ti" 'BEGIN {
+		printf "int8 targets: accent int8 / accent fp32 = %.2f (target >= 1.6); ", (f > 0 ? i / f : 0)
+		if (t + 0 > 0) printf "accent int8 / PyTorch int8-dynamic = %.2f (target >= 1.3).\n", i / t
+		else print "PyTorch int8-dynamic not measured." }'
 } >> "$OUT"
 echo "appended to $OUT" >&2

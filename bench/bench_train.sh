@@ -16,14 +16,14 @@
 # oneDNN 2048^3 matmul are measured first.
 #
 #   make bench-train            (builds $BINDIR/bench_train, then runs this)
-#   BINDIR=bin ROUNDS=3 BF16_ROUNDS=2 sh bench/bench_train.sh [--no-torch]
+#   BINDIR=bin ROUNDS=3 BF16_ROUNDS=3 sh bench/bench_train.sh [--no-torch]
 set -u
 BINDIR=${BINDIR:-bin}
 B=$BINDIR/bench_train
 TORCH=${TORCH_REF:-../shared/bench/torch_ref}
 OUT=${RESULTS:-bench/RESULTS.md}
 ROUNDS=${ROUNDS:-3}
-BF16_ROUNDS=${BF16_ROUNDS:-2}
+BF16_ROUNDS=${BF16_ROUNDS:-3}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 do_torch=1
@@ -46,21 +46,22 @@ torch() {  # precision json [env...]
 	(cd "$TORCH" && env "$@" /usr/bin/python3 bench.py --configs mms-300m --modes train --precisions "$p" \
 		--max-reps 3 --target-timed 20 --json "$j") >&2 || :
 }
-torch_rate() {  # json precision -> "audio_s_per_s gflops" or "n/a n/a"
-	[ -f "$1" ] || { echo "n/a n/a"; return; }
+torch_rate() {  # json precision -> "audio_s_per_s gflops peak_rss_mib" or "n/a n/a n/a"
+	[ -f "$1" ] || { echo "n/a n/a n/a"; return; }
 	/usr/bin/python3 - "$1" "$2" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 for r in d.get("results", []):
     if r.get("config") == "mms-300m" and r.get("mode") == "train" and r.get("precision") == sys.argv[2] and r.get("status") == "ok":
-        print("%.2f %.0f" % (r["audio_s_per_s"], r["gflops"])); break
+        print("%.2f %.0f %.0f" % (r["audio_s_per_s"], r["gflops"], r["peak_rss_mib"])); break
 else:
-    print("n/a n/a")
+    print("n/a n/a n/a")
 PY
 }
-rate() {  # bench_train output -> "audio_s_per_s gflops" of its table row
-	awk -F'|' '/\| mms-300m/ { gsub(/ /, "", $8); gsub(/ GFLOP\/s| /, "", $10); print $8, $10; f = 1; exit }
-	           END { if (!f) print "n/a n/a" }' "$1"
+rate() {  # bench_train output -> "audio_s_per_s gflops peak_rss_mib" of its table row
+	awk -F'|' '/\| mms-300m/ { gsub(/ /, "", $8); gsub(/ GFLOP\/s| /, "", $10); gsub(/ MiB| /, "", $11);
+	                           print $8, $10, $11; f = 1; exit }
+	           END { if (!f) print "n/a n/a n/a" }' "$1"
 }
 ratio() { awk -v a="$1" -v t="$2" 'BEGIN { if (a + 0 > 0 && t + 0 > 0) printf "%.2f", a / t; else print "n/a" }'; }
 median() { tr ' ' '\n' | grep -v '^n/a$' | grep . | sort -g |
@@ -78,25 +79,25 @@ rounds() {
 	while [ $i -le "$n" ]; do
 		echo "== $prec round $i: accent $prec, then PyTorch $tprec $tenv" >&2
 		accent "$prec" "$TMP/$prec-a$i.txt"
-		set -- $(rate "$TMP/$prec-a$i.txt"); a=$1; ag=$2
-		t="n/a"; tg="n/a"
+		set -- $(rate "$TMP/$prec-a$i.txt"); a=$1; ag=$2; am=$3
+		t="n/a"; tg="n/a"; tm="n/a"
 		if [ $do_torch = 1 ]; then
 			torch "$tprec" "$TMP/$prec-t$i.json" $tenv
-			set -- $(torch_rate "$TMP/$prec-t$i.json" "$tprec"); t=$1; tg=$2
+			set -- $(torch_rate "$TMP/$prec-t$i.json" "$tprec"); t=$1; tg=$2; tm=$3
 		fi
 		r=$(ratio "$a" "$t"); ratios="$ratios $r"
-		rows="$rows| $prec round $i | $a | $ag | $t | $tg | $r |
+		rows="$rows| $prec round $i | $a | $ag | $am | $t | $tg | $tm | $r |
 "
 		i=$((i + 1))
 	done
 }
 rounds fp32 fp32 "$ROUNDS" OPENBLAS_CORETYPE=SkylakeX; fr=$ratios
 rounds bf16 bf16-autocast "$BF16_ROUNDS" ""; br=$ratios
-td="n/a"; tdg="n/a"
+td="n/a"; tdg="n/a"; tdm="n/a"
 if [ $do_torch = 1 ]; then
 	echo "== PyTorch fp32 with OpenBLAS's own CPU detection (for the record)" >&2
 	torch fp32 "$TMP/td.json"
-	set -- $(torch_rate "$TMP/td.json" fp32); td=$1; tdg=$2
+	set -- $(torch_rate "$TMP/td.json" fp32); td=$1; tdg=$2; tdm=$3
 fi
 {
 	echo
@@ -111,12 +112,12 @@ fi
 	for f in "$TMP"/fp32-a*.txt "$TMP"/bf16-a*.txt; do [ -s "$f" ] && grep '| mms-300m' "$f"; done
 	echo '```'
 	echo
-	echo "| pair (run back to back) | accent audio s/s | accent GFLOP/s | PyTorch audio s/s | PyTorch GFLOP/s | ratio |"
-	echo "|---|---|---|---|---|---|"
+	echo "| pair (run back to back) | accent audio s/s | accent GFLOP/s | accent peak RSS MiB | PyTorch audio s/s | PyTorch GFLOP/s | PyTorch peak RSS MiB | ratio |"
+	echo "|---|---|---|---|---|---|---|---|"
 	printf "%s" "$rows"
-	echo "| PyTorch fp32, OpenBLAS auto-detected kernels | | | $td | $tdg | |"
+	echo "| PyTorch fp32, OpenBLAS auto-detected kernels | | | | $td | $tdg | $tdm | |"
 	echo
-	echo "Median pair ratio, precision against precision: fp32 $(echo "$fr" | median) (target >= 1.15),"  \
+	echo "Median pair ratio, precision against precision: fp32 $(echo "$fr" | median) (target >= 1.25),"  \
 	     "bf16 $(echo "$br" | median) (target >= 1.25)."
 } >> "$OUT"
 echo "appended to $OUT" >&2

@@ -12,3 +12,10 @@ BENCH_ALIGN_FILE_PRESET ?= mms-300m
 .PHONY: bench-align-file
 bench-align-file: $(BINDIR)/align $(BINDIR)/prep $(BINDIR)/mkmodel $(BINDIR)/db
 	BINDIR=$(BINDIR) sh bench/bench_align_file.sh $(BENCH_ALIGN_FILE_MIN) $(BENCH_ALIGN_FILE_PRESET)
+
+# `make bench-align-run`: `align run` end to end over 96 clips of 5 s (mms-300m
+# shape, fp32/bf16/int8): the share of the wall time that is not emissions
+# (bench/bench_align_run.sh, appended to bench/RESULTS.md).
+.PHONY: bench-align-run
+bench-align-run: $(BINDIR)/align $(BINDIR)/prep $(BINDIR)/mkmodel $(BINDIR)/db
+	BINDIR=$(BINDIR) sh bench/bench_align_run.sh

@@ -13,3 +13,16 @@ bench-train: $(BINDIR)/bench_train $(BINDIR)/bench_infer
 .PHONY: bench-train-small
 bench-train-small: bench-deps $(BINDIR)/bench_train $(BINDIR)/bench_infer $(BINDIR)/mkmodel
 	BINDIR=$(BINDIR) sh bench/bench_train_small.sh
+
+# `make bench-profile`: per-op profile of the mms-300m adapter step, accent
+# (oneDNN verbose + perf) next to PyTorch (torch.profiler), fp32 and bf16
+# (bench/profile_train.py), appended to bench/RESULTS.md.
+.PHONY: bench-profile
+bench-profile: bench-deps $(BINDIR)/bench_train
+	BINDIR=$(BINDIR) /usr/bin/python3 bench/profile_train.py
+
+# `make bench-mem-1b`: training memory at the mms-1b shape with 20 s batches,
+# with and without --recompute, next to PyTorch (bench/bench_mem_1b.sh).
+.PHONY: bench-mem-1b
+bench-mem-1b: bench-deps $(BINDIR)/bench_train
+	BINDIR=$(BINDIR) sh bench/bench_mem_1b.sh

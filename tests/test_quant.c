@@ -42,6 +42,54 @@ static void test_rule(void)
 	CHECK(qn[0] == -127 && qn[1] == 127 && qn[2] == -127);
 }
 
+/* Rows long enough for quant_rows_s8's vectorized loops (the short rows
+ * above only reach their remainders): ties round to even, NaN and inf sit
+ * inside the vector body, and every row agrees with the scalar rule. */
+static void test_rule_long(void)
+{
+	enum { N = 1003 };
+	static float x[2 * N];
+	static int8_t q[2 * N];
+	float s[2];
+	/* row 0: max 127 -> scale 1, so x itself is the scaled value */
+	for (int i = 0; i < N; i++)
+		x[i] = (float)((i % 255) - 127) * 0.5f;   /* -63.5 .. 63.5 in halves: half are ties */
+	x[17] = 127.0f;
+	x[40] = NAN;
+	x[41] = INFINITY;
+	x[42] = -INFINITY;
+	/* row 1: random, scale from its largest |x| */
+	testrand_seed(7);
+	for (int i = 0; i < N; i++)
+		x[N + i] = frand() * 4.0f;
+	quant_rows_s8(q, s, x, 2, N);
+	CHECK_NEAR(s[0], 1.0, 0);
+	for (int i = 0; i < N; i++) {
+		int want;
+		if (i == 40)
+			want = 0;
+		else if (i == 41)
+			want = 127;
+		else if (i == 42)
+			want = -127;
+		else
+			want = (int)nearbyint((double)x[i]);   /* exact halves: to even */
+		CHECKF(q[i] == want, "row 0: q[%d] = %d for %g, want %d", i, q[i], x[i], want);
+	}
+	CHECK(q[0] == -64 && q[2] == -62 && q[4] == -62);   /* ties by hand: -63.5, -62.5, -61.5 */
+	float mx = 0;
+	for (int i = 0; i < N; i++)
+		mx = fabsf(x[N + i]) > mx ? fabsf(x[N + i]) : mx;
+	CHECK_NEAR(s[1], mx / 127.0f, 0);
+	float inv = 1.0f / s[1];
+	for (int i = 0; i < N; i++) {
+		float v = x[N + i] * inv;
+		v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+		CHECKF(q[N + i] == (int)nearbyintf(v), "row 1: q[%d] = %d, want %d", i, q[N + i],
+		       (int)nearbyintf(v));
+	}
+}
+
 /* y_fast vs y_ref: the integers agree, so only the epilogue's float
  * rounding (and GELU's polynomial erf, ~1.5e-7) may differ; bf16 output
  * rounds to 8 bits of mantissa. */
@@ -127,11 +175,45 @@ static void test_vs_fp32(void)
 	ops_ctx_free(ctx);
 }
 
+/* OPS_INT8_SAME_X: Q, K and V share one quantized input; the promise is
+ * honoured only when x, M and K are the previous call's (a different input
+ * under the flag is quantized as usual). */
+static void test_same_x(void)
+{
+	ops_ctx *ctx = NULL;
+	CHECK_OK(ops_ctx_create(&ctx));
+	if (!ctx)
+		return;
+	int M = 33, K = 64, N = 40;
+	float *x = rnd((size_t)M * K, 1.0f), *x2 = rnd((size_t)M * K, 3.0f);
+	float *wq = rnd((size_t)N * K, 0.2f), *wk = rnd((size_t)N * K, 0.2f), *b = rnd(N, 0.5f);
+	float *y = zeros((size_t)M * N), *yr = zeros((size_t)M * N);
+	CHECK_OK(linear_forward_int8(ctx, y, OPS_F32, x, wq, b, M, K, N, 0));
+	/* the same input, another weight: the reused rows give the reference */
+	CHECK_OK(linear_forward_int8(ctx, y, OPS_F32, x, wk, b, M, K, N, OPS_INT8_SAME_X | OPS_POST_GELU));
+	CHECK_OK(quant_linear_ref(yr, x, wk, b, M, K, N, OPS_POST_GELU));
+	double worst = 0;
+	for (size_t i = 0; i < (size_t)M * N; i++)
+		worst = fmax(worst, fabs((double)y[i] - yr[i]) / (1e-5 * (1 + fabs(yr[i]))));
+	CHECKF(worst <= 1, "reused x: worst diff %.3g x tolerance", worst);
+	/* another input under the flag: quantized anew, not the stale rows */
+	CHECK_OK(linear_forward_int8(ctx, y, OPS_F32, x2, wk, b, M, K, N, OPS_INT8_SAME_X));
+	CHECK_OK(quant_linear_ref(yr, x2, wk, b, M, K, N, 0));
+	worst = 0;
+	for (size_t i = 0; i < (size_t)M * N; i++)
+		worst = fmax(worst, fabs((double)y[i] - yr[i]) / (1e-5 * (1 + fabs(yr[i]))));
+	CHECKF(worst <= 1, "new x under the flag: worst diff %.3g x tolerance", worst);
+	free(x); free(x2); free(wq); free(wk); free(b); free(y); free(yr);
+	ops_ctx_free(ctx);
+}
+
 int main(void)
 {
 	testrand_seed(0x8a5cd789635d2dffull);
 	RUN(test_rule);
+	RUN(test_rule_long);
 	RUN(test_fast_vs_ref);
 	RUN(test_vs_fp32);
+	RUN(test_same_x);
 	return check_summary();
 }

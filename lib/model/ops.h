@@ -29,11 +29,13 @@ typedef enum { OPS_F32 = 0, OPS_BF16 = 1 } ops_dtype;
 
 /* Post-operations fused into linear/conv1d, applied in this order:
  * bias, then GELU (exact erf) or ReLU, then ADD (y += result, the residual
- * already in y). */
+ * already in y).  OPS_INT8_SAME_X is not a post-op but a promise to
+ * linear_forward_int8: x is the previous int8 call's input, unchanged. */
 enum {
 	OPS_POST_GELU = 1,
 	OPS_POST_RELU = 2,
 	OPS_POST_ADD  = 4,
+	OPS_INT8_SAME_X = 8,
 };
 
 /* bf16 <-> fp32 (round to nearest even; NaN kept a NaN). */
@@ -156,7 +158,10 @@ int linear_forward(ops_ctx *ctx, void *y, ops_dtype yt, const void *x, ops_dtype
  * ops_ctx_weights_changed), x per row at every call (rule in quant.h), then
  * dequantized, bias and post-ops applied in fp32; y in yt.  Reference:
  * quant_linear_ref (same integers; the float epilogue may round
- * differently).  Inference only: there is no int8 backward. */
+ * differently).  Inference only: there is no int8 backward.  With
+ * OPS_INT8_SAME_X in post (the caller's promise that x is the previous int8
+ * call's input, unmodified: Q, K and V read one normed input) the previous
+ * quantization of x is reused when x, M and K match it. */
 int linear_forward_int8(ops_ctx *ctx, void *y, ops_dtype yt, const float *x, const float *w,
                         const float *b, int M, int K, int N, int post);
 /* General matmul for operands that change every call (gradients,

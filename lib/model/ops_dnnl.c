@@ -129,6 +129,8 @@ struct ops_ctx {
 	size_t dscr_sz;
 	int pack_f32;
 	int cache_max;
+	const float *q_x;           /* the input whose int8 rows are in slots 3-4 */
+	int q_M, q_K;
 };
 
 #define DN(call) do { dnnl_status_t _s = (call); if (_s != dnnl_success) { \
@@ -607,14 +609,21 @@ int linear_forward_int8(ops_ctx *c, void *y, ops_dtype yt, const float *x, const
 		rc = ACC_EINTERNAL;   /* packed_get_q set the message */
 		goto out;
 	}
+	int same = (post & OPS_INT8_SAME_X) && c->q_x == x && c->q_M == M && c->q_K == K;
 	int8_t *qx = scratch_get(c, OPS_SCRATCH_SLOTS + 3, (size_t)M * K);
 	float *sx = scratch_get(c, OPS_SCRATCH_SLOTS + 4, sizeof(float) * M);
 	int32_t *acc = scratch_get(c, OPS_SCRATCH_SLOTS + 5, sizeof(int32_t) * M * N);
 	if (!qx || !sx || !acc) {
 		rc = ACC_ENOMEM;
+		c->q_x = NULL;
 		goto out;
 	}
-	quant_rows_s8(qx, sx, x, M, K);
+	if (!same) {   /* scratch slots 3 and 4 keep it for an OPS_INT8_SAME_X call */
+		quant_rows_s8(qx, sx, x, M, K);
+		c->q_x = x;
+		c->q_M = M;
+		c->q_K = K;
+	}
 	if ((rc = prim_run(c, e, qx, wp, NULL, acc)))
 		goto out;
 	/* in column blocks, each step a branch-free loop the compiler vectorizes */

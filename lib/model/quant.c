@@ -12,6 +12,8 @@
 #include "model/ops.h"
 #include "base/banned.h"
 
+/* Both loops are written for `omp simd` (a max reduction and a branch-free
+ * body): as scalar code the pass took 18% of an int8 forward. */
 void quant_rows_s8(int8_t *q, float *scale, const float *x, int rows, int n)
 {
 	#pragma omp parallel for schedule(static) if ((size_t)rows * n > 65536)
@@ -19,16 +21,19 @@ void quant_rows_s8(int8_t *q, float *scale, const float *x, int rows, int n)
 		const float *xr = x + (size_t)r * n;
 		int8_t *qr = q + (size_t)r * n;
 		float mx = 0;
+		#pragma omp simd reduction(max:mx)
 		for (int i = 0; i < n; i++) {
 			float a = fabsf(xr[i]);
-			mx = a > mx && a <= 3.4e38f ? a : mx;   /* NaN and inf never win */
+			a = a <= 3.4e38f ? a : 0.0f;            /* NaN and inf never win */
+			mx = a > mx ? a : mx;
 		}
 		float s = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / s;
+		#pragma omp simd
 		for (int i = 0; i < n; i++) {
 			float v = xr[i] * inv;
 			v = v == v ? v : 0.0f;                  /* NaN -> 0 */
 			v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
-			qr[i] = (int8_t)nearbyintf(v);          /* current mode: to nearest even */
+			qr[i] = (int8_t)(int32_t)nearbyintf(v); /* current mode: to nearest even */
 		}
 		scale[r] = s;
 	}

@@ -156,6 +156,9 @@ static float *base_alloc(size_t n, void **mem, size_t *bytes)
 		*mem = NULL;
 		return NULL;
 	}
+	/* huge pages where the kernel gives them on request (THP "madvise"):
+	 * filling a 1.2 GB base took 300k page faults, a third of start-up */
+	(void)madvise(p, b, MADV_HUGEPAGE);
 	*mem = p;
 	*bytes = b;
 	return p;

@@ -269,13 +269,14 @@ out:
 
 /* ---- one encoder layer ---- */
 /* A linear layer of the model: linear_forward, or its dynamic-int8 version
- * in W2V_FWD_INT8 mode (where every activation, x included, is fp32). */
+ * in W2V_FWD_INT8 mode (where every activation, x included, is fp32;
+ * OPS_INT8_SAME_X there reuses the previous call's quantized x). */
 static int lin(w2v_fwd *f, void *y, ops_dtype yt, const void *x, ops_dtype xt, const float *w,
                const float *b, int M, int K, int N, int post)
 {
 	if (f->flags & W2V_FWD_INT8)
 		return linear_forward_int8(f->ops, y, yt, x, w, b, M, K, N, post);
-	return linear_forward(f->ops, y, yt, x, xt, w, b, M, K, N, post);
+	return linear_forward(f->ops, y, yt, x, xt, w, b, M, K, N, post & ~OPS_INT8_SAME_X);
 }
 
 /* The activation buffers a W2V_FWD_TRAIN forward keeps for encoder layer
@@ -423,8 +424,9 @@ static int layer_forward(w2v_fwd *f, int l, float *x, float *out, ops_dtype mt,
 		qt = OPS_F32;
 	}
 	TRY(lin(f, q, qt, qkv_in, mt, P->q_w, P->q_b, M, H, H, 0));
-	TRY(lin(f, k, qt, qkv_in, mt, P->k_w, P->k_b, M, H, H, 0));
-	TRY(lin(f, v, qt, qkv_in, mt, P->v_w, P->v_b, M, H, H, 0));
+	/* K and V read Q's input: in int8 mode it is quantized once */
+	TRY(lin(f, k, qt, qkv_in, mt, P->k_w, P->k_b, M, H, H, OPS_INT8_SAME_X));
+	TRY(lin(f, v, qt, qkv_in, mt, P->v_w, P->v_b, M, H, H, OPS_INT8_SAME_X));
 	if (train && mt == OPS_BF16) {
 		q = (void *)mm_in(a->q, qb, mt, nH);
 		k = (void *)mm_in(a->k, kb, mt, nH);
@@ -648,7 +650,8 @@ int w2v_forward(w2v_fwd *f, const float *x, int B, int n, const int64_t *len)
 	}
 	int T = f->T, M = B * T;
 	size_t nH = (size_t)M * H;
-	TRY(feature_encoder(f, x, B, n, mt));
+	/* the conv feature encoder in bf16 also for int8 (W2V_FWD_CONV_BF16) */
+	TRY(feature_encoder(f, x, B, n, !train && (f->flags & W2V_FWD_CONV_BF16) ? OPS_BF16 : mt));
 
 	/* shared matmul-input buffers (bf16 or fp32) */
 	size_t es = ops_dtype_size(mt);

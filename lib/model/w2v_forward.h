@@ -43,7 +43,8 @@ enum {
 	W2V_FWD_TRAIN_FEAT = 8, /* also keep the conv feature encoder's activations */
 	W2V_FWD_INT8   = 16, /* dynamic int8 for the encoder's linear layers and the
 	                      * feature projection (linear_forward_int8); norms,
-	                      * attention, convolutions and lm_head stay fp32.
+	                      * attention, convolutions and lm_head stay fp32
+	                      * (the conv feature encoder bf16 with _CONV_BF16).
 	                      * Inference only: not with W2V_FWD_TRAIN or _BF16 */
 	W2V_FWD_RECOMPUTE = 32, /* with W2V_FWD_TRAIN: activation checkpointing.  The
 	                      * forward keeps of each encoder layer only its input
@@ -55,6 +56,11 @@ enum {
 	                      * losses and gradients are bit-identical to those
 	                      * without it, for about one more forward of the
 	                      * encoder layers per step */
+	W2V_FWD_CONV_BF16 = 64, /* inference: the conv feature encoder's convolutions
+	                      * read bf16 (fp32 accumulation, fp32 output), whatever
+	                      * the other flags; set with W2V_FWD_INT8 where bf16
+	                      * runs fast, because those fp32 convolutions were
+	                      * over a third of an int8 forward */
 };
 
 /* Activations of one encoder layer.  In inference the residual-stream

@@ -36,7 +36,7 @@ int w2v_infer_create(w2v_infer **out, const w2v_model *m, int flags)
 	if (!wi)
 		return err_set(ACC_ENOMEM, "out of memory");
 	wi->m = m;
-	if ((rc = w2v_fwd_create(&wi->fwd, m, flags & (W2V_FWD_BF16 | W2V_FWD_INT8 | W2V_FWD_HIDDEN)))) {
+	if ((rc = w2v_fwd_create(&wi->fwd, m, flags & (W2V_FWD_BF16 | W2V_FWD_INT8 | W2V_FWD_CONV_BF16 | W2V_FWD_HIDDEN)))) {
 		free(wi);
 		return rc;
 	}

@@ -77,7 +77,16 @@ w2v_precision w2v_precision_resolve(w2v_precision p, char *why, size_t whylen)
 	return auto_choice;
 }
 
+/* int8's convolutions in bf16 where bf16 pays off, measured once: they
+ * are not quantized (as PyTorch's quantize_dynamic leaves convolutions), and
+ * in fp32 they took over a third of an int8 forward (bench/RESULTS.md). */
+static int int8_conv_bf16 = -1;
+
 int w2v_precision_flags(w2v_precision p)
 {
-	return p == W2V_PREC_BF16 ? W2V_FWD_BF16 : p == W2V_PREC_INT8 ? W2V_FWD_INT8 : 0;
+	if (p == W2V_PREC_INT8 && int8_conv_bf16 < 0)
+		int8_conv_bf16 = w2v_precision_bf16_pays_off(NULL);
+	return p == W2V_PREC_BF16 ? W2V_FWD_BF16
+	     : p == W2V_PREC_INT8 ? W2V_FWD_INT8 | (int8_conv_bf16 ? W2V_FWD_CONV_BF16 : 0)
+	     : 0;
 }

@@ -45,7 +45,9 @@ int w2v_precision_bf16_pays_off(double *ratio);
  * "int8 dot products at 4.0x the fp32 FMA rate (VNNI)". */
 w2v_precision w2v_precision_resolve(w2v_precision p, char *why, size_t whylen);
 
-/* The W2V_FWD_* flags of a resolved precision (0 for fp32). */
+/* The W2V_FWD_* flags of a resolved precision (0 for fp32): int8 adds
+ * W2V_FWD_CONV_BF16 where w2v_precision_bf16_pays_off() (measured on the
+ * first int8 call). */
 int w2v_precision_flags(w2v_precision p);
 
 #endif
