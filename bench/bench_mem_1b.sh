@@ -9,21 +9,9 @@
 #   make bench-mem-1b            (builds $BINDIR/bench_train, then runs this)
 #   BINDIR=bin sh bench/bench_mem_1b.sh [--no-torch]
 set -u
-BINDIR=${BINDIR:-bin}
+. "$(dirname "$0")/bench_peer.sh"
 B=$BINDIR/bench_train
-TORCH=${TORCH_REF:-../shared/bench/torch_ref}
-OUT=${RESULTS:-bench/RESULTS.md}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-do_torch=1
-for a in "$@"; do
-	case $a in
-	--no-torch) do_torch=0 ;;
-	*) echo "usage: bench_mem_1b.sh [--no-torch]" >&2; exit 2 ;;
-	esac
-done
-[ -x "$B" ] || { echo "error: $B not built (make bench-mem-1b)" >&2; exit 1; }
-[ -f "$TORCH/bench.py" ] || do_torch=0
+peer_args bench_mem_1b.sh bench-mem-1b "$B" "$@"
 rows=""
 for p in fp32 bf16; do
 	for rc in "" --recompute; do

@@ -18,23 +18,11 @@
 #   make bench-train            (builds $BINDIR/bench_train, then runs this)
 #   BINDIR=bin ROUNDS=3 BF16_ROUNDS=3 sh bench/bench_train.sh [--no-torch]
 set -u
-BINDIR=${BINDIR:-bin}
+. "$(dirname "$0")/bench_peer.sh"
 B=$BINDIR/bench_train
-TORCH=${TORCH_REF:-../shared/bench/torch_ref}
-OUT=${RESULTS:-bench/RESULTS.md}
 ROUNDS=${ROUNDS:-3}
 BF16_ROUNDS=${BF16_ROUNDS:-3}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-do_torch=1
-for a in "$@"; do
-	case $a in
-	--no-torch) do_torch=0 ;;
-	*) echo "usage: bench_train.sh [--no-torch]" >&2; exit 2 ;;
-	esac
-done
-[ -x "$B" ] || { echo "error: $B not built (make bench-train)" >&2; exit 1; }
-[ -f "$TORCH/bench.py" ] || do_torch=0
+peer_args bench_train.sh bench-train "$B" "$@"
 ARGS="--preset mms-300m --batch 4 --seconds 5 --steps 3 --gflop-per-step 1370"
 
 accent() {  # precision out
