@@ -223,7 +223,8 @@ int main(int argc, char **argv)
 		}
 		for (int q = 0; q < 2; q++) {
 		w2v_fwd *f16 = NULL;
-		if (w2v_fwd_create(&f16, m, q ? W2V_FWD_INT8 : W2V_FWD_BF16) || w2v_forward(f16, x, B, n, NULL)) {
+		if (w2v_fwd_create(&f16, m, w2v_precision_flags(q ? W2V_PREC_INT8 : W2V_PREC_BF16)) ||
+		    w2v_forward(f16, x, B, n, NULL)) {
 			err_print();
 			return 1;
 		}
