@@ -939,6 +939,7 @@ int attention_forward(ops_ctx *c, void *out, ops_dtype ot, float *probs,
 		if (L > T) L = T;
 		float *row = S + r * T;
 		float mx = -INFINITY, sum = 0;
+		#pragma omp simd reduction(max:mx)   /* scalar without it (no -ffast-math) */
 		for (int j = 0; j < L; j++)
 			mx = row[j] > mx ? row[j] : mx;
 		#pragma omp simd reduction(+:sum)
