@@ -86,8 +86,8 @@ static void test_bf16_verdict(void)
 	if ((isa & amx) == amx) {
 		CHECKF(pays == 1, "oneDNN runs AMX but bf16 judged not to pay off");
 	} else {
-		/* the threshold is 0.9; a second measurement can move a little, so
-		 * only clear cases are asserted */
+		/* the threshold is 0.9; q is the ratio the (cached) verdict was
+		 * made on, and only clear cases are asserted */
 		if (q < 0.6)
 			CHECKF(pays == 0, "bf16 measured %gx the fp32 rate, no AMX, yet judged to pay off", q);
 		if (q >= 1.5)

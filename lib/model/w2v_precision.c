@@ -33,14 +33,22 @@ const char *w2v_precision_name(w2v_precision p)
 	return (unsigned)p < sizeof names / sizeof *names ? names[p] : "?";
 }
 
+/* The bf16 probe's ratio, measured on first use (the answer cannot change
+ * while the process runs, and every caller then sees the same verdict). */
+static int bf16_measured;
+static double bf16_ratio;
+
 int w2v_precision_bf16_pays_off(double *ratio)
 {
-	double r = cpuprobe_bf16_speed();
+	if (!bf16_measured) {
+		bf16_ratio = cpuprobe_bf16_speed();
+		bf16_measured = 1;
+	}
 	if (ratio)
-		*ratio = r;
+		*ratio = bf16_ratio;
 	if (ops_has_amx())
 		return 1;
-	return r >= 0.9;
+	return bf16_ratio >= 0.9;
 }
 
 /* The measured verdict, computed once per process (the probes take ~80 ms
@@ -77,16 +85,12 @@ w2v_precision w2v_precision_resolve(w2v_precision p, char *why, size_t whylen)
 	return auto_choice;
 }
 
-/* int8's convolutions in bf16 where bf16 pays off, measured once: they
- * are not quantized (as PyTorch's quantize_dynamic leaves convolutions), and
- * in fp32 they took over a third of an int8 forward (bench/RESULTS.md). */
-static int int8_conv_bf16 = -1;
-
+/* int8's convolutions run in bf16 where bf16 pays off: they are not
+ * quantized (as PyTorch's quantize_dynamic leaves convolutions), and in
+ * fp32 they took over a third of an int8 forward (bench/RESULTS.md). */
 int w2v_precision_flags(w2v_precision p)
 {
-	if (p == W2V_PREC_INT8 && int8_conv_bf16 < 0)
-		int8_conv_bf16 = w2v_precision_bf16_pays_off(NULL);
-	return p == W2V_PREC_BF16 ? W2V_FWD_BF16
-	     : p == W2V_PREC_INT8 ? W2V_FWD_INT8 | (int8_conv_bf16 ? W2V_FWD_CONV_BF16 : 0)
-	     : 0;
+	if (p == W2V_PREC_INT8)
+		return W2V_FWD_INT8 | (w2v_precision_bf16_pays_off(NULL) ? W2V_FWD_CONV_BF16 : 0);
+	return p == W2V_PREC_BF16 ? W2V_FWD_BF16 : 0;
 }

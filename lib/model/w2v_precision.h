@@ -31,7 +31,8 @@ const char *w2v_precision_name(w2v_precision p);
 /* Whether bf16 matmuls can be expected to run faster than fp32 ones here:
  * 1 when oneDNN's effective ISA has AMX (ops_has_amx), else 1 when the
  * measured bf16 dot-product rate is at least 0.9 of the fp32 FMA rate
- * (cpuprobe.h; about 40 ms).  *ratio (may be NULL) gets that measured
+ * (cpuprobe.h; about 40 ms, on the first call only: later calls return
+ * the same verdict and ratio).  *ratio (may be NULL) gets that measured
  * ratio, or 0 without AVX512_BF16 and -1 without AVX-512 (bf16 is emulated
  * there). */
 int w2v_precision_bf16_pays_off(double *ratio);
@@ -46,8 +47,7 @@ int w2v_precision_bf16_pays_off(double *ratio);
 w2v_precision w2v_precision_resolve(w2v_precision p, char *why, size_t whylen);
 
 /* The W2V_FWD_* flags of a resolved precision (0 for fp32): int8 adds
- * W2V_FWD_CONV_BF16 where w2v_precision_bf16_pays_off() (measured on the
- * first int8 call). */
+ * W2V_FWD_CONV_BF16 where w2v_precision_bf16_pays_off(). */
 int w2v_precision_flags(w2v_precision p);
 
 #endif
