@@ -90,6 +90,16 @@ static void test_rule_long(void)
 	}
 }
 
+/* The largest |y - ref| over n values in units of rel * (1 + |ref|): at
+ * most 1 when every value is within that relative tolerance. */
+static double worst_ratio(const float *y, const float *ref, size_t n, double rel)
+{
+	double worst = 0;
+	for (size_t i = 0; i < n; i++)
+		worst = fmax(worst, fabs((double)y[i] - ref[i]) / (rel * (1 + fabs(ref[i]))));
+	return worst;
+}
+
 /* y_fast vs y_ref: the integers agree, so only the epilogue's float
  * rounding (and GELU's polynomial erf, ~1.5e-7) may differ; bf16 output
  * rounds to 8 bits of mantissa. */
@@ -112,12 +122,7 @@ static void one_shape(int M, int K, int N, int post, ops_dtype yt)
 	CHECKF(rc == 0, "linear_forward_int8 %dx%dx%d: %s", M, K, N, err_msg());
 	if (yt == OPS_BF16)
 		ops_from_bf16(yf, yb, (size_t)M * N);
-	double worst = 0;
-	for (size_t i = 0; i < (size_t)M * N; i++) {
-		double tol = yt == OPS_F32 ? 1e-5 * (1 + fabs(yr[i])) : 8e-3 * (1 + fabs(yr[i]));
-		double d = fabs((double)yf[i] - yr[i]);
-		worst = fmax(worst, d / tol);
-	}
+	double worst = worst_ratio(yf, yr, (size_t)M * N, yt == OPS_F32 ? 1e-5 : 8e-3);
 	CHECKF(worst <= 1, "M=%d K=%d N=%d post=%d %s: worst diff %.3g x tolerance", M, K, N, post,
 	       yt == OPS_F32 ? "fp32" : "bf16", worst);
 	free(x); free(w); free(b); free(res); free(yr); free(yf); free(yb);
@@ -167,10 +172,8 @@ static void test_vs_fp32(void)
 	ops_ctx_weights_changed(ctx, w);
 	CHECK_OK(linear_forward_int8(ctx, y8, OPS_F32, x, w, NULL, M, K, N, 0));
 	CHECK_OK(quant_linear_ref(y32, x, w, NULL, M, K, N, 0));
-	worst = 0;
-	for (size_t i = 0; i < (size_t)M * N; i++)
-		worst = fmax(worst, fabs((double)y8[i] - y32[i]) / (1 + fabs(y32[i])));
-	CHECKF(worst <= 1e-5, "after the weight changed: %.3g", worst);
+	worst = worst_ratio(y8, y32, (size_t)M * N, 1e-5);
+	CHECKF(worst <= 1, "after the weight changed: worst diff %.3g x tolerance", worst);
 	free(x); free(w); free(y8); free(y32);
 	ops_ctx_free(ctx);
 }
@@ -192,16 +195,12 @@ static void test_same_x(void)
 	/* the same input, another weight: the reused rows give the reference */
 	CHECK_OK(linear_forward_int8(ctx, y, OPS_F32, x, wk, b, M, K, N, OPS_INT8_SAME_X | OPS_POST_GELU));
 	CHECK_OK(quant_linear_ref(yr, x, wk, b, M, K, N, OPS_POST_GELU));
-	double worst = 0;
-	for (size_t i = 0; i < (size_t)M * N; i++)
-		worst = fmax(worst, fabs((double)y[i] - yr[i]) / (1e-5 * (1 + fabs(yr[i]))));
+	double worst = worst_ratio(y, yr, (size_t)M * N, 1e-5);
 	CHECKF(worst <= 1, "reused x: worst diff %.3g x tolerance", worst);
 	/* another input under the flag: quantized anew, not the stale rows */
 	CHECK_OK(linear_forward_int8(ctx, y, OPS_F32, x2, wk, b, M, K, N, OPS_INT8_SAME_X));
 	CHECK_OK(quant_linear_ref(yr, x2, wk, b, M, K, N, 0));
-	worst = 0;
-	for (size_t i = 0; i < (size_t)M * N; i++)
-		worst = fmax(worst, fabs((double)y[i] - yr[i]) / (1e-5 * (1 + fabs(yr[i]))));
+	worst = worst_ratio(y, yr, (size_t)M * N, 1e-5);
 	CHECKF(worst <= 1, "new x under the flag: worst diff %.3g x tolerance", worst);
 	free(x); free(x2); free(wq); free(wk); free(b); free(y); free(yr);
 	ops_ctx_free(ctx);
